@@ -1,0 +1,517 @@
+//! The local twin of an API Gateway WebSocket API stage and its @connections management API.
+//!
+//! WebSocket side (`ws://HOST:PORT/<stage>`): `$connect` runs during the handshake (non-2xx
+//! rejects it), text frames are routed by the route selection expression to a named route or
+//! `$default`, `$disconnect` fires after either side closes. Limits as AWS: 32 KB frames, 128 KB
+//! messages (close 1009), idle timeout, maximum duration, 29 s integration timeout.
+//!
+//! @connections side, same host and stage, as the SDK calls it:
+//! `POST|GET|DELETE /<stage>/@connections/{connectionId}`.
+
+use crate::lambda::{FunctionPool, InvokeError, InvokeReport};
+use crate::log::LogSink;
+use crate::util::{aws_style_id, clf_time, iso8601, now_ms};
+use axum::body::Bytes;
+use axum::extract::ws::{CloseFrame, Message, WebSocket, WebSocketUpgrade};
+use axum::extract::{ConnectInfo, Path, State};
+use axum::http::{HeaderMap, HeaderName, HeaderValue, StatusCode, Uri};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use axum::{Json, Router};
+use futures_util::{SinkExt, StreamExt};
+use serde_json::{json, Map, Value};
+use std::collections::{BTreeMap, HashMap};
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+use tokio::sync::mpsc;
+
+#[derive(Debug, Clone)]
+pub struct GatewayConfig {
+    pub stage: String,
+    pub api_id: String,
+    pub idle_timeout: Duration,
+    pub max_duration: Duration,
+    pub integration_timeout: Duration,
+    pub max_frame_bytes: usize,
+    pub max_message_bytes: usize,
+    /// Static web pages served at `/`.
+    pub web_dir: Option<PathBuf>,
+    /// Chaos: when a client vanishes without a close frame, do not deliver `$disconnect`
+    /// (API Gateway delivers `$disconnect` on a best-effort basis). The backend must then clean up
+    /// from the 410 of its next post.
+    pub lose_disconnect_on_abort: bool,
+}
+
+impl Default for GatewayConfig {
+    fn default() -> Self {
+        GatewayConfig {
+            stage: "local".into(),
+            api_id: "local".into(),
+            idle_timeout: Duration::from_secs(600),
+            max_duration: Duration::from_secs(7200),
+            integration_timeout: Duration::from_secs(29),
+            max_frame_bytes: 32 * 1024,
+            max_message_bytes: 128 * 1024,
+            web_dir: None,
+            lose_disconnect_on_abort: false,
+        }
+    }
+}
+
+enum Outbound {
+    Frame(Message),
+    Close(u16, String),
+}
+
+struct Connection {
+    tx: mpsc::UnboundedSender<Outbound>,
+    connected_at: u64,
+    last_active: AtomicU64,
+    source_ip: String,
+    user_agent: String,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+enum CloseKind {
+    /// A close frame from the client, or a close the gateway initiated.
+    Clean,
+    /// The TCP connection ended without a close frame.
+    Abrupt,
+}
+
+pub struct Gateway {
+    cfg: GatewayConfig,
+    routes: BTreeMap<String, Arc<FunctionPool>>,
+    selection_path: Vec<String>,
+    connections: Mutex<HashMap<String, Arc<Connection>>>,
+    /// `host:port` the gateway listens on (the events' `domainName`).
+    domain: String,
+    log: LogSink,
+}
+
+impl Gateway {
+    pub fn new(
+        cfg: GatewayConfig,
+        route_selection_expression: &str,
+        routes: BTreeMap<String, Arc<FunctionPool>>,
+        domain: String,
+        log: LogSink,
+    ) -> Result<Arc<Gateway>, String> {
+        let selection_path = route_selection_expression
+            .strip_prefix("$request.body.")
+            .ok_or_else(|| format!("route selection expression {route_selection_expression} is not supported (use $request.body.<field>)"))?
+            .split('.')
+            .map(str::to_string)
+            .collect();
+        Ok(Arc::new(Gateway { cfg, routes, selection_path, connections: Mutex::new(HashMap::new()), domain, log }))
+    }
+
+    pub fn config(&self) -> &GatewayConfig {
+        &self.cfg
+    }
+
+    pub fn connection_count(&self) -> usize {
+        self.connections.lock().unwrap().len()
+    }
+
+    pub fn pools(&self) -> Vec<Arc<FunctionPool>> {
+        let mut seen = Vec::<Arc<FunctionPool>>::new();
+        for p in self.routes.values() {
+            if !seen.iter().any(|s| Arc::ptr_eq(s, p)) {
+                seen.push(p.clone());
+            }
+        }
+        seen
+    }
+
+    /// Closes every socket (stack shutdown); `$disconnect` is not delivered.
+    pub fn close_all(&self) {
+        for (_, c) in self.connections.lock().unwrap().drain() {
+            let _ = c.tx.send(Outbound::Close(1001, "Going away".into()));
+        }
+    }
+
+    pub fn router(self: &Arc<Self>) -> Router {
+        let stage = &self.cfg.stage;
+        let mut router = Router::new()
+            .route("/health", get(health))
+            .route(&format!("/{stage}"), get(ws_handshake))
+            .route(&format!("/{stage}/@connections/{{id}}"), get(get_connection).post(post_to_connection).delete(delete_connection));
+        if let Some(dir) = &self.cfg.web_dir {
+            router = router.fallback_service(tower_http::services::ServeDir::new(dir).append_index_html_on_directories(true));
+        }
+        router.with_state(self.clone())
+    }
+
+    fn route_for(&self, body: &str) -> Option<(String, Arc<FunctionPool>)> {
+        let selected = serde_json::from_str::<Value>(body).ok().and_then(|v| {
+            let mut cur = &v;
+            for key in &self.selection_path {
+                cur = cur.get(key)?;
+            }
+            match cur {
+                Value::String(s) => Some(s.clone()),
+                Value::Number(n) => Some(n.to_string()),
+                Value::Bool(b) => Some(b.to_string()),
+                _ => None,
+            }
+        });
+        if let Some(key) = selected.filter(|k| !k.starts_with('$')) {
+            if let Some(pool) = self.routes.get(&key) {
+                return Some((key, pool.clone()));
+            }
+        }
+        self.routes.get("$default").map(|p| ("$default".to_string(), p.clone()))
+    }
+
+    fn request_context(&self, route_key: &str, event_type: &str, connection_id: &str, conn: (&str, &str, u64)) -> Map<String, Value> {
+        let now = now_ms();
+        let (source_ip, user_agent, connected_at) = conn;
+        let mut ctx = Map::new();
+        ctx.insert("routeKey".into(), json!(route_key));
+        ctx.insert("eventType".into(), json!(event_type));
+        ctx.insert("extendedRequestId".into(), json!(aws_style_id()));
+        ctx.insert("requestTime".into(), json!(clf_time(now)));
+        ctx.insert("messageDirection".into(), json!("IN"));
+        ctx.insert("stage".into(), json!(self.cfg.stage));
+        ctx.insert("connectedAt".into(), json!(connected_at));
+        ctx.insert("requestTimeEpoch".into(), json!(now));
+        ctx.insert("identity".into(), json!({ "sourceIp": source_ip, "userAgent": user_agent }));
+        ctx.insert("requestId".into(), ctx["extendedRequestId"].clone());
+        ctx.insert("domainName".into(), json!(self.domain));
+        ctx.insert("connectionId".into(), json!(connection_id));
+        ctx.insert("apiId".into(), json!(self.cfg.api_id));
+        ctx
+    }
+
+    /// Invokes a route's function within the integration timeout, and logs the invocation.
+    async fn invoke(&self, route_key: &str, pool: &Arc<FunctionPool>, event: Value) -> Result<Bytes, InvokeError> {
+        let payload = Bytes::from(serde_json::to_vec(&event).expect("events serialize"));
+        let run = pool.invoke(payload);
+        let (result, report) = match tokio::time::timeout(self.cfg.integration_timeout, run).await {
+            Ok(r) => r,
+            Err(_) => {
+                self.log.gateway(&format!("{route_key} -> {}: integration timed out after {:?}", pool.name(), self.cfg.integration_timeout));
+                return Err(InvokeError::Timeout);
+            }
+        };
+        self.log_invocation(route_key, pool.name(), &report, &result);
+        result
+    }
+
+    fn log_invocation(&self, route_key: &str, function: &str, r: &InvokeReport, result: &Result<Bytes, InvokeError>) {
+        let init = r.init_duration.map(|d| format!(" init={:.1}ms (cold start)", d.as_secs_f64() * 1000.0)).unwrap_or_default();
+        let outcome = match result {
+            Ok(_) => "ok".to_string(),
+            Err(e) => format!("error: {e}"),
+        };
+        self.log.gateway(&format!(
+            "{route_key} -> {function} instance={} request={} duration={:.1}ms{init} {outcome}",
+            r.instance,
+            r.request_id,
+            r.duration.as_secs_f64() * 1000.0
+        ));
+    }
+
+    async fn run_socket(self: Arc<Self>, socket: WebSocket, id: String, conn: Arc<Connection>, mut rx: mpsc::UnboundedReceiver<Outbound>) {
+        let (mut sink, mut stream) = socket.split();
+        let started = tokio::time::Instant::now();
+        let max_deadline = started + self.cfg.max_duration;
+        let (code, reason, kind) = loop {
+            let idle_deadline = {
+                let last = conn.last_active.load(Ordering::Relaxed);
+                let idle_left = (last + self.cfg.idle_timeout.as_millis() as u64).saturating_sub(now_ms());
+                tokio::time::Instant::now() + Duration::from_millis(idle_left)
+            };
+            tokio::select! {
+                frame = stream.next() => match frame {
+                    Some(Ok(Message::Text(text))) => {
+                        conn.last_active.store(now_ms(), Ordering::Relaxed);
+                        tokio::spawn(self.clone().dispatch(id.clone(), conn.clone(), text.to_string(), false));
+                    }
+                    Some(Ok(Message::Binary(bin))) => {
+                        conn.last_active.store(now_ms(), Ordering::Relaxed);
+                        use base64::Engine;
+                        let body = base64::engine::general_purpose::STANDARD.encode(&bin);
+                        tokio::spawn(self.clone().dispatch(id.clone(), conn.clone(), body, true));
+                    }
+                    Some(Ok(Message::Ping(_) | Message::Pong(_))) => {
+                        conn.last_active.store(now_ms(), Ordering::Relaxed);
+                    }
+                    Some(Ok(Message::Close(frame))) => {
+                        break match frame {
+                            Some(f) => (u16::from(f.code), if f.reason.is_empty() { format!("Client-side close frame status set to {}", u16::from(f.code)) } else { f.reason.to_string() }, CloseKind::Clean),
+                            None => (1005, "Client-side close frame status not set".to_string(), CloseKind::Clean),
+                        };
+                    }
+                    Some(Err(e)) => {
+                        let text = e.to_string();
+                        if text.contains("Space limit exceeded") || text.contains("too long") || text.contains("too big") || text.contains("Capacity") {
+                            let _ = sink.send(Message::Close(Some(CloseFrame { code: 1009, reason: "Message too big".into() }))).await;
+                            break (1009, "Message too big".to_string(), CloseKind::Clean);
+                        }
+                        break (1006, format!("Going away ({text})"), CloseKind::Abrupt);
+                    }
+                    None => break (1006, "Going away".to_string(), CloseKind::Abrupt),
+                },
+                out = rx.recv() => match out {
+                    Some(Outbound::Frame(m)) => {
+                        if sink.send(m).await.is_err() {
+                            break (1006, "Going away".to_string(), CloseKind::Abrupt);
+                        }
+                    }
+                    Some(Outbound::Close(code, reason)) => {
+                        let _ = sink.send(Message::Close(Some(CloseFrame { code, reason: reason.clone().into() }))).await;
+                        break (code, reason, CloseKind::Clean);
+                    }
+                    None => break (1001, "Going away".to_string(), CloseKind::Clean),
+                },
+                _ = tokio::time::sleep_until(idle_deadline) => {
+                    let last = conn.last_active.load(Ordering::Relaxed);
+                    if now_ms() >= last + self.cfg.idle_timeout.as_millis() as u64 {
+                        let _ = sink.send(Message::Close(Some(CloseFrame { code: 1001, reason: "Going away".into() }))).await;
+                        break (1001, "Going away".to_string(), CloseKind::Clean);
+                    }
+                }
+                _ = tokio::time::sleep_until(max_deadline) => {
+                    let _ = sink.send(Message::Close(Some(CloseFrame { code: 1001, reason: "Going away".into() }))).await;
+                    break (1001, "Going away".to_string(), CloseKind::Clean);
+                }
+            }
+        };
+        self.connections.lock().unwrap().remove(&id);
+        let _ = sink.close().await;
+        if kind == CloseKind::Abrupt && self.cfg.lose_disconnect_on_abort {
+            self.log.gateway(&format!("{id}: connection lost without close frame; $disconnect not delivered (lose_disconnect_on_abort)"));
+            return;
+        }
+        self.disconnect(&id, (&conn.source_ip, &conn.user_agent, conn.connected_at), code, &reason).await;
+    }
+
+    async fn disconnect(&self, id: &str, conn: (&str, &str, u64), code: u16, reason: &str) {
+        let Some(pool) = self.routes.get("$disconnect").cloned() else { return };
+        let mut ctx = self.request_context("$disconnect", "DISCONNECT", id, conn);
+        ctx.insert("disconnectStatusCode".into(), json!(code));
+        ctx.insert("disconnectReason".into(), json!(reason));
+        let headers = json!({ "Host": self.domain, "x-api-key": "", "X-Forwarded-For": "", "x-restapi": "" });
+        let multi: Map<String, Value> = headers.as_object().unwrap().iter().map(|(k, v)| (k.clone(), json!([v]))).collect();
+        let event = json!({ "headers": headers, "multiValueHeaders": multi, "requestContext": ctx, "isBase64Encoded": false });
+        // Errors of $disconnect reach nobody, as on AWS.
+        let _ = self.invoke("$disconnect", &pool, event).await;
+    }
+
+    async fn dispatch(self: Arc<Self>, id: String, conn: Arc<Connection>, body: String, is_base64: bool) {
+        let conn_info = (conn.source_ip.as_str(), conn.user_agent.as_str(), conn.connected_at);
+        let route = if is_base64 { self.routes.get("$default").map(|p| ("$default".to_string(), p.clone())) } else { self.route_for(&body) };
+        let Some((route_key, pool)) = route else {
+            let request_id = aws_style_id();
+            let _ = conn.tx.send(Outbound::Frame(Message::Text(
+                json!({ "message": "Forbidden", "connectionId": id, "requestId": request_id }).to_string().into(),
+            )));
+            self.log.gateway(&format!("{id}: no route matches and there is no $default: Forbidden"));
+            return;
+        };
+        let mut ctx = self.request_context(&route_key, "MESSAGE", &id, conn_info);
+        ctx.insert("messageId".into(), json!(aws_style_id()));
+        let request_id = ctx["requestId"].as_str().unwrap_or_default().to_string();
+        let event = json!({ "requestContext": ctx, "body": body, "isBase64Encoded": is_base64 });
+        if self.invoke(&route_key, &pool, event).await.is_err() {
+            let _ = conn.tx.send(Outbound::Frame(Message::Text(
+                json!({ "message": "Internal server error", "connectionId": id, "requestId": request_id }).to_string().into(),
+            )));
+        }
+    }
+}
+
+/// Canonical spelling of header names as browsers send them (hyper lower-cases them).
+fn header_case(name: &str) -> String {
+    match name {
+        "sec-websocket-key" => "Sec-WebSocket-Key".into(),
+        "sec-websocket-version" => "Sec-WebSocket-Version".into(),
+        "sec-websocket-protocol" => "Sec-WebSocket-Protocol".into(),
+        "sec-websocket-extensions" => "Sec-WebSocket-Extensions".into(),
+        other => other
+            .split('-')
+            .map(|p| {
+                let mut c = p.chars();
+                match c.next() {
+                    Some(f) => f.to_ascii_uppercase().to_string() + c.as_str(),
+                    None => String::new(),
+                }
+            })
+            .collect::<Vec<_>>()
+            .join("-"),
+    }
+}
+
+fn plain(status: StatusCode, body: Value) -> Response {
+    (status, Json(body)).into_response()
+}
+
+async fn ws_handshake(
+    State(gw): State<Arc<Gateway>>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
+    uri: Uri,
+    ws: Result<WebSocketUpgrade, axum::extract::ws::rejection::WebSocketUpgradeRejection>,
+) -> Response {
+    let Ok(ws) = ws else {
+        return plain(StatusCode::UPGRADE_REQUIRED, json!({ "message": "This is a WebSocket endpoint: connect with ws://" }));
+    };
+    let id = aws_style_id();
+    let connected_at = now_ms();
+    let source_ip = headers
+        .get("x-forwarded-for")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split(',').next())
+        .map(|s| s.trim().to_string())
+        .unwrap_or_else(|| peer.ip().to_string());
+    let user_agent = headers.get("user-agent").and_then(|v| v.to_str().ok()).unwrap_or_default().to_string();
+
+    let mut protocol: Option<HeaderValue> = None;
+    if let Some(pool) = gw.routes.get("$connect").cloned() {
+        let mut single = Map::new();
+        let mut multi: Map<String, Value> = Map::new();
+        for (name, value) in headers.iter() {
+            let name = header_case(name.as_str());
+            let value = String::from_utf8_lossy(value.as_bytes()).into_owned();
+            single.insert(name.clone(), json!(value));
+            multi.entry(name).or_insert_with(|| json!([])).as_array_mut().unwrap().push(json!(value));
+        }
+        single.entry("X-Forwarded-For").or_insert(json!(source_ip));
+        single.entry("X-Forwarded-Proto").or_insert(json!("http"));
+        for k in ["X-Forwarded-For", "X-Forwarded-Proto"] {
+            let v = single[k].clone();
+            multi.entry(k).or_insert_with(|| json!([v]));
+        }
+        let mut event = json!({
+            "headers": single,
+            "multiValueHeaders": multi,
+            "requestContext": gw.request_context("$connect", "CONNECT", &id, (&source_ip, &user_agent, connected_at)),
+            "isBase64Encoded": false,
+        });
+        if let Some(q) = uri.query().filter(|q| !q.is_empty()) {
+            let mut qs = Map::new();
+            let mut mqs: Map<String, Value> = Map::new();
+            for (k, v) in form_urlencoded::parse(q.as_bytes()) {
+                qs.insert(k.to_string(), json!(v));
+                mqs.entry(k.to_string()).or_insert_with(|| json!([])).as_array_mut().unwrap().push(json!(v));
+            }
+            event["queryStringParameters"] = Value::Object(qs);
+            event["multiValueQueryStringParameters"] = Value::Object(mqs);
+        }
+        match gw.invoke("$connect", &pool, event).await {
+            Ok(body) => {
+                let resp: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
+                let status = resp.get("statusCode").and_then(Value::as_u64).unwrap_or(200) as u16;
+                if !(200..300).contains(&status) {
+                    let status = StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+                    let body = resp.get("body").and_then(Value::as_str).unwrap_or_default().to_string();
+                    gw.log.gateway(&format!("{id}: $connect rejected the handshake with {status}"));
+                    return (status, body).into_response();
+                }
+                let find_header = |obj: Option<&Value>| {
+                    obj.and_then(Value::as_object).and_then(|h| {
+                        h.iter().find(|(k, _)| k.eq_ignore_ascii_case("sec-websocket-protocol")).map(|(_, v)| match v {
+                            Value::Array(a) => a.first().and_then(Value::as_str).unwrap_or_default().to_string(),
+                            other => other.as_str().unwrap_or_default().to_string(),
+                        })
+                    })
+                };
+                protocol = find_header(resp.get("headers"))
+                    .or_else(|| find_header(resp.get("multiValueHeaders")))
+                    .and_then(|p| HeaderValue::from_str(&p).ok());
+            }
+            Err(_) => {
+                return plain(StatusCode::INTERNAL_SERVER_ERROR, json!({ "message": "Internal server error" }));
+            }
+        }
+    }
+
+    let (tx, rx) = mpsc::unbounded_channel();
+    let conn = Arc::new(Connection { tx, connected_at, last_active: AtomicU64::new(connected_at), source_ip: source_ip.clone(), user_agent: user_agent.clone() });
+    let gw_fail = gw.clone();
+    let id_fail = id.clone();
+    let conn_fail = (source_ip, user_agent, connected_at);
+    let gw_run = gw.clone();
+    let mut response = ws
+        .max_frame_size(gw.cfg.max_frame_bytes)
+        .max_message_size(gw.cfg.max_message_bytes)
+        .on_failed_upgrade(move |_| {
+            // $connect succeeded but the socket never opened: tell the backend it is gone.
+            tokio::spawn(async move {
+                gw_fail.disconnect(&id_fail, (&conn_fail.0, &conn_fail.1, conn_fail.2), 1006, "Going away").await;
+            });
+        })
+        .on_upgrade(move |socket| async move {
+            gw_run.connections.lock().unwrap().insert(id.clone(), conn.clone());
+            gw_run.clone().run_socket(socket, id, conn, rx).await;
+        });
+    if let Some(p) = protocol {
+        response.headers_mut().insert(HeaderName::from_static("sec-websocket-protocol"), p);
+    }
+    response
+}
+
+fn gone(id: &str) -> Response {
+    let mut r = plain(StatusCode::GONE, json!({ "message": format!("connection {id} is gone") }));
+    r.headers_mut().insert("x-amzn-errortype", HeaderValue::from_static("GoneException"));
+    r
+}
+
+async fn post_to_connection(State(gw): State<Arc<Gateway>>, Path(id): Path<String>, body: Bytes) -> Response {
+    if body.len() > gw.cfg.max_message_bytes {
+        let mut r = plain(StatusCode::PAYLOAD_TOO_LARGE, json!({ "message": format!("payload of {} bytes exceeds {} bytes", body.len(), gw.cfg.max_message_bytes) }));
+        r.headers_mut().insert("x-amzn-errortype", HeaderValue::from_static("PayloadTooLargeException"));
+        return r;
+    }
+    let conn = gw.connections.lock().unwrap().get(&id).cloned();
+    let Some(conn) = conn else { return gone(&id) };
+    let frame = match String::from_utf8(body.to_vec()) {
+        Ok(text) => Message::Text(text.into()),
+        Err(_) => Message::Binary(body),
+    };
+    if conn.tx.send(Outbound::Frame(frame)).is_err() {
+        return gone(&id);
+    }
+    StatusCode::OK.into_response()
+}
+
+async fn get_connection(State(gw): State<Arc<Gateway>>, Path(id): Path<String>) -> Response {
+    let conn = gw.connections.lock().unwrap().get(&id).cloned();
+    let Some(conn) = conn else { return gone(&id) };
+    plain(
+        StatusCode::OK,
+        json!({
+            "connectedAt": iso8601(conn.connected_at),
+            "identity": { "sourceIp": conn.source_ip, "userAgent": conn.user_agent },
+            "lastActiveAt": iso8601(conn.last_active.load(Ordering::Relaxed)),
+        }),
+    )
+}
+
+async fn delete_connection(State(gw): State<Arc<Gateway>>, Path(id): Path<String>) -> Response {
+    let conn = gw.connections.lock().unwrap().get(&id).cloned();
+    let Some(conn) = conn else { return gone(&id) };
+    if conn.tx.send(Outbound::Close(1000, "Connection Closed Normally".into())).is_err() {
+        return gone(&id);
+    }
+    StatusCode::NO_CONTENT.into_response()
+}
+
+async fn health(State(gw): State<Arc<Gateway>>) -> Response {
+    let functions: Map<String, Value> = gw.pools().iter().map(|p| (p.name().to_string(), json!(p.stats()))).collect();
+    plain(
+        StatusCode::OK,
+        json!({
+            "status": "ok",
+            "stage": gw.cfg.stage,
+            "connections": gw.connection_count(),
+            "routes": gw.routes.iter().map(|(k, p)| (k.clone(), json!(p.name()))).collect::<Map<String, Value>>(),
+            "functions": functions,
+        }),
+    )
+}

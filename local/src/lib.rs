@@ -1,0 +1,12 @@
+//! `chat-dev`: the local platform. A twin of API Gateway's WebSocket API and @connections API
+//! that runs the real Lambda binaries through the Lambda Runtime API, against local AWS services,
+//! all derived from `infra/template.yaml`.
+
+pub mod gateway;
+pub mod lambda;
+pub mod log;
+pub mod provision;
+pub mod services;
+pub mod stack;
+pub mod template;
+pub mod util;

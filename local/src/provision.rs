@@ -1,0 +1,149 @@
+//! Creates the template's tables (keys, GSIs, TTL), buckets, topics and SSM parameters in the
+//! target services. Idempotent: what exists is left alone.
+
+use crate::services::AwsTarget;
+use crate::template::{StackSpec, TableSpec};
+use aws_sdk_dynamodb::types::{
+    AttributeDefinition, BillingMode, GlobalSecondaryIndex, KeySchemaElement, KeyType, Projection, ProjectionType, ScalarAttributeType,
+    TimeToLiveSpecification,
+};
+use std::time::Duration;
+
+pub struct Clients {
+    pub dynamodb: aws_sdk_dynamodb::Client,
+    pub s3: aws_sdk_s3::Client,
+    pub sns: aws_sdk_sns::Client,
+    pub ssm: aws_sdk_ssm::Client,
+}
+
+impl Clients {
+    pub async fn new(target: &AwsTarget) -> Clients {
+        let conf = target.sdk_config().await;
+        let mut ddb = aws_sdk_dynamodb::config::Builder::from(&conf);
+        if let Some(ep) = target.endpoint("DYNAMODB") {
+            ddb = ddb.endpoint_url(ep);
+        }
+        let mut s3 = aws_sdk_s3::config::Builder::from(&conf).force_path_style(true);
+        if let Some(ep) = target.endpoint("S3") {
+            s3 = s3.endpoint_url(ep);
+        }
+        let mut sns = aws_sdk_sns::config::Builder::from(&conf);
+        if let Some(ep) = target.endpoint("SNS") {
+            sns = sns.endpoint_url(ep);
+        }
+        let mut ssm = aws_sdk_ssm::config::Builder::from(&conf);
+        if let Some(ep) = target.endpoint("SSM") {
+            ssm = ssm.endpoint_url(ep);
+        }
+        Clients {
+            dynamodb: aws_sdk_dynamodb::Client::from_conf(ddb.build()),
+            s3: aws_sdk_s3::Client::from_conf(s3.build()),
+            sns: aws_sdk_sns::Client::from_conf(sns.build()),
+            ssm: aws_sdk_ssm::Client::from_conf(ssm.build()),
+        }
+    }
+}
+
+fn key_schema(keys: &[(String, String)]) -> Result<Vec<KeySchemaElement>, String> {
+    keys.iter()
+        .map(|(name, ty)| {
+            KeySchemaElement::builder()
+                .attribute_name(name)
+                .key_type(KeyType::from(ty.as_str()))
+                .build()
+                .map_err(|e| e.to_string())
+        })
+        .collect()
+}
+
+pub async fn create_table(ddb: &aws_sdk_dynamodb::Client, t: &TableSpec) -> Result<bool, String> {
+    let mut req = ddb.create_table().table_name(&t.name).billing_mode(BillingMode::PayPerRequest).set_key_schema(Some(key_schema(&t.key_schema())?));
+    let defs = t.properties.get("AttributeDefinitions").and_then(|d| d.as_array()).cloned().unwrap_or_default();
+    for d in defs {
+        let name = d.get("AttributeName").and_then(|v| v.as_str()).unwrap_or_default();
+        let ty = d.get("AttributeType").and_then(|v| v.as_str()).unwrap_or("S");
+        req = req.attribute_definitions(
+            AttributeDefinition::builder().attribute_name(name).attribute_type(ScalarAttributeType::from(ty)).build().map_err(|e| e.to_string())?,
+        );
+    }
+    for g in t.global_indexes() {
+        let mut p = Projection::builder().projection_type(ProjectionType::from(g.projection_type.as_str()));
+        for a in &g.non_key_attributes {
+            p = p.non_key_attributes(a);
+        }
+        req = req.global_secondary_indexes(
+            GlobalSecondaryIndex::builder()
+                .index_name(&g.name)
+                .set_key_schema(Some(key_schema(&g.key_schema)?))
+                .projection(p.build())
+                .build()
+                .map_err(|e| e.to_string())?,
+        );
+    }
+    match req.send().await {
+        Ok(_) => {}
+        Err(e) => {
+            let svc = e.as_service_error().map(|s| s.is_resource_in_use_exception()).unwrap_or(false);
+            if svc {
+                return Ok(false);
+            }
+            return Err(format!("CreateTable {}: {}", t.name, aws_sdk_dynamodb::error::DisplayErrorContext(&e)));
+        }
+    }
+    if let Some(attr) = t.ttl_attribute() {
+        ddb.update_time_to_live()
+            .table_name(&t.name)
+            .time_to_live_specification(TimeToLiveSpecification::builder().attribute_name(attr).enabled(true).build().map_err(|e| e.to_string())?)
+            .send()
+            .await
+            .map_err(|e| format!("UpdateTimeToLive {}: {}", t.name, aws_sdk_dynamodb::error::DisplayErrorContext(&e)))?;
+    }
+    Ok(true)
+}
+
+/// Creates everything the stack needs; SSM parameters get `ssm_value` (skipped when `None`).
+pub async fn provision(spec: &StackSpec, clients: &Clients, ssm_value: Option<&str>) -> Result<(), String> {
+    // DynamoDB Local may still be warming up: retry the first call for a few seconds.
+    let mut attempt = 0;
+    loop {
+        match clients.dynamodb.list_tables().limit(1).send().await {
+            Ok(_) => break,
+            Err(e) if attempt < 50 => {
+                attempt += 1;
+                let _ = e;
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
+            Err(e) => return Err(format!("DynamoDB is not reachable: {}", aws_sdk_dynamodb::error::DisplayErrorContext(&e))),
+        }
+    }
+    let creates = spec.tables.iter().map(|t| create_table(&clients.dynamodb, t));
+    for r in futures_util::future::join_all(creates).await {
+        r?;
+    }
+    for b in &spec.buckets {
+        if let Err(e) = clients.s3.create_bucket().bucket(b).send().await {
+            let exists = e.as_service_error().map(|s| s.is_bucket_already_owned_by_you() || s.is_bucket_already_exists()).unwrap_or(false);
+            if !exists {
+                return Err(format!("CreateBucket {b}: {}", aws_sdk_s3::error::DisplayErrorContext(&e)));
+            }
+        }
+    }
+    for t in &spec.topics {
+        let name = t.rsplit(':').next().unwrap_or(t);
+        clients.sns.create_topic().name(name).send().await.map_err(|e| format!("CreateTopic {name}: {}", aws_sdk_sns::error::DisplayErrorContext(&e)))?;
+    }
+    for p in &spec.ssm_parameters {
+        let Some(value) = ssm_value else { continue };
+        clients
+            .ssm
+            .put_parameter()
+            .name(p)
+            .value(value)
+            .r#type(aws_sdk_ssm::types::ParameterType::SecureString)
+            .overwrite(true)
+            .send()
+            .await
+            .map_err(|e| format!("PutParameter {p}: {}", aws_sdk_ssm::error::DisplayErrorContext(&e)))?;
+    }
+    Ok(())
+}

@@ -1,0 +1,126 @@
+//! A whole local stack: the template's functions behind the gateway, pointed at AWS services
+//! (embedded emulators, LocalStack or AWS), provisioned from the same template.
+
+use crate::gateway::{Gateway, GatewayConfig};
+use crate::lambda::{FunctionPool, LambdaSettings};
+use crate::log::LogSink;
+use crate::provision::{provision, Clients};
+use crate::services::AwsTarget;
+use crate::template::{LocalContext, StackSpec, Template};
+use std::collections::BTreeMap;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+pub struct StackOptions {
+    pub template: PathBuf,
+    pub context: LocalContext,
+    /// Where the function binaries are (`target/debug`).
+    pub bin_dir: PathBuf,
+    pub bind: SocketAddr,
+    pub gateway: GatewayConfig,
+    pub max_concurrency: usize,
+    pub aws: AwsTarget,
+    /// Extra environment for every function (after the template's).
+    pub function_env: BTreeMap<String, String>,
+    /// The value every SSM parameter the functions read is created with (the development JWT
+    /// secret). `None`: parameters are not created.
+    pub ssm_value: Option<String>,
+    /// Create tables, buckets, topics and parameters before starting.
+    pub provision: bool,
+    pub log: LogSink,
+}
+
+pub struct RunningStack {
+    pub spec: StackSpec,
+    pub gateway: Arc<Gateway>,
+    pub addr: SocketAddr,
+    server: tokio::task::JoinHandle<()>,
+    shutdown: Option<tokio::sync::oneshot::Sender<()>>,
+}
+
+impl RunningStack {
+    /// `ws://127.0.0.1:PORT/<stage>`
+    pub fn ws_url(&self) -> String {
+        format!("ws://{}/{}", self.addr, self.gateway.config().stage)
+    }
+    /// The @connections endpoint, as the SDK wants it: `http://127.0.0.1:PORT/<stage>`.
+    pub fn connections_endpoint(&self) -> String {
+        format!("http://{}/{}", self.addr, self.gateway.config().stage)
+    }
+    pub fn http_url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    pub async fn stop(mut self) {
+        self.gateway.close_all();
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+        let _ = (&mut self.server).await;
+        for p in self.gateway.pools() {
+            p.shutdown();
+        }
+    }
+}
+
+impl Drop for RunningStack {
+    fn drop(&mut self) {
+        for p in self.gateway.pools() {
+            p.shutdown();
+        }
+        self.server.abort();
+    }
+}
+
+pub async fn start(opts: StackOptions) -> Result<RunningStack, String> {
+    let mut ctx = opts.context.clone();
+    ctx.parameter_overrides.entry("StageName".into()).or_insert_with(|| opts.gateway.stage.clone());
+    ctx.region = opts.aws.region.clone();
+    let template = Template::load(&opts.template, &ctx).map_err(|e| e.to_string())?;
+    let spec = StackSpec::from_template(&template, &ctx).map_err(|e| e.to_string())?;
+    if opts.provision {
+        let clients = Clients::new(&opts.aws).await;
+        provision(&spec, &clients, opts.ssm_value.as_deref()).await?;
+    }
+
+    let listener = tokio::net::TcpListener::bind(opts.bind).await.map_err(|e| format!("cannot listen on {}: {e}", opts.bind))?;
+    let addr = listener.local_addr().map_err(|e| e.to_string())?;
+    let mut gw_cfg = opts.gateway.clone();
+    gw_cfg.stage = spec.stage_name.clone();
+
+    let mut base_env = opts.aws.function_env();
+    // The @connections API of this gateway, where the SDK looks for the management endpoint.
+    base_env.insert("AWS_ENDPOINT_URL_APIGATEWAYMANAGEMENTAPI".into(), format!("http://{addr}/{}", gw_cfg.stage));
+    let settings = LambdaSettings {
+        bin_dir: opts.bin_dir.clone(),
+        max_concurrency: opts.max_concurrency,
+        region: ctx.region.clone(),
+        account_id: ctx.account_id.clone(),
+        base_env,
+        log: opts.log.clone(),
+    };
+    let mut pools: BTreeMap<String, Arc<FunctionPool>> = BTreeMap::new();
+    let mut routes = BTreeMap::new();
+    for (route, function) in &spec.websocket.routes {
+        let pool = pools
+            .entry(function.clone())
+            .or_insert_with(|| FunctionPool::new(spec.functions[function].clone(), settings.clone(), &opts.function_env))
+            .clone();
+        if !pool.binary_path().exists() {
+            return Err(format!("{}: binary {} not found; build it with `cargo build`", function, pool.binary_path().display()));
+        }
+        routes.insert(route.clone(), pool);
+    }
+    let gateway = Gateway::new(gw_cfg, &spec.websocket.route_selection_expression, routes, addr.to_string(), opts.log.clone())?;
+    let app = gateway.router().into_make_service_with_connect_info::<SocketAddr>();
+    let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+    let server = tokio::spawn(async move {
+        let _ = axum::serve(listener, app)
+            .with_graceful_shutdown(async {
+                let _ = rx.await;
+            })
+            .await;
+    });
+    Ok(RunningStack { spec, gateway, addr, server, shutdown: Some(tx) })
+}

@@ -1,0 +1,97 @@
+#!/usr/bin/env bash
+# Installs the tools the local stack and the tests need into .local/tools (git-ignored).
+# Idempotent: each tool is skipped when its pinned version is already there; downloads are cached.
+#
+#   scripts/install-tools.sh            # what `make dev` needs: DynamoDB Local, moto
+#   scripts/install-tools.sh all        # + cfn-lint, cargo-lambda/zig, Playwright and Chromium (tests, deploy)
+#   scripts/install-tools.sh browser    # only Playwright and Chromium
+set -euo pipefail
+
+ROOT="$(cd "$(dirname "$0")/.." && pwd)"
+TOOLS="$ROOT/.local/tools"
+CACHE="$ROOT/.local/cache"
+mkdir -p "$TOOLS" "$CACHE"
+
+DYNAMODB_SIMULATOR_VERSION=2.9.30   # npm amplify-dynamodb-simulator: ships DynamoDB Local
+MOTO_VERSION=5.2.5
+CFN_LINT_VERSION=1.58.0
+CARGO_LAMBDA_VERSION=1.9.2
+PLAYWRIGHT_VERSION=1.65.1
+
+say() { printf '[install-tools] %s\n' "$*"; }
+have() { command -v "$1" >/dev/null 2>&1; }
+stamp_ok() { [ -f "$1/.installed" ] && [ "$(cat "$1/.installed")" = "$2" ]; }
+
+apt_install() {
+  if have apt-get && [ "$(id -u)" = 0 ]; then
+    say "apt-get install $*"
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -q "$@" >/dev/null 2>&1 \
+      || { apt-get update -q >/dev/null 2>&1 && DEBIAN_FRONTEND=noninteractive apt-get install -y -q "$@" >/dev/null; }
+  else
+    say "please install: $* (needs root and apt-get)"; return 1
+  fi
+}
+
+need_java() {
+  if have java && java -version 2>&1 | grep -Eq 'version "(1[7-9]|[2-9][0-9])'; then return 0; fi
+  apt_install openjdk-17-jre-headless || apt_install default-jre-headless
+}
+
+install_dynamodb() {
+  local dir="$TOOLS/dynamodb"
+  if stamp_ok "$dir" "$DYNAMODB_SIMULATOR_VERSION" && [ -f "$dir/DynamoDBLocal.jar" ]; then return 0; fi
+  need_java
+  say "DynamoDB Local (npm amplify-dynamodb-simulator@$DYNAMODB_SIMULATOR_VERSION)"
+  local tgz="$CACHE/amplify-dynamodb-simulator-$DYNAMODB_SIMULATOR_VERSION.tgz"
+  if [ ! -s "$tgz" ]; then
+    (cd "$CACHE" && npm pack --silent "amplify-dynamodb-simulator@$DYNAMODB_SIMULATOR_VERSION" >/dev/null)
+  fi
+  local tmp; tmp="$(mktemp -d)"
+  tar -xzf "$tgz" -C "$tmp"
+  rm -rf "$dir"; mkdir -p "$dir"
+  cp -r "$tmp/package/emulator/." "$dir/"
+  rm -rf "$tmp"
+  [ -f "$dir/DynamoDBLocal.jar" ] || { say "DynamoDBLocal.jar not found in the package"; exit 1; }
+  echo "$DYNAMODB_SIMULATOR_VERSION" > "$dir/.installed"
+}
+
+venv() {
+  local v="$TOOLS/venv"
+  if [ ! -x "$v/bin/python" ]; then
+    say "python venv at .local/tools/venv"
+    python3 -m venv "$v"
+    "$v/bin/pip" install -q --upgrade pip >/dev/null
+  fi
+}
+
+pip_pkg() { # name spec version-check-command
+  local name="$1" spec="$2" stamp="$TOOLS/venv/.$1"
+  venv
+  if [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$spec" ]; then return 0; fi
+  say "pip install $spec"
+  "$TOOLS/venv/bin/pip" install -q --cache-dir "$CACHE/pip" "$spec"
+  echo "$spec" > "$stamp"
+}
+
+install_moto() { pip_pkg moto "moto[server]==$MOTO_VERSION"; }
+install_cfn_lint() { pip_pkg cfn-lint "cfn-lint==$CFN_LINT_VERSION"; }
+install_cargo_lambda() { pip_pkg cargo-lambda "cargo-lambda==$CARGO_LAMBDA_VERSION"; pip_pkg ziglang "ziglang"; }
+
+install_browser() {
+  if ! [ -x /usr/bin/chromium ]; then apt_install chromium; fi
+  local dir="$ROOT/tests/browser"
+  if ! [ -d "$dir/node_modules/playwright-core" ] || ! grep -q "\"version\": \"$PLAYWRIGHT_VERSION\"" "$dir/node_modules/playwright-core/package.json" 2>/dev/null; then
+    say "npm install playwright-core@$PLAYWRIGHT_VERSION (tests/browser)"
+    (cd "$dir" && npm install --silent --no-audit --no-fund --cache "$CACHE/npm" >/dev/null)
+  fi
+}
+
+what="${1:-dev}"
+case "$what" in
+  dev) install_dynamodb; install_moto ;;
+  all) install_dynamodb; install_moto; install_cfn_lint; install_browser ;;
+  deploy) install_cfn_lint; install_cargo_lambda ;;
+  browser) install_browser ;;
+  *) echo "usage: $0 [dev|all|deploy|browser]"; exit 2 ;;
+esac
+say "ok ($what)"

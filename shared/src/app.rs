@@ -1,0 +1,261 @@
+//! The application: the chat rules' dependencies behind traits, plus the delivery machinery every
+//! command uses — replies, fan-out to members' connections, cleanup of gone connections, presence.
+
+use crate::clock::Clock;
+use crate::error::{ChatError, Result};
+use crate::model::{MemberRecord, Role};
+use crate::notify::{Notifier, PostError};
+use crate::protocol::{ErrorFrame, ServerFrame};
+use crate::store::Store;
+use futures_util::stream::{self, StreamExt};
+use std::collections::{BTreeMap, BTreeSet, HashSet};
+use std::sync::Arc;
+
+#[derive(Debug, Clone)]
+pub struct ChatConfig {
+    /// Largest group room.
+    pub max_group_size: u32,
+    /// Posts in flight at once during a fan-out.
+    pub fanout_concurrency: usize,
+}
+
+impl Default for ChatConfig {
+    fn default() -> Self {
+        ChatConfig { max_group_size: 100, fanout_concurrency: 32 }
+    }
+}
+
+#[derive(Clone)]
+pub struct App {
+    pub store: Arc<dyn Store>,
+    pub notifier: Arc<dyn Notifier>,
+    pub clock: Arc<dyn Clock>,
+    pub cfg: ChatConfig,
+}
+
+/// The connection a frame came from, and who it belongs to.
+#[derive(Debug, Clone)]
+pub struct Caller {
+    pub connection_id: String,
+    pub user_id: String,
+    pub name: Option<String>,
+    pub role: Role,
+    /// API Gateway's request id, echoed in error frames.
+    pub request_id: String,
+}
+
+/// What a fan-out did.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct FanoutReport {
+    pub posted: usize,
+    pub gone: usize,
+    pub failed: usize,
+}
+
+impl App {
+    pub fn now(&self) -> u64 {
+        self.clock.now_ms()
+    }
+
+    /// Sends a frame to the caller's connection.
+    pub async fn reply(&self, caller: &Caller, frame: &ServerFrame) {
+        if let Err(PostError::Gone) = self.notifier.post(&caller.connection_id, &frame.to_json()).await {
+            self.cleanup_gone(vec![(caller.user_id.clone(), caller.connection_id.clone())], true).await;
+        }
+    }
+
+    pub async fn reply_error(&self, connection_id: &str, request_id: &str, err: &ChatError, ctx: ErrorContext) {
+        if let ChatError::Internal(detail) = err {
+            tracing::error!(connection_id, request_id, detail, "internal error");
+        }
+        let frame = ServerFrame::Error(ErrorFrame {
+            code: err.code(),
+            message: err.client_message(),
+            field: err.field(),
+            action: ctx.action,
+            client_id: ctx.client_id,
+            reference: ctx.reference,
+            request_id: request_id.to_string(),
+        });
+        let _ = self.notifier.post(connection_id, &frame.to_json()).await;
+    }
+
+    /// The room's members; `NotFound` if the room does not exist, `NotMember` if `user_id` is not
+    /// among them.
+    pub async fn members_checked(&self, room_id: &str, user_id: &str) -> Result<Vec<MemberRecord>> {
+        let members = self.store.list_members(room_id).await?;
+        if members.iter().any(|m| m.user_id == user_id) {
+            return Ok(members);
+        }
+        if members.is_empty() && self.store.get_room(room_id).await?.is_none() {
+            return Err(ChatError::NotFound(format!("room {room_id} does not exist")));
+        }
+        Err(ChatError::NotMember(room_id.to_string()))
+    }
+
+    /// The caller's member row; `NotMember` (or `NotFound`) otherwise.
+    pub async fn member_checked(&self, room_id: &str, user_id: &str) -> Result<MemberRecord> {
+        match self.store.get_member(room_id, user_id).await? {
+            Some(m) => Ok(m),
+            None if self.store.get_room(room_id).await?.is_none() => Err(ChatError::NotFound(format!("room {room_id} does not exist"))),
+            None => Err(ChatError::NotMember(room_id.to_string())),
+        }
+    }
+
+    /// Posts `frame` to every live connection of `user_ids` except `except_connection`,
+    /// concurrently (bounded); a slow or gone connection never holds up or fails the others.
+    /// Gone connections are cleaned up, and users left with none are announced offline.
+    pub async fn fanout<'a>(&self, user_ids: impl IntoIterator<Item = &'a str>, frame: &ServerFrame, except_connection: Option<&str>) -> FanoutReport {
+        self.fanout_inner(user_ids, frame, except_connection, true).await
+    }
+
+    async fn fanout_inner<'a>(&self, user_ids: impl IntoIterator<Item = &'a str>, frame: &ServerFrame, except: Option<&str>, announce: bool) -> FanoutReport {
+        let ids: BTreeSet<String> = user_ids.into_iter().map(str::to_string).collect();
+        if ids.is_empty() {
+            return FanoutReport::default();
+        }
+        let ids: Vec<String> = ids.into_iter().collect();
+        let users = match self.store.get_users(&ids).await {
+            Ok(u) => u,
+            Err(e) => {
+                tracing::error!(error = %e, "fan-out: cannot read users");
+                return FanoutReport { failed: ids.len(), ..Default::default() };
+            }
+        };
+        let targets: Vec<(String, String)> = users
+            .into_iter()
+            .flat_map(|u| {
+                let uid = u.user_id;
+                u.conns.into_iter().map(move |c| (uid.clone(), c))
+            })
+            .filter(|(_, c)| Some(c.as_str()) != except)
+            .collect();
+        let data = frame.to_json();
+        let results: Vec<((String, String), Result<(), PostError>)> = stream::iter(targets)
+            .map(|t| {
+                let data = &data;
+                async move {
+                    let r = self.notifier.post(&t.1, data).await;
+                    (t, r)
+                }
+            })
+            .buffer_unordered(self.cfg.fanout_concurrency.max(1))
+            .collect()
+            .await;
+        let mut report = FanoutReport::default();
+        let mut gone = Vec::new();
+        for (t, r) in results {
+            match r {
+                Ok(()) => report.posted += 1,
+                Err(PostError::Gone) => {
+                    report.gone += 1;
+                    gone.push(t);
+                }
+                Err(PostError::Failed(e)) => {
+                    report.failed += 1;
+                    tracing::warn!(connection_id = %t.1, error = %e, "post failed");
+                }
+            }
+        }
+        if !gone.is_empty() {
+            self.cleanup_gone(gone, announce).await;
+        }
+        report
+    }
+
+    /// Connections that answered 410: delete their rows and take them off their users; users
+    /// left without connections go offline (announced when `announce`).
+    pub async fn cleanup_gone(&self, gone: Vec<(String, String)>, announce: bool) {
+        let now = self.now();
+        let mut by_user: BTreeMap<String, Vec<String>> = BTreeMap::new();
+        for (u, c) in gone {
+            if let Err(e) = self.store.delete_connection(&c).await {
+                tracing::warn!(connection_id = %c, error = %e, "cannot delete gone connection");
+            }
+            by_user.entry(u).or_default().push(c);
+        }
+        for (user, conns) in by_user {
+            match self.store.detach_connections(&user, &conns, now).await {
+                Ok(d) if d.went_offline() => {
+                    tracing::info!(user_id = %user, "user went offline (gone connection)");
+                    if announce {
+                        self.announce_presence(&user, false, Some(now), false).await;
+                    }
+                }
+                Ok(_) => {}
+                Err(e) => tracing::warn!(user_id = %user, error = %e, "cannot detach gone connections"),
+            }
+        }
+    }
+
+    /// Everyone who shares a room with `user_id`.
+    pub async fn co_members(&self, user_id: &str) -> Result<BTreeSet<String>> {
+        let rooms = self.store.memberships(user_id).await?;
+        let lists: Vec<Result<Vec<MemberRecord>>> = stream::iter(rooms).map(|r| async move { self.store.list_members(&r.room_id).await }).buffer_unordered(8).collect().await;
+        let mut out = BTreeSet::new();
+        for l in lists {
+            out.extend(l?.into_iter().map(|m| m.user_id));
+        }
+        out.remove(user_id);
+        Ok(out)
+    }
+
+    /// Tells co-members that `user_id` came online or went offline.
+    pub async fn announce_presence(&self, user_id: &str, online: bool, last_seen: Option<u64>, cleanup_announces: bool) {
+        let peers = match self.co_members(user_id).await {
+            Ok(p) => p,
+            Err(e) => {
+                tracing::warn!(user_id, error = %e, "presence: cannot list co-members");
+                return;
+            }
+        };
+        let frame = ServerFrame::Presence { user_id: user_id.to_string(), online, last_seen: if online { None } else { last_seen } };
+        // A presence broadcast that finds more gone connections cleans them up but does not
+        // announce in turn (no cascades).
+        Box::pin(self.fanout_inner(peers.iter().map(String::as_str), &frame, None, cleanup_announces)).await;
+    }
+
+    /// Registers a live connection for its user and, if it is the user's first, announces them.
+    /// Stale ids left in the user's set (connections that vanished without `$disconnect` and
+    /// were never posted to) are pruned first, so they cannot hide a real transition.
+    pub async fn attach(&self, user_id: &str, name: Option<&str>, connection_id: &str) -> Result<()> {
+        let now = self.now();
+        let before = self.store.attach_connection(user_id, name, connection_id, now).await?;
+        let mut online_before = before > 0;
+        if online_before {
+            let users = self.store.get_users(&[user_id.to_string()]).await?;
+            let others: Vec<String> = users.into_iter().flat_map(|u| u.conns).filter(|c| c != connection_id).collect();
+            let alive: HashSet<String> = self.store.existing_connections(&others).await?;
+            let stale: Vec<String> = others.iter().filter(|c| !alive.contains(*c)).cloned().collect();
+            if !stale.is_empty() {
+                self.store.detach_connections(user_id, &stale, now).await?;
+            }
+            online_before = !alive.is_empty();
+        }
+        if !online_before {
+            self.announce_presence(user_id, true, None, true).await;
+        }
+        Ok(())
+    }
+
+    /// Removes a connection (on `$disconnect`); if it was the user's last, announces them offline.
+    pub async fn detach(&self, connection_id: &str) -> Result<()> {
+        let Some(rec) = self.store.delete_connection(connection_id).await? else {
+            return Ok(()); // already cleaned up (a 410 got there first)
+        };
+        let now = self.now();
+        let detached = self.store.detach_connections(&rec.user_id, &[connection_id.to_string()], now).await?;
+        if detached.went_offline() {
+            self.announce_presence(&rec.user_id, false, Some(now), true).await;
+        }
+        Ok(())
+    }
+}
+
+/// What an error frame says about the request it answers.
+#[derive(Debug, Default, Clone)]
+pub struct ErrorContext {
+    pub action: Option<String>,
+    pub client_id: Option<String>,
+    pub reference: Option<String>,
+}

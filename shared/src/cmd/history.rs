@@ -1,0 +1,35 @@
+//! `history`: a newest-first page below a cursor. One query of `limit + 1` items: the cost depends
+//! on the page size, never on the room's size.
+
+use super::{check_id, check_ref, json_len};
+use crate::app::{App, Caller};
+use crate::error::{ChatError, Result};
+use crate::protocol::{History, ServerFrame, DEFAULT_HISTORY_LIMIT, MAX_HISTORY_LIMIT, MAX_PAGE_BYTES};
+
+pub async fn apply(app: &App, caller: &Caller, f: History) -> Result<()> {
+    check_ref(&f.reference)?;
+    check_id("roomId", &f.room_id)?;
+    let limit = f.limit.unwrap_or(DEFAULT_HISTORY_LIMIT);
+    if limit == 0 || limit > MAX_HISTORY_LIMIT {
+        return Err(ChatError::invalid("limit", format!("limit must be 1 to {MAX_HISTORY_LIMIT}")));
+    }
+    if f.before_seq == Some(0) {
+        return Err(ChatError::invalid("beforeSeq", "beforeSeq must be 1 or more"));
+    }
+    app.member_checked(&f.room_id, &caller.user_id).await?;
+    let mut messages = app.store.messages_before(&f.room_id, f.before_seq, limit + 1).await?;
+    let mut has_more = messages.len() > limit as usize;
+    messages.truncate(limit as usize);
+    // Keep the frame under API Gateway's 128 KB message limit.
+    let mut size = 0;
+    if let Some(cut) = messages.iter().position(|m| {
+        size += json_len(m) + 1;
+        size > MAX_PAGE_BYTES
+    }) {
+        messages.truncate(cut.max(1));
+        has_more = true;
+    }
+    let next_cursor = if has_more { messages.last().map(|m| m.seq) } else { None };
+    app.reply(caller, &ServerFrame::History { reference: f.reference, room_id: f.room_id, messages, has_more, next_cursor }).await;
+    Ok(())
+}

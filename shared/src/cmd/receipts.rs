@@ -1,0 +1,34 @@
+//! `read` / `delivered`: move the member's cursor forward only (never past the room's last
+//! message) and tell the room.
+
+use super::check_id;
+use crate::app::{App, Caller};
+use crate::error::{ChatError, Result};
+use crate::model::CursorKind;
+use crate::protocol::{Cursor, ServerFrame};
+
+pub async fn apply(app: &App, caller: &Caller, f: Cursor, kind: CursorKind) -> Result<()> {
+    check_id("roomId", &f.room_id)?;
+    if f.seq == 0 {
+        return Err(ChatError::invalid("seq", "seq is the seq of a message (1 or more)"));
+    }
+    let Some(room) = app.store.get_room(&f.room_id).await? else {
+        return Err(ChatError::NotFound(format!("room {} does not exist", f.room_id)));
+    };
+    let seq = f.seq.min(room.last_seq);
+    if seq == 0 {
+        return Ok(());
+    }
+    let moved = app.store.advance_cursor(&f.room_id, &caller.user_id, kind, seq).await?;
+    if !moved {
+        return Ok(());
+    }
+    let members = app.store.list_members(&f.room_id).await?;
+    let (room_id, user_id) = (f.room_id.clone(), caller.user_id.clone());
+    let frame = match kind {
+        CursorKind::Read => ServerFrame::Read { room_id, user_id, seq },
+        CursorKind::Delivered => ServerFrame::Delivered { room_id, user_id, seq },
+    };
+    app.fanout(members.iter().map(|m| m.user_id.as_str()), &frame, Some(&caller.connection_id)).await;
+    Ok(())
+}

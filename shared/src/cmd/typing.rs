@@ -1,0 +1,23 @@
+//! `typing`: to the other members only, never stored; `isTyping: true` at most once per user per
+//! room per 2 s (a stop always goes through). Clients expire an indicator after 3 s.
+
+use super::check_id;
+use crate::app::{App, Caller};
+use crate::error::{ChatError, Result};
+use crate::model::TypingOutcome;
+use crate::protocol::{ServerFrame, Typing, TYPING_INTERVAL_MS};
+
+pub async fn apply(app: &App, caller: &Caller, f: Typing) -> Result<()> {
+    check_id("roomId", &f.room_id)?;
+    match app.store.typing(&f.room_id, &caller.user_id, f.is_typing, app.now(), TYPING_INTERVAL_MS).await? {
+        TypingOutcome::NotMember => Err(ChatError::NotMember(f.room_id)),
+        TypingOutcome::Throttled => Ok(()),
+        TypingOutcome::Broadcast => {
+            let members = app.store.list_members(&f.room_id).await?;
+            let others = members.iter().map(|m| m.user_id.as_str()).filter(|u| *u != caller.user_id);
+            let frame = ServerFrame::Typing { room_id: f.room_id.clone(), user_id: caller.user_id.clone(), name: caller.name.clone(), is_typing: f.is_typing };
+            app.fanout(others, &frame, None).await;
+            Ok(())
+        }
+    }
+}

@@ -1,0 +1,64 @@
+//! Configuration from the environment the template (or the local gateway) gives each function.
+
+use crate::app::ChatConfig;
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Tables {
+    pub connections: String,
+    pub users: String,
+    pub rooms: String,
+    pub members: String,
+    pub messages: String,
+    pub idempotency: String,
+}
+
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub tables: Tables,
+    /// The @connections endpoint: `AWS_ENDPOINT_URL_APIGATEWAYMANAGEMENTAPI` when set (the local
+    /// gateway sets it), else the template's `WS_ENDPOINT`.
+    pub ws_endpoint: String,
+    pub chat: ChatConfig,
+    /// HS256 secret given directly (tests); normally it comes from SSM (`jwt_secret_param`).
+    pub jwt_secret: Option<String>,
+    pub jwt_secret_param: Option<String>,
+    pub jwks_url: Option<String>,
+    pub jwt_issuer: Option<String>,
+    pub jwt_audience: Option<String>,
+}
+
+fn var(name: &str) -> Option<String> {
+    std::env::var(name).ok().filter(|v| !v.trim().is_empty())
+}
+
+fn required(name: &str) -> Result<String, String> {
+    var(name).ok_or_else(|| format!("environment variable {name} is not set"))
+}
+
+impl Config {
+    pub fn from_env() -> Result<Config, String> {
+        let tables = Tables {
+            connections: required("CONNECTIONS_TABLE")?,
+            users: required("USERS_TABLE")?,
+            rooms: required("ROOMS_TABLE")?,
+            members: required("MEMBERS_TABLE")?,
+            messages: required("MESSAGES_TABLE")?,
+            idempotency: required("IDEMPOTENCY_TABLE")?,
+        };
+        let ws_endpoint = var("AWS_ENDPOINT_URL_APIGATEWAYMANAGEMENTAPI").or_else(|| var("WS_ENDPOINT")).ok_or("neither WS_ENDPOINT nor AWS_ENDPOINT_URL_APIGATEWAYMANAGEMENTAPI is set")?;
+        let max_group_size = match var("MAX_GROUP_SIZE") {
+            Some(v) => v.parse().map_err(|_| format!("MAX_GROUP_SIZE={v} is not a number"))?,
+            None => ChatConfig::default().max_group_size,
+        };
+        Ok(Config {
+            tables,
+            ws_endpoint,
+            chat: ChatConfig { max_group_size, ..ChatConfig::default() },
+            jwt_secret: var("JWT_SECRET"),
+            jwt_secret_param: var("JWT_SECRET_PARAM"),
+            jwks_url: var("JWKS_URL"),
+            jwt_issuer: var("JWT_ISSUER"),
+            jwt_audience: var("JWT_AUDIENCE"),
+        })
+    }
+}

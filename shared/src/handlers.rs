@@ -1,0 +1,136 @@
+//! The Lambda entry points. Each function's `main.rs` builds the [`App`] from [`Config`] and
+//! hands events to one of these.
+
+use crate::app::App;
+use crate::auth::{token_from_request, AuthConfig, Verifier};
+use crate::clock::SystemClock;
+use crate::cmd;
+use crate::config::Config;
+use crate::error::ChatError;
+use crate::model::ConnectionRecord;
+use crate::notify::apigw::ApiGatewayNotifier;
+use crate::store::dynamodb::DynamoStore;
+use aws_lambda_events::apigw::{ApiGatewayProxyResponse, ApiGatewayWebsocketProxyRequest};
+use aws_lambda_events::encodings::Body;
+use std::sync::Arc;
+
+pub type Error = lambda_runtime::Error;
+
+/// Connection rows outlive API Gateway's 2-hour maximum a little; TTL removes leftovers.
+pub const CONNECTION_TTL_SECS: u64 = 2 * 3600 + 600;
+
+pub fn init_tracing() {
+    lambda_runtime::tracing::init_default_subscriber();
+}
+
+pub async fn sdk_config() -> aws_config::SdkConfig {
+    aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await
+}
+
+/// The production wiring: DynamoDB, the @connections API, the system clock.
+pub fn aws_app(cfg: &Config, sdk: &aws_config::SdkConfig) -> App {
+    let store = DynamoStore::new(aws_sdk_dynamodb::Client::new(sdk), cfg.tables.clone());
+    App { store: Arc::new(store), notifier: Arc::new(ApiGatewayNotifier::new(sdk, &cfg.ws_endpoint)), clock: Arc::new(SystemClock), cfg: cfg.chat.clone() }
+}
+
+/// The token verifier; the HS256 secret comes from SSM (`JWT_SECRET_PARAM`) unless given directly.
+pub async fn verifier(cfg: &Config, sdk: &aws_config::SdkConfig) -> Result<Verifier, Error> {
+    let secret = match (&cfg.jwt_secret, &cfg.jwt_secret_param) {
+        (Some(s), _) => Some(s.clone()),
+        (None, Some(param)) => {
+            let out = aws_sdk_ssm::Client::new(sdk)
+                .get_parameter()
+                .name(param)
+                .with_decryption(true)
+                .send()
+                .await
+                .map_err(|e| format!("cannot read the JWT secret from SSM parameter {param}: {}", aws_sdk_ssm::error::DisplayErrorContext(&e)))?;
+            out.parameter.and_then(|p| p.value)
+        }
+        (None, None) => None,
+    };
+    if secret.is_none() && cfg.jwks_url.is_none() {
+        return Err("no way to verify tokens: set JWT_SECRET_PARAM (or JWT_SECRET) and/or JWKS_URL".into());
+    }
+    Ok(Verifier::new(AuthConfig {
+        hs256_secret: secret.map(String::into_bytes),
+        jwks_url: cfg.jwks_url.clone(),
+        issuer: cfg.jwt_issuer.clone(),
+        audience: cfg.jwt_audience.clone(),
+    }))
+}
+
+fn response(status: i64, body: Option<&str>) -> ApiGatewayProxyResponse {
+    let mut r = ApiGatewayProxyResponse::default();
+    r.status_code = status;
+    r.body = body.map(|b| Body::Text(b.to_string()));
+    r
+}
+
+/// `$connect`: verify the token (401 and no socket otherwise), register the connection, announce
+/// the user if this is their first connection.
+pub async fn connect(app: &App, verifier: &Verifier, event: ApiGatewayWebsocketProxyRequest) -> Result<ApiGatewayProxyResponse, Error> {
+    let connection_id = event.request_context.connection_id.clone().unwrap_or_default();
+    let query_token = event.query_string_parameters.first("token").map(str::to_string);
+    let protocols = event.headers.get("sec-websocket-protocol").and_then(|v| v.to_str().ok()).map(str::to_string);
+    let Some((token, answer_protocol)) = token_from_request(query_token.as_deref(), protocols.as_deref()) else {
+        tracing::info!(connection_id, "refused: no token");
+        return Ok(response(401, Some("Unauthorized")));
+    };
+    let identity = match verifier.verify(&token).await {
+        Ok(i) => i,
+        Err(e) => {
+            tracing::info!(connection_id, reason = %e, "refused: bad token");
+            return Ok(response(401, Some("Unauthorized")));
+        }
+    };
+    let now = app.now();
+    let record = ConnectionRecord {
+        connection_id: connection_id.clone(),
+        user_id: identity.user_id.clone(),
+        name: identity.name.clone(),
+        role: identity.role,
+        connected_at: now,
+        expires_at: now / 1000 + CONNECTION_TTL_SECS,
+    };
+    let registered = async {
+        app.store.put_connection(&record).await?;
+        app.attach(&identity.user_id, identity.name.as_deref(), &connection_id).await
+    }
+    .await;
+    if let Err(e) = registered {
+        tracing::error!(connection_id, error = %e, "cannot register the connection");
+        return Ok(response(500, Some("Internal server error")));
+    }
+    tracing::info!(connection_id, user_id = %identity.user_id, role = ?identity.role, "connected");
+    let mut r = response(200, None);
+    if let Some(p) = answer_protocol {
+        if let Ok(v) = p.parse() {
+            r.headers.insert("sec-websocket-protocol", v);
+        }
+    }
+    Ok(r)
+}
+
+/// `$disconnect`: unregister; announce the user offline if it was their last connection.
+pub async fn disconnect(app: &App, event: ApiGatewayWebsocketProxyRequest) -> Result<ApiGatewayProxyResponse, Error> {
+    let connection_id = event.request_context.connection_id.clone().unwrap_or_default();
+    if let Err(e) = app.detach(&connection_id).await {
+        tracing::error!(connection_id, error = %e, "disconnect cleanup failed");
+    }
+    Ok(response(200, None))
+}
+
+/// Every other route: one client frame.
+pub async fn message(app: &App, event: ApiGatewayWebsocketProxyRequest) -> Result<ApiGatewayProxyResponse, Error> {
+    let connection_id = event.request_context.connection_id.clone().unwrap_or_default();
+    let request_id = event.request_context.request_id.clone().unwrap_or_default();
+    if event.is_base64_encoded {
+        let e = ChatError::InvalidFrame { field: None, message: "binary frames are not supported: send JSON text frames".into() };
+        app.reply_error(&connection_id, &request_id, &e, Default::default()).await;
+        return Ok(response(200, None));
+    }
+    let body = event.body.unwrap_or_default();
+    cmd::handle(app, &connection_id, &request_id, &body).await;
+    Ok(response(200, None))
+}

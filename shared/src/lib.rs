@@ -1,0 +1,21 @@
+//! The chat backend's rules, protocol and AWS adapters, shared by every Lambda function.
+//!
+//! - [`protocol`]: every WebSocket frame (serde).
+//! - [`error`]: one error enum, mapped to client error codes.
+//! - [`cmd`]: one file per client action.
+//! - [`app`]: the rules' dependencies ([`store::Store`], [`notify::Notifier`], [`clock::Clock`])
+//!   and delivery (replies, fan-out, presence).
+//! - [`handlers`]: the `$connect`, `$disconnect` and message entry points the functions wire up.
+
+pub mod app;
+pub mod auth;
+pub mod clock;
+pub mod cmd;
+pub mod config;
+pub mod error;
+pub mod handlers;
+pub mod ids;
+pub mod model;
+pub mod notify;
+pub mod protocol;
+pub mod store;

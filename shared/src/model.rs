@@ -1,0 +1,238 @@
+//! Stored records (what the tables hold), distinct from the protocol views built from them.
+
+use crate::protocol::{MemberRole, Message, MessageKind, MessagePreview, RoomType, RoomView, UserRef};
+use serde::{Deserialize, Serialize};
+
+/// Who a connection belongs to (from the token verified on `$connect`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum Role {
+    #[default]
+    User,
+    Operator,
+    Guest,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ConnectionRecord {
+    pub connection_id: String,
+    pub user_id: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    #[serde(default)]
+    pub role: Role,
+    pub connected_at: u64,
+    /// Epoch seconds: DynamoDB TTL removes the row if `$disconnect` never came.
+    pub expires_at: u64,
+}
+
+/// Per-user state: live connection ids (presence) and last seen.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct UserRecord {
+    pub user_id: String,
+    pub name: Option<String>,
+    pub conns: Vec<String>,
+    pub last_seen: Option<u64>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RoomRecord {
+    pub room_id: String,
+    pub room_type: RoomType,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    pub created_by: String,
+    pub created_at: u64,
+    /// The seq of the newest message (0: none yet).
+    #[serde(default)]
+    pub last_seq: u64,
+    /// The version of the newest edit or delete.
+    #[serde(default)]
+    pub last_ver: u64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_message: Option<MessagePreview>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_message_at: Option<u64>,
+    #[serde(default)]
+    pub member_count: u32,
+    #[serde(default)]
+    pub max_members: u32,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub participants: Vec<UserRef>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub order_id: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct MemberRecord {
+    pub room_id: String,
+    pub user_id: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    #[serde(default)]
+    pub role: MemberRole,
+    pub room_type: RoomType,
+    pub joined_at: u64,
+    #[serde(default)]
+    pub read_seq: u64,
+    #[serde(default)]
+    pub delivered_seq: u64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub typing_at: Option<u64>,
+    #[serde(default)]
+    pub archived: bool,
+}
+
+impl MemberRecord {
+    pub fn new(room: &RoomRecord, user: &UserRef, role: MemberRole, now: u64) -> MemberRecord {
+        MemberRecord {
+            room_id: room.room_id.clone(),
+            user_id: user.user_id.clone(),
+            name: user.name.clone(),
+            role,
+            room_type: room.room_type,
+            joined_at: now,
+            // Joining is not a reason to see the whole past as unread.
+            read_seq: room.last_seq,
+            delivered_seq: room.last_seq,
+            typing_at: None,
+            archived: false,
+        }
+    }
+}
+
+/// Outcome of taking connections off a user.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Detached {
+    /// How many of the given connections the user still had.
+    pub removed: usize,
+    /// How many connections the user has now.
+    pub remaining: usize,
+}
+
+impl Detached {
+    /// This call took the user's last connection: they just went offline.
+    pub fn went_offline(&self) -> bool {
+        self.removed > 0 && self.remaining == 0
+    }
+}
+
+/// A room as listed by the members index: what a user's room list starts from.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Membership {
+    pub room_id: String,
+    pub user_id: String,
+    #[serde(default)]
+    pub role: MemberRole,
+    pub room_type: RoomType,
+    pub joined_at: u64,
+    #[serde(default)]
+    pub archived: bool,
+}
+
+/// A message to append; the store assigns `seq`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct NewMessage {
+    pub room_id: String,
+    pub client_id: String,
+    pub id: String,
+    pub sender_id: String,
+    pub sender_name: Option<String>,
+    pub kind: MessageKind,
+    pub content: String,
+    pub reply_to: Option<u64>,
+    pub meta: Option<serde_json::Value>,
+    pub created_at: u64,
+}
+
+impl NewMessage {
+    pub fn into_message(self, seq: u64) -> Message {
+        Message {
+            room_id: self.room_id,
+            seq,
+            id: self.id,
+            sender_id: self.sender_id,
+            sender_name: self.sender_name,
+            kind: self.kind,
+            content: self.content,
+            reply_to: self.reply_to,
+            client_id: Some(self.client_id),
+            created_at: self.created_at,
+            edited_at: None,
+            deleted_at: None,
+            ver: None,
+            meta: self.meta,
+        }
+    }
+}
+
+/// Outcome of an append: a new message, or the one this clientId created before.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Appended {
+    Created(Message),
+    Duplicate(Message),
+}
+
+impl Appended {
+    pub fn message(&self) -> &Message {
+        match self {
+            Appended::Created(m) | Appended::Duplicate(m) => m,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CursorKind {
+    Read,
+    Delivered,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum MessageChange {
+    Edit(String),
+    Delete,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TypingOutcome {
+    Broadcast,
+    Throttled,
+    NotMember,
+}
+
+pub fn preview(m: &Message) -> MessagePreview {
+    MessagePreview {
+        seq: m.seq,
+        sender_id: m.sender_id.clone(),
+        sender_name: m.sender_name.clone(),
+        kind: m.kind,
+        text: m.content.chars().take(200).collect(),
+        created_at: m.created_at,
+    }
+}
+
+impl RoomRecord {
+    /// The room as `member` sees it.
+    pub fn view(&self, member: &MemberRecord) -> RoomView {
+        RoomView {
+            room_id: self.room_id.clone(),
+            room_type: self.room_type,
+            name: self.name.clone(),
+            created_by: self.created_by.clone(),
+            created_at: self.created_at,
+            last_seq: self.last_seq,
+            last_message: self.last_message.clone(),
+            member_count: self.member_count,
+            participants: self.participants.clone(),
+            order_id: self.order_id.clone(),
+            role: member.role,
+            read_seq: member.read_seq,
+            delivered_seq: member.delivered_seq,
+            unread: self.last_seq.saturating_sub(member.read_seq),
+        }
+    }
+}

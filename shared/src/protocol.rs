@@ -1,0 +1,569 @@
+//! The wire protocol: every frame a client sends (`action`) and the server sends (`type`), as JSON.
+//! This module is the single definition; `docs/asyncapi.yaml` documents it and a test keeps the two
+//! in step.
+//!
+//! Conventions: field names are camelCase; times are milliseconds since the Unix epoch; a client
+//! may put `ref` (any string up to 64 characters) on a request and gets it back on the response or
+//! error, to correlate them.
+
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+
+/// Largest `content` of a message, in bytes of UTF-8 (a browser sends a message as one WebSocket
+/// frame, and API Gateway's frame limit is 32 KB).
+pub const MAX_CONTENT_BYTES: usize = 16 * 1024;
+pub const MAX_ID_BYTES: usize = 128;
+pub const MAX_NAME_CHARS: usize = 100;
+pub const MAX_REF_CHARS: usize = 64;
+pub const MAX_HISTORY_LIMIT: u32 = 100;
+pub const DEFAULT_HISTORY_LIMIT: u32 = 50;
+pub const MAX_SYNC_ROOMS: usize = 500;
+/// A response frame is cut into pages below this size (API Gateway's limit is 128 KB per message).
+pub const MAX_PAGE_BYTES: usize = 96 * 1024;
+/// At most one `typing: true` broadcast per user per room in this interval.
+pub const TYPING_INTERVAL_MS: u64 = 2_000;
+/// Clients drop a typing indicator not refreshed within this time.
+pub const TYPING_EXPIRY_MS: u64 = 3_000;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Hash)]
+#[serde(rename_all = "lowercase")]
+pub enum RoomType {
+    Direct,
+    Group,
+    Support,
+    Order,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum MessageKind {
+    #[default]
+    Text,
+    Image,
+    File,
+    System,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum MemberRole {
+    Owner,
+    Admin,
+    #[default]
+    Member,
+}
+
+/// A user as others see them.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct UserRef {
+    pub user_id: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+}
+
+/// A stored message. `(roomId, seq)` identifies it; `seq` is assigned by the server, strictly
+/// increasing per room without gaps; `id` is globally unique.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Message {
+    pub room_id: String,
+    pub seq: u64,
+    pub id: String,
+    pub sender_id: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sender_name: Option<String>,
+    #[serde(default)]
+    pub kind: MessageKind,
+    /// Empty on a deleted message (a tombstone).
+    pub content: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reply_to: Option<u64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub client_id: Option<String>,
+    pub created_at: u64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub edited_at: Option<u64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub deleted_at: Option<u64>,
+    /// Version of the last edit or delete (room-wide counter); absent on untouched messages.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ver: Option<u64>,
+    /// Structured data of system messages (e.g. `{"event":"member.added","userIds":[..]}`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub meta: Option<serde_json::Value>,
+}
+
+/// The last message of a room, as shown in room lists.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct MessagePreview {
+    pub seq: u64,
+    pub sender_id: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sender_name: Option<String>,
+    pub kind: MessageKind,
+    /// At most 200 characters of the content.
+    pub text: String,
+    pub created_at: u64,
+}
+
+/// A room as its members see it, with the caller's own state.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RoomView {
+    pub room_id: String,
+    #[serde(rename = "type")]
+    pub room_type: RoomType,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    pub created_by: String,
+    pub created_at: u64,
+    pub last_seq: u64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_message: Option<MessagePreview>,
+    pub member_count: u32,
+    /// Both people of a direct room.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub participants: Vec<UserRef>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub order_id: Option<String>,
+    pub role: MemberRole,
+    pub read_seq: u64,
+    pub delivered_seq: u64,
+    /// Messages from others above the caller's read cursor.
+    pub unread: u64,
+}
+
+/// Another member's cursors, for sent → delivered → read ticks.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Receipt {
+    pub user_id: String,
+    pub read_seq: u64,
+    pub delivered_seq: u64,
+}
+
+/// One room of a `sync` answer.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RoomSync {
+    pub room: RoomView,
+    /// Messages after the client's `lastSeq`, oldest first (none for rooms the client did not list).
+    pub messages: Vec<Message>,
+    /// More messages remain after the last one here: sync again from it.
+    pub has_more: bool,
+    /// Messages edited or deleted since the client's version for this room.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub updates: Vec<Message>,
+    /// The room's edit version: send it back in `versions` next time.
+    pub ver: u64,
+    pub receipts: Vec<Receipt>,
+    /// The client did not list this room: it is new to it.
+    pub new: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PresenceEntry {
+    pub user_id: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    pub role: MemberRole,
+    pub online: bool,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_seen: Option<u64>,
+}
+
+// ------------------------------------------------------------------------------------------------
+// Client -> server
+
+/// Every frame a client sends, by its `action`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "action")]
+pub enum ClientFrame {
+    #[serde(rename = "ping")]
+    Ping(Ping),
+    #[serde(rename = "room.create")]
+    RoomCreate(RoomCreate),
+    #[serde(rename = "room.list")]
+    RoomList(RoomList),
+    #[serde(rename = "room.add")]
+    RoomAdd(RoomAdd),
+    #[serde(rename = "room.remove")]
+    RoomRemove(RoomRemove),
+    #[serde(rename = "room.leave")]
+    RoomLeave(RoomLeave),
+    #[serde(rename = "message.send")]
+    MessageSend(MessageSend),
+    #[serde(rename = "message.edit")]
+    MessageEdit(MessageEdit),
+    #[serde(rename = "message.delete")]
+    MessageDelete(MessageDelete),
+    #[serde(rename = "typing")]
+    Typing(Typing),
+    #[serde(rename = "read")]
+    Read(Cursor),
+    #[serde(rename = "delivered")]
+    Delivered(Cursor),
+    #[serde(rename = "history")]
+    History(History),
+    #[serde(rename = "sync")]
+    Sync(Sync),
+    #[serde(rename = "presence.query")]
+    PresenceQuery(PresenceQuery),
+}
+
+/// Every client action name, in the order of [`ClientFrame`]; the template has a route for each.
+pub const CLIENT_ACTIONS: [&str; 15] = [
+    "ping",
+    "room.create",
+    "room.list",
+    "room.add",
+    "room.remove",
+    "room.leave",
+    "message.send",
+    "message.edit",
+    "message.delete",
+    "typing",
+    "read",
+    "delivered",
+    "history",
+    "sync",
+    "presence.query",
+];
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct Ping {
+    #[serde(default, rename = "ref", skip_serializing_if = "Option::is_none")]
+    pub reference: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct RoomCreate {
+    #[serde(default, rename = "ref", skip_serializing_if = "Option::is_none")]
+    pub reference: Option<String>,
+    #[serde(rename = "type")]
+    pub room_type: RoomType,
+    /// The other users (for `direct`: exactly one).
+    pub members: Vec<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct RoomList {
+    #[serde(default, rename = "ref", skip_serializing_if = "Option::is_none")]
+    pub reference: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct RoomAdd {
+    #[serde(default, rename = "ref", skip_serializing_if = "Option::is_none")]
+    pub reference: Option<String>,
+    pub room_id: String,
+    pub members: Vec<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct RoomRemove {
+    #[serde(default, rename = "ref", skip_serializing_if = "Option::is_none")]
+    pub reference: Option<String>,
+    pub room_id: String,
+    pub user_id: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct RoomLeave {
+    #[serde(default, rename = "ref", skip_serializing_if = "Option::is_none")]
+    pub reference: Option<String>,
+    pub room_id: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct MessageSend {
+    #[serde(default, rename = "ref", skip_serializing_if = "Option::is_none")]
+    pub reference: Option<String>,
+    pub room_id: String,
+    /// The client's id for this message (a UUID): retries with the same id are answered with the
+    /// original ack and create nothing.
+    pub client_id: String,
+    pub content: String,
+    #[serde(default)]
+    pub kind: MessageKind,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reply_to: Option<u64>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct MessageEdit {
+    #[serde(default, rename = "ref", skip_serializing_if = "Option::is_none")]
+    pub reference: Option<String>,
+    pub room_id: String,
+    pub seq: u64,
+    pub content: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct MessageDelete {
+    #[serde(default, rename = "ref", skip_serializing_if = "Option::is_none")]
+    pub reference: Option<String>,
+    pub room_id: String,
+    pub seq: u64,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct Typing {
+    pub room_id: String,
+    pub is_typing: bool,
+}
+
+/// `read` / `delivered`: the member has read (received) everything up to `seq`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct Cursor {
+    pub room_id: String,
+    pub seq: u64,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct History {
+    #[serde(default, rename = "ref", skip_serializing_if = "Option::is_none")]
+    pub reference: Option<String>,
+    pub room_id: String,
+    /// Only messages below this seq (the previous page's `nextCursor`); absent: the newest.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub before_seq: Option<u64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub limit: Option<u32>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct Sync {
+    #[serde(default, rename = "ref", skip_serializing_if = "Option::is_none")]
+    pub reference: Option<String>,
+    /// The last seq the client holds, per room it knows.
+    #[serde(default)]
+    pub rooms: BTreeMap<String, u64>,
+    /// The last edit version the client holds, per room (from `sync` answers).
+    #[serde(default)]
+    pub versions: BTreeMap<String, u64>,
+    /// Messages per room per page (default and maximum 100).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub limit: Option<u32>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct PresenceQuery {
+    #[serde(default, rename = "ref", skip_serializing_if = "Option::is_none")]
+    pub reference: Option<String>,
+    pub room_id: String,
+}
+
+// ------------------------------------------------------------------------------------------------
+// Server -> client
+
+/// Every frame the server sends, by its `type`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "type")]
+pub enum ServerFrame {
+    #[serde(rename = "pong")]
+    Pong {
+        #[serde(default, rename = "ref", skip_serializing_if = "Option::is_none")]
+        reference: Option<String>,
+        time: u64,
+    },
+    /// Answer to `room.create`; `created: false` when the direct room already existed.
+    #[serde(rename = "room.created", rename_all = "camelCase")]
+    RoomCreated {
+        #[serde(default, rename = "ref", skip_serializing_if = "Option::is_none")]
+        reference: Option<String>,
+        room: RoomView,
+        created: bool,
+    },
+    /// Answer to `room.list`, most recently active first. `hasMore`: the list was cut to fit one
+    /// frame (the rest are older rooms).
+    #[serde(rename = "room.list", rename_all = "camelCase")]
+    RoomList {
+        #[serde(default, rename = "ref", skip_serializing_if = "Option::is_none")]
+        reference: Option<String>,
+        rooms: Vec<RoomView>,
+        has_more: bool,
+    },
+    /// To a user who was added to a room (or created it on another device).
+    #[serde(rename = "room.joined")]
+    RoomJoined { room: RoomView },
+    /// Answer to `room.add` and `room.remove`: the room after the change.
+    #[serde(rename = "room.updated")]
+    RoomUpdated {
+        #[serde(default, rename = "ref", skip_serializing_if = "Option::is_none")]
+        reference: Option<String>,
+        room: RoomView,
+    },
+    /// To a user who left (the answer to `room.leave`) or was removed.
+    #[serde(rename = "room.left", rename_all = "camelCase")]
+    RoomLeft {
+        #[serde(default, rename = "ref", skip_serializing_if = "Option::is_none")]
+        reference: Option<String>,
+        room_id: String,
+        by: String,
+    },
+    /// Answer to `message.send`, to the sending connection.
+    #[serde(rename = "ack", rename_all = "camelCase")]
+    Ack {
+        #[serde(default, rename = "ref", skip_serializing_if = "Option::is_none")]
+        reference: Option<String>,
+        client_id: String,
+        message: Message,
+        /// `true` when this clientId had been sent before: nothing new was created.
+        duplicate: bool,
+    },
+    /// A new message, to every connection of every member but the sending one.
+    #[serde(rename = "message.new")]
+    MessageNew { message: Message },
+    /// An edited or deleted message (a tombstone), to every member.
+    #[serde(rename = "message.updated")]
+    MessageUpdated {
+        #[serde(default, rename = "ref", skip_serializing_if = "Option::is_none")]
+        reference: Option<String>,
+        message: Message,
+    },
+    #[serde(rename = "typing", rename_all = "camelCase")]
+    Typing {
+        room_id: String,
+        user_id: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        name: Option<String>,
+        is_typing: bool,
+    },
+    #[serde(rename = "read", rename_all = "camelCase")]
+    Read { room_id: String, user_id: String, seq: u64 },
+    #[serde(rename = "delivered", rename_all = "camelCase")]
+    Delivered { room_id: String, user_id: String, seq: u64 },
+    /// Answer to `history`: newest first.
+    #[serde(rename = "history", rename_all = "camelCase")]
+    History {
+        #[serde(default, rename = "ref", skip_serializing_if = "Option::is_none")]
+        reference: Option<String>,
+        room_id: String,
+        messages: Vec<Message>,
+        has_more: bool,
+        /// `beforeSeq` for the next (older) page.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        next_cursor: Option<u64>,
+    },
+    /// Answer to `sync`. With `hasMore`, sync again with the new last seqs.
+    #[serde(rename = "sync", rename_all = "camelCase")]
+    Sync {
+        #[serde(default, rename = "ref", skip_serializing_if = "Option::is_none")]
+        reference: Option<String>,
+        rooms: Vec<RoomSync>,
+        has_more: bool,
+        /// Rooms the client listed that it is no longer a member of.
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        removed: Vec<String>,
+    },
+    #[serde(rename = "presence", rename_all = "camelCase")]
+    Presence {
+        user_id: String,
+        online: bool,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        last_seen: Option<u64>,
+    },
+    /// Answer to `presence.query`: every member, online or not.
+    #[serde(rename = "presence.list", rename_all = "camelCase")]
+    PresenceList {
+        #[serde(default, rename = "ref", skip_serializing_if = "Option::is_none")]
+        reference: Option<String>,
+        room_id: String,
+        users: Vec<PresenceEntry>,
+    },
+    #[serde(rename = "error", rename_all = "camelCase")]
+    Error(ErrorFrame),
+}
+
+/// Every server frame type, in the order of [`ServerFrame`].
+pub const SERVER_TYPES: [&str; 17] = [
+    "pong",
+    "room.created",
+    "room.list",
+    "room.joined",
+    "room.updated",
+    "room.left",
+    "ack",
+    "message.new",
+    "message.updated",
+    "typing",
+    "read",
+    "delivered",
+    "history",
+    "sync",
+    "presence",
+    "presence.list",
+    "error",
+];
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ErrorFrame {
+    pub code: crate::error::ErrorCode,
+    pub message: String,
+    /// The offending field, for `invalid_frame`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub field: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub action: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub client_id: Option<String>,
+    #[serde(default, rename = "ref", skip_serializing_if = "Option::is_none")]
+    pub reference: Option<String>,
+    /// API Gateway's request id: quote it when reporting a problem.
+    pub request_id: String,
+}
+
+impl ServerFrame {
+    pub fn to_json(&self) -> String {
+        serde_json::to_string(self).expect("server frames always serialize")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn client_actions_list_matches_the_enum() {
+        for action in CLIENT_ACTIONS {
+            let v = serde_json::json!({ "action": action });
+            let err = serde_json::from_value::<ClientFrame>(v).err().map(|e| e.to_string()).unwrap_or_default();
+            assert!(!err.contains("unknown variant"), "{action}: {err}");
+        }
+        let err = serde_json::from_value::<ClientFrame>(serde_json::json!({"action": "nope"})).unwrap_err().to_string();
+        let listed = err.matches('`').count() / 2 - 1;
+        assert_eq!(listed, CLIENT_ACTIONS.len(), "{err}");
+    }
+
+    #[test]
+    fn frames_round_trip() {
+        let f: ClientFrame = serde_json::from_str(r#"{"action":"message.send","roomId":"r","clientId":"c","content":"hi"}"#).unwrap();
+        assert_eq!(
+            f,
+            ClientFrame::MessageSend(MessageSend { reference: None, room_id: "r".into(), client_id: "c".into(), content: "hi".into(), kind: MessageKind::Text, reply_to: None })
+        );
+        let s = ServerFrame::Read { room_id: "r".into(), user_id: "u".into(), seq: 3 }.to_json();
+        assert_eq!(s, r#"{"type":"read","roomId":"r","userId":"u","seq":3}"#);
+    }
+}

@@ -1,0 +1,233 @@
+//! In-memory [`Store`] for unit tests: the same rules as DynamoDB, under one lock.
+
+use super::Store;
+use crate::error::{ChatError, Result};
+use crate::model::*;
+use crate::protocol::Message;
+use async_trait::async_trait;
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::sync::Mutex;
+
+#[derive(Default)]
+struct Data {
+    connections: HashMap<String, ConnectionRecord>,
+    users: HashMap<String, UserRecord>,
+    rooms: HashMap<String, RoomRecord>,
+    members: BTreeMap<(String, String), MemberRecord>,
+    messages: BTreeMap<(String, u64), Message>,
+    client_ids: HashMap<(String, String), u64>,
+}
+
+#[derive(Default)]
+pub struct MemoryStore {
+    data: Mutex<Data>,
+}
+
+impl MemoryStore {
+    pub fn new() -> Self {
+        Self::default()
+    }
+}
+
+#[async_trait]
+impl Store for MemoryStore {
+    async fn put_connection(&self, c: &ConnectionRecord) -> Result<()> {
+        self.data.lock().unwrap().connections.insert(c.connection_id.clone(), c.clone());
+        Ok(())
+    }
+    async fn get_connection(&self, id: &str) -> Result<Option<ConnectionRecord>> {
+        Ok(self.data.lock().unwrap().connections.get(id).cloned())
+    }
+    async fn delete_connection(&self, id: &str) -> Result<Option<ConnectionRecord>> {
+        Ok(self.data.lock().unwrap().connections.remove(id))
+    }
+    async fn existing_connections(&self, ids: &[String]) -> Result<HashSet<String>> {
+        let d = self.data.lock().unwrap();
+        Ok(ids.iter().filter(|i| d.connections.contains_key(*i)).cloned().collect())
+    }
+
+    async fn attach_connection(&self, user_id: &str, name: Option<&str>, conn: &str, _now: u64) -> Result<usize> {
+        let mut d = self.data.lock().unwrap();
+        let u = d.users.entry(user_id.to_string()).or_insert_with(|| UserRecord { user_id: user_id.to_string(), ..Default::default() });
+        let before = u.conns.len();
+        if !u.conns.iter().any(|c| c == conn) {
+            u.conns.push(conn.to_string());
+        }
+        if let Some(n) = name {
+            u.name = Some(n.to_string());
+        }
+        Ok(before)
+    }
+    async fn detach_connections(&self, user_id: &str, conns: &[String], now: u64) -> Result<Detached> {
+        let mut d = self.data.lock().unwrap();
+        let u = d.users.entry(user_id.to_string()).or_insert_with(|| UserRecord { user_id: user_id.to_string(), ..Default::default() });
+        let before = u.conns.len();
+        u.conns.retain(|c| !conns.contains(c));
+        u.last_seen = Some(now);
+        Ok(Detached { removed: before - u.conns.len(), remaining: u.conns.len() })
+    }
+    async fn get_users(&self, ids: &[String]) -> Result<Vec<UserRecord>> {
+        let d = self.data.lock().unwrap();
+        Ok(ids.iter().filter_map(|i| d.users.get(i).cloned()).collect())
+    }
+
+    async fn create_room(&self, room: &RoomRecord, members: &[MemberRecord]) -> Result<bool> {
+        let mut d = self.data.lock().unwrap();
+        if d.rooms.contains_key(&room.room_id) {
+            return Ok(false);
+        }
+        d.rooms.insert(room.room_id.clone(), room.clone());
+        for m in members {
+            d.members.insert((m.room_id.clone(), m.user_id.clone()), m.clone());
+        }
+        Ok(true)
+    }
+    async fn get_room(&self, id: &str) -> Result<Option<RoomRecord>> {
+        Ok(self.data.lock().unwrap().rooms.get(id).cloned())
+    }
+    async fn get_rooms(&self, ids: &[String]) -> Result<Vec<RoomRecord>> {
+        let d = self.data.lock().unwrap();
+        Ok(ids.iter().filter_map(|i| d.rooms.get(i).cloned()).collect())
+    }
+
+    async fn get_member(&self, room: &str, user: &str) -> Result<Option<MemberRecord>> {
+        Ok(self.data.lock().unwrap().members.get(&(room.to_string(), user.to_string())).cloned())
+    }
+    async fn list_members(&self, room: &str) -> Result<Vec<MemberRecord>> {
+        let d = self.data.lock().unwrap();
+        Ok(d.members.range((room.to_string(), String::new())..).take_while(|((r, _), _)| r == room).map(|(_, m)| m.clone()).collect())
+    }
+    async fn memberships(&self, user: &str) -> Result<Vec<Membership>> {
+        let d = self.data.lock().unwrap();
+        Ok(d.members
+            .values()
+            .filter(|m| m.user_id == user)
+            .map(|m| Membership { room_id: m.room_id.clone(), user_id: m.user_id.clone(), role: m.role, room_type: m.room_type, joined_at: m.joined_at, archived: m.archived })
+            .collect())
+    }
+    async fn get_memberships(&self, user: &str, rooms: &[String]) -> Result<Vec<MemberRecord>> {
+        let d = self.data.lock().unwrap();
+        Ok(rooms.iter().filter_map(|r| d.members.get(&(r.clone(), user.to_string())).cloned()).collect())
+    }
+    async fn add_members(&self, room_id: &str, members: &[MemberRecord]) -> Result<()> {
+        let mut guard = self.data.lock().unwrap();
+        let d = &mut *guard;
+        let new: Vec<&MemberRecord> = members.iter().filter(|m| !d.members.contains_key(&(room_id.to_string(), m.user_id.clone()))).collect();
+        let room = d.rooms.get_mut(room_id).ok_or_else(|| ChatError::NotFound(format!("room {room_id} does not exist")))?;
+        if room.member_count as usize + new.len() > room.max_members as usize {
+            return Err(ChatError::RoomFull(room_id.to_string()));
+        }
+        room.member_count += new.len() as u32;
+        let new: Vec<MemberRecord> = new.into_iter().cloned().collect();
+        for m in new {
+            d.members.insert((room_id.to_string(), m.user_id.clone()), m);
+        }
+        Ok(())
+    }
+    async fn remove_member(&self, room_id: &str, user: &str) -> Result<bool> {
+        let mut d = self.data.lock().unwrap();
+        if d.members.remove(&(room_id.to_string(), user.to_string())).is_none() {
+            return Ok(false);
+        }
+        if let Some(r) = d.rooms.get_mut(room_id) {
+            r.member_count = r.member_count.saturating_sub(1);
+        }
+        Ok(true)
+    }
+    async fn advance_cursor(&self, room: &str, user: &str, kind: CursorKind, seq: u64) -> Result<bool> {
+        let mut d = self.data.lock().unwrap();
+        let Some(m) = d.members.get_mut(&(room.to_string(), user.to_string())) else {
+            return Err(ChatError::NotMember(room.to_string()));
+        };
+        let cur = match kind {
+            CursorKind::Read => &mut m.read_seq,
+            CursorKind::Delivered => &mut m.delivered_seq,
+        };
+        if *cur >= seq {
+            return Ok(false);
+        }
+        *cur = seq;
+        Ok(true)
+    }
+    async fn typing(&self, room: &str, user: &str, is_typing: bool, now: u64, interval: u64) -> Result<TypingOutcome> {
+        let mut d = self.data.lock().unwrap();
+        let Some(m) = d.members.get_mut(&(room.to_string(), user.to_string())) else {
+            return Ok(TypingOutcome::NotMember);
+        };
+        if !is_typing {
+            m.typing_at = Some(0);
+            return Ok(TypingOutcome::Broadcast);
+        }
+        if m.typing_at.is_some_and(|t| t + interval > now) {
+            return Ok(TypingOutcome::Throttled);
+        }
+        m.typing_at = Some(now);
+        Ok(TypingOutcome::Broadcast)
+    }
+
+    async fn append_message(&self, msg: NewMessage) -> Result<Appended> {
+        let mut d = self.data.lock().unwrap();
+        let key = (msg.room_id.clone(), msg.client_id.clone());
+        if let Some(seq) = d.client_ids.get(&key) {
+            let m = d.messages.get(&(msg.room_id.clone(), *seq)).cloned().ok_or_else(|| ChatError::internal("idempotency key without message"))?;
+            if m.sender_id != msg.sender_id {
+                return Err(ChatError::Conflict(format!("clientId {} was used by another sender", msg.client_id)));
+            }
+            return Ok(Appended::Duplicate(m));
+        }
+        let room = d.rooms.get_mut(&msg.room_id).ok_or_else(|| ChatError::NotFound(format!("room {} does not exist", msg.room_id)))?;
+        room.last_seq += 1;
+        let seq = room.last_seq;
+        let m = msg.into_message(seq);
+        room.last_message = Some(preview(&m));
+        room.last_message_at = Some(m.created_at);
+        d.client_ids.insert(key, seq);
+        d.messages.insert((m.room_id.clone(), seq), m.clone());
+        Ok(Appended::Created(m))
+    }
+    async fn get_message(&self, room: &str, seq: u64) -> Result<Option<Message>> {
+        Ok(self.data.lock().unwrap().messages.get(&(room.to_string(), seq)).cloned())
+    }
+    async fn update_message(&self, room_id: &str, seq: u64, sender: &str, change: MessageChange, now: u64) -> Result<Message> {
+        let mut d = self.data.lock().unwrap();
+        let key = (room_id.to_string(), seq);
+        match d.messages.get(&key) {
+            None => return Err(ChatError::NotFound(format!("message {seq} not found in room {room_id}"))),
+            Some(m) if m.sender_id != sender => return Err(ChatError::Forbidden("you can only change your own messages".into())),
+            Some(m) if m.deleted_at.is_some() => return Err(ChatError::NotFound(format!("message {seq} was deleted"))),
+            Some(_) => {}
+        }
+        let room = d.rooms.get_mut(room_id).ok_or_else(|| ChatError::NotFound(format!("room {room_id} does not exist")))?;
+        room.last_ver += 1;
+        let ver = room.last_ver;
+        let m = d.messages.get_mut(&key).unwrap();
+        match change {
+            MessageChange::Edit(c) => {
+                m.content = c;
+                m.edited_at = Some(now);
+            }
+            MessageChange::Delete => {
+                m.content = String::new();
+                m.deleted_at = Some(now);
+            }
+        }
+        m.ver = Some(ver);
+        Ok(m.clone())
+    }
+    async fn messages_before(&self, room: &str, before: Option<u64>, limit: u32) -> Result<Vec<Message>> {
+        let d = self.data.lock().unwrap();
+        let hi = before.unwrap_or(u64::MAX);
+        Ok(d.messages.range((room.to_string(), 0)..(room.to_string(), hi)).rev().take(limit as usize).map(|(_, m)| m.clone()).collect())
+    }
+    async fn messages_after(&self, room: &str, after: u64, limit: u32) -> Result<Vec<Message>> {
+        let d = self.data.lock().unwrap();
+        Ok(d.messages.range((room.to_string(), after.saturating_add(1))..=(room.to_string(), u64::MAX)).take(limit as usize).map(|(_, m)| m.clone()).collect())
+    }
+    async fn messages_changed_since(&self, room: &str, ver: u64, limit: u32) -> Result<Vec<Message>> {
+        let d = self.data.lock().unwrap();
+        let mut v: Vec<Message> = d.messages.range((room.to_string(), 0)..=(room.to_string(), u64::MAX)).map(|(_, m)| m).filter(|m| m.ver.is_some_and(|x| x > ver)).cloned().collect();
+        v.sort_by_key(|m| m.ver);
+        v.truncate(limit as usize);
+        Ok(v)
+    }
+}

@@ -1,0 +1,65 @@
+//! Persistence behind one trait: [`dynamodb::DynamoStore`] in Lambda, [`memory::MemoryStore`]
+//! in unit tests. Every method is a key lookup or a query on a key; nothing scans.
+
+pub mod dynamodb;
+pub mod memory;
+
+use crate::error::Result;
+use crate::model::*;
+use crate::protocol::Message;
+use async_trait::async_trait;
+use std::collections::HashSet;
+
+#[async_trait]
+pub trait Store: Send + Sync {
+    // ---- connections
+    async fn put_connection(&self, c: &ConnectionRecord) -> Result<()>;
+    async fn get_connection(&self, connection_id: &str) -> Result<Option<ConnectionRecord>>;
+    /// Deletes the row; returns it if it existed (so exactly one caller cleans up after it).
+    async fn delete_connection(&self, connection_id: &str) -> Result<Option<ConnectionRecord>>;
+    /// Which of these connection rows still exist.
+    async fn existing_connections(&self, ids: &[String]) -> Result<HashSet<String>>;
+
+    // ---- users (presence)
+    /// Adds a live connection to the user; returns how many the user had before.
+    async fn attach_connection(&self, user_id: &str, name: Option<&str>, connection_id: &str, now: u64) -> Result<usize>;
+    /// Removes live connections from the user and stamps `lastSeen`.
+    async fn detach_connections(&self, user_id: &str, connection_ids: &[String], now: u64) -> Result<Detached>;
+    async fn get_users(&self, user_ids: &[String]) -> Result<Vec<UserRecord>>;
+
+    // ---- rooms
+    /// Creates the room with its members; `Ok(false)` if a room with this id exists already.
+    async fn create_room(&self, room: &RoomRecord, members: &[MemberRecord]) -> Result<bool>;
+    async fn get_room(&self, room_id: &str) -> Result<Option<RoomRecord>>;
+    async fn get_rooms(&self, room_ids: &[String]) -> Result<Vec<RoomRecord>>;
+
+    // ---- members
+    async fn get_member(&self, room_id: &str, user_id: &str) -> Result<Option<MemberRecord>>;
+    async fn list_members(&self, room_id: &str) -> Result<Vec<MemberRecord>>;
+    /// The rooms a user belongs to (members index by user).
+    async fn memberships(&self, user_id: &str) -> Result<Vec<Membership>>;
+    /// The user's member rows of these rooms.
+    async fn get_memberships(&self, user_id: &str, room_ids: &[String]) -> Result<Vec<MemberRecord>>;
+    /// Adds members (not already in the room) keeping `memberCount <= maxMembers` (else `RoomFull`).
+    async fn add_members(&self, room_id: &str, members: &[MemberRecord]) -> Result<()>;
+    /// Removes a member; `Ok(false)` if they were not one.
+    async fn remove_member(&self, room_id: &str, user_id: &str) -> Result<bool>;
+    /// Moves a cursor forward to `seq`; `Ok(false)` if it was already there or beyond.
+    async fn advance_cursor(&self, room_id: &str, user_id: &str, kind: CursorKind, seq: u64) -> Result<bool>;
+    /// Records a typing signal: `Broadcast` at most once per `interval_ms` for `is_typing`, always
+    /// for a stop; `NotMember` when the user is not in the room.
+    async fn typing(&self, room_id: &str, user_id: &str, is_typing: bool, now: u64, interval_ms: u64) -> Result<TypingOutcome>;
+
+    // ---- messages
+    /// Persists a message with the room's next seq, exactly once per `(roomId, clientId)`.
+    async fn append_message(&self, msg: NewMessage) -> Result<Appended>;
+    async fn get_message(&self, room_id: &str, seq: u64) -> Result<Option<Message>>;
+    /// Edits or deletes a message of `sender_id`, giving it the room's next version.
+    async fn update_message(&self, room_id: &str, seq: u64, sender_id: &str, change: MessageChange, now: u64) -> Result<Message>;
+    /// Up to `limit` messages below `before` (or the newest), newest first.
+    async fn messages_before(&self, room_id: &str, before: Option<u64>, limit: u32) -> Result<Vec<Message>>;
+    /// Up to `limit` messages above `after`, oldest first.
+    async fn messages_after(&self, room_id: &str, after: u64, limit: u32) -> Result<Vec<Message>>;
+    /// Messages edited or deleted with a version above `ver`, in version order.
+    async fn messages_changed_since(&self, room_id: &str, ver: u64, limit: u32) -> Result<Vec<Message>>;
+}

@@ -1,0 +1,102 @@
+//! `chatctl`: development tokens for the local stack, and a raw WebSocket client.
+//!
+//! ```text
+//! chatctl token --sub alice [--name Alice] [--role user|operator|guest] [--ttl SECS] [--secret-file .local/dev-secret]
+//! chatctl connect URL --sub alice [--name Alice] [--role ...]   # wscat-like: stdin lines out, frames in
+//! ```
+//! The secret is the local stack's development secret (`.local/dev-secret`, written by `chat-dev`),
+//! or `CHAT_JWT_SECRET`. It is never used outside the local stack.
+
+use chat::auth::{mint_hs256, Claims};
+use futures_util::{SinkExt, StreamExt};
+use std::time::{SystemTime, UNIX_EPOCH};
+use tokio::io::AsyncBufReadExt;
+use tokio_tungstenite::tungstenite::Message;
+
+const USAGE: &str = "usage:
+  chatctl token --sub ID [--name NAME] [--role user|operator|guest] [--ttl SECS] [--secret-file FILE]
+  chatctl connect WS_URL --sub ID [--name NAME] [--role ROLE] [--secret-file FILE]";
+
+struct TokenArgs {
+    sub: Option<String>,
+    name: Option<String>,
+    role: String,
+    ttl: u64,
+    secret_file: String,
+}
+
+fn parse_token_args(args: &mut impl Iterator<Item = String>) -> Result<TokenArgs, String> {
+    let mut t = TokenArgs { sub: None, name: None, role: "user".into(), ttl: 24 * 3600, secret_file: ".local/dev-secret".into() };
+    while let Some(flag) = args.next() {
+        let mut val = || args.next().ok_or_else(|| format!("{flag} needs a value"));
+        match flag.as_str() {
+            "--sub" => t.sub = Some(val()?),
+            "--name" => t.name = Some(val()?),
+            "--role" => t.role = val()?,
+            "--ttl" => t.ttl = val()?.parse().map_err(|_| "--ttl takes seconds")?,
+            "--secret-file" => t.secret_file = val()?,
+            other => return Err(format!("unknown argument {other}")),
+        }
+    }
+    if !["user", "operator", "guest"].contains(&t.role.as_str()) {
+        return Err(format!("--role must be user, operator or guest, not {}", t.role));
+    }
+    Ok(t)
+}
+
+fn mint(t: &TokenArgs) -> Result<String, String> {
+    let sub = t.sub.clone().ok_or("--sub is required")?;
+    let secret = match std::env::var("CHAT_JWT_SECRET") {
+        Ok(s) if !s.is_empty() => s,
+        _ => std::fs::read_to_string(&t.secret_file)
+            .map(|s| s.trim().to_string())
+            .map_err(|e| format!("cannot read the development secret {}: {e} (start the local stack with `make dev` first)", t.secret_file))?,
+    };
+    let now = SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0);
+    let claims = Claims { sub, name: t.name.clone(), role: Some(t.role.clone()), exp: now + t.ttl, iat: Some(now), iss: None, aud: None };
+    Ok(mint_hs256(secret.as_bytes(), &claims))
+}
+
+async fn connect(url: String, token: String) -> Result<(), String> {
+    let sep = if url.contains('?') { '&' } else { '?' };
+    let (ws, _) = tokio_tungstenite::connect_async(format!("{url}{sep}token={token}")).await.map_err(|e| format!("cannot connect to {url}: {e}"))?;
+    eprintln!("connected; type JSON frames, one per line (e.g. {{\"action\":\"ping\"}}); Ctrl-D quits");
+    let (mut tx, mut rx) = ws.split();
+    let mut lines = tokio::io::BufReader::new(tokio::io::stdin()).lines();
+    loop {
+        tokio::select! {
+            line = lines.next_line() => match line {
+                Ok(Some(l)) if !l.trim().is_empty() => tx.send(Message::Text(l.into())).await.map_err(|e| e.to_string())?,
+                Ok(Some(_)) => {}
+                _ => { let _ = tx.send(Message::Close(None)).await; return Ok(()); }
+            },
+            frame = rx.next() => match frame {
+                Some(Ok(Message::Text(t))) => println!("< {t}"),
+                Some(Ok(Message::Close(c))) => { eprintln!("closed by the server: {c:?}"); return Ok(()); }
+                Some(Ok(_)) => {}
+                Some(Err(e)) => return Err(e.to_string()),
+                None => return Ok(()),
+            },
+        }
+    }
+}
+
+#[tokio::main(flavor = "current_thread")]
+async fn main() {
+    let mut args = std::env::args().skip(1);
+    let result = match args.next().as_deref() {
+        Some("token") => parse_token_args(&mut args).and_then(|t| mint(&t)).map(|tok| println!("{tok}")),
+        Some("connect") => match args.next() {
+            Some(url) => match parse_token_args(&mut args).and_then(|t| mint(&t)) {
+                Ok(tok) => connect(url, tok).await,
+                Err(e) => Err(e),
+            },
+            None => Err("connect needs the ws:// URL".into()),
+        },
+        _ => Err(USAGE.to_string()),
+    };
+    if let Err(e) = result {
+        eprintln!("chatctl: {e}");
+        std::process::exit(2);
+    }
+}
