@@ -39,6 +39,9 @@ pub struct GatewayConfig {
     pub max_message_bytes: usize,
     /// Static web pages served at `/`.
     pub web_dir: Option<PathBuf>,
+    /// Local stack only: serve `GET /_dev/token?sub=&name=&role=`, which signs development tokens
+    /// with this secret (the demo app's "sign in as a name"). Never set outside the local stack.
+    pub dev_token_secret: Option<String>,
     /// Chaos: when a client vanishes without a close frame, do not deliver `$disconnect`
     /// (API Gateway delivers `$disconnect` on a best-effort basis). The backend must then clean up
     /// from the 410 of its next post.
@@ -56,6 +59,7 @@ impl Default for GatewayConfig {
             max_frame_bytes: 32 * 1024,
             max_message_bytes: 128 * 1024,
             web_dir: None,
+            dev_token_secret: None,
             lose_disconnect_on_abort: false,
         }
     }
@@ -140,6 +144,9 @@ impl Gateway {
             .route("/health", get(health))
             .route(&format!("/{stage}"), get(ws_handshake))
             .route(&format!("/{stage}/@connections/{{id}}"), get(get_connection).post(post_to_connection).delete(delete_connection));
+        if self.cfg.dev_token_secret.is_some() {
+            router = router.route("/_dev/token", get(dev_token));
+        }
         if let Some(dir) = &self.cfg.web_dir {
             router = router.fallback_service(tower_http::services::ServeDir::new(dir).append_index_html_on_directories(true));
         }
@@ -513,5 +520,32 @@ async fn health(State(gw): State<Arc<Gateway>>) -> Response {
             "routes": gw.routes.iter().map(|(k, p)| (k.clone(), json!(p.name()))).collect::<Map<String, Value>>(),
             "functions": functions,
         }),
+    )
+}
+
+#[derive(serde::Deserialize)]
+struct DevTokenQuery {
+    sub: String,
+    name: Option<String>,
+    role: Option<String>,
+}
+
+/// `GET /_dev/token?sub=alice&name=Alice&role=user` -> `{token, wsUrl, userId, name, role}`.
+async fn dev_token(State(gw): State<Arc<Gateway>>, axum::extract::Query(q): axum::extract::Query<DevTokenQuery>) -> Response {
+    let Some(secret) = gw.cfg.dev_token_secret.as_ref() else {
+        return StatusCode::NOT_FOUND.into_response();
+    };
+    let sub = q.sub.trim().to_string();
+    let role = q.role.unwrap_or_else(|| "user".into());
+    if sub.is_empty() || sub.len() > 128 || sub.chars().any(char::is_control) || !["user", "operator", "guest"].contains(&role.as_str()) {
+        return plain(StatusCode::BAD_REQUEST, json!({ "message": "sub must be 1-128 bytes; role user, operator or guest" }));
+    }
+    let now = now_ms() / 1000;
+    let name = q.name.filter(|n| !n.trim().is_empty());
+    let claims = chat::auth::Claims { sub: sub.clone(), name: name.clone(), role: Some(role.clone()), exp: now + 24 * 3600, iat: Some(now), iss: None, aud: None };
+    let token = chat::auth::mint_hs256(secret.as_bytes(), &claims);
+    plain(
+        StatusCode::OK,
+        json!({ "token": token, "wsUrl": format!("ws://{}/{}", gw.domain, gw.cfg.stage), "userId": sub, "name": name, "role": role }),
     )
 }

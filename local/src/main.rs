@@ -115,6 +115,7 @@ async fn run(args: Args) -> Result<(), String> {
             idle_timeout: Duration::from_secs(args.idle_timeout),
             max_duration: Duration::from_secs(args.max_duration),
             web_dir: Some(args.web_dir.clone()),
+            dev_token_secret: Some(secret.clone()),
             ..GatewayConfig::default()
         },
         max_concurrency: args.max_concurrency,
