@@ -75,6 +75,8 @@ pub struct StackSpec {
     pub function_env: BTreeMap<String, String>,
     /// Start the emulators and create the template's resources.
     pub with_aws: bool,
+    /// Template parameter overrides; `{stack}` is replaced by the stack's unique name.
+    pub parameters: BTreeMap<String, String>,
 }
 
 impl Default for StackSpec {
@@ -85,6 +87,8 @@ impl Default for StackSpec {
             max_concurrency: 10,
             function_env: BTreeMap::new(),
             with_aws: true,
+            // Stacks share the emulators: each keeps its JWT secret under its own name.
+            parameters: BTreeMap::from([("JwtSecretParameterName".to_string(), "/chat-tests/{stack}/jwt-secret".to_string())]),
         }
     }
 }
@@ -113,7 +117,10 @@ impl TestStack {
         let secret = chat_dev::util::hex(&chat_dev::util::random_bytes::<16>());
         let aws = if spec.with_aws { Some(aws()) } else { None };
         let stack_name = unique("t");
-        let ctx = LocalContext { stack_name: stack_name.clone(), ..LocalContext::default() };
+        let mut ctx = LocalContext { stack_name: stack_name.clone(), ..LocalContext::default() };
+        for (k, v) in spec.parameters {
+            ctx.parameter_overrides.insert(k, v.replace("{stack}", &stack_name));
+        }
         let opts = StackOptions {
             template: spec.template,
             context: ctx,
@@ -184,6 +191,7 @@ impl TestStack {
 
 /// A WebSocket client that buffers incoming frames so tests can wait for the one they expect.
 pub struct Client {
+    reader: tokio::task::JoinHandle<()>,
     tx: futures_util::stream::SplitSink<tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>, Message>,
     rx: mpsc::UnboundedReceiver<Incoming>,
     buffer: VecDeque<Value>,
@@ -215,7 +223,7 @@ impl Client {
         let protocol = resp.headers().get("sec-websocket-protocol").and_then(|v| v.to_str().ok()).map(str::to_string);
         let (tx, mut stream) = ws.split();
         let (itx, rx) = mpsc::unbounded_channel();
-        tokio::spawn(async move {
+        let reader = tokio::spawn(async move {
             while let Some(m) = stream.next().await {
                 match m {
                     Ok(Message::Text(t)) => {
@@ -237,7 +245,7 @@ impl Client {
             }
             let _ = itx.send(Incoming::Closed(None));
         });
-        Ok(Client { tx, rx, buffer: VecDeque::new(), closed: None, protocol, next_ref: 0 })
+        Ok(Client { reader, tx, rx, buffer: VecDeque::new(), closed: None, protocol, next_ref: 0 })
     }
 
     pub async fn send(&mut self, v: Value) {
@@ -330,6 +338,12 @@ impl Client {
             }
         }
         self.closed.clone().flatten()
+    }
+
+    /// Drops the TCP connection without a close frame (a killed browser tab, a lost network).
+    pub fn kill(self) {
+        self.reader.abort();
+        drop(self.tx);
     }
 
     pub async fn close(mut self, code: u16, reason: &str) {

@@ -76,7 +76,7 @@ async fn fixture_with(with_default: bool, timeout: u32, gateway: GatewayConfig, 
     let events = dir.join("events.jsonl");
     let mut env = BTreeMap::new();
     env.insert("FIXTURE_LOG".to_string(), events.display().to_string());
-    let stack = TestStack::start(StackSpec { template: tpl, gateway, max_concurrency, function_env: env, with_aws: false }).await;
+    let stack = TestStack::start(StackSpec { template: tpl, gateway, max_concurrency, function_env: env, with_aws: false, parameters: BTreeMap::new() }).await;
     Fixture { stack, events, _dir: TempDir(dir) }
 }
 

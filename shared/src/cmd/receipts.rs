@@ -1,13 +1,14 @@
 //! `read` / `delivered`: move the member's cursor forward only (never past the room's last
 //! message) and tell the room.
 
-use super::check_id;
+use super::{check_id, check_ref};
 use crate::app::{App, Caller};
 use crate::error::{ChatError, Result};
 use crate::model::CursorKind;
 use crate::protocol::{Cursor, ServerFrame};
 
 pub async fn apply(app: &App, caller: &Caller, f: Cursor, kind: CursorKind) -> Result<()> {
+    check_ref(&f.reference)?;
     check_id("roomId", &f.room_id)?;
     if f.seq == 0 {
         return Err(ChatError::invalid("seq", "seq is the seq of a message (1 or more)"));

@@ -1,13 +1,14 @@
 //! `typing`: to the other members only, never stored; `isTyping: true` at most once per user per
 //! room per 2 s (a stop always goes through). Clients expire an indicator after 3 s.
 
-use super::check_id;
+use super::{check_id, check_ref};
 use crate::app::{App, Caller};
 use crate::error::{ChatError, Result};
 use crate::model::TypingOutcome;
 use crate::protocol::{ServerFrame, Typing, TYPING_INTERVAL_MS};
 
 pub async fn apply(app: &App, caller: &Caller, f: Typing) -> Result<()> {
+    check_ref(&f.reference)?;
     check_id("roomId", &f.room_id)?;
     match app.store.typing(&f.room_id, &caller.user_id, f.is_typing, app.now(), TYPING_INTERVAL_MS).await? {
         TypingOutcome::NotMember => Err(ChatError::NotMember(f.room_id)),
