@@ -91,7 +91,8 @@ case "$what" in
   dev) install_dynamodb; install_moto ;;
   all) install_dynamodb; install_moto; install_cfn_lint; install_browser ;;
   deploy) install_cfn_lint; install_cargo_lambda ;;
+  lint) install_cfn_lint ;;
   browser) install_browser ;;
-  *) echo "usage: $0 [dev|all|deploy|browser]"; exit 2 ;;
+  *) echo "usage: $0 [dev|all|lint|deploy|browser]"; exit 2 ;;
 esac
 say "ok ($what)"

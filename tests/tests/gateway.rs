@@ -348,19 +348,7 @@ async fn concurrent_invocations_spawn_instances_up_to_the_limit() {
 
 async fn health(f: &Fixture) -> Value {
     let url = format!("{}/health", f.stack.stack.http_url());
-    let body = http_get(&url).await;
-    serde_json::from_str(&body).unwrap()
-}
-
-async fn http_get(url: &str) -> String {
-    use tokio::io::{AsyncReadExt, AsyncWriteExt};
-    let rest = url.strip_prefix("http://").unwrap();
-    let (host, path) = rest.split_once('/').map(|(h, p)| (h, format!("/{p}"))).unwrap_or((rest, "/".into()));
-    let mut s = tokio::net::TcpStream::connect(host).await.unwrap();
-    s.write_all(format!("GET {path} HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n\r\n").as_bytes()).await.unwrap();
-    let mut out = String::new();
-    s.read_to_string(&mut out).await.unwrap();
-    out.split_once("\r\n\r\n").map(|(_, b)| b.to_string()).unwrap_or_default()
+    serde_json::from_str(&chat_tests::http_get(&url).await.1).unwrap()
 }
 
 #[tokio::test]

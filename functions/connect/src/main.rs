@@ -13,3 +13,18 @@ async fn main() -> Result<(), Error> {
     let verifier = handlers::verifier(&config, &sdk).await?;
     run(service_fn(|event: LambdaEvent<ApiGatewayWebsocketProxyRequest>| handlers::connect(&app, &verifier, event.payload))).await
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_sample_event_deserializes() {
+        let e: ApiGatewayWebsocketProxyRequest = serde_json::from_str(include_str!("../../../events/connect.json")).unwrap();
+        assert_eq!(e.request_context.route_key.as_deref(), Some("$connect"));
+        let protocols = e.headers.get("sec-websocket-protocol").and_then(|v| v.to_str().ok());
+        let (token, answer) = chat::auth::token_from_request(e.query_string_parameters.first("token"), protocols).unwrap();
+        assert_eq!(token.matches('.').count(), 2);
+        assert_eq!(answer.as_deref(), Some("chat.v1"));
+    }
+}

@@ -1,1 +1,197 @@
+//! The chat rules on the in-memory doubles: the same traits the DynamoDB and @connections
+//! adapters implement, a clock the tests move.
 
+use crate::app::{App, ChatConfig};
+use crate::clock::ManualClock;
+use crate::model::{ConnectionRecord, Role};
+use crate::notify::memory::MemoryNotifier;
+use crate::store::memory::MemoryStore;
+use crate::store::Store;
+use serde_json::{json, Value};
+use std::sync::Arc;
+
+struct World {
+    app: App,
+    notifier: Arc<MemoryNotifier>,
+    clock: Arc<ManualClock>,
+}
+
+impl World {
+    fn new() -> World {
+        let notifier = Arc::new(MemoryNotifier::new());
+        let clock = Arc::new(ManualClock::new(1_800_000_000_000));
+        let app = App { store: Arc::new(MemoryStore::new()), notifier: notifier.clone(), clock: clock.clone(), cfg: ChatConfig { max_group_size: 5, ..ChatConfig::default() } };
+        World { app, notifier, clock }
+    }
+
+    /// Registers a connection as `$connect` does.
+    async fn connect(&self, user: &str, conn: &str) {
+        let rec = ConnectionRecord { connection_id: conn.into(), user_id: user.into(), name: Some(user.to_uppercase()), role: Role::User, connected_at: 0, expires_at: 0 };
+        self.app.store.put_connection(&rec).await.unwrap();
+        self.app.attach(user, rec.name.as_deref(), conn).await.unwrap();
+    }
+
+    async fn frame(&self, conn: &str, frame: Value) {
+        super::handle(&self.app, conn, "req-1", &frame.to_string()).await;
+    }
+
+    fn take(&self, conn: &str) -> Vec<Value> {
+        self.notifier.take(conn)
+    }
+
+    fn types(&self, conn: &str) -> Vec<String> {
+        self.take(conn).iter().map(|f| f["type"].as_str().unwrap_or_default().to_string()).collect()
+    }
+
+    async fn direct(&self, conn: &str, other: &str) -> String {
+        self.frame(conn, json!({"action": "room.create", "type": "direct", "members": [other]})).await;
+        let f = self.take(conn).into_iter().find(|f| f["type"] == "room.created").expect("room.created");
+        f["room"]["roomId"].as_str().unwrap().to_string()
+    }
+}
+
+#[tokio::test]
+async fn send_acks_the_sender_and_reaches_every_other_connection() {
+    let w = World::new();
+    w.connect("alice", "a1").await;
+    w.connect("alice", "a2").await;
+    w.connect("bob", "b1").await;
+    let room = w.direct("a1", "bob").await;
+    for c in ["a1", "a2", "b1"] {
+        w.take(c);
+    }
+    w.frame("a1", json!({"action": "message.send", "roomId": room, "clientId": "c1", "content": "hi"})).await;
+    let a1 = w.take("a1");
+    assert_eq!(a1.len(), 1);
+    assert_eq!((a1[0]["type"].as_str(), a1[0]["message"]["seq"].as_u64()), (Some("ack"), Some(1)));
+    assert_eq!(w.types("a2"), ["message.new"]);
+    assert_eq!(w.types("b1"), ["message.new"]);
+}
+
+#[tokio::test]
+async fn a_repeated_client_id_is_acked_again_and_broadcast_once() {
+    let w = World::new();
+    w.connect("alice", "a1").await;
+    w.connect("bob", "b1").await;
+    let room = w.direct("a1", "bob").await;
+    w.take("b1");
+    for _ in 0..3 {
+        w.frame("a1", json!({"action": "message.send", "roomId": room, "clientId": "same", "content": "once"})).await;
+    }
+    let acks = w.take("a1");
+    assert_eq!(acks.len(), 3);
+    assert!(acks.iter().all(|a| a["message"] == acks[0]["message"]));
+    assert_eq!(acks.iter().filter(|a| a["duplicate"] == false).count(), 1);
+    assert_eq!(w.types("b1"), ["message.new"]);
+}
+
+#[tokio::test]
+async fn typing_is_throttled_to_one_per_two_seconds() {
+    let w = World::new();
+    w.connect("alice", "a1").await;
+    w.connect("bob", "b1").await;
+    let room = w.direct("a1", "bob").await;
+    w.take("b1");
+    let typing = json!({"action": "typing", "roomId": room, "isTyping": true});
+    w.frame("a1", typing.clone()).await;
+    w.clock.advance(1_999);
+    w.frame("a1", typing.clone()).await;
+    assert_eq!(w.types("b1"), ["typing"]);
+    w.clock.advance(1);
+    w.frame("a1", typing.clone()).await;
+    assert_eq!(w.types("b1"), ["typing"]);
+    assert!(w.take("a1").is_empty(), "the typist hears nothing");
+}
+
+#[tokio::test]
+async fn cursors_only_move_forward_and_stop_at_the_last_message() {
+    let w = World::new();
+    w.connect("alice", "a1").await;
+    w.connect("bob", "b1").await;
+    let room = w.direct("a1", "bob").await;
+    for i in 0..3 {
+        w.frame("a1", json!({"action": "message.send", "roomId": room, "clientId": format!("c{i}"), "content": "x"})).await;
+    }
+    w.take("a1");
+    w.frame("b1", json!({"action": "read", "roomId": room, "seq": 99})).await;
+    let r = w.take("a1");
+    assert_eq!(r[0]["seq"], 3, "capped at lastSeq");
+    w.frame("b1", json!({"action": "read", "roomId": room, "seq": 1})).await;
+    assert!(w.take("a1").is_empty(), "never back");
+    let m = w.app.store.get_member(&room, "bob").await.unwrap().unwrap();
+    assert_eq!(m.read_seq, 3);
+}
+
+#[tokio::test]
+async fn a_gone_connection_is_cleaned_up_and_its_user_announced_offline() {
+    let w = World::new();
+    w.connect("alice", "a1").await;
+    w.connect("bob", "b1").await;
+    let room = w.direct("a1", "bob").await;
+    w.take("a1");
+    w.notifier.mark_gone("b1");
+    w.frame("a1", json!({"action": "message.send", "roomId": room, "clientId": "c1", "content": "hello?"})).await;
+    let frames = w.take("a1");
+    let presence = frames.iter().find(|f| f["type"] == "presence").expect("presence frame");
+    assert_eq!((presence["userId"].as_str(), presence["online"].as_bool()), (Some("bob"), Some(false)));
+    assert!(w.app.store.get_connection("b1").await.unwrap().is_none());
+    assert!(w.app.store.get_users(&["bob".into()]).await.unwrap()[0].conns.is_empty());
+}
+
+#[tokio::test]
+async fn stale_connection_ids_do_not_hide_a_user_coming_online() {
+    let w = World::new();
+    w.connect("alice", "a1").await;
+    w.connect("bob", "b-old").await;
+    w.direct("a1", "bob").await;
+    // b-old vanished without $disconnect and without any post: only its id is left.
+    w.app.store.delete_connection("b-old").await.unwrap();
+    w.take("a1");
+    w.connect("bob", "b-new").await;
+    let frames = w.take("a1");
+    assert!(frames.iter().any(|f| f["type"] == "presence" && f["online"] == true), "{frames:?}");
+    assert_eq!(w.app.store.get_users(&["bob".into()]).await.unwrap()[0].conns, vec!["b-new".to_string()]);
+}
+
+#[tokio::test]
+async fn groups_respect_roles_and_size() {
+    let w = World::new();
+    w.connect("alice", "a1").await;
+    w.connect("bob", "b1").await;
+    w.frame("a1", json!({"action": "room.create", "type": "group", "members": ["bob", "c", "d", "e", "f"]})).await;
+    assert_eq!(w.take("a1")[0]["code"], "room_full");
+    w.frame("a1", json!({"action": "room.create", "type": "group", "name": "  ", "members": ["bob", "bob", "alice"]})).await;
+    let created = w.take("a1").into_iter().find(|f| f["type"] == "room.created").unwrap();
+    assert_eq!(created["room"]["memberCount"], 2, "duplicates and self are ignored");
+    assert!(created["room"]["name"].is_null(), "a blank name is no name");
+    let room = created["room"]["roomId"].as_str().unwrap().to_string();
+    w.frame("b1", json!({"action": "room.add", "roomId": room, "members": ["c"]})).await;
+    assert_eq!(w.take("b1").last().unwrap()["code"], "forbidden");
+}
+
+#[tokio::test]
+async fn history_is_cut_to_fit_one_frame() {
+    let w = World::new();
+    w.connect("alice", "a1").await;
+    let room = w.direct("a1", "bob").await;
+    let big = "x".repeat(crate::protocol::MAX_CONTENT_BYTES);
+    for i in 0..10 {
+        w.frame("a1", json!({"action": "message.send", "roomId": room, "clientId": format!("c{i}"), "content": big})).await;
+    }
+    w.take("a1");
+    w.frame("a1", json!({"action": "history", "roomId": room, "limit": 10})).await;
+    let h = w.take("a1").pop().unwrap();
+    let n = h["messages"].as_array().unwrap().len();
+    assert!(n < 10 && n >= 5, "cut below 96 KB: {n} messages");
+    assert_eq!(h["hasMore"], true);
+    assert!(h.to_string().len() < 128 * 1024);
+    assert_eq!(h["nextCursor"].as_u64(), h["messages"].as_array().unwrap().last().unwrap()["seq"].as_u64());
+}
+
+#[tokio::test]
+async fn an_unknown_connection_is_unauthorized() {
+    let w = World::new();
+    w.frame("ghost", json!({"action": "ping"})).await;
+    let e = w.take("ghost");
+    assert_eq!((e[0]["code"].as_str(), e[0]["requestId"].as_str()), (Some("unauthorized"), Some("req-1")));
+}

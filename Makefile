@@ -1,0 +1,47 @@
+# The two commands a newcomer runs: `make dev` (the whole local stack) and `make test` (every test).
+# `make deploy` ships to AWS (see README, "Deploy").
+
+CARGO ?= cargo
+TOOLS := .local/tools
+DEV_ARGS ?=
+
+.PHONY: dev test build tools lint test-rust test-browser bench deploy destroy release clean
+
+## Start the whole local stack: emulators, the gateway, the real functions. Prints the ws:// URL.
+dev: tools build
+	./target/debug/chat-dev $(DEV_ARGS)
+
+## Run every test: unit, integration (real sockets, DynamoDB Local, moto), template lint, browser.
+test: build
+	./scripts/install-tools.sh all
+	$(MAKE) lint test-rust test-browser
+
+build:
+	$(CARGO) build --workspace --bins
+
+tools:
+	./scripts/install-tools.sh dev
+
+lint:
+	AWS_DEFAULT_REGION=us-east-1 $(TOOLS)/venv/bin/cfn-lint infra/template.yaml
+
+test-rust:
+	$(CARGO) test --workspace
+
+test-browser:
+	npm test --prefix tests/browser
+
+## Cost and speed figures (DynamoDB capacity per action, gateway overheads).
+bench: tools build
+	$(CARGO) run -q --release -p chat-bench
+
+## Build every function for Lambda (arm64) and deploy with SAM; guided on first run.
+deploy:
+	./scripts/deploy.sh
+
+destroy:
+	./scripts/deploy.sh --destroy
+
+clean:
+	$(CARGO) clean
+	rm -rf .local tests/artifacts
