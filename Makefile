@@ -45,3 +45,7 @@ destroy:
 clean:
 	$(CARGO) clean
 	rm -rf .local tests/artifacts
+
+## Build the Lambda zips locally (no AWS needed) and print their sizes.
+release:
+	./scripts/package.sh

@@ -16,6 +16,8 @@ DYNAMODB_SIMULATOR_VERSION=2.9.30   # npm amplify-dynamodb-simulator: ships Dyna
 MOTO_VERSION=5.2.5
 CFN_LINT_VERSION=1.58.0
 CARGO_LAMBDA_VERSION=1.9.2
+ZIGLANG_VERSION=0.17.1
+SAM_CLI_VERSION=1.170.0
 PLAYWRIGHT_VERSION=1.65.1
 
 say() { printf '[install-tools] %s\n' "$*"; }
@@ -56,26 +58,36 @@ install_dynamodb() {
 }
 
 venv() {
-  local v="$TOOLS/venv"
+  local v="$TOOLS/${1:-venv}"
   if [ ! -x "$v/bin/python" ]; then
-    say "python venv at .local/tools/venv"
+    say "python venv at .local/tools/${1:-venv}"
     python3 -m venv "$v"
     "$v/bin/pip" install -q --upgrade pip >/dev/null
   fi
 }
 
-pip_pkg() { # name spec version-check-command
-  local name="$1" spec="$2" stamp="$TOOLS/venv/.$1"
-  venv
+pip_pkg() { # name spec [venv]: installs spec into .local/tools/<venv> (default: venv)
+  local name="$1" spec="$2" env="${3:-venv}"
+  local stamp="$TOOLS/$env/.$name"
+  venv "$env"
   if [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$spec" ]; then return 0; fi
-  say "pip install $spec"
-  "$TOOLS/venv/bin/pip" install -q --cache-dir "$CACHE/pip" "$spec"
+  say "pip install $spec (.local/tools/$env)"
+  "$TOOLS/$env/bin/pip" install -q --cache-dir "$CACHE/pip" "$spec"
   echo "$spec" > "$stamp"
 }
 
 install_moto() { pip_pkg moto "moto[server]==$MOTO_VERSION"; }
 install_cfn_lint() { pip_pkg cfn-lint "cfn-lint==$CFN_LINT_VERSION"; }
-install_cargo_lambda() { pip_pkg cargo-lambda "cargo-lambda==$CARGO_LAMBDA_VERSION"; pip_pkg ziglang "ziglang"; }
+# Deploy tools live in their own venv: the SAM CLI pins boto and friends differently from moto.
+install_deploy_tools() {
+  pip_pkg cargo-lambda "cargo-lambda==$CARGO_LAMBDA_VERSION" deploy
+  pip_pkg ziglang "ziglang==$ZIGLANG_VERSION" deploy
+  pip_pkg aws-sam-cli "aws-sam-cli==$SAM_CLI_VERSION" deploy
+  if ! rustup target list --installed 2>/dev/null | grep -q aarch64-unknown-linux-gnu; then
+    say "rustup target add aarch64-unknown-linux-gnu (Lambda arm64)"
+    rustup target add aarch64-unknown-linux-gnu || say "could not add the arm64 target: build with ARCH=x86_64"
+  fi
+}
 
 install_browser() {
   if ! [ -x /usr/bin/chromium ]; then apt_install chromium; fi
@@ -90,7 +102,7 @@ what="${1:-dev}"
 case "$what" in
   dev) install_dynamodb; install_moto ;;
   all) install_dynamodb; install_moto; install_cfn_lint; install_browser ;;
-  deploy) install_cfn_lint; install_cargo_lambda ;;
+  deploy) install_cfn_lint; install_deploy_tools ;;
   lint) install_cfn_lint ;;
   browser) install_browser ;;
   *) echo "usage: $0 [dev|all|lint|deploy|browser]"; exit 2 ;;

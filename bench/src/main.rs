@@ -1,0 +1,315 @@
+//! `chat-bench`: what each action costs, measured, not guessed.
+//!
+//! Part 1 runs the chat rules exactly as the message function does (`cmd::handle`) against
+//! DynamoDB Local, counting capacity from `ReturnConsumedCapacity` and @connections posts, for a
+//! 50-member room whose members are all connected, and history pages in a room of 50,000 messages.
+//! Part 2 measures the dev gateway: cold start of a function binary (spawn → first `next` poll) and
+//! the warm invocation overhead of the Runtime API path.
+//!
+//! ```text
+//! cargo run --release -p chat-bench -- [--members 50] [--messages 50000] [--sends 50]
+//! ```
+
+use async_trait::async_trait;
+use chat::app::{App, ChatConfig};
+use chat::clock::SystemClock;
+use chat::config::Tables;
+use chat::model::{ConnectionRecord, Role};
+use chat::notify::{Notifier, PostError};
+use chat::store::dynamodb::{Capacity, CapacityMeter, DynamoStore};
+use chat_dev::log::LogSink;
+use chat_dev::services::EmbeddedServices;
+use chat_dev::template::{LocalContext, StackSpec, Template};
+use serde_json::{json, Value};
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+/// Counts posts; remembers the last frame sent to each connection.
+#[derive(Default)]
+struct CountingNotifier {
+    posts: AtomicU64,
+    bytes: AtomicU64,
+    last: Mutex<std::collections::HashMap<String, String>>,
+}
+
+#[async_trait]
+impl Notifier for CountingNotifier {
+    async fn post(&self, connection_id: &str, data: &str) -> Result<(), PostError> {
+        self.posts.fetch_add(1, Ordering::Relaxed);
+        self.bytes.fetch_add(data.len() as u64, Ordering::Relaxed);
+        self.last.lock().unwrap().insert(connection_id.to_string(), data.to_string());
+        Ok(())
+    }
+    async fn close(&self, _: &str) -> Result<(), PostError> {
+        Ok(())
+    }
+}
+
+struct Args {
+    members: usize,
+    messages: u64,
+    sends: usize,
+}
+
+fn args() -> Args {
+    let mut a = Args { members: 50, messages: 50_000, sends: 50 };
+    let mut it = std::env::args().skip(1);
+    while let Some(f) = it.next() {
+        let v: u64 = it.next().and_then(|v| v.parse().ok()).unwrap_or_else(|| panic!("{f} takes a number"));
+        match f.as_str() {
+            "--members" => a.members = v as usize,
+            "--messages" => a.messages = v,
+            "--sends" => a.sends = v as usize,
+            other => panic!("unknown argument {other}"),
+        }
+    }
+    a
+}
+
+fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).parent().unwrap().to_path_buf()
+}
+
+struct Row {
+    action: String,
+    read: f64,
+    write: f64,
+    calls: f64,
+    posts: f64,
+    ms: f64,
+}
+
+async fn measure(meter: &CapacityMeter, notifier: &CountingNotifier, action: &str, n: usize, mut run: impl AsyncFnMut(usize)) -> Row {
+    meter.reset();
+    notifier.posts.store(0, Ordering::Relaxed);
+    let started = Instant::now();
+    for i in 0..n {
+        run(i).await;
+    }
+    let elapsed = started.elapsed();
+    let Capacity { read_units, write_units, calls } = meter.snapshot();
+    let nf = n as f64;
+    Row {
+        action: action.to_string(),
+        read: read_units / nf,
+        write: write_units / nf,
+        calls: calls as f64 / nf,
+        posts: notifier.posts.load(Ordering::Relaxed) as f64 / nf,
+        ms: elapsed.as_secs_f64() * 1000.0 / nf,
+    }
+}
+
+fn print_table(rows: &[Row]) {
+    println!("| action | RCU | WCU | DynamoDB calls | @connections posts | ms (DynamoDB Local) |");
+    println!("|---|---:|---:|---:|---:|---:|");
+    for r in rows {
+        println!("| {} | {:.1} | {:.1} | {:.1} | {:.1} | {:.1} |", r.action, r.read, r.write, r.calls, r.posts, r.ms);
+    }
+}
+
+async fn seed_messages(ddb: &aws_sdk_dynamodb::Client, table: &str, room: &str, n: u64) {
+    use aws_sdk_dynamodb::types::{AttributeValue as A, PutRequest, WriteRequest};
+    let started = Instant::now();
+    let batches: Vec<Vec<WriteRequest>> = (1..=n)
+        .collect::<Vec<_>>()
+        .chunks(25)
+        .map(|c| {
+            c.iter()
+                .map(|seq| {
+                    let item = [
+                        ("roomId", A::S(room.into())),
+                        ("seq", A::N(seq.to_string())),
+                        ("id", A::S(chat::ids::ulid(1_795_000_000_000 + seq))),
+                        ("senderId", A::S(format!("u{}", seq % 50))),
+                        ("senderName", A::S(format!("User {}", seq % 50))),
+                        ("kind", A::S("text".into())),
+                        ("content", A::S(format!("Seeded message number {seq}, about the length of a chat line."))),
+                        ("createdAt", A::N((1_795_000_000_000 + seq).to_string())),
+                    ]
+                    .into_iter()
+                    .map(|(k, v)| (k.to_string(), v))
+                    .collect();
+                    WriteRequest::builder().put_request(PutRequest::builder().set_item(Some(item)).build().unwrap()).build()
+                })
+                .collect()
+        })
+        .collect();
+    use futures_util::StreamExt;
+    futures_util::stream::iter(batches)
+        .for_each_concurrent(8, |b| async move {
+            let mut req = std::collections::HashMap::from([(table.to_string(), b)]);
+            while !req.is_empty() {
+                let out = ddb.batch_write_item().set_request_items(Some(req)).send().await.expect("seed");
+                req = out.unprocessed_items.unwrap_or_default().into_iter().filter(|(_, v)| !v.is_empty()).collect();
+            }
+        })
+        .await;
+    eprintln!("seeded {n} messages in {:.1}s", started.elapsed().as_secs_f64());
+}
+
+#[tokio::main]
+async fn main() {
+    let a = args();
+    let log = LogSink::capture();
+    eprintln!("starting DynamoDB Local and moto...");
+    let services = EmbeddedServices::start(&root().join(".local/tools"), &log).await.expect("emulators (run scripts/install-tools.sh)");
+    let aws = services.target("us-east-1");
+    let ctx = LocalContext { stack_name: "bench".into(), ..LocalContext::default() };
+    let template = Template::load(&root().join("infra/template.yaml"), &ctx).unwrap();
+    let spec = StackSpec::from_template(&template, &ctx).unwrap();
+    let clients = chat_dev::provision::Clients::new(&aws).await;
+    chat_dev::provision::provision(&spec, &clients, Some("bench-secret")).await.unwrap();
+    let t = |id: &str| format!("bench-{id}");
+    let tables = Tables {
+        connections: t("ConnectionsTable"),
+        users: t("UsersTable"),
+        rooms: t("RoomsTable"),
+        members: t("MembersTable"),
+        messages: t("MessagesTable"),
+        idempotency: t("IdempotencyTable"),
+    };
+    let store = DynamoStore::new(clients.dynamodb.clone(), tables.clone());
+    let meter = store.meter();
+    let notifier = Arc::new(CountingNotifier::default());
+    let app = App { store: Arc::new(store), notifier: notifier.clone(), clock: Arc::new(SystemClock), cfg: ChatConfig { max_group_size: a.members.max(2) as u32, ..ChatConfig::default() } };
+
+    // ---- 1. A room of N members, all connected.
+    let users: Vec<String> = (0..a.members).map(|i| format!("user{i}")).collect();
+    for (i, u) in users.iter().enumerate() {
+        let conn = format!("conn{i}");
+        app.store.put_connection(&ConnectionRecord { connection_id: conn.clone(), user_id: u.clone(), name: Some(format!("User {i}")), role: Role::User, connected_at: 0, expires_at: u64::MAX / 2 }).await.unwrap();
+        app.store.attach_connection(u, Some(&format!("User {i}")), &conn, 0).await.unwrap();
+    }
+    let handle = |conn: &str, frame: Value| {
+        let app = app.clone();
+        let conn = conn.to_string();
+        async move { chat::cmd::handle(&app, &conn, "bench", &frame.to_string()).await }
+    };
+    handle("conn0", json!({"action": "room.create", "type": "group", "name": "Bench", "members": users[1..]})).await;
+    let last = notifier.last.lock().unwrap().get("conn0").cloned().unwrap();
+    let room = serde_json::from_str::<Value>(&last).unwrap()["room"]["roomId"].as_str().unwrap().to_string();
+
+    let mut rows = Vec::new();
+    rows.push(measure(&meter, &notifier, &format!("message.send ({} members connected)", a.members), a.sends, async |i| {
+        handle("conn0", json!({"action": "message.send", "roomId": room, "clientId": format!("b{i}"), "content": "Hello everyone, this is a typical chat line of about eighty characters."})).await
+    }).await);
+    rows.push(measure(&meter, &notifier, "message.send, retried clientId", a.sends, async |i| {
+        handle("conn0", json!({"action": "message.send", "roomId": room, "clientId": format!("b{i}"), "content": "Hello everyone, this is a typical chat line of about eighty characters."})).await
+    }).await);
+    rows.push(measure(&meter, &notifier, "typing (first of 2 s)", a.sends.min(users.len() - 1), async |i| {
+        handle(&format!("conn{}", i + 1), json!({"action": "typing", "roomId": room, "isTyping": true})).await
+    }).await);
+    rows.push(measure(&meter, &notifier, "typing (throttled)", a.sends.min(users.len() - 1), async |i| {
+        handle(&format!("conn{}", i + 1), json!({"action": "typing", "roomId": room, "isTyping": true})).await
+    }).await);
+    rows.push(measure(&meter, &notifier, "read", a.sends.min(users.len() - 1), async |i| {
+        handle(&format!("conn{}", i + 1), json!({"action": "read", "roomId": room, "seq": 10})).await
+    }).await);
+    rows.push(measure(&meter, &notifier, "sync (1 room, 50 new messages)", 10, async |_| {
+        handle("conn1", json!({"action": "sync", "rooms": {room.clone(): 0}})).await
+    }).await);
+    rows.push(measure(&meter, &notifier, "ping", 20, async |_| handle("conn0", json!({"action": "ping"})).await).await);
+    rows.push(measure(&meter, &notifier, "room.list (1 room)", 20, async |_| handle("conn1", json!({"action": "room.list"})).await).await);
+
+    // ---- 2. History pages in a big room.
+    handle("conn0", json!({"action": "room.create", "type": "direct", "members": ["user1"]})).await;
+    let last = notifier.last.lock().unwrap().get("conn0").cloned().unwrap();
+    let big_room = serde_json::from_str::<Value>(&last).unwrap()["room"]["roomId"].as_str().unwrap().to_string();
+    seed_messages(&clients.dynamodb, &tables.messages, &big_room, a.messages).await;
+    clients
+        .dynamodb
+        .update_item()
+        .table_name(&tables.rooms)
+        .key("roomId", aws_sdk_dynamodb::types::AttributeValue::S(big_room.clone()))
+        .update_expression("SET lastSeq = :n")
+        .expression_attribute_values(":n", aws_sdk_dynamodb::types::AttributeValue::N(a.messages.to_string()))
+        .send()
+        .await
+        .unwrap();
+    for (label, before) in [("newest", None), ("middle", Some(a.messages / 2)), ("oldest", Some(51))] {
+        let frame = match before {
+            Some(b) => json!({"action": "history", "roomId": big_room, "limit": 50, "beforeSeq": b}),
+            None => json!({"action": "history", "roomId": big_room, "limit": 50}),
+        };
+        rows.push(measure(&meter, &notifier, &format!("history, 50 per page, {label} page of {}", a.messages), 10, async |_| handle("conn0", frame.clone()).await).await);
+    }
+    println!();
+    print_table(&rows);
+
+    let send = &rows[0];
+    // On-demand prices, us-east-1 (2026): DynamoDB $0.625 per million write units, $0.125 per
+    // million read units; API Gateway WebSocket $1.00 per million messages (each post and each
+    // client frame is one message, per 32 KB); Lambda $0.20 per million requests.
+    let ddb = send.write * 0.625 + send.read * 0.125;
+    let apigw = (send.posts + 1.0) * 1.00;
+    let lambda_req = 0.20;
+    println!();
+    println!("Cost of 1 million message.send in a {}-member room with everyone connected (on-demand, us-east-1):", a.members);
+    println!("  DynamoDB      ${ddb:>8.2}  ({:.1} WCU + {:.1} RCU per send)", send.write, send.read);
+    println!("  API Gateway   ${apigw:>8.2}  (1 inbound frame + {:.0} posts per send)", send.posts);
+    println!("  Lambda        ${lambda_req:>8.2}  requests, plus duration (256 MB arm64: $3.33 per million seconds)");
+
+    // ---- 3. The gateway: cold start and warm overhead of the Runtime API path.
+    let mut env = aws.function_env();
+    env.insert("AWS_ENDPOINT_URL_APIGATEWAYMANAGEMENTAPI".into(), "http://127.0.0.1:9/local".into());
+    gateway_figures(spec.functions["MessageFunction"].clone(), env).await;
+    services.stop().await;
+}
+
+async fn gateway_figures(message_fn: chat_dev::template::FunctionSpec, aws_env: std::collections::BTreeMap<String, String>) {
+    use chat_dev::lambda::{FunctionPool, LambdaSettings};
+    use chat_dev::template::FunctionSpec;
+    let bin_dir = root().join("target/debug");
+    if !bin_dir.join("fixture-fn").exists() {
+        println!("\n(gateway figures skipped: build target/debug/fixture-fn with `cargo build --workspace --bins`)");
+        return;
+    }
+    let settings = LambdaSettings { bin_dir, max_concurrency: 1, region: "us-east-1".into(), account_id: "000000000000".into(), base_env: Default::default(), log: LogSink::capture() };
+    let spec = FunctionSpec { logical_id: "Fixture".into(), binary: "fixture-fn".into(), memory_mb: 128, timeout_secs: 10, environment: Default::default() };
+    // A $connect event the fixture answers at once, without any I/O.
+    let event = axum::body::Bytes::from(std::fs::read(root().join("events/connect.json")).unwrap());
+    let mut colds = Vec::new();
+    for _ in 0..10 {
+        let pool = FunctionPool::new(spec.clone(), settings.clone(), &Default::default());
+        let (r, report) = pool.invoke(event.clone()).await;
+        r.expect("fixture answers");
+        colds.push(report.init_duration.unwrap().as_secs_f64() * 1000.0);
+        pool.shutdown();
+    }
+    // The real message function: SDK clients and configuration at init, as on Lambda.
+    let mut message_colds = Vec::new();
+    let real = LambdaSettings { base_env: aws_env, ..settings.clone() };
+    let ping = axum::body::Bytes::from(std::fs::read(root().join("events/ping.json")).unwrap());
+    for _ in 0..10 {
+        let pool = FunctionPool::new(message_fn.clone(), real.clone(), &Default::default());
+        let (r, report) = pool.invoke(ping.clone()).await;
+        r.expect("message function answers");
+        message_colds.push(report.init_duration.unwrap().as_secs_f64() * 1000.0);
+        pool.shutdown();
+    }
+    let pool = FunctionPool::new(spec, settings, &Default::default());
+    let _ = pool.invoke(event.clone()).await;
+    let mut warm = Vec::new();
+    for _ in 0..300 {
+        let started = Instant::now();
+        let (r, _) = pool.invoke(event.clone()).await;
+        r.unwrap();
+        warm.push(started.elapsed().as_secs_f64() * 1000.0);
+    }
+    pool.shutdown();
+    let med = |v: &mut Vec<f64>| {
+        v.sort_by(|a, b| a.partial_cmp(b).unwrap());
+        (v[v.len() / 2], v[v.len() * 9 / 10])
+    };
+    let (cold_med, cold_p90) = med(&mut colds);
+    let (warm_med, warm_p90) = med(&mut warm);
+    let (msg_med, msg_p90) = med(&mut message_colds);
+    println!();
+    println!("Dev gateway (Lambda Runtime API path, debug binaries):");
+    println!("  cold start, spawn -> first `next` poll, fixture function: median {cold_med:.1} ms, p90 {cold_p90:.1} ms (10 spawns)");
+    println!("  cold start, spawn -> first `next` poll, message function: median {msg_med:.1} ms, p90 {msg_p90:.1} ms (10 spawns)");
+    println!("  warm invocation overhead (no-op handler): median {warm_med:.2} ms, p90 {warm_p90:.2} ms (300 invocations)");
+    tokio::time::sleep(Duration::from_millis(50)).await;
+}
