@@ -580,7 +580,7 @@ Resources:
     Metadata: { BuildProperties: { Binary: fn1 } }
     Properties:
       Timeout: 7
-      Environment: { Variables: { ARN: !GetAtt T1.Arn, LIT: "${!NotSubbed}" } }
+      Environment: { Variables: { ARN: !GetAtt T1.Arn, LIT: !Sub "${!NotSubbed}" } }
   T1:
     Type: AWS::DynamoDB::Table
     Properties:

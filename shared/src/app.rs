@@ -17,11 +17,16 @@ pub struct ChatConfig {
     pub max_group_size: u32,
     /// Posts in flight at once during a fan-out.
     pub fanout_concurrency: usize,
+    /// `message.send` per connection per [`SEND_WINDOW_MS`]; more get `rate_limited`.
+    pub max_sends_per_window: u32,
 }
+
+/// The window of the per-connection send budget.
+pub const SEND_WINDOW_MS: u64 = 10_000;
 
 impl Default for ChatConfig {
     fn default() -> Self {
-        ChatConfig { max_group_size: 100, fanout_concurrency: 32 }
+        ChatConfig { max_group_size: 100, fanout_concurrency: 32, max_sends_per_window: 30 }
     }
 }
 

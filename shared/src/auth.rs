@@ -212,6 +212,46 @@ mod tests {
         assert!(v.verify(&mint_hs256(b"s3cret", &bad_role)).await.is_err(), "unknown role");
     }
 
+    /// ES256 tokens verified against a JWKS served over HTTP, with key rotation by `kid`.
+    #[tokio::test]
+    async fn es256_tokens_are_verified_against_a_jwks_url() {
+        use aws_lc_rs::rand::SystemRandom;
+        use aws_lc_rs::signature::{EcdsaKeyPair, KeyPair, ECDSA_P256_SHA256_FIXED_SIGNING};
+        use base64::Engine;
+        let b64 = |b: &[u8]| base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(b);
+        let pkcs8 = EcdsaKeyPair::generate_pkcs8(&ECDSA_P256_SHA256_FIXED_SIGNING, &SystemRandom::new()).unwrap();
+        let pair = EcdsaKeyPair::from_pkcs8(&ECDSA_P256_SHA256_FIXED_SIGNING, pkcs8.as_ref()).unwrap();
+        let point = pair.public_key().as_ref(); // 0x04 || X || Y
+        let jwks = serde_json::json!({"keys": [{"kty": "EC", "crv": "P-256", "kid": "k1", "alg": "ES256", "use": "sig", "x": b64(&point[1..33]), "y": b64(&point[33..65])}]}).to_string();
+        // A one-file JWKS server.
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = format!("http://{}/.well-known/jwks.json", listener.local_addr().unwrap());
+        tokio::spawn(async move {
+            use tokio::io::{AsyncReadExt, AsyncWriteExt};
+            loop {
+                let (mut sock, _) = listener.accept().await.unwrap();
+                let mut buf = [0u8; 2048];
+                let _ = sock.read(&mut buf).await;
+                let resp = format!("HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{}", jwks.len(), jwks);
+                let _ = sock.write_all(resp.as_bytes()).await;
+            }
+        });
+        let v = Verifier::new(AuthConfig { jwks_url: Some(url), issuer: Some("https://idp.example".into()), audience: Some("chat".into()), ..Default::default() });
+        let sign = |kid: &str, iss: &str| {
+            let mut header = Header::new(Algorithm::ES256);
+            header.kid = Some(kid.into());
+            let mut c = claims(60);
+            c.iss = Some(iss.into());
+            c.aud = Some("chat".into());
+            jsonwebtoken::encode(&header, &c, &EncodingKey::from_ec_der(pkcs8.as_ref())).unwrap()
+        };
+        assert_eq!(v.verify(&sign("k1", "https://idp.example")).await.unwrap().user_id, "alice");
+        assert!(v.verify(&sign("k1", "https://evil.example")).await.is_err(), "wrong issuer");
+        assert!(v.verify(&sign("k2", "https://idp.example")).await.is_err(), "unknown kid");
+        // HS256 is refused when no secret is configured (no algorithm confusion).
+        assert!(v.verify(&mint_hs256(b"anything", &claims(60))).await.is_err());
+    }
+
     #[test]
     fn token_sources() {
         assert_eq!(token_from_request(Some("a.b.c"), None), Some(("a.b.c".into(), None)));

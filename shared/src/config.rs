@@ -50,10 +50,14 @@ impl Config {
             Some(v) => v.parse().map_err(|_| format!("MAX_GROUP_SIZE={v} is not a number"))?,
             None => ChatConfig::default().max_group_size,
         };
+        let max_sends_per_window = match var("MAX_SENDS_PER_10S") {
+            Some(v) => v.parse().map_err(|_| format!("MAX_SENDS_PER_10S={v} is not a number"))?,
+            None => ChatConfig::default().max_sends_per_window,
+        };
         Ok(Config {
             tables,
             ws_endpoint,
-            chat: ChatConfig { max_group_size, ..ChatConfig::default() },
+            chat: ChatConfig { max_group_size, max_sends_per_window, ..ChatConfig::default() },
             jwt_secret: var("JWT_SECRET"),
             jwt_secret_param: var("JWT_SECRET_PARAM"),
             jwks_url: var("JWKS_URL"),

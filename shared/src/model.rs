@@ -104,6 +104,16 @@ impl MemberRecord {
     }
 }
 
+/// Outcome of charging one `message.send` to its connection's budget.
+#[derive(Debug, Clone, PartialEq)]
+pub enum SendBudget {
+    Allowed(ConnectionRecord),
+    /// The connection sent its maximum in the current window.
+    Exhausted,
+    /// No such connection row.
+    UnknownConnection,
+}
+
 /// Outcome of taking connections off a user.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Detached {

@@ -367,6 +367,9 @@ pub struct Sync {
     /// Messages per room per page (default and maximum 100).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub limit: Option<u32>,
+    /// The previous answer's `nextCursor`, when it had `hasMore`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cursor: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -469,13 +472,16 @@ pub enum ServerFrame {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         next_cursor: Option<u64>,
     },
-    /// Answer to `sync`. With `hasMore`, sync again with the new last seqs.
+    /// Answer to `sync`, a page of rooms in room id order. With `hasMore`, sync again with the new
+    /// last seqs and `cursor` = `nextCursor`.
     #[serde(rename = "sync", rename_all = "camelCase")]
     Sync {
         #[serde(default, rename = "ref", skip_serializing_if = "Option::is_none")]
         reference: Option<String>,
         rooms: Vec<RoomSync>,
         has_more: bool,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        next_cursor: Option<String>,
         /// Rooms the client listed that it is no longer a member of.
         #[serde(default, skip_serializing_if = "Vec::is_empty")]
         removed: Vec<String>,

@@ -157,8 +157,10 @@ async fn the_same_client_id_three_times_stores_and_broadcasts_once() {
 async fn sync_all(c: &mut Client, mut rooms: BTreeMap<String, u64>) -> (BTreeMap<String, Vec<Value>>, usize, Value) {
     let mut got: BTreeMap<String, Vec<Value>> = BTreeMap::new();
     let mut pages = 0;
+    let mut cursor = Value::Null;
     loop {
-        let r = c.request(json!({"action": "sync", "rooms": rooms})).await;
+        let r = c.request(json!({"action": "sync", "rooms": rooms, "cursor": cursor})).await;
+        cursor = r["nextCursor"].clone();
         assert_eq!(r["type"], "sync", "{r}");
         pages += 1;
         for rs in r["rooms"].as_array().unwrap() {
@@ -178,7 +180,9 @@ async fn sync_all(c: &mut Client, mut rooms: BTreeMap<String, u64>) -> (BTreeMap
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_reconnecting_client_receives_exactly_what_it_missed_in_order() {
-    let s = TestStack::chat().await;
+    let mut spec = StackSpec::default();
+    spec.parameters.insert("MaxSendsPer10Seconds".into(), "1000".into());
+    let s = TestStack::start(spec).await;
     let (alice, bob) = (uid("alice"), uid("bob"));
     let mut a = s.user(&alice).await;
     let mut b = s.user(&bob).await;
@@ -551,4 +555,27 @@ async fn history_pages_newest_first_with_a_cursor() {
     let p3 = a.request(json!({"action": "history", "roomId": room, "limit": 3, "beforeSeq": 2})).await;
     assert_eq!((seqs(&p3), p3["hasMore"].as_bool()), (vec![1], Some(false)));
     assert!(p3["nextCursor"].is_null());
+}
+
+#[tokio::test]
+async fn a_flooding_connection_is_rate_limited() {
+    let mut spec = StackSpec::default();
+    spec.parameters.insert("MaxSendsPer10Seconds".into(), "5".into());
+    let s = TestStack::start(spec).await;
+    let (alice, bob) = (uid("alice"), uid("bob"));
+    let mut a = s.user(&alice).await;
+    let mut b = s.user(&bob).await;
+    let room = direct(&mut a, &bob).await;
+    for i in 0..5 {
+        send(&mut a, &room, &format!("m{i}")).await;
+    }
+    let e = error_for(&mut a, json!({"action": "message.send", "roomId": room, "clientId": "flood", "content": "too many"})).await;
+    assert_eq!((e["code"].as_str(), e["clientId"].as_str()), (Some("rate_limited"), Some("flood")));
+    // Per connection: Alice's other device and Bob are not affected.
+    let mut a2 = s.user(&alice).await;
+    send(&mut a2, &room, "from my phone").await;
+    send(&mut b, &room, "hi").await;
+    // Nothing was stored for the refused frame.
+    let h = b.request(json!({"action": "history", "roomId": room})).await;
+    assert_eq!(h["messages"].as_array().unwrap().len(), 7);
 }

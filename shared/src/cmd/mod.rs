@@ -67,15 +67,18 @@ pub fn parse(body: &str) -> Result<ClientFrame> {
 /// What an error about this raw frame should carry, read leniently before full parsing.
 fn error_context(body: &str) -> ErrorContext {
     let v: Value = serde_json::from_str(body).unwrap_or(Value::Null);
-    let s = |k: &str| v.get(k).and_then(Value::as_str).map(|s| s.chars().take(MAX_REF_CHARS).collect::<String>());
-    ErrorContext { action: s("action"), client_id: s("clientId"), reference: s("ref") }
+    let s = |k: &str, max: usize| v.get(k).and_then(Value::as_str).map(|s| s.chars().take(max).collect::<String>());
+    ErrorContext { action: s("action", MAX_REF_CHARS), client_id: s("clientId", MAX_ID_BYTES), reference: s("ref", MAX_REF_CHARS) }
 }
 
 /// Handles one frame from a connection: identify the caller, apply the action, report failures.
 pub async fn handle(app: &App, connection_id: &str, request_id: &str, body: &str) {
     let result = async {
         let frame = parse(body)?;
-        let caller = identify(app, connection_id, request_id).await?;
+        let caller = match frame {
+            ClientFrame::MessageSend(_) => identify_sender(app, connection_id, request_id).await?,
+            _ => identify(app, connection_id, request_id).await?,
+        };
         apply(app, &caller, frame).await
     }
     .await;
@@ -89,6 +92,20 @@ async fn identify(app: &App, connection_id: &str, request_id: &str) -> Result<Ca
         return Err(ChatError::Unauthorized("this connection is not registered; reconnect".into()));
     };
     Ok(Caller { connection_id: connection_id.to_string(), user_id: c.user_id, name: c.name, role: c.role, request_id: request_id.to_string() })
+}
+
+/// Identifies the sender of a `message.send` and charges it to the connection's send budget.
+async fn identify_sender(app: &App, connection_id: &str, request_id: &str) -> Result<Caller> {
+    let window = app.now() / crate::app::SEND_WINDOW_MS;
+    match app.store.spend_send_budget(connection_id, window, app.cfg.max_sends_per_window).await? {
+        crate::model::SendBudget::Allowed(c) => Ok(Caller { connection_id: connection_id.to_string(), user_id: c.user_id, name: c.name, role: c.role, request_id: request_id.to_string() }),
+        crate::model::SendBudget::Exhausted => Err(ChatError::RateLimited(format!(
+            "at most {} messages per {} s per connection; retry in a few seconds",
+            app.cfg.max_sends_per_window,
+            crate::app::SEND_WINDOW_MS / 1000
+        ))),
+        crate::model::SendBudget::UnknownConnection => Err(ChatError::Unauthorized("this connection is not registered; reconnect".into())),
+    }
 }
 
 pub async fn apply(app: &App, caller: &Caller, frame: ClientFrame) -> Result<()> {

@@ -18,6 +18,8 @@ pub async fn apply(app: &App, caller: &Caller, f: Cursor, kind: CursorKind) -> R
     };
     let seq = f.seq.min(room.last_seq);
     if seq == 0 {
+        // Nothing to read yet; still only for members.
+        app.member_checked(&f.room_id, &caller.user_id).await?;
         return Ok(());
     }
     let moved = app.store.advance_cursor(&f.room_id, &caller.user_id, kind, seq).await?;

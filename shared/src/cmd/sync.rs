@@ -10,13 +10,22 @@ use crate::protocol::*;
 use futures_util::stream::{self, StreamExt, TryStreamExt};
 use std::collections::BTreeSet;
 
+/// Rooms read per sync page (each costs a few queries).
+const ROOMS_PER_PAGE: usize = 50;
+
 pub async fn apply(app: &App, caller: &Caller, f: Sync) -> Result<()> {
     check_ref(&f.reference)?;
     if f.rooms.len() > MAX_SYNC_ROOMS {
         return Err(ChatError::invalid("rooms", format!("at most {MAX_SYNC_ROOMS} rooms per sync")));
     }
-    for id in f.rooms.keys().chain(f.versions.keys()) {
+    for id in f.rooms.keys() {
         check_id("rooms", id)?;
+    }
+    for id in f.versions.keys() {
+        check_id("versions", id)?;
+    }
+    if let Some(c) = &f.cursor {
+        check_id("cursor", c)?;
     }
     let limit = f.limit.unwrap_or(MAX_HISTORY_LIMIT);
     if limit == 0 || limit > MAX_HISTORY_LIMIT {
@@ -30,14 +39,13 @@ pub async fn apply(app: &App, caller: &Caller, f: Sync) -> Result<()> {
     member_of.extend(confirmed.into_iter().map(|m| m.room_id));
     let removed: Vec<String> = f.rooms.keys().filter(|r| !member_of.contains(*r)).cloned().collect();
 
-    let ids: Vec<String> = member_of.into_iter().collect();
+    // Rooms in a stable order (by id), from the cursor on: a page covers a run of rooms.
+    let from_cursor: Vec<String> = member_of.into_iter().filter(|r| f.cursor.as_ref().is_none_or(|c| r >= c)).collect();
+    let following_room = from_cursor.get(ROOMS_PER_PAGE).cloned();
+    let ids: Vec<String> = from_cursor.into_iter().take(ROOMS_PER_PAGE).collect();
     let (rooms, mine) = futures_util::try_join!(app.store.get_rooms(&ids), app.store.get_memberships(&caller.user_id, &ids))?;
     let mut rooms: Vec<_> = rooms.into_iter().filter_map(|r| mine.iter().find(|m| m.room_id == r.room_id).cloned().map(|m| (r, m))).collect();
-    // Known rooms with news first, then the rest by activity.
-    rooms.sort_by_key(|(r, m)| {
-        let behind = f.rooms.get(&r.room_id).is_some_and(|s| *s < r.last_seq) || m.read_seq < r.last_seq;
-        (std::cmp::Reverse(behind), std::cmp::Reverse(r.last_message_at.unwrap_or(r.created_at)))
-    });
+    rooms.sort_by(|a, b| a.0.room_id.cmp(&b.0.room_id));
 
     let room_syncs: Vec<RoomSync> = stream::iter(rooms)
         .map(|(room, me)| {
@@ -72,20 +80,27 @@ pub async fn apply(app: &App, caller: &Caller, f: Sync) -> Result<()> {
         .try_collect()
         .await?;
 
-    // One frame must stay under API Gateway's message limit: past the budget, rooms keep their
-    // state but their messages wait for the next page.
+    // One frame must stay under API Gateway's message limit. Rooms go in order until the budget is
+    // spent; a room whose messages or updates are cut ends the page, and the next page (the
+    // client sends `cursor` = `nextCursor` and its new last seqs) starts again at that room.
     let mut budget = MAX_PAGE_BYTES;
-    let mut out = Vec::with_capacity(room_syncs.len());
+    let mut out: Vec<RoomSync> = Vec::with_capacity(room_syncs.len());
+    let mut next_cursor = None;
     for mut rs in room_syncs {
         let base = json_len(&RoomSync { messages: Vec::new(), updates: Vec::new(), ..rs.clone() });
+        if base > budget && !out.is_empty() {
+            next_cursor = Some(rs.room.room_id.clone());
+            break;
+        }
         budget = budget.saturating_sub(base);
         let mut kept = 0;
         for m in &rs.messages {
             let l = json_len(m) + 1;
-            if l > budget {
+            // The first message of a page always goes, so paging always advances.
+            if l > budget && !(kept == 0 && out.iter().all(|r| r.messages.is_empty())) {
                 break;
             }
-            budget -= l;
+            budget = budget.saturating_sub(l);
             kept += 1;
         }
         if kept < rs.messages.len() {
@@ -107,9 +122,19 @@ pub async fn apply(app: &App, caller: &Caller, f: Sync) -> Result<()> {
             rs.ver = rs.updates.last().and_then(|m| m.ver).unwrap_or_else(|| f.versions.get(&rs.room.room_id).copied().unwrap_or(0));
             rs.has_more = true;
         }
+        let cut = rs.has_more;
+        let id = rs.room.room_id.clone();
         out.push(rs);
+        if cut {
+            next_cursor = Some(id);
+            break;
+        }
     }
-    let has_more = out.iter().any(|r| r.has_more);
-    app.reply(caller, &ServerFrame::Sync { reference: f.reference, rooms: out, has_more, removed }).await;
+    if next_cursor.is_none() {
+        // This page took the most rooms a page reads: continue with the next one.
+        next_cursor = following_room;
+    }
+    let has_more = next_cursor.is_some();
+    app.reply(caller, &ServerFrame::Sync { reference: f.reference, rooms: out, has_more, next_cursor, removed }).await;
     Ok(())
 }

@@ -195,3 +195,88 @@ async fn an_unknown_connection_is_unauthorized() {
     let e = w.take("ghost");
     assert_eq!((e[0]["code"].as_str(), e[0]["requestId"].as_str()), (Some("unauthorized"), Some("req-1")));
 }
+
+#[tokio::test]
+async fn sends_beyond_the_budget_are_rate_limited_until_the_next_window() {
+    let mut w = World::new();
+    w.app.cfg.max_sends_per_window = 2;
+    w.connect("alice", "a1").await;
+    let room = w.direct("a1", "bob").await;
+    let send = |i: u32| json!({"action": "message.send", "roomId": room, "clientId": format!("c{i}"), "content": "x"});
+    for i in 0..3 {
+        w.frame("a1", send(i)).await;
+    }
+    let frames = w.take("a1");
+    assert_eq!(frames.iter().filter(|f| f["type"] == "ack").count(), 2);
+    assert_eq!(frames.last().unwrap()["code"], "rate_limited");
+    w.clock.advance(crate::app::SEND_WINDOW_MS);
+    w.frame("a1", send(3)).await;
+    assert_eq!(w.take("a1")[0]["type"], "ack");
+}
+
+#[tokio::test]
+async fn sync_pages_through_many_rooms_and_big_messages_and_converges() {
+    let mut w = World::new();
+    w.app.cfg.max_sends_per_window = u32::MAX;
+    w.connect("alice", "a1").await;
+    let mut rooms = Vec::new();
+    for i in 0..120 {
+        rooms.push(w.direct("a1", &format!("peer{i:03}")).await);
+    }
+    let big = "y".repeat(crate::protocol::MAX_CONTENT_BYTES);
+    for (i, r) in rooms.iter().take(8).enumerate() {
+        w.frame("a1", json!({"action": "message.send", "roomId": r, "clientId": format!("c{i}"), "content": big})).await;
+    }
+    w.take("a1");
+    // A fresh device knows nothing; then one that knows every room from seq 0.
+    for known in [false, true] {
+        let mut cursors: serde_json::Map<String, Value> = serde_json::Map::new();
+        if known {
+            for r in &rooms {
+                cursors.insert(r.clone(), json!(0));
+            }
+        }
+        let (mut seen, mut msgs, mut pages, mut cursor) = (std::collections::BTreeSet::new(), 0, 0, Value::Null);
+        loop {
+            w.frame("a1", json!({"action": "sync", "rooms": cursors, "cursor": cursor})).await;
+            let page = w.take("a1").pop().unwrap();
+            assert_eq!(page["type"], "sync", "{page}");
+            assert!(page.to_string().len() < 128 * 1024, "a page fits one API Gateway message");
+            pages += 1;
+            for rs in page["rooms"].as_array().unwrap() {
+                let id = rs["room"]["roomId"].as_str().unwrap().to_string();
+                seen.insert(id.clone());
+                for m in rs["messages"].as_array().unwrap() {
+                    cursors.insert(id.clone(), m["seq"].clone());
+                    msgs += 1;
+                }
+            }
+            cursor = page["nextCursor"].clone();
+            if page["hasMore"] == false {
+                break;
+            }
+            assert!(pages < 50, "sync must converge");
+        }
+        assert_eq!(seen.len(), 120, "every room once at least");
+        assert_eq!(msgs, if known { 8 } else { 0 });
+        assert!(pages >= 3, "paged ({pages} pages)");
+    }
+}
+
+#[tokio::test]
+async fn system_messages_cannot_be_edited_and_previews_follow_edits() {
+    let w = World::new();
+    w.connect("alice", "a1").await;
+    w.connect("bob", "b1").await;
+    w.frame("a1", json!({"action": "room.create", "type": "group", "members": ["bob"]})).await;
+    let room = w.take("a1").into_iter().find(|f| f["type"] == "room.created").unwrap()["room"]["roomId"].as_str().unwrap().to_string();
+    w.frame("a1", json!({"action": "room.add", "roomId": room, "members": ["carol"]})).await;
+    w.take("a1");
+    w.frame("a1", json!({"action": "message.delete", "roomId": room, "seq": 1})).await;
+    assert_eq!(w.take("a1")[0]["code"], "forbidden", "the system message stays");
+    w.frame("a1", json!({"action": "message.send", "roomId": room, "clientId": "m", "content": "secret"})).await;
+    w.frame("a1", json!({"action": "message.delete", "roomId": room, "seq": 2})).await;
+    w.take("a1");
+    let r = w.app.store.get_room(&room).await.unwrap().unwrap();
+    assert_eq!(r.last_message.unwrap().text, "", "the room list no longer shows the deleted text");
+}

@@ -11,7 +11,7 @@ pub async fn apply(app: &App, caller: &Caller, f: Typing) -> Result<()> {
     check_ref(&f.reference)?;
     check_id("roomId", &f.room_id)?;
     match app.store.typing(&f.room_id, &caller.user_id, f.is_typing, app.now(), TYPING_INTERVAL_MS).await? {
-        TypingOutcome::NotMember => Err(ChatError::NotMember(f.room_id)),
+        TypingOutcome::NotMember => Err(app.member_checked(&f.room_id, &caller.user_id).await.err().unwrap_or(ChatError::NotMember(f.room_id))),
         TypingOutcome::Throttled => Ok(()),
         TypingOutcome::Broadcast => {
             let members = app.store.list_members(&f.room_id).await?;

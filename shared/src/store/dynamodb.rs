@@ -279,6 +279,70 @@ impl Store for DynamoStore {
         out.attributes.filter(|a| !a.is_empty()).map(from_item).transpose()
     }
 
+    async fn spend_send_budget(&self, id: &str, window: u64, max: u32) -> Result<SendBudget> {
+        use aws_sdk_dynamodb::operation::update_item::UpdateItemError;
+        for _ in 0..3 {
+            // Within the current window: count one more, if below the maximum.
+            let counted = self
+                .client
+                .update_item()
+                .table_name(&self.t.connections)
+                .key("connectionId", s(id))
+                .update_expression("ADD rlCount :one")
+                .condition_expression("rlWindow = :w AND rlCount < :max")
+                .expression_attribute_values(":one", n(1))
+                .expression_attribute_values(":w", n(window))
+                .expression_attribute_values(":max", n(max))
+                .return_values(ReturnValue::AllNew)
+                .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
+                .return_consumed_capacity(ReturnConsumedCapacity::Total)
+                .send()
+                .await;
+            let old = match counted {
+                Ok(o) => {
+                    self.count_write(o.consumed_capacity());
+                    return Ok(SendBudget::Allowed(from_item(o.attributes.unwrap_or_default())?));
+                }
+                Err(e) => match e.as_service_error() {
+                    Some(UpdateItemError::ConditionalCheckFailedException(c)) => {
+                        self.meter.add(true, &[ConsumedCapacity::builder().capacity_units(1.0).build()]);
+                        c.item().cloned().unwrap_or_default()
+                    }
+                    _ => return Err(err("UpdateItem", e)),
+                },
+            };
+            if old.is_empty() {
+                return Ok(SendBudget::UnknownConnection);
+            }
+            if get_n(&old, "rlWindow") == Some(window) {
+                return Ok(SendBudget::Exhausted);
+            }
+            // A new window: start counting again (unless another send just did).
+            let reset = self
+                .client
+                .update_item()
+                .table_name(&self.t.connections)
+                .key("connectionId", s(id))
+                .update_expression("SET rlWindow = :w, rlCount = :one")
+                .condition_expression("attribute_exists(connectionId) AND (attribute_not_exists(rlWindow) OR rlWindow <> :w)")
+                .expression_attribute_values(":one", n(1))
+                .expression_attribute_values(":w", n(window))
+                .return_values(ReturnValue::AllNew)
+                .return_consumed_capacity(ReturnConsumedCapacity::Total)
+                .send()
+                .await;
+            match reset {
+                Ok(o) => {
+                    self.count_write(o.consumed_capacity());
+                    return Ok(SendBudget::Allowed(from_item(o.attributes.unwrap_or_default())?));
+                }
+                Err(e) if matches!(e.as_service_error(), Some(UpdateItemError::ConditionalCheckFailedException(_))) => continue,
+                Err(e) => return Err(err("UpdateItem", e)),
+            }
+        }
+        Err(ChatError::Internal(format!("send budget of {id}: too much contention")))
+    }
+
     async fn existing_connections(&self, ids: &[String]) -> Result<HashSet<String>> {
         if ids.is_empty() {
             return Ok(HashSet::new());
@@ -625,6 +689,9 @@ impl Store for DynamoStore {
             let Some(mut message) = self.get_message(room_id, seq).await? else {
                 return Err(ChatError::NotFound(format!("message {seq} not found in room {room_id}")));
             };
+            if message.kind == crate::protocol::MessageKind::System {
+                return Err(ChatError::Forbidden("system messages cannot be changed".into()));
+            }
             if message.sender_id != sender {
                 return Err(ChatError::Forbidden("you can only change your own messages".into()));
             }
@@ -645,20 +712,20 @@ impl Store for DynamoStore {
             };
             message.content = content.clone();
             message.ver = Some(ver);
+            // The room list shows the last message: keep its preview in step (only while it is
+            // still the last one).
+            let room_update = Update::builder().table_name(&self.t.rooms).key("roomId", s(room_id)).expression_attribute_values(":v", n(ver)).expression_attribute_values(":prev", n(room.last_ver));
+            let room_update = if room.last_seq == seq {
+                room_update
+                    .update_expression("SET lastVer = :v, lastMessage = :p")
+                    .condition_expression("lastVer = :prev AND lastSeq = :seq")
+                    .expression_attribute_values(":p", AttributeValue::M(to_item(&preview(&message))?))
+                    .expression_attribute_values(":seq", n(seq))
+            } else {
+                room_update.update_expression("SET lastVer = :v").condition_expression("lastVer = :prev")
+            };
             let items = vec![
-                TransactWriteItem::builder()
-                    .update(
-                        Update::builder()
-                            .table_name(&self.t.rooms)
-                            .key("roomId", s(room_id))
-                            .update_expression("SET lastVer = :v")
-                            .condition_expression("lastVer = :prev")
-                            .expression_attribute_values(":v", n(ver))
-                            .expression_attribute_values(":prev", n(room.last_ver))
-                            .build()
-                            .map_err(ChatError::internal)?,
-                    )
-                    .build(),
+                TransactWriteItem::builder().update(room_update.build().map_err(ChatError::internal)?).build(),
                 TransactWriteItem::builder()
                     .update(
                         Update::builder()

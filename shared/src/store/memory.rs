@@ -16,6 +16,7 @@ struct Data {
     members: BTreeMap<(String, String), MemberRecord>,
     messages: BTreeMap<(String, u64), Message>,
     client_ids: HashMap<(String, String), u64>,
+    send_budgets: HashMap<String, (u64, u32)>,
 }
 
 #[derive(Default)]
@@ -40,6 +41,21 @@ impl Store for MemoryStore {
     }
     async fn delete_connection(&self, id: &str) -> Result<Option<ConnectionRecord>> {
         Ok(self.data.lock().unwrap().connections.remove(id))
+    }
+    async fn spend_send_budget(&self, id: &str, window: u64, max: u32) -> Result<SendBudget> {
+        let mut d = self.data.lock().unwrap();
+        let Some(c) = d.connections.get(id).cloned() else {
+            return Ok(SendBudget::UnknownConnection);
+        };
+        let b = d.send_budgets.entry(id.to_string()).or_insert((window, 0));
+        if b.0 != window {
+            *b = (window, 0);
+        }
+        if b.1 >= max {
+            return Ok(SendBudget::Exhausted);
+        }
+        b.1 += 1;
+        Ok(SendBudget::Allowed(c))
     }
     async fn existing_connections(&self, ids: &[String]) -> Result<HashSet<String>> {
         let d = self.data.lock().unwrap();
@@ -193,6 +209,7 @@ impl Store for MemoryStore {
         let key = (room_id.to_string(), seq);
         match d.messages.get(&key) {
             None => return Err(ChatError::NotFound(format!("message {seq} not found in room {room_id}"))),
+            Some(m) if m.kind == crate::protocol::MessageKind::System => return Err(ChatError::Forbidden("system messages cannot be changed".into())),
             Some(m) if m.sender_id != sender => return Err(ChatError::Forbidden("you can only change your own messages".into())),
             Some(m) if m.deleted_at.is_some() => return Err(ChatError::NotFound(format!("message {seq} was deleted"))),
             Some(_) => {}
@@ -212,7 +229,12 @@ impl Store for MemoryStore {
             }
         }
         m.ver = Some(ver);
-        Ok(m.clone())
+        let m = m.clone();
+        let room = d.rooms.get_mut(room_id).unwrap();
+        if room.last_seq == seq {
+            room.last_message = Some(preview(&m));
+        }
+        Ok(m)
     }
     async fn messages_before(&self, room: &str, before: Option<u64>, limit: u32) -> Result<Vec<Message>> {
         let d = self.data.lock().unwrap();

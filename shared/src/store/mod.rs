@@ -17,6 +17,9 @@ pub trait Store: Send + Sync {
     async fn get_connection(&self, connection_id: &str) -> Result<Option<ConnectionRecord>>;
     /// Deletes the row; returns it if it existed (so exactly one caller cleans up after it).
     async fn delete_connection(&self, connection_id: &str) -> Result<Option<ConnectionRecord>>;
+    /// Charges one send to the connection: at most `max` per window (`window` = now / window
+    /// length). Also identifies the caller, in the same single write.
+    async fn spend_send_budget(&self, connection_id: &str, window: u64, max: u32) -> Result<SendBudget>;
     /// Which of these connection rows still exist.
     async fn existing_connections(&self, ids: &[String]) -> Result<HashSet<String>>;
 
