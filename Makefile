@@ -33,7 +33,7 @@ test-browser:
 
 ## Cost and speed figures (DynamoDB capacity per action, gateway overheads).
 bench: tools build
-	$(CARGO) run -q --release -p chat-bench
+	$(CARGO) run -q -p chat-bench
 
 ## Build every function for Lambda (arm64) and deploy with SAM; guided on first run.
 deploy:

@@ -76,6 +76,9 @@ struct Row {
     action: String,
     read: f64,
     write: f64,
+    /// What AWS bills: DynamoDB Local reports 4 units per transactional item of up to 1 KB, AWS
+    /// bills 2 (prepare + commit).
+    write_billed: f64,
     calls: f64,
     posts: f64,
     ms: f64,
@@ -89,12 +92,13 @@ async fn measure(meter: &CapacityMeter, notifier: &CountingNotifier, action: &st
         run(i).await;
     }
     let elapsed = started.elapsed();
-    let Capacity { read_units, write_units, calls } = meter.snapshot();
+    let Capacity { read_units, write_units, transactional_write_units, calls } = meter.snapshot();
     let nf = n as f64;
     Row {
         action: action.to_string(),
         read: read_units / nf,
         write: write_units / nf,
+        write_billed: (write_units - transactional_write_units / 2.0) / nf,
         calls: calls as f64 / nf,
         posts: notifier.posts.load(Ordering::Relaxed) as f64 / nf,
         ms: elapsed.as_secs_f64() * 1000.0 / nf,
@@ -102,11 +106,12 @@ async fn measure(meter: &CapacityMeter, notifier: &CountingNotifier, action: &st
 }
 
 fn print_table(rows: &[Row]) {
-    println!("| action | RCU | WCU | DynamoDB calls | @connections posts | ms (DynamoDB Local) |");
-    println!("|---|---:|---:|---:|---:|---:|");
+    println!("| action | RCU | WCU reported | WCU billed on AWS | DynamoDB calls | @connections posts | ms (DynamoDB Local) |");
+    println!("|---|---:|---:|---:|---:|---:|---:|");
     for r in rows {
-        println!("| {} | {:.1} | {:.1} | {:.1} | {:.1} | {:.1} |", r.action, r.read, r.write, r.calls, r.posts, r.ms);
+        println!("| {} | {:.1} | {:.1} | {:.1} | {:.1} | {:.1} | {:.1} |", r.action, r.read, r.write, r.write_billed, r.calls, r.posts, r.ms);
     }
+    println!("(RCU/WCU from ReturnConsumedCapacity on DynamoDB Local; it reports 4 WCU per transactional item up to 1 KB where AWS bills 2.)");
 }
 
 async fn seed_messages(ddb: &aws_sdk_dynamodb::Client, table: &str, room: &str, n: u64) {
@@ -242,12 +247,12 @@ async fn main() {
     // On-demand prices, us-east-1 (2026): DynamoDB $0.625 per million write units, $0.125 per
     // million read units; API Gateway WebSocket $1.00 per million messages (each post and each
     // client frame is one message, per 32 KB); Lambda $0.20 per million requests.
-    let ddb = send.write * 0.625 + send.read * 0.125;
+    let ddb = send.write_billed * 0.625 + send.read * 0.125;
     let apigw = (send.posts + 1.0) * 1.00;
     let lambda_req = 0.20;
     println!();
     println!("Cost of 1 million message.send in a {}-member room with everyone connected (on-demand, us-east-1):", a.members);
-    println!("  DynamoDB      ${ddb:>8.2}  ({:.1} WCU + {:.1} RCU per send)", send.write, send.read);
+    println!("  DynamoDB      ${ddb:>8.2}  ({:.1} WCU + {:.1} RCU per send)", send.write_billed, send.read);
     println!("  API Gateway   ${apigw:>8.2}  (1 inbound frame + {:.0} posts per send)", send.posts);
     println!("  Lambda        ${lambda_req:>8.2}  requests, plus duration (256 MB arm64: $3.33 per million seconds)");
 

@@ -280,3 +280,49 @@ async fn system_messages_cannot_be_edited_and_previews_follow_edits() {
     let r = w.app.store.get_room(&room).await.unwrap().unwrap();
     assert_eq!(r.last_message.unwrap().text, "", "the room list no longer shows the deleted text");
 }
+
+/// Posts to one connection hang, to another fail: everyone else is served at once, and the
+/// sender still gets the ack.
+#[tokio::test]
+async fn one_slow_or_failing_connection_never_delays_or_fails_the_others() {
+    use crate::notify::{Notifier, PostError};
+    struct Flaky {
+        inner: Arc<MemoryNotifier>,
+        started: std::time::Instant,
+        delivered_at: std::sync::Mutex<Vec<(String, std::time::Duration)>>,
+    }
+    #[async_trait::async_trait]
+    impl Notifier for Flaky {
+        async fn post(&self, c: &str, data: &str) -> Result<(), PostError> {
+            match c {
+                "slow" => tokio::time::sleep(std::time::Duration::from_millis(800)).await,
+                "broken" => return Err(PostError::Failed("HTTP 500".into())),
+                _ => {}
+            }
+            self.delivered_at.lock().unwrap().push((c.to_string(), self.started.elapsed()));
+            self.inner.post(c, data).await
+        }
+        async fn close(&self, c: &str) -> Result<(), PostError> {
+            self.inner.close(c).await
+        }
+    }
+    let mut w = World::new();
+    w.app.cfg.max_group_size = 10;
+    w.connect("alice", "a1").await;
+    for (i, conn) in ["slow", "broken", "c1", "c2", "c3"].iter().enumerate() {
+        w.connect(&format!("u{i}"), conn).await;
+    }
+    w.frame("a1", json!({"action": "room.create", "type": "group", "members": ["u0", "u1", "u2", "u3", "u4"]})).await;
+    let room = w.take("a1").into_iter().find(|f| f["type"] == "room.created").unwrap()["room"]["roomId"].as_str().unwrap().to_string();
+    let flaky = Arc::new(Flaky { inner: w.notifier.clone(), started: std::time::Instant::now(), delivered_at: Default::default() });
+    let app = App { notifier: flaky.clone(), ..w.app.clone() };
+    super::handle(&app, "a1", "r", &json!({"action": "message.send", "roomId": room, "clientId": "x", "content": "hi"}).to_string()).await;
+    let at = flaky.delivered_at.lock().unwrap().clone();
+    let when = |c: &str| at.iter().find(|(x, _)| x == c).map(|(_, t)| *t).unwrap_or_else(|| panic!("{c} not served: {at:?}"));
+    for c in ["a1", "c1", "c2", "c3"] {
+        assert!(when(c) < std::time::Duration::from_millis(300), "{c} waited for the slow one: {at:?}");
+    }
+    assert!(when("slow") >= std::time::Duration::from_millis(800));
+    assert_eq!(w.take("a1")[0]["type"], "ack");
+    assert_eq!(w.types("c2"), ["room.joined", "message.new"]);
+}

@@ -32,6 +32,7 @@ type Item = HashMap<String, AttributeValue>;
 pub struct CapacityMeter {
     read_milli: AtomicU64,
     write_milli: AtomicU64,
+    tx_write_milli: AtomicU64,
     calls: AtomicU64,
 }
 
@@ -39,6 +40,8 @@ pub struct CapacityMeter {
 pub struct Capacity {
     pub read_units: f64,
     pub write_units: f64,
+    /// The part of `write_units` reported for TransactWriteItems.
+    pub transactional_write_units: f64,
     pub calls: u64,
 }
 
@@ -61,12 +64,14 @@ impl CapacityMeter {
         Capacity {
             read_units: self.read_milli.load(Ordering::Relaxed) as f64 / 1000.0,
             write_units: self.write_milli.load(Ordering::Relaxed) as f64 / 1000.0,
+            transactional_write_units: self.tx_write_milli.load(Ordering::Relaxed) as f64 / 1000.0,
             calls: self.calls.load(Ordering::Relaxed),
         }
     }
     pub fn reset(&self) {
         self.read_milli.store(0, Ordering::Relaxed);
         self.write_milli.store(0, Ordering::Relaxed);
+        self.tx_write_milli.store(0, Ordering::Relaxed);
         self.calls.store(0, Ordering::Relaxed);
     }
 }
@@ -200,6 +205,8 @@ impl DynamoStore {
     async fn transact(&self, items: Vec<TransactWriteItem>) -> std::result::Result<(), SdkError<aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError, aws_sdk_dynamodb::config::http::HttpResponse>> {
         let resp = self.client.transact_write_items().set_transact_items(Some(items)).return_consumed_capacity(ReturnConsumedCapacity::Total).send().await?;
         self.meter.add(true, resp.consumed_capacity());
+        let units: f64 = resp.consumed_capacity().iter().map(|c| c.capacity_units().unwrap_or(0.0)).sum();
+        self.meter.tx_write_milli.fetch_add((units * 1000.0).round() as u64, Ordering::Relaxed);
         Ok(())
     }
 
