@@ -226,6 +226,25 @@ pub fn preview(m: &Message) -> MessagePreview {
 }
 
 impl RoomRecord {
+    /// A new, empty room.
+    pub fn new(room_id: String, room_type: RoomType, created_by: &str, now: u64, member_count: u32, max_members: u32) -> RoomRecord {
+        RoomRecord {
+            room_id,
+            room_type,
+            name: None,
+            created_by: created_by.to_string(),
+            created_at: now,
+            last_seq: 0,
+            last_ver: 0,
+            last_message: None,
+            last_message_at: None,
+            member_count,
+            max_members,
+            participants: Vec::new(),
+            order_id: None,
+        }
+    }
+
     /// The room as `member` sees it.
     pub fn view(&self, member: &MemberRecord) -> RoomView {
         RoomView {

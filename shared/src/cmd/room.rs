@@ -62,19 +62,8 @@ pub async fn create(app: &App, caller: &Caller, f: RoomCreate) -> Result<()> {
             }
             let other = user_refs(app, &others).await?.remove(0);
             let room = RoomRecord {
-                room_id: ids::direct_room_id(&caller.user_id, &other.user_id),
-                room_type: RoomType::Direct,
-                name: None,
-                created_by: caller.user_id.clone(),
-                created_at: now,
-                last_seq: 0,
-                last_ver: 0,
-                last_message: None,
-                last_message_at: None,
-                member_count: 2,
-                max_members: 2,
                 participants: vec![me.clone(), other.clone()],
-                order_id: None,
+                ..RoomRecord::new(ids::direct_room_id(&caller.user_id, &other.user_id), RoomType::Direct, &caller.user_id, now, 2, 2)
             };
             let members = vec![MemberRecord::new(&room, &me, MemberRole::Member, now), MemberRecord::new(&room, &other, MemberRole::Member, now)];
             (room, members)
@@ -85,21 +74,7 @@ pub async fn create(app: &App, caller: &Caller, f: RoomCreate) -> Result<()> {
                 return Err(ChatError::RoomFull(format!("a group has at most {} members", app.cfg.max_group_size)));
             }
             let refs = user_refs(app, &others).await?;
-            let room = RoomRecord {
-                room_id: ids::group_room_id(now),
-                room_type: RoomType::Group,
-                name,
-                created_by: caller.user_id.clone(),
-                created_at: now,
-                last_seq: 0,
-                last_ver: 0,
-                last_message: None,
-                last_message_at: None,
-                member_count: (others.len() + 1) as u32,
-                max_members: app.cfg.max_group_size,
-                participants: Vec::new(),
-                order_id: None,
-            };
+            let room = RoomRecord { name, ..RoomRecord::new(ids::group_room_id(now), RoomType::Group, &caller.user_id, now, (others.len() + 1) as u32, app.cfg.max_group_size) };
             let mut members = vec![MemberRecord::new(&room, &me, MemberRole::Owner, now)];
             members.extend(refs.iter().map(|r| MemberRecord::new(&room, r, MemberRole::Member, now)));
             (room, members)
