@@ -3,7 +3,7 @@
 
 use crate::clock::Clock;
 use crate::error::{ChatError, Result};
-use crate::model::{MemberRecord, Role};
+use crate::model::{MemberRecord, Role, StaleDelete};
 use crate::notify::{Notifier, PostError};
 use crate::protocol::{ErrorFrame, ServerFrame};
 use crate::store::Store;
@@ -169,13 +169,17 @@ impl App {
     }
 
     /// Connections that answered 410: delete their rows and take them off their users; users
-    /// left without connections go offline (announced when `announce`).
+    /// left without connections go offline (announced when `announce`). A connection younger than
+    /// [`HANDSHAKE_GRACE_MS`] is left alone: its `$connect` registered it before API Gateway
+    /// finished the handshake, and posts in that window are refused.
     pub async fn cleanup_gone(&self, gone: Vec<(String, String)>, announce: bool) {
         let now = self.now();
         let mut by_user: BTreeMap<String, Vec<String>> = BTreeMap::new();
         for (u, c) in gone {
-            if let Err(e) = self.store.delete_connection(&c).await {
-                tracing::warn!(connection_id = %c, error = %e, "cannot delete gone connection");
+            match self.store.delete_stale_connection(&c, now.saturating_sub(HANDSHAKE_GRACE_MS)).await {
+                Ok(StaleDelete::TooYoung) => continue,
+                Ok(_) => {}
+                Err(e) => tracing::warn!(connection_id = %c, error = %e, "cannot delete gone connection"),
             }
             by_user.entry(u).or_default().push(c);
         }
@@ -256,6 +260,9 @@ impl App {
         Ok(())
     }
 }
+
+/// A 410 for a connection younger than this does not unregister it (see [`App::cleanup_gone`]).
+pub const HANDSHAKE_GRACE_MS: u64 = 10_000;
 
 /// What an error frame says about the request it answers.
 #[derive(Debug, Default, Clone)]

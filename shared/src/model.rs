@@ -114,6 +114,16 @@ pub enum SendBudget {
     UnknownConnection,
 }
 
+/// Outcome of deleting a connection row after a 410.
+#[derive(Debug, Clone, PartialEq)]
+pub enum StaleDelete {
+    Deleted(ConnectionRecord),
+    /// No row (already cleaned up, or expired).
+    Absent,
+    /// The connection is too new to be declared gone: left alone.
+    TooYoung,
+}
+
 /// Outcome of taking connections off a user.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Detached {

@@ -159,9 +159,9 @@ async fn system_message<'a>(app: &App, caller: &Caller, room_id: &str, content: 
         })
         .await?;
     let message = appended.message().clone();
-    let seq = message.seq;
+    // The actor has read their own system message (ignored if they just left).
+    let _ = app.store.advance_cursor(room_id, &caller.user_id, crate::model::CursorKind::Read, message.seq).await;
     app.fanout(to, &ServerFrame::MessageNew { message }, None).await;
-    let _ = app.store.advance_cursor(room_id, &caller.user_id, crate::model::CursorKind::Read, seq).await;
     Ok(())
 }
 
@@ -189,14 +189,15 @@ pub async fn add(app: &App, caller: &Caller, f: RoomAdd) -> Result<()> {
     let now = app.now();
     let new_members: Vec<MemberRecord> = refs.iter().map(|r| MemberRecord::new(&room, r, MemberRole::Member, now)).collect();
     app.store.add_members(&f.room_id, &new_members).await?;
-    let names = refs.iter().map(display).collect::<Vec<_>>().join(", ");
-    let by = caller.name.clone().unwrap_or_else(|| caller.user_id.clone());
-    let everyone: Vec<String> = existing.into_iter().chain(new_ids.iter().cloned()).collect();
-    system_message(app, caller, &f.room_id, format!("{by} added {names}"), json!({ "event": "member.added", "userIds": new_ids, "by": caller.user_id }), everyone.iter().map(String::as_str)).await?;
+    // The new members learn of the room first, then everyone gets the system message.
     let room = app.store.get_room(&f.room_id).await?.unwrap_or(room);
     if let Some(m) = new_members.first() {
         app.fanout(new_ids.iter().map(String::as_str), &ServerFrame::RoomJoined { room: room.view(m) }, None).await;
     }
+    let names = refs.iter().map(display).collect::<Vec<_>>().join(", ");
+    let by = caller.name.clone().unwrap_or_else(|| caller.user_id.clone());
+    let everyone: Vec<String> = existing.into_iter().chain(new_ids.iter().cloned()).collect();
+    system_message(app, caller, &f.room_id, format!("{by} added {names}"), json!({ "event": "member.added", "userIds": new_ids, "by": caller.user_id }), everyone.iter().map(String::as_str)).await?;
     app.reply(caller, &ServerFrame::RoomUpdated { reference: f.reference, room: updated_view(app, caller, &f.room_id).await? }).await;
     Ok(())
 }

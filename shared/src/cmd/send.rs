@@ -37,18 +37,20 @@ pub async fn apply(app: &App, caller: &Caller, f: MessageSend) -> Result<()> {
         .await?;
     let duplicate = matches!(appended, Appended::Duplicate(_));
     let message = appended.message().clone();
+    if !duplicate {
+        // Writing in a room reads it: everything up to one's own message is no longer unread, so
+        // the unread count (lastSeq - readSeq) only ever counts messages from others. Done before
+        // the ack, so that once a client has its ack, its unread counts agree.
+        if let Err(e) = app.store.advance_cursor(&f.room_id, &caller.user_id, CursorKind::Read, message.seq).await {
+            tracing::warn!(room_id = %f.room_id, error = %e, "cannot move the sender's read cursor");
+        }
+    }
     app.reply(caller, &ServerFrame::Ack { reference: f.reference, client_id: f.client_id, message: message.clone(), duplicate }).await;
     if duplicate {
         // Created and broadcast by the first attempt: a retry creates and broadcasts nothing.
         return Ok(());
     }
-    let seq = message.seq;
     let frame = ServerFrame::MessageNew { message };
     app.fanout(members.iter().map(|m| m.user_id.as_str()), &frame, Some(&caller.connection_id)).await;
-    // Writing in a room reads it: everything up to one's own message is no longer unread, so the
-    // unread count (lastSeq - readSeq) only ever counts messages from others.
-    if let Err(e) = app.store.advance_cursor(&f.room_id, &caller.user_id, CursorKind::Read, seq).await {
-        tracing::warn!(room_id = %f.room_id, error = %e, "cannot move the sender's read cursor");
-    }
     Ok(())
 }

@@ -286,6 +286,34 @@ impl Store for DynamoStore {
         out.attributes.filter(|a| !a.is_empty()).map(from_item).transpose()
     }
 
+    async fn delete_stale_connection(&self, id: &str, connected_before: u64) -> Result<StaleDelete> {
+        let out = self
+            .client
+            .delete_item()
+            .table_name(&self.t.connections)
+            .key("connectionId", s(id))
+            .condition_expression("attribute_not_exists(connectionId) OR connectedAt < :before")
+            .expression_attribute_values(":before", n(connected_before))
+            .return_values(ReturnValue::AllOld)
+            .return_consumed_capacity(ReturnConsumedCapacity::Total)
+            .send()
+            .await;
+        match out {
+            Ok(o) => {
+                self.count_write(o.consumed_capacity());
+                match o.attributes.filter(|a| !a.is_empty()) {
+                    Some(item) => Ok(StaleDelete::Deleted(from_item(item)?)),
+                    None => Ok(StaleDelete::Absent),
+                }
+            }
+            Err(e) if matches!(e.as_service_error(), Some(aws_sdk_dynamodb::operation::delete_item::DeleteItemError::ConditionalCheckFailedException(_))) => {
+                self.meter.add(true, &[ConsumedCapacity::builder().capacity_units(1.0).build()]);
+                Ok(StaleDelete::TooYoung)
+            }
+            Err(e) => Err(err("DeleteItem", e)),
+        }
+    }
+
     async fn spend_send_budget(&self, id: &str, window: u64, max: u32) -> Result<SendBudget> {
         use aws_sdk_dynamodb::operation::update_item::UpdateItemError;
         for _ in 0..3 {

@@ -42,6 +42,14 @@ impl Store for MemoryStore {
     async fn delete_connection(&self, id: &str) -> Result<Option<ConnectionRecord>> {
         Ok(self.data.lock().unwrap().connections.remove(id))
     }
+    async fn delete_stale_connection(&self, id: &str, connected_before: u64) -> Result<StaleDelete> {
+        let mut d = self.data.lock().unwrap();
+        match d.connections.get(id) {
+            None => Ok(StaleDelete::Absent),
+            Some(c) if c.connected_at >= connected_before => Ok(StaleDelete::TooYoung),
+            Some(_) => Ok(StaleDelete::Deleted(d.connections.remove(id).unwrap())),
+        }
+    }
     async fn spend_send_budget(&self, id: &str, window: u64, max: u32) -> Result<SendBudget> {
         let mut d = self.data.lock().unwrap();
         let Some(c) = d.connections.get(id).cloned() else {

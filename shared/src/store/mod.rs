@@ -17,6 +17,9 @@ pub trait Store: Send + Sync {
     async fn get_connection(&self, connection_id: &str) -> Result<Option<ConnectionRecord>>;
     /// Deletes the row; returns it if it existed (so exactly one caller cleans up after it).
     async fn delete_connection(&self, connection_id: &str) -> Result<Option<ConnectionRecord>>;
+    /// Deletes the row only if the connection opened before `connected_before` (a 410 for a
+    /// connection still in its handshake must not unregister it).
+    async fn delete_stale_connection(&self, connection_id: &str, connected_before: u64) -> Result<StaleDelete>;
     /// Charges one send to the connection: at most `max` per window (`window` = now / window
     /// length). Also identifies the caller, in the same single write.
     async fn spend_send_budget(&self, connection_id: &str, window: u64, max: u32) -> Result<SendBudget>;

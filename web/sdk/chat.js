@@ -1,0 +1,1504 @@
+// @ts-check
+/**
+ * chat.js: the browser SDK of the serverless chat backend. A plain ES module without
+ * dependencies or build step.
+ *
+ *   import { ChatClient } from './sdk/chat.js';
+ *   const chat = new ChatClient({ url: wsUrl, token, userId });
+ *   chat.on('message', (m) => console.log(m.roomId, m.seq, m.status, m.content));
+ *   chat.connect();
+ *   chat.send(roomId, 'hello');
+ *
+ * What it takes care of:
+ * - the connection: the token travels in `Sec-WebSocket-Protocol` (`["chat.v1", token]`);
+ *   reconnects with exponential backoff and jitter (a refused handshake, e.g. HTTP 401, backs off
+ *   the same way); `ping` every 4.5 minutes (API Gateway closes idle sockets after 10); the
+ *   `offline`/`online` events of the page drop and restore the socket at once;
+ * - messages kept per room by `seq` (duplicates dropped; a gap triggers a `sync`); on every
+ *   (re)connect a `sync` from the last seq and edit version per room, repeated while `hasMore`;
+ * - optimistic sending through a persistent outbox (localStorage): a message shows at once as
+ *   `sending`, becomes `sent` on its ack, `delivered` and `read` from receipts, `failed` after
+ *   `maxAttempts` unanswered sends; retries (and flushes after a reconnect or a page reload) reuse
+ *   the original clientId, which the server deduplicates, so nothing is ever stored or shown twice;
+ *   within a room one message is in flight at a time, so messages keep the order they were written;
+ * - typing indicators (send at most one `typing: true` per 2 s; incoming ones expire after 3 s),
+ *   `delivered` and `read` receipts (debounced: the highest seq per room), presence, history pages.
+ *
+ * The protocol it speaks is defined in shared/src/protocol.rs.
+ */
+
+export const PROTOCOL = 'chat.v1';
+/** Largest message content, in bytes of UTF-8. */
+export const MAX_CONTENT_BYTES = 16 * 1024;
+/** API Gateway refuses larger WebSocket frames (close 1009). */
+const MAX_FRAME_BYTES = 32 * 1024 - 512;
+/** A `typing: true` this soon after the same user's message is late, not new. */
+const TYPING_AFTER_MESSAGE_MS = 1_000;
+/** Most rooms one `sync` may list. */
+const MAX_SYNC_ROOMS = 500;
+
+/**
+ * @typedef {'idle'|'connecting'|'open'|'reconnecting'|'closed'} ConnectionState
+ * @typedef {'sending'|'sent'|'delivered'|'read'|'failed'} MessageStatus
+ *
+ * @typedef {object} ServerMessage A message as the server sends it.
+ * @property {string} roomId
+ * @property {number} seq strictly increasing per room, without gaps
+ * @property {string} id
+ * @property {string} senderId
+ * @property {string} [senderName]
+ * @property {'text'|'image'|'file'|'system'} kind
+ * @property {string} content empty on a deleted message
+ * @property {number} [replyTo]
+ * @property {string} [clientId]
+ * @property {number} createdAt epoch milliseconds
+ * @property {number} [editedAt]
+ * @property {number} [deletedAt]
+ * @property {number} [ver]
+ * @property {any} [meta]
+ *
+ * @typedef {object} ChatMessage A message as the app shows it (server messages and pending sends).
+ * @property {string} key stable across the send → ack transition (the clientId, else the id)
+ * @property {string} roomId
+ * @property {number} seq 0 while not acknowledged
+ * @property {string} id `tmp-<clientId>` while not acknowledged
+ * @property {string} [clientId]
+ * @property {string} senderId
+ * @property {string} [senderName]
+ * @property {string} kind
+ * @property {string} content
+ * @property {number} [replyTo]
+ * @property {number} createdAt
+ * @property {number} [editedAt]
+ * @property {number} [deletedAt]
+ * @property {any} [meta]
+ * @property {boolean} mine sent by this user
+ * @property {MessageStatus|null} status ticks of own messages; null for others' messages
+ * @property {{code: string, message: string}} [error] why a message failed
+ *
+ * @typedef {object} RoomInfo A room as the server describes it, plus what this client holds.
+ * @property {string} roomId
+ * @property {'direct'|'group'|'support'|'order'} type
+ * @property {string} [name]
+ * @property {string} createdBy
+ * @property {number} createdAt
+ * @property {number} lastSeq
+ * @property {{seq: number, senderId: string, senderName?: string, kind: string, text: string, createdAt: number}} [lastMessage]
+ * @property {number} memberCount
+ * @property {{userId: string, name?: string}[]} [participants]
+ * @property {'owner'|'admin'|'member'} role
+ * @property {number} readSeq
+ * @property {number} deliveredSeq
+ * @property {number} unread
+ * @property {boolean} hasOlder older messages can be loaded with loadOlder()
+ * @property {string} title display name: the other person of a direct room, else the room's name
+ *
+ * @typedef {object} Presence
+ * @property {boolean} online
+ * @property {number} [lastSeen]
+ *
+ * @typedef {object} ChatOptions
+ * @property {string} url the WebSocket URL (`wss://…/<stage>`)
+ * @property {string | (() => string | Promise<string>)} token a JWT, or a function called before
+ *   every connection attempt (to refresh it)
+ * @property {string} [userId] the token's `sub`; read from `token` when it is a string
+ * @property {Pick<Storage, 'getItem'|'setItem'|'removeItem'> | null} [storage] where the outbox
+ *   survives reloads (default: localStorage; null: memory only)
+ * @property {typeof WebSocket} [WebSocket] default: the global one
+ * @property {number} [pingInterval] ms between pings (default 270000)
+ * @property {number} [pongTimeout] ms to wait for a pong before the socket counts as dead (10000)
+ * @property {number} [connectTimeout] ms for a handshake (10000)
+ * @property {number} [ackTimeout] ms to wait for an ack before sending again (10000)
+ * @property {number} [maxAttempts] sends without ack before a message is `failed` (3)
+ * @property {number} [backoffBase] first reconnect delay, ms (1000); doubles per failure
+ * @property {number} [backoffMax] longest reconnect delay, ms (30000)
+ * @property {number} [typingInterval] at most one `typing: true` per room in this time (2000)
+ * @property {number} [typingExpiry] drop others' indicators not refreshed in this time (3000)
+ * @property {number} [receiptDelay] debounce of `read`/`delivered` frames, ms (300)
+ * @property {number} [gapDelay] wait for a missing seq before syncing, ms (400)
+ * @property {number} [historyLimit] messages per history page (50)
+ * @property {number} [requestTimeout] ms to wait for the answer to a request (15000)
+ * @property {number} [rateLimitDelay] after `rate_limited`, resend in this time to twice it (3000)
+ */
+
+const DEFAULTS = {
+  pingInterval: 270_000,
+  pongTimeout: 10_000,
+  connectTimeout: 10_000,
+  ackTimeout: 10_000,
+  maxAttempts: 3,
+  backoffBase: 1_000,
+  backoffMax: 30_000,
+  typingInterval: 2_000,
+  typingExpiry: 3_000,
+  receiptDelay: 300,
+  gapDelay: 400,
+  historyLimit: 50,
+  requestTimeout: 15_000,
+  rateLimitDelay: 3_000,
+};
+
+/** Error codes on which a send is repeated (counting attempts); `rate_limited` waits without
+ * counting; any other error fails the message. */
+const RETRYABLE = new Set(['internal', 'timeout', 'unauthorized']);
+
+/** An `error` frame, or a local failure, as a rejected promise's reason. */
+export class ChatError extends Error {
+  /** @param {string} code @param {string} message @param {any} [frame] */
+  constructor(code, message, frame) {
+    super(message);
+    this.name = 'ChatError';
+    this.code = code;
+    this.frame = frame;
+  }
+}
+
+/** A random UUID (v4), also outside secure contexts. */
+export function uuid() {
+  const c = globalThis.crypto;
+  if (c && typeof c.randomUUID === 'function') return c.randomUUID();
+  const b = new Uint8Array(16);
+  if (c && c.getRandomValues) c.getRandomValues(b);
+  else for (let i = 0; i < 16; i++) b[i] = Math.floor(Math.random() * 256);
+  b[6] = (b[6] & 0x0f) | 0x40;
+  b[8] = (b[8] & 0x3f) | 0x80;
+  const h = [...b].map((x) => x.toString(16).padStart(2, '0')).join('');
+  return `${h.slice(0, 8)}-${h.slice(8, 12)}-${h.slice(12, 16)}-${h.slice(16, 20)}-${h.slice(20)}`;
+}
+
+/** @param {string} s */
+const utf8Length = (s) => new TextEncoder().encode(s).length;
+
+/** The `sub` of a JWT, without verifying it (the server does). @param {string} token */
+function tokenSubject(token) {
+  try {
+    const part = token.split('.')[1].replace(/-/g, '+').replace(/_/g, '/');
+    const json = decodeURIComponent([...atob(part)].map((ch) => '%' + ch.charCodeAt(0).toString(16).padStart(2, '0')).join(''));
+    return JSON.parse(json).sub;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Memory storage, when localStorage is missing or refused. */
+function memoryStorage() {
+  const m = new Map();
+  return {
+    /** @param {string} k */ getItem: (k) => (m.has(k) ? m.get(k) : null),
+    /** @param {string} k @param {string} v */ setItem: (k, v) => void m.set(k, String(v)),
+    /** @param {string} k */ removeItem: (k) => void m.delete(k),
+  };
+}
+
+function defaultStorage() {
+  try {
+    const s = globalThis.localStorage;
+    if (s) return s;
+  } catch {
+    // Access refused (e.g. cookies blocked): fall back to memory.
+  }
+  return memoryStorage();
+}
+
+/**
+ * One room's state.
+ * Held messages: `msgs` by seq. `[lo, hi]` is the contiguous window held (empty when lo > hi);
+ * `hi` is the sync cursor: every seq up to it has been received (or deliberately left to
+ * history, for rooms never opened). Seqs above `hi` may be held while a gap waits to be filled.
+ */
+class Room {
+  /** @param {any} view */
+  constructor(view) {
+    this.id = view.roomId;
+    this.view = { ...view };
+    /** @type {Map<number, ServerMessage>} */
+    this.msgs = new Map();
+    this.hi = view.lastSeq || 0;
+    this.lo = this.hi + 1;
+    /** @type {number|null} the room's edit version, from sync */
+    this.ver = null;
+    /** @type {number|null} */
+    this.nextCursor = null;
+    this.noOlder = false;
+    /** @type {Promise<{hasMore: boolean}>|null} */
+    this.loadingOlder = null;
+    /** @type {Map<string, {readSeq: number, deliveredSeq: number}>} other members' cursors */
+    this.receipts = new Map();
+    /** @type {Map<string, {name?: string, timer: any}>} */
+    this.typers = new Map();
+    /** @type {Map<string, number>} when each member's last message arrived */
+    this.lastMessageAt = new Map();
+    this.want = { read: 0, delivered: 0 };
+    this.sent = { read: 0, delivered: 0 };
+    /** @type {any} */
+    this.receiptTimer = null;
+    this.typingSentAt = 0;
+    this.typedAt = 0;
+    this.typingOn = false;
+    /** @type {any} */
+    this.typingTimer = null;
+  }
+
+  /** Highest seq any other member has read, and has received. */
+  cursors() {
+    let read = 0;
+    let delivered = 0;
+    for (const r of this.receipts.values()) {
+      read = Math.max(read, r.readSeq);
+      delivered = Math.max(delivered, r.deliveredSeq, r.readSeq);
+    }
+    return { read, delivered };
+  }
+
+  maxHeld() {
+    let m = 0;
+    for (const s of this.msgs.keys()) if (s > m) m = s;
+    return m;
+  }
+}
+
+/**
+ * The chat client. Create one per signed-in user; call `connect()`; listen with `on()`.
+ */
+export class ChatClient {
+  /** @param {ChatOptions} options */
+  constructor(options) {
+    if (!options || !options.url) throw new TypeError('ChatClient: options.url is required');
+    if (!options.token) throw new TypeError('ChatClient: options.token is required');
+    this.url = options.url;
+    this.opts = { ...DEFAULTS, ...options };
+    this._token = options.token;
+    /** @type {string} */
+    this.userId = options.userId || (typeof options.token === 'string' ? tokenSubject(options.token) : undefined) || '';
+    if (!this.userId) throw new TypeError('ChatClient: options.userId is required when the token is a function');
+    this._WS = options.WebSocket || globalThis.WebSocket;
+    this._storage = options.storage === null ? memoryStorage() : options.storage || defaultStorage();
+    this._storageKey = `chat.outbox.v1:${this.userId}`;
+
+    /** @type {ConnectionState} */
+    this._state = 'idle';
+    /** @type {WebSocket|null} */
+    this._ws = null;
+    this._gen = 0; // increases with every socket: frames of older sockets are ignored
+    this._ready = false; // the socket is open and the first sync is done
+    this._attempt = 0;
+    this._userClosed = true;
+    /** @type {any} */ this._retryTimer = null;
+    /** @type {any} */ this._pingTimer = null;
+    /** @type {any} */ this._gapTimer = null;
+    this._syncing = /** @type {Promise<void>|null} */ (null);
+    this._syncAgain = false;
+    this._refSeq = 0;
+    /** @type {Map<string, {resolve: (v: any) => void, reject: (e: any) => void, timer: any}>} */
+    this._pending = new Map();
+    /** @type {Map<string, Set<(...a: any[]) => void>>} */
+    this._handlers = new Map();
+    /** @type {Map<string, Room>} */
+    this._rooms = new Map();
+    /** @type {Map<string, ServerMessage[]>} messages of rooms not yet known */
+    this._orphans = new Map();
+    /** @type {Map<string, Presence>} */
+    this._presence = new Map();
+    /** @type {Map<string, string>} */
+    this._names = new Map();
+    /** @type {Map<string, string>} roomId → clientId of the message in flight */
+    this._inFlight = new Map();
+    /** @type {Map<string, any>} clientId → ack timer */
+    this._ackTimers = new Map();
+    /** @type {any[]} */
+    this._outbox = this._loadOutbox();
+
+    this._onOnline = () => {
+      this._attempt = 0;
+      this.reconnectNow();
+    };
+    this._onOffline = () => {
+      if (!this._userClosed) this._drop('offline');
+    };
+    this._onVisible = () => {
+      const doc = globalThis.document;
+      if (doc && doc.visibilityState === 'visible' && this._ready) this._ping();
+    };
+  }
+
+  // ---------------------------------------------------------------- events
+
+  /**
+   * Listens to an event; returns a function that stops listening.
+   * Events: `state` ({state, attempt, delay, offline, reason}), `ready` (connected and caught up),
+   * `room` (RoomInfo), `room.removed` ({roomId}), `message` (ChatMessage, {reason}),
+   * `messages` ({roomId, reason}: many messages of a room changed; read them with messages()),
+   * `typing` ({roomId, users}), `presence` ({userId, online, lastSeen}), `error` (ChatError).
+   * @param {string} event @param {(...args: any[]) => void} fn
+   */
+  on(event, fn) {
+    let set = this._handlers.get(event);
+    if (!set) this._handlers.set(event, (set = new Set()));
+    set.add(fn);
+    return () => this.off(event, fn);
+  }
+
+  /** @param {string} event @param {(...args: any[]) => void} fn */
+  off(event, fn) {
+    this._handlers.get(event)?.delete(fn);
+  }
+
+  /** @param {string} event @param {...any} args */
+  _emit(event, ...args) {
+    for (const fn of [...(this._handlers.get(event) || [])]) {
+      try {
+        fn(...args);
+      } catch (e) {
+        setTimeout(() => {
+          throw e;
+        });
+      }
+    }
+  }
+
+  // ---------------------------------------------------------------- connection
+
+  /** @returns {ConnectionState} */
+  get state() {
+    return this._state;
+  }
+
+  /** True once connected and caught up (after the sync of this connection). */
+  get ready() {
+    return this._ready;
+  }
+
+  /** Opens the connection (and keeps it open until close()). */
+  connect() {
+    if (!this._userClosed) return;
+    this._userClosed = false;
+    const w = /** @type {any} */ (globalThis);
+    if (typeof w.addEventListener === 'function') {
+      w.addEventListener('online', this._onOnline);
+      w.addEventListener('offline', this._onOffline);
+    }
+    w.document?.addEventListener?.('visibilitychange', this._onVisible);
+    // Messages restored from the outbox show at once, as `sending`.
+    for (const roomId of new Set(this._outbox.map((e) => e.roomId))) this._emit('messages', { roomId, reason: 'outbox' });
+    this._openSocket();
+  }
+
+  /** Closes the connection for good (the outbox stays in storage). */
+  close() {
+    this._userClosed = true;
+    const w = /** @type {any} */ (globalThis);
+    if (typeof w.removeEventListener === 'function') {
+      w.removeEventListener('online', this._onOnline);
+      w.removeEventListener('offline', this._onOffline);
+    }
+    w.document?.removeEventListener?.('visibilitychange', this._onVisible);
+    clearTimeout(this._retryTimer);
+    clearTimeout(this._gapTimer);
+    const ws = this._ws;
+    this._teardown();
+    if (ws) this._closeSocket(ws, 1000, 'bye');
+    for (const r of this._rooms.values()) {
+      clearTimeout(r.receiptTimer);
+      r.receiptTimer = null;
+      for (const t of r.typers.values()) clearTimeout(t.timer);
+      r.typers.clear();
+    }
+    this._setState('closed');
+  }
+
+  /** Skips the wait of a pending reconnect (e.g. a "Retry now" button). */
+  reconnectNow() {
+    if (this._userClosed || this._ws) return;
+    clearTimeout(this._retryTimer);
+    this._openSocket();
+  }
+
+  /** @param {ConnectionState} state @param {object} [extra] */
+  _setState(state, extra = {}) {
+    this._state = state;
+    this._emit('state', { state, attempt: this._attempt, ...extra });
+  }
+
+  async _openSocket() {
+    clearTimeout(this._retryTimer);
+    if (this._userClosed || this._ws) return;
+    const nav = /** @type {any} */ (globalThis).navigator;
+    if (nav && nav.onLine === false) {
+      this._setState('reconnecting', { offline: true, delay: null });
+      return; // the `online` event brings us back
+    }
+    const gen = ++this._gen;
+    this._setState('connecting');
+    let token;
+    try {
+      token = typeof this._token === 'function' ? await this._token() : this._token;
+    } catch (e) {
+      if (gen === this._gen) this._scheduleReconnect(`cannot get a token: ${e instanceof Error ? e.message : e}`);
+      return;
+    }
+    if (gen !== this._gen || this._userClosed || this._ws) return;
+    /** @type {WebSocket} */
+    let ws;
+    try {
+      ws = new this._WS(this.url, [PROTOCOL, token]);
+    } catch (e) {
+      this._scheduleReconnect(`cannot open ${this.url}: ${e instanceof Error ? e.message : e}`);
+      return;
+    }
+    this._ws = ws;
+    const timer = setTimeout(() => {
+      if (this._ws === ws && ws.readyState !== 1) this._drop('connect timeout');
+    }, this.opts.connectTimeout);
+    ws.onopen = () => {
+      clearTimeout(timer);
+      if (this._ws === ws) this._onOpen(gen);
+    };
+    ws.onmessage = (e) => {
+      if (this._ws === ws) this._onFrame(e.data);
+    };
+    ws.onclose = (e) => {
+      clearTimeout(timer);
+      if (this._ws !== ws) return;
+      // A refused handshake (HTTP 401, 5xx) shows up here as 1006 before any open: it backs off
+      // like any failure (the attempt counter only resets once a connection has synced).
+      this._teardown();
+      this._scheduleReconnect(`closed (${e.code}${e.reason ? ' ' + e.reason : ''})`);
+    };
+    ws.onerror = () => {
+      /* a close event follows */
+    };
+  }
+
+  /** @param {number} gen */
+  async _onOpen(gen) {
+    this._setState('open');
+    clearInterval(this._pingTimer);
+    this._pingTimer = setInterval(() => this._ping(), this.opts.pingInterval);
+    try {
+      await this._syncAll();
+    } catch (e) {
+      if (gen === this._gen && this._ws) this._drop(`sync failed: ${e instanceof Error ? e.message : e}`);
+      return;
+    }
+    if (gen !== this._gen || !this._ws) return;
+    this._ready = true;
+    this._attempt = 0; // a connection that got this far counts as good
+    this._emit('ready');
+    for (const r of this._rooms.values()) this._flushReceipts(r);
+    for (const roomId of new Set(this._outbox.map((e) => e.roomId))) this._pump(roomId);
+  }
+
+  /** Forgets the current socket (its late frames are ignored), then reconnects later. @param {string} why */
+  _drop(why) {
+    const ws = this._ws;
+    if (!ws) return;
+    this._teardown();
+    this._closeSocket(ws, 4000, why.slice(0, 100));
+    this._scheduleReconnect(why);
+  }
+
+  /** @param {WebSocket} ws @param {number} code @param {string} reason */
+  _closeSocket(ws, code, reason) {
+    ws.onopen = ws.onmessage = ws.onerror = ws.onclose = null;
+    try {
+      ws.close(code, reason);
+    } catch {
+      try {
+        ws.close();
+      } catch {
+        /* already closed */
+      }
+    }
+  }
+
+  /** Clears everything that belonged to the current socket. */
+  _teardown() {
+    this._ws = null;
+    this._ready = false;
+    this._gen++;
+    clearInterval(this._pingTimer);
+    this._pingTimer = null;
+    this._syncing = null;
+    for (const [, p] of this._pending) {
+      clearTimeout(p.timer);
+      p.reject(new ChatError('disconnected', 'the connection closed before the answer came'));
+    }
+    this._pending.clear();
+    for (const t of this._ackTimers.values()) clearTimeout(t);
+    this._ackTimers.clear();
+    this._inFlight.clear();
+    for (const r of this._rooms.values()) {
+      r.typingOn = false;
+      clearTimeout(r.typingTimer);
+      r.typingTimer = null;
+      if (r.typers.size) {
+        for (const t of r.typers.values()) clearTimeout(t.timer);
+        r.typers.clear();
+        this._emitTyping(r);
+      }
+    }
+  }
+
+  /** @param {string} reason */
+  _scheduleReconnect(reason) {
+    clearTimeout(this._retryTimer);
+    if (this._userClosed) return;
+    const nav = /** @type {any} */ (globalThis).navigator;
+    if (nav && nav.onLine === false) {
+      this._setState('reconnecting', { offline: true, delay: null, reason });
+      return;
+    }
+    const n = this._attempt++;
+    const cap = Math.min(this.opts.backoffMax, this.opts.backoffBase * 2 ** Math.min(n, 20));
+    const delay = Math.round(cap / 2 + Math.random() * (cap / 2)); // "equal jitter"
+    this._setState('reconnecting', { delay, offline: false, retryAt: Date.now() + delay, reason });
+    this._retryTimer = setTimeout(() => this._openSocket(), delay);
+  }
+
+  _ping() {
+    if (!this._ws || this._ws.readyState !== 1) return;
+    const ws = this._ws;
+    this._request({ action: 'ping' }, this.opts.pongTimeout).catch((e) => {
+      if (this._ws === ws && e.code === 'timeout') this._drop('no pong');
+    });
+  }
+
+  /** Sends a frame; false when there is no open socket or it is too big. @param {object} frame */
+  _send(frame) {
+    const ws = this._ws;
+    if (!ws || ws.readyState !== 1) return false;
+    const text = JSON.stringify(frame);
+    if (utf8Length(text) > MAX_FRAME_BYTES) return false;
+    ws.send(text);
+    return true;
+  }
+
+  /**
+   * Sends a request with a `ref` and resolves with the answer (rejects with its error frame).
+   * @param {Record<string, any>} frame @param {number} [timeout]
+   */
+  _request(frame, timeout = this.opts.requestTimeout) {
+    return new Promise((resolve, reject) => {
+      const ref = `r${++this._refSeq}`;
+      if (!this._send({ ...frame, ref })) {
+        reject(new ChatError('offline', 'not connected'));
+        return;
+      }
+      const timer = setTimeout(() => {
+        this._pending.delete(ref);
+        reject(new ChatError('timeout', `no answer to ${frame.action}`));
+      }, timeout);
+      this._pending.set(ref, { resolve, reject, timer });
+    });
+  }
+
+  // ---------------------------------------------------------------- incoming frames
+
+  /** @param {any} data */
+  _onFrame(data) {
+    let f;
+    try {
+      f = JSON.parse(data);
+    } catch {
+      return;
+    }
+    if (!f || typeof f !== 'object') return;
+    if (!f.type) {
+      // API Gateway's own answers: {"message": "Internal server error", "connectionId", "requestId"}.
+      if (typeof f.message === 'string') this._emit('error', new ChatError('gateway', f.message, f));
+      return;
+    }
+    try {
+      this._apply(f);
+    } finally {
+      const p = f.ref !== undefined ? this._pending.get(f.ref) : undefined;
+      if (p) {
+        this._pending.delete(f.ref);
+        clearTimeout(p.timer);
+        if (f.type === 'error') p.reject(new ChatError(f.code, f.message, f));
+        else p.resolve(f);
+      }
+    }
+  }
+
+  /** @param {any} f */
+  _apply(f) {
+    switch (f.type) {
+      case 'pong':
+        return;
+      case 'message.new':
+        return this._onMessageNew(f.message);
+      case 'ack':
+        return this._onAck(f);
+      case 'message.updated':
+        return this._onUpdated(f.message);
+      case 'typing':
+        return this._onTyping(f);
+      case 'read':
+      case 'delivered':
+        return this._onCursor(f.type, f.roomId, f.userId, f.seq);
+      case 'sync':
+        return this._applySync(f);
+      case 'history':
+        return this._applyHistory(f);
+      case 'room.created':
+      case 'room.joined':
+      case 'room.updated':
+        return this._upsertRoom(f.room);
+      case 'room.list':
+        for (const v of f.rooms || []) this._upsertRoom(v);
+        return;
+      case 'room.left':
+        return this._removeRoom(f.roomId);
+      case 'presence':
+        return this._setPresence(f.userId, f.online, f.lastSeen);
+      case 'presence.list':
+        for (const u of f.users || []) {
+          if (u.name) this._names.set(u.userId, u.name);
+          this._setPresence(u.userId, u.online, u.lastSeen);
+        }
+        return;
+      case 'error':
+        return this._onError(f);
+      default:
+        return; // a newer server: ignore what we do not know
+    }
+  }
+
+  /** @param {any} f */
+  _onError(f) {
+    // The connection is not (or no longer) registered server-side: only a new one helps.
+    if (f.code === 'unauthorized' && this._ws) this._drop('unauthorized');
+    if (f.action === 'message.send' && f.clientId) {
+      // Handled here: retried, or the message shows as failed (a `message` event).
+      const e = this._outbox.find((x) => x.clientId === f.clientId);
+      if (!e) return;
+      this._clearFlight(e);
+      if (f.code === 'rate_limited') {
+        // Over the connection's send budget: not the message's fault; wait for the next window.
+        e.attempts = Math.max(0, (e.attempts || 1) - 1);
+        setTimeout(() => this._pump(e.roomId), this.opts.rateLimitDelay * (1 + Math.random()));
+      } else if (RETRYABLE.has(f.code)) this._afterMiss(e, { code: f.code, message: f.message });
+      else this._fail(e, { code: f.code, message: f.message });
+      return;
+    }
+    if (f.ref === undefined || !this._pending.has(f.ref)) this._emit('error', new ChatError(f.code, f.message, f));
+  }
+
+  /** @param {ServerMessage} m */
+  _onMessageNew(m) {
+    if (!m || !m.roomId) return;
+    const r = this._rooms.get(m.roomId);
+    if (!r) {
+      // A room we do not know yet (room.joined may follow): keep the message, ask the server.
+      const list = this._orphans.get(m.roomId) || [];
+      list.push(m);
+      this._orphans.set(m.roomId, list);
+      this._scheduleGapSync();
+      return;
+    }
+    const changed = this._insert(r, m, 'live');
+    this._notePreview(r, m);
+    if (m.senderId !== this.userId) {
+      r.lastMessageAt.set(m.senderId, Date.now());
+      this._stopTyper(r, m.senderId);
+      this._queueReceipt(r, 'delivered', m.seq);
+      // Writing moves the writer's read cursor to their message, without a `read` frame.
+      this._setReceipt(r, m.senderId, m.seq, m.seq);
+    } else {
+      r.view.readSeq = Math.max(r.view.readSeq, m.seq); // sent from another device: read there
+    }
+    this._recountUnread(r);
+    this._emitRoom(r);
+    if (changed) this._emit('message', this._toChat(r, r.msgs.get(m.seq) || m), { reason: 'new' });
+  }
+
+  /** @param {any} f */
+  _onAck(f) {
+    const m = f.message;
+    const r = m && this._rooms.get(m.roomId);
+    const entry = this._outbox.find((x) => x.clientId === f.clientId);
+    if (entry) this._complete(entry);
+    if (!r) return;
+    this._insert(r, m, 'ack');
+    this._notePreview(r, m);
+    // The server moves the sender's read cursor to its own message.
+    r.view.readSeq = Math.max(r.view.readSeq, m.seq);
+    this._recountUnread(r);
+    this._emitRoom(r);
+    if (r.msgs.has(m.seq)) this._emit('message', this._toChat(r, r.msgs.get(m.seq)), { reason: 'ack', duplicate: !!f.duplicate });
+    else this._emit('messages', { roomId: r.id, reason: 'ack' });
+    this._pump(r.id);
+  }
+
+  /** @param {ServerMessage} m */
+  _onUpdated(m) {
+    const r = m && this._rooms.get(m.roomId);
+    if (!r) return;
+    const held = r.msgs.get(m.seq);
+    if (r.view.lastMessage && r.view.lastMessage.seq === m.seq) {
+      this._notePreview(r, m, true);
+      this._emitRoom(r);
+    }
+    if (!held || !isNewer(m, held)) return;
+    r.msgs.set(m.seq, m);
+    this._emit('message', this._toChat(r, m), { reason: 'update' });
+  }
+
+  /** @param {any} f */
+  _onTyping(f) {
+    const r = this._rooms.get(f.roomId);
+    if (!r || f.userId === this.userId) return;
+    if (f.name) this._names.set(f.userId, f.name);
+    if (!f.isTyping) {
+      this._stopTyper(r, f.userId);
+      return;
+    }
+    // Frames are handled concurrently server-side: a `true` sent just before a message can
+    // arrive after it. Someone who has just sent a message is not typing it any more.
+    if (Date.now() - (r.lastMessageAt.get(f.userId) || 0) < TYPING_AFTER_MESSAGE_MS) return;
+    const old = r.typers.get(f.userId);
+    if (old) clearTimeout(old.timer);
+    const timer = setTimeout(() => this._stopTyper(r, f.userId), this.opts.typingExpiry);
+    r.typers.set(f.userId, { name: f.name, timer });
+    if (!old) this._emitTyping(r);
+  }
+
+  /** @param {Room} r @param {string} userId */
+  _stopTyper(r, userId) {
+    const t = r.typers.get(userId);
+    if (!t) return;
+    clearTimeout(t.timer);
+    r.typers.delete(userId);
+    this._emitTyping(r);
+  }
+
+  /** @param {Room} r */
+  _emitTyping(r) {
+    this._emit('typing', { roomId: r.id, users: this.typers(r.id) });
+  }
+
+  /** @param {'read'|'delivered'} kind @param {string} roomId @param {string} userId @param {number} seq */
+  _onCursor(kind, roomId, userId, seq) {
+    const r = this._rooms.get(roomId);
+    if (!r) return;
+    if (userId === this.userId) {
+      // Another device of ours.
+      if (kind === 'read' && seq > r.view.readSeq) {
+        r.view.readSeq = seq;
+        this._recountUnread(r);
+        this._emitRoom(r);
+      }
+      if (kind === 'delivered') r.view.deliveredSeq = Math.max(r.view.deliveredSeq, seq);
+      return;
+    }
+    const cur = r.receipts.get(userId) || { readSeq: 0, deliveredSeq: 0 };
+    this._setReceipt(r, userId, kind === 'read' ? Math.max(cur.readSeq, seq) : cur.readSeq, kind === 'delivered' ? Math.max(cur.deliveredSeq, seq) : cur.deliveredSeq);
+  }
+
+  /** Updates another member's cursors; re-announces own messages whose ticks changed. @param {Room} r @param {string} userId @param {number} readSeq @param {number} deliveredSeq */
+  _setReceipt(r, userId, readSeq, deliveredSeq) {
+    const before = r.cursors();
+    const cur = r.receipts.get(userId) || { readSeq: 0, deliveredSeq: 0 };
+    r.receipts.set(userId, { readSeq: Math.max(cur.readSeq, readSeq), deliveredSeq: Math.max(cur.deliveredSeq, deliveredSeq) });
+    const after = r.cursors();
+    if (after.read === before.read && after.delivered === before.delivered) return;
+    const from = Math.min(before.read, before.delivered);
+    const to = Math.max(after.read, after.delivered);
+    for (const m of r.msgs.values()) {
+      if (m.senderId === this.userId && m.seq > from && m.seq <= to && m.kind !== 'system') {
+        this._emit('message', this._toChat(r, m), { reason: 'status' });
+      }
+    }
+  }
+
+  /** @param {string} userId @param {boolean} online @param {number} [lastSeen] */
+  _setPresence(userId, online, lastSeen) {
+    const p = { online: !!online, lastSeen: lastSeen || this._presence.get(userId)?.lastSeen };
+    this._presence.set(userId, p);
+    this._emit('presence', { userId, ...p });
+  }
+
+  // ---------------------------------------------------------------- rooms and messages
+
+  /** @param {any} view */
+  _upsertRoom(view) {
+    if (!view || !view.roomId) return;
+    let r = this._rooms.get(view.roomId);
+    if (!r) {
+      r = new Room(view);
+      this._rooms.set(r.id, r);
+      for (const p of view.participants || []) if (p.name) this._names.set(p.userId, p.name);
+      const orphans = this._orphans.get(r.id);
+      this._orphans.delete(r.id);
+      for (const m of orphans || []) {
+        this._insert(r, m, 'live');
+        if (m.senderId !== this.userId) this._queueReceipt(r, 'delivered', m.seq);
+      }
+      if (orphans) this._emit('messages', { roomId: r.id, reason: 'sync' });
+    } else {
+      this._updateView(r, view, false);
+    }
+    this._emitRoom(r);
+    return r;
+  }
+
+  /** @param {Room} r @param {any} view @param {boolean} fromSync */
+  _updateView(r, view, fromSync) {
+    const readSeq = Math.max(r.view.readSeq || 0, view.readSeq || 0);
+    const lastMessage = r.view.lastMessage && view.lastMessage && r.view.lastMessage.seq > view.lastMessage.seq ? r.view.lastMessage : view.lastMessage || r.view.lastMessage;
+    r.view = { ...r.view, ...view, readSeq, lastMessage, lastSeq: Math.max(r.view.lastSeq || 0, view.lastSeq || 0) };
+    for (const p of view.participants || []) if (p.name) this._names.set(p.userId, p.name);
+    if (r.msgs.size === 0 && r.view.lastSeq > r.hi) {
+      // Never opened: no need to fetch what history will bring when it is.
+      r.hi = r.view.lastSeq;
+      r.lo = r.hi + 1;
+    } else if (!fromSync && r.view.lastSeq > r.hi) {
+      this._scheduleGapSync();
+    }
+    this._recountUnread(r);
+  }
+
+  /** @param {string} roomId */
+  _removeRoom(roomId) {
+    const r = this._rooms.get(roomId);
+    if (!r) return;
+    clearTimeout(r.receiptTimer);
+    clearTimeout(r.typingTimer);
+    for (const t of r.typers.values()) clearTimeout(t.timer);
+    this._rooms.delete(roomId);
+    const dropped = this._outbox.filter((e) => e.roomId === roomId);
+    if (dropped.length) {
+      this._outbox = this._outbox.filter((e) => e.roomId !== roomId);
+      this._saveOutbox();
+    }
+    this._emit('room.removed', { roomId });
+  }
+
+  /**
+   * Adds a server message to its room; returns whether anything changed.
+   * @param {Room} r @param {ServerMessage} m @param {'live'|'ack'|'sync'|'history'} source
+   */
+  _insert(r, m, source) {
+    if (!m || typeof m.seq !== 'number') return false;
+    if (m.senderName) this._names.set(m.senderId, m.senderName);
+    // Our own message coming back (after a reload, another tab, a lost ack): its outbox entry is done.
+    if (m.senderId === this.userId && m.clientId) {
+      const e = this._outbox.find((x) => x.clientId === m.clientId);
+      if (e) this._complete(e);
+    }
+    const s = m.seq;
+    const held = r.msgs.get(s);
+    if (held) {
+      if (!isNewer(m, held)) return false; // a duplicate
+      r.msgs.set(s, m);
+      return true;
+    }
+    if (s > r.hi) {
+      r.msgs.set(s, m);
+      while (r.msgs.has(r.hi + 1)) r.hi++;
+      if (r.lo > r.hi) r.lo = Math.min(r.lo, s); // the window was empty
+      if (r.maxHeld() > r.hi && source !== 'sync') this._scheduleGapSync();
+      if (r.view.lastSeq < s) r.view.lastSeq = s;
+      return true;
+    }
+    if (s >= r.lo) {
+      r.msgs.set(s, m);
+      return true;
+    }
+    if (s === r.lo - 1 || source === 'history') {
+      r.msgs.set(s, m);
+      while (r.msgs.has(r.lo - 1)) r.lo--;
+      if (s < r.lo) r.lo = s;
+      return true;
+    }
+    return false; // below the window with a hole between: history brings it in order
+  }
+
+  /** @param {Room} r @param {ServerMessage} m @param {boolean} [force] */
+  _notePreview(r, m, force = false) {
+    const cur = r.view.lastMessage;
+    if (!force && cur && cur.seq > m.seq) return;
+    r.view.lastMessage = { seq: m.seq, senderId: m.senderId, senderName: m.senderName, kind: m.kind, text: m.deletedAt ? '' : (m.content || '').slice(0, 200), createdAt: m.createdAt, deleted: !!m.deletedAt };
+    if (m.seq > r.view.lastSeq) r.view.lastSeq = m.seq;
+  }
+
+  /** @param {Room} r */
+  _recountUnread(r) {
+    r.view.unread = Math.max(0, (r.view.lastSeq || 0) - (r.view.readSeq || 0));
+  }
+
+  /** @param {Room} r */
+  _emitRoom(r) {
+    this._emit('room', this._roomInfo(r));
+  }
+
+  /** @param {any} f */
+  _applySync(f) {
+    for (const id of f.removed || []) this._removeRoom(id);
+    for (const rs of f.rooms || []) {
+      const known = this._rooms.get(rs.room.roomId);
+      const r = known || this._upsertRoom(rs.room);
+      if (!r) continue;
+      if (known) this._updateView(r, rs.room, true);
+      let changed = false;
+      for (const m of rs.messages || []) {
+        if (this._insert(r, m, 'sync')) changed = true;
+        this._notePreview(r, m);
+        if (m.senderName) this._names.set(m.senderId, m.senderName);
+      }
+      for (const m of rs.updates || []) {
+        const held = r.msgs.get(m.seq);
+        if (held && isNewer(m, held)) {
+          r.msgs.set(m.seq, m);
+          changed = true;
+        }
+        if (r.view.lastMessage && r.view.lastMessage.seq === m.seq) this._notePreview(r, m, true);
+      }
+      if (typeof rs.ver === 'number') r.ver = rs.ver;
+      for (const rc of rs.receipts || []) this._setReceipt(r, rc.userId, rc.readSeq, rc.deliveredSeq);
+      // Everything up to our cursor has reached this device.
+      if (r.hi > (r.view.deliveredSeq || 0)) this._queueReceipt(r, 'delivered', r.hi);
+      this._recountUnread(r);
+      this._emitRoom(r);
+      if (changed) this._emit('messages', { roomId: r.id, reason: 'sync' });
+    }
+  }
+
+  /** @param {any} f */
+  _applyHistory(f) {
+    const r = this._rooms.get(f.roomId);
+    if (!r) return;
+    for (const m of f.messages || []) this._insert(r, m, 'history'); // newest first: each extends the window down
+    r.nextCursor = f.nextCursor ?? null;
+    if (!f.hasMore) r.noOlder = true;
+    this._emit('messages', { roomId: r.id, reason: 'history' });
+    this._emitRoom(r);
+  }
+
+  /**
+   * Catches up: `sync` from the last seq (and version) per room, repeated while `hasMore` (a page
+   * covers a run of rooms: the next one starts at `cursor` = the previous `nextCursor`).
+   */
+  _syncAll() {
+    if (this._syncing) {
+      this._syncAgain = true;
+      return this._syncing;
+    }
+    const gen = this._gen;
+    const run = async () => {
+      do {
+        this._syncAgain = false;
+        let more = true;
+        /** @type {string|undefined} where the next page of rooms starts */
+        let cursor;
+        while (more) {
+          const rooms = /** @type {Record<string, number>} */ ({});
+          const versions = /** @type {Record<string, number>} */ ({});
+          const known = [...this._rooms.values()].sort((a, b) => activity(b.view) - activity(a.view)).slice(0, MAX_SYNC_ROOMS);
+          for (const r of known) {
+            rooms[r.id] = r.hi;
+            if (r.ver !== null) versions[r.id] = r.ver;
+          }
+          /** @type {Record<string, any>} */
+          const frame = { action: 'sync', rooms, versions };
+          if (cursor) frame.cursor = cursor;
+          const ans = await this._request(frame);
+          if (gen !== this._gen) return;
+          more = !!ans.hasMore;
+          cursor = ans.nextCursor || undefined;
+        }
+      } while (this._syncAgain && gen === this._gen);
+    };
+    const p = run().finally(() => {
+      if (this._syncing === p) this._syncing = null;
+    });
+    this._syncing = p;
+    return p;
+  }
+
+  _scheduleGapSync() {
+    if (this._gapTimer) return;
+    this._gapTimer = setTimeout(() => {
+      this._gapTimer = null;
+      if (!this._ready) return; // the sync of the next connection covers it
+      const gap = [...this._rooms.values()].some((r) => r.maxHeld() > r.hi || r.view.lastSeq > r.hi) || this._orphans.size > 0;
+      this._orphans.clear();
+      if (gap) this._syncAll().catch(() => {});
+    }, this.opts.gapDelay);
+  }
+
+  // ---------------------------------------------------------------- receipts
+
+  /** @param {Room} r @param {'read'|'delivered'} kind @param {number} seq */
+  _queueReceipt(r, kind, seq) {
+    if (seq <= r.want[kind]) return;
+    r.want[kind] = seq;
+    if (!r.receiptTimer) r.receiptTimer = setTimeout(() => this._flushReceipts(r), this.opts.receiptDelay);
+  }
+
+  /** @param {Room} r */
+  _flushReceipts(r) {
+    clearTimeout(r.receiptTimer);
+    r.receiptTimer = null;
+    if (!this._ready || !this._rooms.has(r.id)) return; // sent after the next sync
+    const delivered = Math.min(r.want.delivered, r.view.lastSeq);
+    if (delivered > r.sent.delivered && delivered > (r.view.deliveredSeq || 0)) {
+      if (this._send({ action: 'delivered', roomId: r.id, seq: delivered })) {
+        r.sent.delivered = delivered;
+        r.view.deliveredSeq = delivered;
+      }
+    }
+    const read = Math.min(r.want.read, r.view.lastSeq);
+    if (read > r.sent.read) {
+      if (this._send({ action: 'read', roomId: r.id, seq: read })) r.sent.read = read;
+    }
+  }
+
+  // ---------------------------------------------------------------- outbox
+
+  _loadOutbox() {
+    try {
+      const raw = this._storage.getItem(this._storageKey);
+      const list = raw ? JSON.parse(raw) : [];
+      return Array.isArray(list) ? list.filter((e) => e && e.clientId && e.roomId && typeof e.content === 'string') : [];
+    } catch {
+      return [];
+    }
+  }
+
+  _saveOutbox() {
+    try {
+      if (this._outbox.length) this._storage.setItem(this._storageKey, JSON.stringify(this._outbox));
+      else this._storage.removeItem(this._storageKey);
+    } catch {
+      // Storage full or refused: the outbox still works for this page.
+    }
+  }
+
+  /** Sends the next queued message of a room, if none is in flight. @param {string} roomId */
+  _pump(roomId) {
+    if (!this._ready || this._inFlight.has(roomId)) return;
+    const e = this._outbox.find((x) => x.roomId === roomId && x.status === 'sending');
+    if (!e) return;
+    if (!this._rooms.has(roomId)) {
+      this._fail(e, { code: 'not_member', message: 'you are not a member of this room' });
+      return;
+    }
+    /** @type {Record<string, any>} */
+    const frame = { action: 'message.send', roomId: e.roomId, clientId: e.clientId, content: e.content };
+    if (e.kind && e.kind !== 'text') frame.kind = e.kind;
+    if (e.replyTo) frame.replyTo = e.replyTo;
+    if (!this._send(frame)) {
+      if (this._ws && this._ws.readyState === 1) this._fail(e, { code: 'too_large', message: 'the message does not fit in one frame' });
+      return;
+    }
+    e.attempts = (e.attempts || 0) + 1;
+    this._saveOutbox();
+    this._inFlight.set(roomId, e.clientId);
+    this._ackTimers.set(
+      e.clientId,
+      setTimeout(() => {
+        this._ackTimers.delete(e.clientId);
+        if (this._inFlight.get(roomId) !== e.clientId) return;
+        this._inFlight.delete(roomId);
+        this._ping(); // is the socket still alive? (no pong: reconnect, then resend)
+        this._afterMiss(e, { code: 'timeout', message: 'no answer from the server' });
+      }, this.opts.ackTimeout),
+    );
+  }
+
+  /** A send went unanswered (or got a retryable error): send again, or give up. @param {any} e @param {{code: string, message: string}} error */
+  _afterMiss(e, error) {
+    if ((e.attempts || 0) >= this.opts.maxAttempts) {
+      this._fail(e, error);
+      return;
+    }
+    const delay = error.code === 'timeout' ? 0 : this.opts.backoffBase * 2 ** (e.attempts || 0);
+    setTimeout(() => this._pump(e.roomId), delay);
+  }
+
+  /** @param {any} e */
+  _clearFlight(e) {
+    clearTimeout(this._ackTimers.get(e.clientId));
+    this._ackTimers.delete(e.clientId);
+    if (this._inFlight.get(e.roomId) === e.clientId) this._inFlight.delete(e.roomId);
+  }
+
+  /** The server has the message: drop its outbox entry. @param {any} e */
+  _complete(e) {
+    this._clearFlight(e);
+    this._outbox = this._outbox.filter((x) => x !== e);
+    this._saveOutbox();
+    setTimeout(() => this._pump(e.roomId), 0);
+  }
+
+  /** @param {any} e @param {{code: string, message: string}} error */
+  _fail(e, error) {
+    this._clearFlight(e);
+    e.status = 'failed';
+    e.error = error;
+    this._saveOutbox();
+    this._emit('message', this._pendingToChat(e), { reason: 'failed' });
+    this._pump(e.roomId);
+  }
+
+  // ---------------------------------------------------------------- views
+
+  /** @param {Room} r @param {ServerMessage} m @returns {ChatMessage} */
+  _toChat(r, m) {
+    const mine = m.senderId === this.userId;
+    let status = null;
+    if (mine && m.kind !== 'system') {
+      const c = r.cursors();
+      status = m.seq <= c.read ? 'read' : m.seq <= c.delivered ? 'delivered' : 'sent';
+    }
+    return { ...m, key: m.clientId || m.id, mine, status: /** @type {MessageStatus|null} */ (status), senderName: m.senderName || this._names.get(m.senderId) };
+  }
+
+  /** @param {any} e @returns {ChatMessage} */
+  _pendingToChat(e) {
+    return {
+      key: e.clientId,
+      roomId: e.roomId,
+      seq: 0,
+      id: `tmp-${e.clientId}`,
+      clientId: e.clientId,
+      senderId: this.userId,
+      senderName: e.senderName,
+      kind: e.kind || 'text',
+      content: e.content,
+      replyTo: e.replyTo,
+      createdAt: e.createdAt,
+      mine: true,
+      status: e.status === 'failed' ? 'failed' : 'sending',
+      error: e.error,
+    };
+  }
+
+  /** @param {Room} r @returns {RoomInfo} */
+  _roomInfo(r) {
+    // lo is at most every held seq; an empty window (lo = hi + 1) means "newest page not loaded yet".
+    return { ...r.view, lastSeq: r.view.lastSeq || 0, hasOlder: !r.noOlder && r.lo > 1 && r.hi > 0, title: this._title(r.view) };
+  }
+
+  /** @param {any} v */
+  _title(v) {
+    if (v.type === 'direct') {
+      const other = (v.participants || []).find((/** @type {any} */ p) => p.userId !== this.userId) || (v.participants || [])[0];
+      if (other) return other.name || this._names.get(other.userId) || other.userId;
+    }
+    return v.name || (v.type === 'group' ? 'Group' : v.roomId);
+  }
+
+  // ---------------------------------------------------------------- public reads
+
+  /** Rooms, most recently active first. @returns {RoomInfo[]} */
+  rooms() {
+    return [...this._rooms.values()].sort((a, b) => activity(b.view) - activity(a.view)).map((r) => this._roomInfo(r));
+  }
+
+  /** @param {string} roomId @returns {RoomInfo|undefined} */
+  room(roomId) {
+    const r = this._rooms.get(roomId);
+    return r && this._roomInfo(r);
+  }
+
+  /**
+   * A room's messages in order: held messages by seq, then messages not yet acknowledged.
+   * @param {string} roomId @returns {ChatMessage[]}
+   */
+  messages(roomId) {
+    const r = this._rooms.get(roomId);
+    const held = r ? [...r.msgs.values()].sort((a, b) => a.seq - b.seq).map((m) => this._toChat(r, m)) : [];
+    return held.concat(this.pending(roomId));
+  }
+
+  /** Messages of a room not acknowledged yet (sending or failed), oldest first. @param {string} roomId @returns {ChatMessage[]} */
+  pending(roomId) {
+    return this._outbox.filter((e) => e.roomId === roomId).map((e) => this._pendingToChat(e));
+  }
+
+  /** A held message by seq. @param {string} roomId @param {number} seq @returns {ChatMessage|undefined} */
+  message(roomId, seq) {
+    const r = this._rooms.get(roomId);
+    const m = r && r.msgs.get(seq);
+    return m && r ? this._toChat(r, m) : undefined;
+  }
+
+  /** Who is typing in a room now. @param {string} roomId @returns {{userId: string, name: string}[]} */
+  typers(roomId) {
+    const r = this._rooms.get(roomId);
+    if (!r) return [];
+    return [...r.typers.entries()].map(([userId, t]) => ({ userId, name: t.name || this._names.get(userId) || userId }));
+  }
+
+  /** @param {string} userId @returns {Presence|undefined} */
+  presence(userId) {
+    return this._presence.get(userId);
+  }
+
+  /** The best known display name of a user. @param {string} userId */
+  nameOf(userId) {
+    return this._names.get(userId) || userId;
+  }
+
+  // ---------------------------------------------------------------- public actions
+
+  /**
+   * Sends a message: it shows at once (status `sending`) and goes out when connected, in order.
+   * Throws a ChatError (`invalid_frame`, `too_large`) for content the server would refuse.
+   * @param {string} roomId @param {string} content
+   * @param {{replyTo?: number, kind?: 'text'|'image'|'file'}} [options]
+   * @returns {ChatMessage}
+   */
+  send(roomId, content, options = {}) {
+    if (typeof content !== 'string' || !content.trim()) throw new ChatError('invalid_frame', 'a message needs some text');
+    if (utf8Length(content) > MAX_CONTENT_BYTES) throw new ChatError('too_large', `a message has at most ${MAX_CONTENT_BYTES} bytes`);
+    const r = this._rooms.get(roomId);
+    const e = {
+      clientId: uuid(),
+      roomId,
+      content,
+      kind: options.kind || 'text',
+      replyTo: options.replyTo || undefined,
+      createdAt: Date.now(),
+      status: 'sending',
+      attempts: 0,
+      senderName: this._names.get(this.userId),
+    };
+    this._outbox.push(e);
+    this._saveOutbox();
+    if (r) this.stopTyping(roomId);
+    const view = this._pendingToChat(e);
+    this._emit('message', view, { reason: 'sending' });
+    this._pump(roomId);
+    return view;
+  }
+
+  /** Sends a failed message again, with the same clientId. @param {string} clientId */
+  retry(clientId) {
+    const e = this._outbox.find((x) => x.clientId === clientId);
+    if (!e || e.status !== 'failed') return;
+    e.status = 'sending';
+    e.attempts = 0;
+    delete e.error;
+    this._outbox = this._outbox.filter((x) => x !== e).concat([e]); // it goes out after what is queued
+    this._saveOutbox();
+    this._emit('messages', { roomId: e.roomId, reason: 'retry' });
+    this._pump(e.roomId);
+  }
+
+  /** Drops a failed (or queued) message from the outbox. @param {string} clientId */
+  discard(clientId) {
+    const e = this._outbox.find((x) => x.clientId === clientId);
+    if (!e || this._inFlight.get(e.roomId) === clientId) return;
+    this._outbox = this._outbox.filter((x) => x !== e);
+    this._saveOutbox();
+    this._emit('messages', { roomId: e.roomId, reason: 'discard' });
+  }
+
+  /** Edits an own message. @param {string} roomId @param {number} seq @param {string} content */
+  async editMessage(roomId, seq, content) {
+    if (!content.trim()) throw new ChatError('invalid_frame', 'a message needs some text');
+    if (utf8Length(content) > MAX_CONTENT_BYTES) throw new ChatError('too_large', `a message has at most ${MAX_CONTENT_BYTES} bytes`);
+    const f = await this._request({ action: 'message.edit', roomId, seq, content });
+    return this.message(roomId, seq) || f.message;
+  }
+
+  /** Deletes an own message (it stays as a tombstone). @param {string} roomId @param {number} seq */
+  async deleteMessage(roomId, seq) {
+    const f = await this._request({ action: 'message.delete', roomId, seq });
+    return this.message(roomId, seq) || f.message;
+  }
+
+  /** Opens (or finds) the direct room with a user. @param {string} userId @returns {Promise<RoomInfo>} */
+  async createDirect(userId) {
+    const f = await this._request({ action: 'room.create', type: 'direct', members: [userId] });
+    return /** @type {RoomInfo} */ (this.room(f.room.roomId));
+  }
+
+  /** Creates a group room. @param {string} name @param {string[]} members @returns {Promise<RoomInfo>} */
+  async createGroup(name, members) {
+    /** @type {Record<string, any>} */
+    const frame = { action: 'room.create', type: 'group', members };
+    if (name && name.trim()) frame.name = name.trim();
+    const f = await this._request(frame);
+    return /** @type {RoomInfo} */ (this.room(f.room.roomId));
+  }
+
+  /** @param {string} roomId @param {string[]} members */
+  async addMembers(roomId, members) {
+    const f = await this._request({ action: 'room.add', roomId, members });
+    return this.room(f.room.roomId);
+  }
+
+  /** @param {string} roomId @param {string} userId */
+  async removeMember(roomId, userId) {
+    const f = await this._request({ action: 'room.remove', roomId, userId });
+    return this.room(f.room.roomId);
+  }
+
+  /** @param {string} roomId */
+  async leave(roomId) {
+    await this._request({ action: 'room.leave', roomId });
+  }
+
+  /**
+   * Loads the page of messages before the oldest one held (the newest page for a room never
+   * opened). Resolves with whether older ones remain.
+   * @param {string} roomId @returns {Promise<{hasMore: boolean}>}
+   */
+  loadOlder(roomId) {
+    const r = this._rooms.get(roomId);
+    if (!r) return Promise.resolve({ hasMore: false });
+    if (r.loadingOlder) return r.loadingOlder;
+    const info = this._roomInfo(r);
+    if (!info.hasOlder) return Promise.resolve({ hasMore: false });
+    const windowEmpty = r.lo > r.hi;
+    const lowest = windowEmpty ? r.maxHeld() || 0 : r.lo;
+    /** @type {Record<string, any>} */
+    const frame = { action: 'history', roomId, limit: this.opts.historyLimit };
+    if (lowest > 0) frame.beforeSeq = r.nextCursor !== null && r.nextCursor <= lowest ? r.nextCursor : lowest;
+    const p = this._request(frame)
+      .then((f) => ({ hasMore: !!f.hasMore }))
+      .finally(() => {
+        r.loadingOlder = null;
+      });
+    r.loadingOlder = p;
+    return p;
+  }
+
+  /**
+   * Call on every keystroke in the composer: sends `typing: true` at most once per 2 s. A keystroke
+   * inside the interval is not lost: `true` goes out when the interval ends (if typing goes on).
+   * @param {string} roomId
+   */
+  typing(roomId) {
+    const r = this._rooms.get(roomId);
+    if (!r || !this._ready) return;
+    const now = Date.now();
+    r.typedAt = now;
+    const wait = r.typingSentAt + this.opts.typingInterval - now;
+    if (wait > 0) {
+      if (!r.typingTimer) {
+        r.typingTimer = setTimeout(() => {
+          r.typingTimer = null;
+          if (Date.now() - r.typedAt < this.opts.typingInterval) this.typing(roomId);
+        }, wait);
+      }
+      return;
+    }
+    if (this._send({ action: 'typing', roomId, isTyping: true })) {
+      r.typingSentAt = now;
+      r.typingOn = true;
+    }
+  }
+
+  /** Call on blur (send() calls it): `typing: false`, if `true` was sent. @param {string} roomId */
+  stopTyping(roomId) {
+    const r = this._rooms.get(roomId);
+    if (!r) return;
+    clearTimeout(r.typingTimer);
+    r.typingTimer = null;
+    r.typedAt = 0;
+    if (!r.typingOn) return;
+    r.typingOn = false;
+    this._send({ action: 'typing', roomId, isTyping: false });
+  }
+
+  /**
+   * Marks a room read up to `seq` (debounced: one `read` with the highest seq). Prefer
+   * readObserver(), which calls this only for messages on screen in a visible, focused page.
+   * @param {string} roomId @param {number} seq
+   */
+  markRead(roomId, seq) {
+    const r = this._rooms.get(roomId);
+    if (!r || !(seq > 0)) return;
+    seq = Math.min(seq, Math.max(r.view.lastSeq, r.hi));
+    if (seq <= r.view.readSeq && seq <= r.want.read) return;
+    if (seq > r.view.readSeq) {
+      r.view.readSeq = seq;
+      this._recountUnread(r);
+      this._emitRoom(r);
+    }
+    this._queueReceipt(r, 'read', seq);
+  }
+
+  /**
+   * Asks who of a room's members is online; answers arrive as `presence` events too.
+   * @param {string} roomId
+   * @returns {Promise<{userId: string, name?: string, role: string, online: boolean, lastSeen?: number}[]>}
+   */
+  async queryPresence(roomId) {
+    const f = await this._request({ action: 'presence.query', roomId });
+    return f.users;
+  }
+
+  /**
+   * Read receipts from what is on screen: observe each message element; when it is visible in
+   * `root` while the page is visible and focused, the room is marked read up to its seq.
+   * @param {Element|null} root the scrolling element (null: the viewport)
+   */
+  readObserver(root) {
+    const IO = globalThis.IntersectionObserver;
+    const doc = globalThis.document;
+    const noop = { observe() {}, unobserve() {}, disconnect() {} };
+    if (!IO || !doc) return /** @type {{observe(el: Element, roomId: string, seq: number): void, unobserve(el: Element): void, disconnect(): void}} */ (noop);
+    /** @type {Set<Element>} */
+    const visible = new Set();
+    /** @type {WeakMap<Element, {roomId: string, seq: number}>} */
+    const meta = new WeakMap();
+    const canRead = () => doc.visibilityState === 'visible' && (typeof doc.hasFocus !== 'function' || doc.hasFocus());
+    const flush = () => {
+      if (!canRead()) return;
+      for (const el of visible) {
+        const m = meta.get(el);
+        if (m) this.markRead(m.roomId, m.seq);
+      }
+    };
+    const io = new IO(
+      (entries) => {
+        for (const e of entries) {
+          const seen = e.isIntersecting && (e.intersectionRatio >= 0.5 || e.intersectionRect.height >= 40);
+          if (seen) visible.add(e.target);
+          else visible.delete(e.target);
+        }
+        flush();
+      },
+      { root, threshold: [0, 0.25, 0.5, 1] },
+    );
+    const w = /** @type {any} */ (globalThis);
+    doc.addEventListener('visibilitychange', flush);
+    w.addEventListener?.('focus', flush);
+    return {
+      /** @param {Element} el @param {string} roomId @param {number} seq */
+      observe(el, roomId, seq) {
+        meta.set(el, { roomId, seq });
+        io.observe(el);
+      },
+      /** @param {Element} el */
+      unobserve(el) {
+        io.unobserve(el);
+        visible.delete(el);
+      },
+      disconnect() {
+        io.disconnect();
+        visible.clear();
+        doc.removeEventListener('visibilitychange', flush);
+        w.removeEventListener?.('focus', flush);
+      },
+    };
+  }
+}
+
+/** @param {any} v */
+function activity(v) {
+  return (v.lastMessage && v.lastMessage.createdAt) || v.createdAt || 0;
+}
+
+/** Whether `m` is a later state of the same message than `held`. @param {ServerMessage} m @param {ServerMessage} held */
+function isNewer(m, held) {
+  if ((m.ver || 0) !== (held.ver || 0)) return (m.ver || 0) > (held.ver || 0);
+  return !!m.deletedAt && !held.deletedAt;
+}
