@@ -570,16 +570,24 @@ async fn a_flooding_connection_is_rate_limited() {
     let mut a = s.user(&alice).await;
     let mut b = s.user(&bob).await;
     let room = direct(&mut a, &bob).await;
-    for i in 0..5 {
-        send(&mut a, &room, &format!("m{i}")).await;
-    }
-    let e = error_for(&mut a, json!({"action": "message.send", "roomId": room, "clientId": "flood", "content": "too many"})).await;
-    assert_eq!((e["code"].as_str(), e["clientId"].as_str()), (Some("rate_limited"), Some("flood")));
-    // Per connection: Alice's other device and Bob are not affected.
+    // The budget is 5 per fixed 10 s window: eleven quick sends span at most two windows, so at
+    // most ten pass, and at least the first five do.
+    let mut accepted = 0;
+    let refused = loop {
+        let client_id = format!("flood-{accepted}");
+        let r = a.request(json!({"action": "message.send", "roomId": room, "clientId": client_id, "content": "flood"})).await;
+        if r["type"] == "error" {
+            break r;
+        }
+        accepted += 1;
+        assert!(accepted <= 10, "eleven sends and none refused");
+    };
+    assert_eq!((refused["code"].as_str(), refused["clientId"].as_str()), (Some("rate_limited"), Some(format!("flood-{accepted}").as_str())));
+    assert!(accepted >= 5, "refused after only {accepted}");    // Per connection: Alice's other device and Bob are not affected.
     let mut a2 = s.user(&alice).await;
     send(&mut a2, &room, "from my phone").await;
     send(&mut b, &room, "hi").await;
     // Nothing was stored for the refused frame.
     let h = b.request(json!({"action": "history", "roomId": room})).await;
-    assert_eq!(h["messages"].as_array().unwrap().len(), 7);
+    assert_eq!(h["messages"].as_array().unwrap().len(), accepted + 2);
 }
