@@ -119,3 +119,80 @@ fn the_function_environment_matches_what_the_code_reads() {
     }
     assert!(spec.functions["ConnectFunction"].environment.contains_key("JWT_SECRET_PARAM"));
 }
+
+/// (DynamoDB action, table field) for every call in the DynamoDB adapter: `self.client.<op>()`,
+/// transaction items (`Put::builder()`, `Update::builder()`, `Delete::builder()`) and the batch
+/// helpers, each followed by the table it names.
+fn dynamodb_calls() -> BTreeSet<(String, String)> {
+    let src = std::fs::read_to_string(repo_root().join("shared/src/store/dynamodb.rs")).unwrap();
+    let ops = [
+        ("self.client\n            .get_item()", "GetItem"),
+        (".get_item()", "GetItem"),
+        (".put_item()", "PutItem"),
+        (".update_item()", "UpdateItem"),
+        (".delete_item()", "DeleteItem"),
+        (".query()", "Query"),
+        ("Put::builder()", "PutItem"),
+        ("Update::builder()", "UpdateItem"),
+        ("Delete::builder()", "DeleteItem"),
+        ("self.batch_get(&self.t.", "BatchGetItem"),
+        ("self.batch_write_puts(&self.t.", "BatchWriteItem"),
+        ("self.get(&self.t.", "GetItem"),
+    ];
+    let mut out = BTreeSet::new();
+    for (marker, action) in ops {
+        for (at, _) in src.match_indices(marker) {
+            let rest = &src[at..];
+            // The table is the first `self.t.<field>` after the marker.
+            let Some(t) = rest.find("self.t.") else { continue };
+            if t > 400 {
+                continue; // a helper's definition, not a call
+            }
+            let field: String = rest[t + 7..].chars().take_while(|c| c.is_ascii_alphanumeric() || *c == '_').collect();
+            out.insert((action.to_string(), field));
+        }
+    }
+    assert!(out.len() >= 15, "the scan found too little: {out:?}");
+    out
+}
+
+/// Which DynamoDB actions a function's policy grants on a table (by logical id).
+fn granted(template: &serde_json::Value, function: &str, table_logical: &str) -> BTreeSet<String> {
+    let mut out = BTreeSet::new();
+    let statements = template["Resources"][function]["Properties"]["Policies"][0]["Statement"].as_array().unwrap();
+    for st in statements {
+        let resources = match &st["Resource"] {
+            serde_json::Value::Array(a) => a.clone(),
+            other => vec![other.clone()],
+        };
+        let on_table = resources.iter().any(|r| r["Fn::GetAtt"][0] == table_logical);
+        if on_table {
+            for a in st["Action"].as_array().unwrap() {
+                out.insert(a.as_str().unwrap().trim_start_matches("dynamodb:").to_string());
+            }
+        }
+    }
+    out
+}
+
+#[test]
+fn the_functions_may_call_every_dynamodb_operation_the_code_makes() {
+    let text = std::fs::read_to_string(repo_root().join("infra/template.yaml")).unwrap();
+    let t = Template::parse(&text, &LocalContext::default()).unwrap();
+    let doc = serde_json::json!({ "Resources": t.resources });
+    let table_of = |field: &str| -> String {
+        let mut c = field.chars();
+        let cap: String = c.next().unwrap().to_uppercase().chain(c).collect();
+        format!("{cap}Table")
+    };
+    // Only the $connect path writes connection rows and checks which still exist.
+    let connect_only: BTreeSet<(String, String)> = [("PutItem", "connections"), ("BatchGetItem", "connections")].iter().map(|(a, b)| (a.to_string(), b.to_string())).collect();
+    for (action, field) in dynamodb_calls() {
+        let table = table_of(&field);
+        let anyone = ["ConnectFunction", "DisconnectFunction", "MessageFunction"].iter().any(|f| granted(&doc, f, &table).contains(&action));
+        assert!(anyone, "no function may call {action} on {table}");
+        if !connect_only.contains(&(action.clone(), field.clone())) {
+            assert!(granted(&doc, "MessageFunction", &table).contains(&action), "MessageFunction calls {action} on {table} but is not granted it");
+        }
+    }
+}
