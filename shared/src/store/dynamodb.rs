@@ -114,12 +114,17 @@ fn cancel_reasons<R>(e: &SdkError<aws_sdk_dynamodb::operation::transact_write_it
     }
 }
 
+/// Exponential backoff with full jitter (AWS's advice for contended conditional writes): a random
+/// wait up to 4 ms · 2^attempt, capped at 100 ms, so concurrent writers to one room spread out.
 async fn backoff(attempt: u32) {
-    let jitter = crate::ids::random_bytes::<1>()[0] as u64 % 20;
-    tokio::time::sleep(Duration::from_millis(5 * attempt as u64 + jitter)).await;
+    let cap = (4u64 << attempt.min(5)).min(100);
+    let r = u16::from_be_bytes(crate::ids::random_bytes::<2>()) as u64;
+    tokio::time::sleep(Duration::from_millis(1 + r % cap)).await;
 }
 
-const MAX_TX_ATTEMPTS: u32 = 12;
+/// Attempts at a contended room transaction: at ~100 ms per attempt at worst, well inside the
+/// function's timeout. Each round lets one of the concurrent writers through.
+const MAX_TX_ATTEMPTS: u32 = 60;
 
 impl DynamoStore {
     pub fn new(client: Client, tables: Tables) -> Self {
