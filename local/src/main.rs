@@ -4,6 +4,7 @@
 //! chat-dev [--port 3001] [--host 127.0.0.1] [--stage local] [--template infra/template.yaml]
 //!          [--bin-dir target/debug] [--web-dir web] [--tools-dir .local/tools]
 //!          [--max-concurrency 10] [--idle-timeout SECS] [--max-duration SECS] [--no-provision]
+//!          [--parameter Key=Value]...   (template parameters, e.g. AllowedOrigins=http://127.0.0.1:3001)
 //! ```
 //! With `AWS_ENDPOINT_URL` (or `AWS_ENDPOINT_URL_DYNAMODB`) set, no emulator is started and the
 //! stack uses those endpoints (LocalStack: `AWS_ENDPOINT_URL=http://localhost:4566`).
@@ -31,10 +32,13 @@ struct Args {
     idle_timeout: u64,
     max_duration: u64,
     provision: bool,
+    /// Template parameter overrides (`--parameter Key=Value`, as `sam deploy --parameter-overrides`).
+    parameters: BTreeMap<String, String>,
 }
 
 const USAGE: &str = "usage: chat-dev [--port N] [--host ADDR] [--stage NAME] [--template FILE] [--bin-dir DIR] [--web-dir DIR] \
-[--tools-dir DIR] [--state-dir DIR] [--max-concurrency N] [--idle-timeout SECS] [--max-duration SECS] [--no-provision]";
+[--tools-dir DIR] [--state-dir DIR] [--max-concurrency N] [--idle-timeout SECS] [--max-duration SECS] [--no-provision] \
+[--parameter Key=Value]...";
 
 fn parse_args() -> Result<Args, String> {
     let mut a = Args {
@@ -50,6 +54,7 @@ fn parse_args() -> Result<Args, String> {
         idle_timeout: 600,
         max_duration: 7200,
         provision: true,
+        parameters: BTreeMap::new(),
     };
     let mut it = std::env::args().skip(1);
     while let Some(flag) = it.next() {
@@ -67,6 +72,11 @@ fn parse_args() -> Result<Args, String> {
             "--idle-timeout" => a.idle_timeout = val()?.parse().map_err(|_| "--idle-timeout takes seconds".to_string())?,
             "--max-duration" => a.max_duration = val()?.parse().map_err(|_| "--max-duration takes seconds".to_string())?,
             "--no-provision" => a.provision = false,
+            "--parameter" => {
+                let kv = val()?;
+                let (k, v) = kv.split_once('=').ok_or_else(|| format!("--parameter takes Key=Value, not {kv}"))?;
+                a.parameters.insert(k.trim().to_string(), v.to_string());
+            }
             "-h" | "--help" => {
                 println!("{USAGE}");
                 std::process::exit(0);
@@ -104,7 +114,7 @@ async fn run(args: Args) -> Result<(), String> {
         (Some(s), target)
     };
     let secret = dev_secret(&args.state_dir)?;
-    let ctx = LocalContext::default();
+    let ctx = LocalContext { parameter_overrides: args.parameters.clone(), ..LocalContext::default() };
     let started = stack::start(StackOptions {
         template: args.template.clone(),
         context: ctx,

@@ -176,9 +176,68 @@ pub fn token_from_request(query_token: Option<&str>, protocol_header: Option<&st
     query_token.filter(|t| !t.is_empty()).map(|t| (t.to_string(), answer))
 }
 
+/// The origins whose pages may open a socket (`ALLOWED_ORIGINS`): exact origins
+/// (`https://shop.example.com`, compared without case and trailing `/`) or one level of wildcard
+/// subdomains (`https://*.example.com`). An empty list allows every origin.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct OriginPolicy {
+    allowed: Vec<String>,
+}
+
+impl OriginPolicy {
+    /// `"*"` or an empty string allows every origin; otherwise a comma-separated list.
+    pub fn parse(list: &str) -> OriginPolicy {
+        let allowed: Vec<String> = list.split(',').map(|o| o.trim().trim_end_matches('/').to_ascii_lowercase()).filter(|o| !o.is_empty()).collect();
+        if allowed.iter().any(|o| o == "*") {
+            return OriginPolicy::default();
+        }
+        OriginPolicy { allowed }
+    }
+
+    pub fn allows_any(&self) -> bool {
+        self.allowed.is_empty()
+    }
+
+    /// Whether a handshake carrying `origin` may connect. A request without an `Origin` header
+    /// does not come from a web page (servers, native apps): the origin check cannot apply to it
+    /// and the token alone decides.
+    pub fn allows(&self, origin: Option<&str>) -> bool {
+        let Some(origin) = origin else { return true };
+        if self.allows_any() {
+            return true;
+        }
+        let origin = origin.trim().trim_end_matches('/').to_ascii_lowercase();
+        self.allowed.iter().any(|a| match a.split_once("://*.") {
+            Some((scheme, domain)) => origin
+                .strip_prefix(scheme)
+                .and_then(|r| r.strip_prefix("://"))
+                .and_then(|host| host.strip_suffix(domain))
+                .and_then(|sub| sub.strip_suffix('.'))
+                .is_some_and(|sub| !sub.is_empty() && !sub.contains('.') && !sub.contains('/')),
+            None => *a == origin,
+        })
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn origins_are_matched_exactly_or_by_one_wildcard_label() {
+        let any = OriginPolicy::parse(" * ");
+        assert!(any.allows_any() && any.allows(Some("https://evil.example")));
+        assert!(OriginPolicy::parse("").allows(Some("https://evil.example")));
+        let p = OriginPolicy::parse("https://Shop.example.com/, https://*.example.org, http://localhost:3000");
+        assert!(p.allows(None), "no Origin: not a browser page");
+        assert!(p.allows(Some("https://shop.example.com")));
+        assert!(p.allows(Some("HTTPS://SHOP.EXAMPLE.COM")));
+        assert!(p.allows(Some("http://localhost:3000")));
+        assert!(p.allows(Some("https://help.example.org")));
+        for bad in ["https://evil.example", "http://shop.example.com", "https://shop.example.com.evil.example", "https://example.org", "https://a.b.example.org", "https://evilexample.org", "http://help.example.org", "null", "http://localhost:3001"] {
+            assert!(!p.allows(Some(bad)), "{bad}");
+        }
+    }
 
     fn claims(exp_offset: i64) -> Claims {
         let now = jsonwebtoken::get_current_timestamp() as i64;

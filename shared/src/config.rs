@@ -25,6 +25,8 @@ pub struct Config {
     pub jwks_url: Option<String>,
     pub jwt_issuer: Option<String>,
     pub jwt_audience: Option<String>,
+    /// `ALLOWED_ORIGINS`: pages of these origins may connect (`*`: any).
+    pub allowed_origins: crate::auth::OriginPolicy,
 }
 
 fn var(name: &str) -> Option<String> {
@@ -63,6 +65,7 @@ impl Config {
             jwks_url: var("JWKS_URL"),
             jwt_issuer: var("JWT_ISSUER"),
             jwt_audience: var("JWT_AUDIENCE"),
+            allowed_origins: crate::auth::OriginPolicy::parse(&var("ALLOWED_ORIGINS").unwrap_or_default()),
         })
     }
 }

@@ -2,7 +2,7 @@
 //! hands events to one of these.
 
 use crate::app::App;
-use crate::auth::{token_from_request, AuthConfig, Verifier};
+use crate::auth::{token_from_request, AuthConfig, OriginPolicy, Verifier};
 use crate::clock::SystemClock;
 use crate::cmd;
 use crate::config::Config;
@@ -67,10 +67,15 @@ fn response(status: i64, body: Option<&str>) -> ApiGatewayProxyResponse {
     r
 }
 
-/// `$connect`: verify the token (401 and no socket otherwise), register the connection, announce
-/// the user if this is their first connection.
-pub async fn connect(app: &App, verifier: &Verifier, event: ApiGatewayWebsocketProxyRequest) -> Result<ApiGatewayProxyResponse, Error> {
+/// `$connect`: refuse pages of other origins (403), verify the token (401 and no socket
+/// otherwise), register the connection, announce the user if this is their first connection.
+pub async fn connect(app: &App, verifier: &Verifier, origins: &OriginPolicy, event: ApiGatewayWebsocketProxyRequest) -> Result<ApiGatewayProxyResponse, Error> {
     let connection_id = event.request_context.connection_id.clone().unwrap_or_default();
+    let origin = event.headers.get("origin").and_then(|v| v.to_str().ok());
+    if !origins.allows(origin) {
+        tracing::info!(connection_id, origin, "refused: origin not allowed");
+        return Ok(response(403, Some("Forbidden")));
+    }
     let query_token = event.query_string_parameters.first("token").map(str::to_string);
     let protocols = event.headers.get("sec-websocket-protocol").and_then(|v| v.to_str().ok()).map(str::to_string);
     let Some((token, answer_protocol)) = token_from_request(query_token.as_deref(), protocols.as_deref()) else {

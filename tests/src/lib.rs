@@ -210,10 +210,19 @@ impl Client {
     /// Connects; `protocols` go in `Sec-WebSocket-Protocol`. An HTTP status refusing the handshake
     /// comes back as `Err(status)`.
     pub async fn connect(url: &str, protocols: &[&str]) -> Result<Client, String> {
+        Self::connect_with(url, protocols, &[]).await
+    }
+
+    /// [`Client::connect`] with extra handshake headers (`Origin`, `User-Agent`, ...).
+    pub async fn connect_with(url: &str, protocols: &[&str], headers: &[(&str, &str)]) -> Result<Client, String> {
         use tokio_tungstenite::tungstenite::client::IntoClientRequest;
         let mut req = url.into_client_request().map_err(|e| e.to_string())?;
         if !protocols.is_empty() {
             req.headers_mut().insert("sec-websocket-protocol", protocols.join(", ").parse().unwrap());
+        }
+        for (name, value) in headers {
+            let name = tokio_tungstenite::tungstenite::http::HeaderName::from_bytes(name.as_bytes()).map_err(|e| e.to_string())?;
+            req.headers_mut().insert(name, value.parse().map_err(|_| format!("bad header value {value}"))?);
         }
         let (ws, resp) = match tokio_tungstenite::connect_async(req).await {
             Ok(x) => x,

@@ -257,7 +257,10 @@ async fn a_socket_killed_without_close_is_cleaned_up_by_the_next_fanout() {
     // After it, the next fan-out's 410 cleans up.
     tokio::time::sleep(Duration::from_millis(chat::app::HANDSHAKE_GRACE_MS)).await;
     send(&mut a, &room, "still there?").await;
-    let p = a.expect(|f| f["type"] == "presence" && f["userId"] == json!(bob)).await;    eventually("the connection row to go", || async { connection_row(&s, &bob_conn).await.is_none().then_some(()) }).await;
+    let p = a.expect(|f| f["type"] == "presence" && f["userId"] == json!(bob)).await;
+    assert_eq!(p["online"], false, "{p}");
+    assert!(p["lastSeen"].as_u64().is_some(), "{p}");
+    eventually("the connection row to go", || async { connection_row(&s, &bob_conn).await.is_none().then_some(()) }).await;
     let q = a.request(json!({"action": "presence.query", "roomId": room})).await;
     let bob_entry = q["users"].as_array().unwrap().iter().find(|u| u["userId"] == json!(bob)).cloned().unwrap();
     assert_eq!(bob_entry["online"], false);
@@ -412,6 +415,28 @@ async fn every_bad_token_is_refused_at_the_handshake() {
     let c = Client::connect(&url, &["chat.v1", &good]).await.unwrap();
     assert_eq!(c.protocol.as_deref(), Some("chat.v1"));
     let r = Client::connect(&url, &["chat.v1", &expired]).await;
+    assert_eq!(r.err().as_deref(), Some("401"));
+}
+
+#[tokio::test]
+async fn pages_of_origins_not_allowed_are_refused_at_the_handshake() {
+    let mut spec = StackSpec::default();
+    spec.parameters.insert("AllowedOrigins".into(), "https://shop.example.com, https://*.example.org".into());
+    let s = TestStack::start(spec).await;
+    let url = format!("{}?token={}", s.ws_url(), s.token("olga", None, "user"));
+    for origin in ["https://evil.example", "https://shop.example.com.evil.example", "http://shop.example.com"] {
+        let r = Client::connect_with(&url, &[], &[("origin", origin)]).await;
+        assert_eq!(r.err().as_deref(), Some("403"), "{origin}");
+    }
+    for origin in ["https://shop.example.com", "https://help.example.org"] {
+        let mut c = Client::connect_with(&url, &[], &[("origin", origin)]).await.unwrap_or_else(|e| panic!("{origin}: {e}"));
+        assert_eq!(c.request(json!({"action": "ping"})).await["type"], "pong", "{origin}");
+    }
+    // No Origin header: not a web page (a server, a native app); the token decides.
+    let mut c = Client::connect(&url, &[]).await.unwrap();
+    assert_eq!(c.request(json!({"action": "ping"})).await["type"], "pong");
+    // The origin check does not stand in for the token.
+    let r = Client::connect_with(&s.ws_url(), &[], &[("origin", "https://shop.example.com")]).await;
     assert_eq!(r.err().as_deref(), Some("401"));
 }
 

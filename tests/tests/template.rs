@@ -117,7 +117,9 @@ fn the_function_environment_matches_what_the_code_reads() {
             assert!(f.environment.contains_key(var), "{}: {var}", f.logical_id);
         }
     }
-    assert!(spec.functions["ConnectFunction"].environment.contains_key("JWT_SECRET_PARAM"));
+    for var in ["JWT_SECRET_PARAM", "JWKS_URL", "ALLOWED_ORIGINS"] {
+        assert!(spec.functions["ConnectFunction"].environment.contains_key(var), "ConnectFunction: {var}");
+    }
 }
 
 /// (DynamoDB action, table field) for every call in the DynamoDB adapter: `self.client.<op>()`,

@@ -11,7 +11,7 @@ async fn main() -> Result<(), Error> {
     let sdk = handlers::sdk_config().await;
     let app = handlers::aws_app(&config, &sdk);
     let verifier = handlers::verifier(&config, &sdk).await?;
-    run(service_fn(|event: LambdaEvent<ApiGatewayWebsocketProxyRequest>| handlers::connect(&app, &verifier, event.payload))).await
+    run(service_fn(|event: LambdaEvent<ApiGatewayWebsocketProxyRequest>| handlers::connect(&app, &verifier, &config.allowed_origins, event.payload))).await
 }
 
 #[cfg(test)]

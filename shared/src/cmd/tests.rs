@@ -6,7 +6,6 @@ use crate::clock::ManualClock;
 use crate::model::{ConnectionRecord, Role};
 use crate::notify::memory::MemoryNotifier;
 use crate::store::memory::MemoryStore;
-use crate::store::Store;
 use serde_json::{json, Value};
 use std::sync::Arc;
 
