@@ -1,0 +1,120 @@
+//! The first README command, as a newcomer runs it: the `chat-dev` binary starts the emulators,
+//! the gateway and the functions, prints a `ws://` line, answers a `ping` from the real `message`
+//! binary, and on Ctrl-C (SIGINT) stops every process it started and stops listening.
+
+use chat_tests::{bin_dir, repo_root, Client};
+use serde_json::json;
+use std::collections::BTreeSet;
+use std::io::{BufRead, BufReader};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+/// Every process below `pid` (children, their children, ...), from /proc.
+fn descendants(pid: u32) -> BTreeSet<u32> {
+    let mut parent_of = Vec::new();
+    for entry in std::fs::read_dir("/proc").unwrap().flatten() {
+        let Ok(p) = entry.file_name().to_string_lossy().parse::<u32>() else { continue };
+        let Ok(stat) = std::fs::read_to_string(format!("/proc/{p}/stat")) else { continue };
+        // pid (comm) state ppid ...: comm may hold spaces, so split after the last ')'.
+        let Some(after) = stat.rsplit_once(')').map(|(_, r)| r) else { continue };
+        if let Some(ppid) = after.split_whitespace().nth(1).and_then(|s| s.parse::<u32>().ok()) {
+            parent_of.push((p, ppid));
+        }
+    }
+    let mut out = BTreeSet::new();
+    let mut frontier = vec![pid];
+    while let Some(p) = frontier.pop() {
+        for &(child, parent) in &parent_of {
+            if parent == p && out.insert(child) {
+                frontier.push(child);
+            }
+        }
+    }
+    out
+}
+
+fn alive(pid: u32) -> bool {
+    // A zombie has exited; only its parent's wait is missing.
+    std::fs::read_to_string(format!("/proc/{pid}/stat")).is_ok_and(|s| s.rsplit_once(')').and_then(|(_, r)| r.split_whitespace().next()) != Some("Z"))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn make_dev_prints_a_ws_url_that_answers_and_ctrl_c_stops_everything() {
+    let state = std::env::temp_dir().join(format!("chat-dev-test-{}", std::process::id()));
+    let mut child = Command::new(bin_dir().join("chat-dev"))
+        .args(["--port", "0", "--state-dir"])
+        .arg(&state)
+        .args(["--tools-dir"])
+        .arg(repo_root().join(".local/tools"))
+        .args(["--bin-dir"])
+        .arg(bin_dir())
+        .current_dir(repo_root())
+        .env_remove("AWS_ENDPOINT_URL")
+        .env_remove("AWS_ENDPOINT_URL_DYNAMODB")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("chat-dev runs (cargo build --workspace --bins)");
+    let pid = child.id();
+
+    // Read stdout until the ws:// line; keep draining it afterwards so chat-dev never blocks.
+    let stdout = child.stdout.take().unwrap();
+    let (tx, rx) = std::sync::mpsc::channel::<String>();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+            let _ = tx.send(line);
+        }
+    });
+    let started = Instant::now();
+    let mut printed = Vec::new();
+    let ws_url = loop {
+        match rx.recv_timeout(Duration::from_secs(60).saturating_sub(started.elapsed())) {
+            Ok(line) if line.starts_with("ws://") => break line,
+            Ok(line) => printed.push(line),
+            Err(e) => {
+                let _ = child.kill();
+                panic!("no ws:// line from chat-dev ({e}); it printed:\n{}", printed.join("\n"));
+            }
+        }
+    };
+    assert!(ws_url.ends_with("/local"), "{ws_url}");
+
+    // A development token signed with the secret `chatctl token` uses, over a real socket.
+    let secret = std::fs::read_to_string(state.join("dev-secret")).unwrap();
+    let now = chat_tests::chat_dev::util::now_ms() / 1000;
+    let claims = chat::auth::Claims { sub: "alice".into(), name: Some("Alice".into()), role: Some("user".into()), exp: now + 600, iat: Some(now), iss: None, aud: None };
+    let token = chat::auth::mint_hs256(secret.trim().as_bytes(), &claims);
+    let mut c = Client::connect(&format!("{ws_url}?token={token}"), &[]).await.expect("connects");
+    assert_eq!(c.request(json!({"action": "ping"})).await["type"], "pong");
+    c.close(1000, "bye").await;
+
+    // What it started: the emulators and the function instances.
+    let started_procs = descendants(pid);
+    let names: Vec<String> = started_procs.iter().filter_map(|p| std::fs::read_to_string(format!("/proc/{p}/cmdline")).ok()).map(|c| c.replace('\0', " ")).collect();
+    for expected in ["DynamoDBLocal.jar", "moto_server", "debug/connect", "debug/message"] {
+        assert!(names.iter().any(|n| n.contains(expected)), "{expected} among {names:#?}");
+    }
+    let addr = ws_url.trim_start_matches("ws://").trim_end_matches("/local").to_string();
+
+    // Ctrl-C.
+    unsafe {
+        libc::kill(pid as i32, libc::SIGINT);
+    }
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let status = loop {
+        if let Some(s) = child.try_wait().unwrap() {
+            break s;
+        }
+        assert!(Instant::now() < deadline, "chat-dev still running 20 s after SIGINT");
+        std::thread::sleep(Duration::from_millis(100));
+    };
+    assert!(status.success(), "chat-dev exited with {status}");
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while started_procs.iter().any(|&p| alive(p)) && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let left: Vec<u32> = started_procs.iter().copied().filter(|&p| alive(p)).collect();
+    assert!(left.is_empty(), "still running after Ctrl-C: {left:?}");
+    assert!(std::net::TcpStream::connect(&addr).is_err(), "{addr} still listening after Ctrl-C");
+    let _ = std::fs::remove_dir_all(&state);
+}
