@@ -150,9 +150,7 @@ impl TestStack {
     }
 
     pub fn token_exp(&self, sub: &str, name: Option<&str>, role: &str, ttl: i64) -> String {
-        let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs() as i64;
-        let claims = chat::auth::Claims { sub: sub.into(), name: name.map(str::to_string), role: Some(role.into()), exp: (now + ttl) as u64, iat: Some(now as u64), iss: None, aud: None };
-        chat::auth::mint_hs256(self.secret.as_bytes(), &claims)
+        mint_token(&self.secret, sub, name, role, ttl)
     }
 
     /// A connected user (token in `?token=`); waits until the gateway has registered the socket.
@@ -187,6 +185,13 @@ impl TestStack {
             .await;
         aws_sdk_apigatewaymanagement::Client::from_conf(aws_sdk_apigatewaymanagement::config::Builder::from(&conf).endpoint_url(self.stack.connections_endpoint()).build())
     }
+}
+
+/// An HS256 token for `sub`, signed with `secret`, expiring `ttl` seconds from now (negative: expired).
+pub fn mint_token(secret: &str, sub: &str, name: Option<&str>, role: &str, ttl: i64) -> String {
+    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs() as i64;
+    let claims = chat::auth::Claims { sub: sub.into(), name: name.map(str::to_string), role: Some(role.into()), exp: (now + ttl) as u64, iat: Some(now as u64), iss: None, aud: None };
+    chat::auth::mint_hs256(secret.as_bytes(), &claims)
 }
 
 /// A WebSocket client that buffers incoming frames so tests can wait for the one they expect.

@@ -2,22 +2,26 @@
 //! the gateway and the functions, prints a `ws://` line, answers a `ping` from the real `message`
 //! binary, and on Ctrl-C (SIGINT) stops every process it started and stops listening.
 
-use chat_tests::{bin_dir, repo_root, Client};
+use chat_tests::{bin_dir, mint_token, repo_root, Client};
 use serde_json::json;
 use std::collections::BTreeSet;
 use std::io::{BufRead, BufReader};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
+/// The fields of `/proc/<pid>/stat` after `pid (comm)`: state, ppid, ... (comm may hold spaces,
+/// so they start after the last ')').
+fn stat_fields(pid: u32) -> Option<Vec<String>> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    Some(stat.rsplit_once(')')?.1.split_whitespace().map(str::to_string).collect())
+}
+
 /// Every process below `pid` (children, their children, ...), from /proc.
 fn descendants(pid: u32) -> BTreeSet<u32> {
     let mut parent_of = Vec::new();
     for entry in std::fs::read_dir("/proc").unwrap().flatten() {
         let Ok(p) = entry.file_name().to_string_lossy().parse::<u32>() else { continue };
-        let Ok(stat) = std::fs::read_to_string(format!("/proc/{p}/stat")) else { continue };
-        // pid (comm) state ppid ...: comm may hold spaces, so split after the last ')'.
-        let Some(after) = stat.rsplit_once(')').map(|(_, r)| r) else { continue };
-        if let Some(ppid) = after.split_whitespace().nth(1).and_then(|s| s.parse::<u32>().ok()) {
+        if let Some(ppid) = stat_fields(p).and_then(|f| f.get(1)?.parse::<u32>().ok()) {
             parent_of.push((p, ppid));
         }
     }
@@ -35,7 +39,7 @@ fn descendants(pid: u32) -> BTreeSet<u32> {
 
 fn alive(pid: u32) -> bool {
     // A zombie has exited; only its parent's wait is missing.
-    std::fs::read_to_string(format!("/proc/{pid}/stat")).is_ok_and(|s| s.rsplit_once(')').and_then(|(_, r)| r.split_whitespace().next()) != Some("Z"))
+    stat_fields(pid).is_some_and(|f| f.first().map(String::as_str) != Some("Z"))
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -81,9 +85,7 @@ async fn make_dev_prints_a_ws_url_that_answers_and_ctrl_c_stops_everything() {
 
     // A development token signed with the secret `chatctl token` uses, over a real socket.
     let secret = std::fs::read_to_string(state.join("dev-secret")).unwrap();
-    let now = chat_tests::chat_dev::util::now_ms() / 1000;
-    let claims = chat::auth::Claims { sub: "alice".into(), name: Some("Alice".into()), role: Some("user".into()), exp: now + 600, iat: Some(now), iss: None, aud: None };
-    let token = chat::auth::mint_hs256(secret.trim().as_bytes(), &claims);
+    let token = mint_token(secret.trim(), "alice", Some("Alice"), "user", 600);
     let mut c = Client::connect(&format!("{ws_url}?token={token}"), &[]).await.expect("connects");
     assert_eq!(c.request(json!({"action": "ping"})).await["type"], "pong");
     c.close(1000, "bye").await;
