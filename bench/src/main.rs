@@ -174,6 +174,7 @@ async fn main() {
         members: t("MembersTable"),
         messages: t("MessagesTable"),
         idempotency: t("IdempotencyTable"),
+        search: t("SearchTable"),
     };
     let store = DynamoStore::new(clients.dynamodb.clone(), tables.clone());
     let meter = store.meter();

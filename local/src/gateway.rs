@@ -89,6 +89,10 @@ enum CloseKind {
 pub struct Gateway {
     cfg: GatewayConfig,
     routes: BTreeMap<String, Arc<FunctionPool>>,
+    /// The HTTP API, at [`crate::http_api::MOUNT`].
+    http_api: Option<Arc<crate::http_api::HttpApi>>,
+    /// Functions run by event sources (streams), not by a route.
+    other_pools: Vec<Arc<FunctionPool>>,
     selection_path: Vec<String>,
     connections: Mutex<HashMap<String, Arc<Connection>>>,
     /// `host:port` the gateway listens on (the events' `domainName`).
@@ -110,7 +114,15 @@ impl Gateway {
             .split('.')
             .map(str::to_string)
             .collect();
-        Ok(Arc::new(Gateway { cfg, routes, selection_path, connections: Mutex::new(HashMap::new()), domain, log }))
+        Ok(Arc::new(Gateway { cfg, routes, http_api: None, other_pools: Vec::new(), selection_path, connections: Mutex::new(HashMap::new()), domain, log }))
+    }
+
+    /// Adds the HTTP API and the functions event sources invoke (before the gateway serves).
+    pub fn with_extras(self: Arc<Self>, http_api: Option<crate::http_api::HttpApi>, other_pools: Vec<Arc<FunctionPool>>) -> Arc<Self> {
+        let mut gw = Arc::try_unwrap(self).unwrap_or_else(|_| panic!("with_extras is called before the gateway is shared"));
+        gw.http_api = http_api.map(Arc::new);
+        gw.other_pools = other_pools;
+        Arc::new(gw)
     }
 
     pub fn config(&self) -> &GatewayConfig {
@@ -123,7 +135,8 @@ impl Gateway {
 
     pub fn pools(&self) -> Vec<Arc<FunctionPool>> {
         let mut seen = Vec::<Arc<FunctionPool>>::new();
-        for p in self.routes.values() {
+        let http = self.http_api.iter().flat_map(|h| h.pools());
+        for p in self.routes.values().cloned().chain(http).chain(self.other_pools.iter().cloned()).collect::<Vec<_>>().iter() {
             if !seen.iter().any(|s| Arc::ptr_eq(s, p)) {
                 seen.push(p.clone());
             }
@@ -146,6 +159,14 @@ impl Gateway {
             .route(&format!("/{stage}/@connections/{{id}}"), get(get_connection).post(post_to_connection).delete(delete_connection));
         if self.cfg.dev_token_secret.is_some() {
             router = router.route("/_dev/token", get(dev_token));
+        }
+        if self.http_api.is_some() {
+            let mount = crate::http_api::MOUNT;
+            router = router
+                .route(mount, axum::routing::any(http_api))
+                .route(&format!("{mount}/"), axum::routing::any(http_api))
+                .route(&format!("{mount}/{{*rest}}"), axum::routing::any(http_api))
+                .layer(axum::extract::DefaultBodyLimit::max(crate::http_api::MAX_BODY_BYTES + 1));
         }
         if let Some(dir) = &self.cfg.web_dir {
             router = router.fallback_service(tower_http::services::ServeDir::new(dir).append_index_html_on_directories(true));
@@ -509,6 +530,13 @@ async fn delete_connection(State(gw): State<Arc<Gateway>>, Path(id): Path<String
     StatusCode::NO_CONTENT.into_response()
 }
 
+async fn http_api(State(gw): State<Arc<Gateway>>, ConnectInfo(peer): ConnectInfo<SocketAddr>, method: axum::http::Method, uri: Uri, headers: HeaderMap, body: Bytes) -> Response {
+    match gw.http_api.clone() {
+        Some(api) => api.serve(peer, method, uri, headers, body).await,
+        None => StatusCode::NOT_FOUND.into_response(),
+    }
+}
+
 async fn health(State(gw): State<Arc<Gateway>>) -> Response {
     let functions: Map<String, Value> = gw.pools().iter().map(|p| (p.name().to_string(), json!(p.stats()))).collect();
     plain(
@@ -518,6 +546,7 @@ async fn health(State(gw): State<Arc<Gateway>>) -> Response {
             "stage": gw.cfg.stage,
             "connections": gw.connection_count(),
             "routes": gw.routes.iter().map(|(k, p)| (k.clone(), json!(p.name()))).collect::<Map<String, Value>>(),
+            "httpRoutes": gw.http_api.iter().flat_map(|h| h.route_keys()).map(|(k, f)| (k, json!(f))).collect::<Map<String, Value>>(),
             "functions": functions,
         }),
     )
@@ -537,8 +566,8 @@ async fn dev_token(State(gw): State<Arc<Gateway>>, axum::extract::Query(q): axum
     };
     let sub = q.sub.trim().to_string();
     let role = q.role.unwrap_or_else(|| "user".into());
-    if sub.is_empty() || sub.len() > 128 || sub.chars().any(char::is_control) || !["user", "operator", "guest"].contains(&role.as_str()) {
-        return plain(StatusCode::BAD_REQUEST, json!({ "message": "sub must be 1-128 bytes; role user, operator or guest" }));
+    if sub.is_empty() || sub.len() > 128 || sub.chars().any(char::is_control) || !["user", "operator", "guest", "service"].contains(&role.as_str()) {
+        return plain(StatusCode::BAD_REQUEST, json!({ "message": "sub must be 1-128 bytes; role user, operator, guest or service" }));
     }
     let now = now_ms() / 1000;
     let name = q.name.filter(|n| !n.trim().is_empty());

@@ -238,6 +238,14 @@ impl FunctionPool {
         &self.spec.logical_id
     }
 
+    /// A pool that is never invoked (unit tests of routing).
+    #[cfg(test)]
+    pub fn for_tests(name: &str) -> Arc<Self> {
+        let spec = FunctionSpec { logical_id: name.into(), binary: name.into(), memory_mb: 128, timeout_secs: 3, environment: BTreeMap::new() };
+        let settings = LambdaSettings { bin_dir: PathBuf::new(), max_concurrency: 1, region: "us-east-1".into(), account_id: "0".into(), base_env: BTreeMap::new(), log: LogSink::capture() };
+        FunctionPool::new(spec, settings, &BTreeMap::new())
+    }
+
     pub fn binary_path(&self) -> PathBuf {
         self.settings.bin_dir.join(&self.spec.binary)
     }

@@ -3,10 +3,12 @@
 //! all derived from `infra/template.yaml`.
 
 pub mod gateway;
+pub mod http_api;
 pub mod lambda;
 pub mod log;
 pub mod provision;
 pub mod services;
 pub mod stack;
+pub mod streams;
 pub mod template;
 pub mod util;

@@ -149,9 +149,13 @@ async fn run(args: Args) -> Result<(), String> {
     println!();
     println!("chat-dev: the local stack is up (routes: {})", running.spec.websocket.routes.keys().cloned().collect::<Vec<_>>().join(" "));
     println!("{ws}");
+    if running.spec.http_api.is_some() {
+        println!("{}", running.api_url());
+    }
     println!();
     println!("  demo app     {}/", running.http_url());
     println!("  @connections {}/@connections/{{id}}", running.connections_endpoint());
+    println!("  REST API     {}/chats  (docs: {}/openapi.yaml)", running.api_url(), running.api_url());
     println!("  health       {}/health", running.http_url());
     println!();
     println!("Try it (in another terminal):");

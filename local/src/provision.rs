@@ -11,6 +11,8 @@ use std::time::Duration;
 
 pub struct Clients {
     pub dynamodb: aws_sdk_dynamodb::Client,
+    /// DynamoDB Streams (DynamoDB Local serves it on its own port).
+    pub streams: aws_sdk_dynamodbstreams::Client,
     pub s3: aws_sdk_s3::Client,
     pub sns: aws_sdk_sns::Client,
     pub ssm: aws_sdk_ssm::Client,
@@ -22,6 +24,10 @@ impl Clients {
         let mut ddb = aws_sdk_dynamodb::config::Builder::from(&conf);
         if let Some(ep) = target.endpoint("DYNAMODB") {
             ddb = ddb.endpoint_url(ep);
+        }
+        let mut streams = aws_sdk_dynamodbstreams::config::Builder::from(&conf);
+        if let Some(ep) = target.endpoint("DYNAMODB_STREAMS").or(target.endpoint("DYNAMODB")) {
+            streams = streams.endpoint_url(ep);
         }
         let mut s3 = aws_sdk_s3::config::Builder::from(&conf).force_path_style(true);
         if let Some(ep) = target.endpoint("S3") {
@@ -37,6 +43,7 @@ impl Clients {
         }
         Clients {
             dynamodb: aws_sdk_dynamodb::Client::from_conf(ddb.build()),
+            streams: aws_sdk_dynamodbstreams::Client::from_conf(streams.build()),
             s3: aws_sdk_s3::Client::from_conf(s3.build()),
             sns: aws_sdk_sns::Client::from_conf(sns.build()),
             ssm: aws_sdk_ssm::Client::from_conf(ssm.build()),
@@ -79,6 +86,9 @@ pub async fn create_table(ddb: &aws_sdk_dynamodb::Client, t: &TableSpec) -> Resu
                 .build()
                 .map_err(|e| e.to_string())?,
         );
+    }
+    if let Some(view) = t.stream_view_type() {
+        req = req.stream_specification(aws_sdk_dynamodb::types::StreamSpecification::builder().stream_enabled(true).stream_view_type(aws_sdk_dynamodb::types::StreamViewType::from(view.as_str())).build().map_err(|e| e.to_string())?);
     }
     match req.send().await {
         Ok(_) => {}

@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 use tokio::io::{AsyncBufReadExt, BufReader};
 
 /// The services a stack's functions and provisioning use.
-pub const SERVICES: [&str; 5] = ["DYNAMODB", "S3", "SNS", "SQS", "SSM"];
+pub const SERVICES: [&str; 6] = ["DYNAMODB", "DYNAMODB_STREAMS", "S3", "SNS", "SQS", "SSM"];
 
 /// Where AWS calls go: per-service endpoints (None = the SDK default, i.e. AWS itself).
 #[derive(Debug, Clone, Default)]
@@ -180,6 +180,7 @@ impl EmbeddedServices {
     pub fn target(&self, region: &str) -> AwsTarget {
         let mut endpoints = BTreeMap::new();
         endpoints.insert("DYNAMODB".to_string(), self.dynamodb.endpoint.clone());
+        endpoints.insert("DYNAMODB_STREAMS".to_string(), self.dynamodb.endpoint.clone());
         for svc in ["S3", "SNS", "SQS", "SSM"] {
             endpoints.insert(svc.to_string(), self.moto.endpoint.clone());
         }

@@ -35,6 +35,7 @@ pub struct RunningStack {
     pub spec: StackSpec,
     pub gateway: Arc<Gateway>,
     pub addr: SocketAddr,
+    streams: Option<crate::streams::StreamPoller>,
     server: tokio::task::JoinHandle<()>,
     shutdown: Option<tokio::sync::oneshot::Sender<()>>,
 }
@@ -51,8 +52,16 @@ impl RunningStack {
     pub fn http_url(&self) -> String {
         format!("http://{}", self.addr)
     }
+    /// The REST API's base URL (`http://127.0.0.1:PORT/api`); on AWS its routes sit at the root of
+    /// the HTTP API's own URL.
+    pub fn api_url(&self) -> String {
+        format!("http://{}{}", self.addr, crate::http_api::MOUNT)
+    }
 
     pub async fn stop(mut self) {
+        if let Some(p) = self.streams.take() {
+            p.stop();
+        }
         self.gateway.close_all();
         if let Some(tx) = self.shutdown.take() {
             let _ = tx.send(());
@@ -79,8 +88,8 @@ pub async fn start(opts: StackOptions) -> Result<RunningStack, String> {
     ctx.region = opts.aws.region.clone();
     let template = Template::load(&opts.template, &ctx).map_err(|e| e.to_string())?;
     let spec = StackSpec::from_template(&template, &ctx).map_err(|e| e.to_string())?;
+    let clients = Clients::new(&opts.aws).await;
     if opts.provision {
-        let clients = Clients::new(&opts.aws).await;
         provision(&spec, &clients, opts.ssm_value.as_deref()).await?;
     }
 
@@ -112,7 +121,27 @@ pub async fn start(opts: StackOptions) -> Result<RunningStack, String> {
         }
         routes.insert(route.clone(), pool);
     }
-    let gateway = Gateway::new(gw_cfg, &spec.websocket.route_selection_expression, routes, addr.to_string(), opts.log.clone())?;
+    let mut pool_of = |function: &str| -> Result<Arc<FunctionPool>, String> {
+        let pool = pools.entry(function.to_string()).or_insert_with(|| FunctionPool::new(spec.functions[function].clone(), settings.clone(), &opts.function_env)).clone();
+        if !pool.binary_path().exists() {
+            return Err(format!("{}: binary {} not found; build it with `cargo build`", function, pool.binary_path().display()));
+        }
+        Ok(pool)
+    };
+    let http_api = match &spec.http_api {
+        Some(h) => {
+            let http_pools: BTreeMap<String, Arc<FunctionPool>> = h.routes.values().map(|f| pool_of(f).map(|p| (f.clone(), p))).collect::<Result<_, _>>()?;
+            Some(crate::http_api::HttpApi::new(h, &http_pools, addr.to_string(), ctx.account_id.clone(), opts.log.clone())?)
+        }
+        None => None,
+    };
+    let stream_pools: BTreeMap<String, Arc<FunctionPool>> = spec.stream_sources.iter().map(|s| pool_of(&s.function).map(|p| (s.function.clone(), p))).collect::<Result<_, _>>()?;
+    let gateway = Gateway::new(gw_cfg, &spec.websocket.route_selection_expression, routes, addr.to_string(), opts.log.clone())?.with_extras(http_api, stream_pools.values().cloned().collect());
+    let streams = if spec.stream_sources.is_empty() {
+        None
+    } else {
+        Some(crate::streams::StreamPoller::start(&spec.stream_sources, &stream_pools, clients.dynamodb.clone(), clients.streams.clone(), &ctx.region, opts.log.clone()).await?)
+    };
     let app = gateway.router().into_make_service_with_connect_info::<SocketAddr>();
     let (tx, rx) = tokio::sync::oneshot::channel::<()>();
     let server = tokio::spawn(async move {
@@ -122,5 +151,5 @@ pub async fn start(opts: StackOptions) -> Result<RunningStack, String> {
             })
             .await;
     });
-    Ok(RunningStack { spec, gateway, addr, server, shutdown: Some(tx) })
+    Ok(RunningStack { spec, gateway, addr, streams, server, shutdown: Some(tx) })
 }

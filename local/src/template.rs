@@ -271,6 +271,32 @@ impl<'a> Resolver<'a> {
         }
     }
 
+    /// Evaluates a value to a list of strings (`[..]`, `!Split`, or one string).
+    pub fn list(&self, v: &Value) -> Result<Vec<String>> {
+        match v {
+            Value::Array(a) => a.iter().map(|i| self.string(i)).collect(),
+            Value::Object(o) if o.len() == 1 && o.contains_key("Fn::Split") => {
+                let parts = o["Fn::Split"].as_array().ok_or_else(|| invalid("Split takes [delimiter, string]"))?;
+                let delim = parts.first().and_then(Value::as_str).unwrap_or(",");
+                let text = self.string(parts.get(1).ok_or_else(|| invalid("Split takes [delimiter, string]"))?)?;
+                Ok(text.split(delim).map(|s| s.trim().to_string()).filter(|s| !s.is_empty()).collect())
+            }
+            other => Ok(vec![self.string(other)?]),
+        }
+    }
+
+    fn cors(&self, c: &Value) -> Result<CorsSpec> {
+        let list = |k: &str| -> Result<Vec<String>> { c.get(k).map(|v| self.list(v)).transpose().map(Option::unwrap_or_default) };
+        Ok(CorsSpec {
+            allow_origins: list("AllowOrigins")?,
+            allow_methods: list("AllowMethods")?,
+            allow_headers: list("AllowHeaders")?,
+            expose_headers: list("ExposeHeaders")?,
+            max_age: c.get("MaxAge").map(|v| self.string(v)).transpose()?.and_then(|v| v.parse().ok()),
+            allow_credentials: c.get("AllowCredentials").map(|v| self.string(v)).transpose()?.is_some_and(|v| v == "true"),
+        })
+    }
+
     fn sub(&self, arg: &Value) -> Result<String> {
         let (text, vars) = match arg {
             Value::String(s) => (s.as_str(), Map::new()),
@@ -324,6 +350,45 @@ pub struct WebSocketApiSpec {
     pub routes: BTreeMap<String, String>,
 }
 
+/// The HTTP API (payload format 2.0): route key (`GET /chats/{id}`) -> function logical id.
+#[derive(Debug, Clone)]
+pub struct HttpApiSpec {
+    pub logical_id: String,
+    pub routes: BTreeMap<String, String>,
+    pub payload_format_version: String,
+    /// Integration timeout (HTTP APIs: at most 30 s).
+    pub timeout_ms: u64,
+    pub cors: Option<CorsSpec>,
+    /// The stage's `DefaultRouteSettings`: (burst, rate per second).
+    pub throttle: Option<(u32, f64)>,
+}
+
+/// An HTTP API's `CorsConfiguration`.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct CorsSpec {
+    pub allow_origins: Vec<String>,
+    pub allow_methods: Vec<String>,
+    pub allow_headers: Vec<String>,
+    pub expose_headers: Vec<String>,
+    pub max_age: Option<u64>,
+    pub allow_credentials: bool,
+}
+
+/// A DynamoDB stream feeding a function (a SAM `Events: {Type: DynamoDB}` source).
+#[derive(Debug, Clone)]
+pub struct StreamSourceSpec {
+    pub function: String,
+    pub table_logical_id: String,
+    pub table_name: String,
+    pub batch_size: u32,
+    /// `TRIM_HORIZON` or `LATEST`.
+    pub starting_position: String,
+    /// `-1`: retry until it succeeds.
+    pub maximum_retry_attempts: i64,
+    pub bisect_on_error: bool,
+    pub batching_window_secs: u64,
+}
+
 #[derive(Debug, Clone)]
 pub struct TableSpec {
     pub logical_id: String,
@@ -371,6 +436,10 @@ impl TableSpec {
             })
             .unwrap_or_default()
     }
+    /// `StreamSpecification.StreamViewType`, when the table has a stream.
+    pub fn stream_view_type(&self) -> Option<String> {
+        self.properties.pointer("/StreamSpecification/StreamViewType").and_then(Value::as_str).map(str::to_string)
+    }
     pub fn ttl_attribute(&self) -> Option<String> {
         let spec = self.properties.get("TimeToLiveSpecification")?;
         if spec.get("Enabled").and_then(Value::as_bool) == Some(false) {
@@ -408,6 +477,8 @@ fn key_schema(v: Option<&Value>) -> Vec<(String, String)> {
 pub struct StackSpec {
     pub websocket: WebSocketApiSpec,
     pub stage_name: String,
+    pub http_api: Option<HttpApiSpec>,
+    pub stream_sources: Vec<StreamSourceSpec>,
     pub functions: BTreeMap<String, FunctionSpec>,
     pub tables: Vec<TableSpec>,
     pub buckets: Vec<String>,
@@ -441,7 +512,9 @@ impl StackSpec {
                 .ok_or_else(|| invalid(format!("{id}: IntegrationUri is not a Lambda function: {uri}")))?;
             integrations.insert(id.clone(), function.to_string());
         }
-        let mut routes = BTreeMap::new();
+        // Routes of each API: ApiId is a `Ref` to the API's logical id.
+        let api_of = |props: &Value| -> Option<String> { props.pointer("/Properties/ApiId/Ref").and_then(Value::as_str).map(str::to_string) };
+        let mut all_routes: BTreeMap<String, BTreeMap<String, String>> = BTreeMap::new();
         for (id, route) in t.resources_of_type("AWS::ApiGatewayV2::Route") {
             let key = r.string(route.pointer("/Properties/RouteKey").ok_or_else(|| invalid(format!("{id}: no RouteKey")))?)?;
             let Some(target) = route.pointer("/Properties/Target") else {
@@ -450,13 +523,15 @@ impl StackSpec {
             let target = r.string(target)?;
             let integ = target.strip_prefix("integrations/").ok_or_else(|| invalid(format!("{id}: Target {target}")))?;
             let function = integrations.get(integ).ok_or_else(|| invalid(format!("{id}: unknown integration {integ}")))?;
-            if routes.insert(key.clone(), function.clone()).is_some() {
+            let api = api_of(route).ok_or_else(|| invalid(format!("{id}: ApiId must be a !Ref to the API")))?;
+            if all_routes.entry(api).or_default().insert(key.clone(), function.clone()).is_some() {
                 return Err(invalid(format!("route {key} is defined twice")));
             }
         }
+        let routes = all_routes.remove(api_id).unwrap_or_default();
         let stage_name = t
             .resources_of_type("AWS::ApiGatewayV2::Stage")
-            .next()
+            .find(|(_, st)| api_of(st).as_deref() == Some(api_id.as_str()))
             .and_then(|(_, s)| s.pointer("/Properties/StageName"))
             .map(|v| r.string(v))
             .transpose()?
@@ -496,7 +571,34 @@ impl StackSpec {
                 },
             );
         }
-        for (key, f) in &routes {
+        let http_api = match t.resources_of_type("AWS::ApiGatewayV2::Api").find(|(_, a)| a.pointer("/Properties/ProtocolType").and_then(Value::as_str) == Some("HTTP")) {
+            None => None,
+            Some((http_id, api)) => {
+                let routes = all_routes.remove(http_id).unwrap_or_default();
+                let integ = t
+                    .resources_of_type("AWS::ApiGatewayV2::Integration")
+                    .find(|(_, i)| api_of(i).as_deref() == Some(http_id.as_str()))
+                    .map(|(_, i)| i.get("Properties").cloned().unwrap_or(Value::Null))
+                    .unwrap_or(Value::Null);
+                let payload_format_version = integ.get("PayloadFormatVersion").map(|v| r.string(v)).transpose()?.unwrap_or_else(|| "2.0".into());
+                if payload_format_version != "2.0" {
+                    return Err(invalid(format!("{http_id}: only PayloadFormatVersion 2.0 is supported locally")));
+                }
+                let timeout_ms = integ.get("TimeoutInMillis").map(|v| r.string(v)).transpose()?.map(|v| v.parse().unwrap_or(30_000)).unwrap_or(30_000);
+                let cors = api.pointer("/Properties/CorsConfiguration").map(|c| r.cors(c)).transpose()?;
+                let stage = t.resources_of_type("AWS::ApiGatewayV2::Stage").find(|(_, st)| api_of(st).as_deref() == Some(http_id.as_str())).map(|(_, st)| st.clone());
+                let throttle = match stage.as_ref().and_then(|st| st.pointer("/Properties/DefaultRouteSettings")) {
+                    Some(d) => {
+                        let burst = d.get("ThrottlingBurstLimit").map(|v| r.string(v)).transpose()?.and_then(|v| v.parse().ok());
+                        let rate = d.get("ThrottlingRateLimit").map(|v| r.string(v)).transpose()?.and_then(|v| v.parse().ok());
+                        burst.zip(rate)
+                    }
+                    None => None,
+                };
+                Some(HttpApiSpec { logical_id: http_id.clone(), routes, payload_format_version, timeout_ms, cors, throttle })
+            }
+        };
+        for (key, f) in routes.iter().chain(http_api.iter().flat_map(|h| h.routes.iter())) {
             if !functions.contains_key(f) {
                 return Err(invalid(format!("route {key} targets {f}, which is not an AWS::Serverless::Function")));
             }
@@ -532,9 +634,36 @@ impl StackSpec {
         ssm_parameters.sort();
         ssm_parameters.dedup();
 
+        // DynamoDB stream event sources (SAM `Events: {Type: DynamoDB}`).
+        let mut stream_sources = Vec::new();
+        for (id, f) in t.resources_of_type("AWS::Serverless::Function") {
+            let Some(events) = f.pointer("/Properties/Events").and_then(Value::as_object) else { continue };
+            for (name, ev) in events {
+                if ev.get("Type").and_then(Value::as_str) != Some("DynamoDB") {
+                    continue;
+                }
+                let p = ev.get("Properties").cloned().unwrap_or(Value::Null);
+                let table_logical_id = p.pointer("/Stream/Fn::GetAtt/0").and_then(Value::as_str).ok_or_else(|| invalid(format!("{id}.{name}: Stream must be !GetAtt <Table>.StreamArn")))?.to_string();
+                let table_name = tables.iter().find(|tb| tb.logical_id == table_logical_id).map(|tb| tb.name.clone()).ok_or_else(|| invalid(format!("{id}.{name}: no table {table_logical_id}")))?;
+                let num = |k: &str, d: i64| -> Result<i64> { p.get(k).map(|v| r.string(v)).transpose()?.map(|v| v.parse().map_err(|_| invalid(format!("{id}.{name}: {k}")))).transpose().map(|o| o.unwrap_or(d)) };
+                stream_sources.push(StreamSourceSpec {
+                    function: id.clone(),
+                    table_logical_id,
+                    table_name,
+                    batch_size: num("BatchSize", 100)?.clamp(1, 10_000) as u32,
+                    starting_position: p.get("StartingPosition").map(|v| r.string(v)).transpose()?.unwrap_or_else(|| "LATEST".into()),
+                    maximum_retry_attempts: num("MaximumRetryAttempts", -1)?,
+                    bisect_on_error: p.get("BisectBatchOnFunctionError").and_then(Value::as_bool).unwrap_or(false),
+                    batching_window_secs: num("MaximumBatchingWindowInSeconds", 0)?.max(0) as u64,
+                });
+            }
+        }
+
         Ok(StackSpec {
             websocket: WebSocketApiSpec { logical_id: api_id.clone(), route_selection_expression: selection, routes },
             stage_name,
+            http_api,
+            stream_sources,
             functions,
             tables,
             buckets,

@@ -38,15 +38,35 @@ pub struct App {
     pub cfg: ChatConfig,
 }
 
+/// Who acts: the user a verified token names (over a socket or REST).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Actor {
+    pub user_id: String,
+    pub name: Option<String>,
+    pub role: Role,
+}
+
+impl Actor {
+    /// The site's own backend (a `service` token): acts on behalf of the site, is no member.
+    pub fn is_service(&self) -> bool {
+        self.role == Role::Service
+    }
+}
+
 /// The connection a frame came from, and who it belongs to.
 #[derive(Debug, Clone)]
 pub struct Caller {
     pub connection_id: String,
-    pub user_id: String,
-    pub name: Option<String>,
-    pub role: Role,
+    pub actor: Actor,
     /// API Gateway's request id, echoed in error frames.
     pub request_id: String,
+}
+
+impl std::ops::Deref for Caller {
+    type Target = Actor;
+    fn deref(&self) -> &Actor {
+        &self.actor
+    }
 }
 
 /// What a fan-out did.

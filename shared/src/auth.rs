@@ -106,6 +106,7 @@ impl Verifier {
             None | Some("user") => Role::User,
             Some("operator") => Role::Operator,
             Some("guest") => Role::Guest,
+            Some("service") => Role::Service,
             Some(other) => return Err(AuthError::Invalid(format!("unknown role {other}"))),
         };
         let name = c.name.map(|n| n.chars().filter(|ch| !ch.is_control()).take(crate::protocol::MAX_NAME_CHARS).collect::<String>()).filter(|n| !n.is_empty());

@@ -10,6 +10,7 @@ pub struct Tables {
     pub members: String,
     pub messages: String,
     pub idempotency: String,
+    pub search: String,
 }
 
 #[derive(Debug, Clone)]
@@ -46,6 +47,7 @@ impl Config {
             members: required("MEMBERS_TABLE")?,
             messages: required("MESSAGES_TABLE")?,
             idempotency: required("IDEMPOTENCY_TABLE")?,
+            search: required("SEARCH_TABLE")?,
         };
         let ws_endpoint = var("AWS_ENDPOINT_URL_APIGATEWAYMANAGEMENTAPI").or_else(|| var("WS_ENDPOINT")).ok_or("neither WS_ENDPOINT nor AWS_ENDPOINT_URL_APIGATEWAYMANAGEMENTAPI is set")?;
         let max_group_size = match var("MAX_GROUP_SIZE") {

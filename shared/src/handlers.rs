@@ -89,6 +89,10 @@ pub async fn connect(app: &App, verifier: &Verifier, origins: &OriginPolicy, eve
             return Ok(response(401, Some("Unauthorized")));
         }
     };
+    if identity.role == crate::model::Role::Service {
+        tracing::info!(connection_id, "refused: service tokens are for the REST API");
+        return Ok(response(403, Some("Forbidden")));
+    }
     let now = app.now();
     let record = ConnectionRecord {
         connection_id: connection_id.clone(),
@@ -138,4 +142,29 @@ pub async fn message(app: &App, event: ApiGatewayWebsocketProxyRequest) -> Resul
     let body = event.body.unwrap_or_default();
     cmd::handle(app, &connection_id, &request_id, &body).await;
     Ok(response(200, None))
+}
+
+/// The indexer: postings for every new, edited and deleted message of a stream batch. Writes are
+/// idempotent, so a batch Lambda retries after an error is simply written again.
+pub async fn index(app: &App, event: aws_lambda_events::event::dynamodb::Event) -> Result<(), Error> {
+    let mut put = Vec::new();
+    let mut delete = Vec::new();
+    for record in event.records {
+        let image = |item: serde_dynamo::Item| -> Result<Option<crate::protocol::Message>, Error> {
+            let map: std::collections::HashMap<String, serde_dynamo::AttributeValue> = item.into();
+            if map.is_empty() {
+                return Ok(None);
+            }
+            Ok(Some(serde_dynamo::from_item(map).map_err(|e| format!("a stream image is not a message: {e}"))?))
+        };
+        let old = image(record.change.old_image)?;
+        let new = image(record.change.new_image)?;
+        let (p, d) = crate::search::postings_for_change(old.as_ref(), new.as_ref());
+        put.extend(p);
+        delete.extend(d);
+    }
+    let (puts, deletes) = (put.len(), delete.len());
+    app.store.index_write(&put, &delete).await.map_err(|e| e.to_string())?;
+    tracing::info!(puts, deletes, "indexed");
+    Ok(())
 }

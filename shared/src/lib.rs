@@ -5,7 +5,9 @@
 //! - [`cmd`]: one file per client action.
 //! - [`app`]: the rules' dependencies ([`store::Store`], [`notify::Notifier`], [`clock::Clock`])
 //!   and delivery (replies, fan-out, presence).
-//! - [`handlers`]: the `$connect`, `$disconnect` and message entry points the functions wire up.
+//! - [`rest`]: the REST API (HTTP API, payload format 2.0) over the same rules.
+//! - [`search`]: full-text search and the index the `indexer` function keeps.
+//! - [`handlers`]: the Lambda entry points the functions wire up.
 
 pub mod app;
 pub mod auth;
@@ -18,4 +20,6 @@ pub mod ids;
 pub mod model;
 pub mod notify;
 pub mod protocol;
+pub mod rest;
+pub mod search;
 pub mod store;

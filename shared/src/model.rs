@@ -1,6 +1,6 @@
 //! Stored records (what the tables hold), distinct from the protocol views built from them.
 
-use crate::protocol::{MemberRole, Message, MessageKind, MessagePreview, RoomType, RoomView, UserRef};
+use crate::protocol::{MemberRole, MemberView, Message, MessageKind, MessagePreview, RoomContext, RoomType, RoomView, UserRef};
 use serde::{Deserialize, Serialize};
 
 /// Who a connection belongs to (from the token verified on `$connect`).
@@ -11,6 +11,8 @@ pub enum Role {
     User,
     Operator,
     Guest,
+    /// The site's backend (REST only): creates order rooms, posts system messages, adds members.
+    Service,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -61,8 +63,9 @@ pub struct RoomRecord {
     pub max_members: u32,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub participants: Vec<UserRef>,
+    /// Order-bound rooms: what the site says the room is about.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub order_id: Option<String>,
+    pub context: Option<RoomContext>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -84,9 +87,16 @@ pub struct MemberRecord {
     pub typing_at: Option<u64>,
     #[serde(default)]
     pub archived: bool,
+    /// The room's `lastSeq` when the member archived it: a newer message brings it back.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub archived_seq: Option<u64>,
 }
 
 impl MemberRecord {
+    pub fn view(&self) -> MemberView {
+        MemberView { user_id: self.user_id.clone(), name: self.name.clone(), role: self.role, joined_at: self.joined_at, read_seq: self.read_seq, delivered_seq: self.delivered_seq }
+    }
+
     pub fn new(room: &RoomRecord, user: &UserRef, role: MemberRole, now: u64) -> MemberRecord {
         MemberRecord {
             room_id: room.room_id.clone(),
@@ -100,6 +110,7 @@ impl MemberRecord {
             delivered_seq: room.last_seq,
             typing_at: None,
             archived: false,
+            archived_seq: None,
         }
     }
 }
@@ -236,6 +247,11 @@ pub fn preview(m: &Message) -> MessagePreview {
 }
 
 impl RoomRecord {
+    /// When the room last changed for its list order: its last message, else its creation.
+    pub fn activity(&self) -> u64 {
+        self.last_message.as_ref().map(|m| m.created_at).unwrap_or(self.created_at)
+    }
+
     /// A new, empty room.
     pub fn new(room_id: String, room_type: RoomType, created_by: &str, now: u64, member_count: u32, max_members: u32) -> RoomRecord {
         RoomRecord {
@@ -251,7 +267,7 @@ impl RoomRecord {
             member_count,
             max_members,
             participants: Vec::new(),
-            order_id: None,
+            context: None,
         }
     }
 
@@ -267,11 +283,30 @@ impl RoomRecord {
             last_message: self.last_message.clone(),
             member_count: self.member_count,
             participants: self.participants.clone(),
-            order_id: self.order_id.clone(),
+            context: self.context.clone(),
+            archived: member.archived && self.last_seq <= member.archived_seq.unwrap_or(0),
             role: member.role,
             read_seq: member.read_seq,
             delivered_seq: member.delivered_seq,
             unread: self.last_seq.saturating_sub(member.read_seq),
         }
     }
+}
+
+/// Where a posting of the full-text index lives: a term of a message in a room.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct PostingKey {
+    pub room_id: String,
+    /// A folded, stemmed term (see `search::text`).
+    pub term: String,
+    /// The message's id (a ULID: time-ordered, so postings sort newest first).
+    pub id: String,
+}
+
+/// One posting: the message behind it and every term it carries (for AND queries).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Posting {
+    pub key: PostingKey,
+    pub seq: u64,
+    pub terms: Vec<String>,
 }

@@ -126,13 +126,46 @@ pub struct RoomView {
     /// Both people of a direct room.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub participants: Vec<UserRef>,
+    /// What an order-bound room is about (set by the site).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub order_id: Option<String>,
+    pub context: Option<RoomContext>,
+    /// The caller archived the room and nothing new arrived since.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub archived: bool,
     pub role: MemberRole,
     pub read_seq: u64,
     pub delivered_seq: u64,
     /// Messages from others above the caller's read cursor.
     pub unread: u64,
+}
+
+/// The external thing an order-bound room belongs to, as the site describes it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RoomContext {
+    /// The site's id, e.g. `order:123`.
+    pub id: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub title: Option<String>,
+    /// A link to the thing on the site (http or https).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub url: Option<String>,
+    /// The site's status of it, e.g. `paid`, `shipped`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub status: Option<String>,
+}
+
+/// A member of a room with their cursors.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct MemberView {
+    pub user_id: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    pub role: MemberRole,
+    pub joined_at: u64,
+    pub read_seq: u64,
+    pub delivered_seq: u64,
 }
 
 /// Another member's cursors, for sent → delivered → read ticks.
@@ -258,6 +291,15 @@ pub struct RoomCreate {
 pub struct RoomList {
     #[serde(default, rename = "ref", skip_serializing_if = "Option::is_none")]
     pub reference: Option<String>,
+    /// Rooms per page (1 to 100). Absent: as many as fit one frame.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub limit: Option<u32>,
+    /// The previous answer's `nextCursor`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cursor: Option<String>,
+    /// `false`: only rooms not archived; `true`: only archived ones; absent: all.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub archived: Option<bool>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -401,14 +443,16 @@ pub enum ServerFrame {
         room: RoomView,
         created: bool,
     },
-    /// Answer to `room.list`, most recently active first. `hasMore`: the list was cut to fit one
-    /// frame (the rest are older rooms).
+    /// Answer to `room.list`, most recently active first. `hasMore`: more (older) rooms follow;
+    /// ask again with `cursor` = `nextCursor`.
     #[serde(rename = "room.list", rename_all = "camelCase")]
     RoomList {
         #[serde(default, rename = "ref", skip_serializing_if = "Option::is_none")]
         reference: Option<String>,
         rooms: Vec<RoomView>,
         has_more: bool,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        next_cursor: Option<String>,
     },
     /// To a user who was added to a room (or created it on another device).
     #[serde(rename = "room.joined")]

@@ -2,12 +2,21 @@
 //! on the page size, never on the room's size.
 
 use super::{check_id, check_ref, json_len};
-use crate::app::{App, Caller};
+use crate::app::{Actor, App, Caller};
 use crate::error::{ChatError, Result};
-use crate::protocol::{History, ServerFrame, DEFAULT_HISTORY_LIMIT, MAX_HISTORY_LIMIT, MAX_PAGE_BYTES};
+use crate::protocol::{History, Message, ServerFrame, DEFAULT_HISTORY_LIMIT, MAX_HISTORY_LIMIT, MAX_PAGE_BYTES};
 
 pub async fn apply(app: &App, caller: &Caller, f: History) -> Result<()> {
     check_ref(&f.reference)?;
+    let (messages, has_more, next_cursor) = page(app, &caller.actor, &f.room_id, f.before_seq, f.limit).await?;
+    app.reply(caller, &ServerFrame::History { reference: f.reference, room_id: f.room_id, messages, has_more, next_cursor }).await;
+    Ok(())
+}
+
+/// A member's page of history: newest first below `before_seq`, `has_more`, and the next page's
+/// `beforeSeq`. The same pages over the socket and REST.
+pub async fn page(app: &App, actor: &Actor, room_id: &str, before_seq: Option<u64>, limit: Option<u32>) -> Result<(Vec<Message>, bool, Option<u64>)> {
+    let f = History { reference: None, room_id: room_id.to_string(), before_seq, limit };
     check_id("roomId", &f.room_id)?;
     let limit = f.limit.unwrap_or(DEFAULT_HISTORY_LIMIT);
     if limit == 0 || limit > MAX_HISTORY_LIMIT {
@@ -16,7 +25,7 @@ pub async fn apply(app: &App, caller: &Caller, f: History) -> Result<()> {
     if f.before_seq == Some(0) {
         return Err(ChatError::invalid("beforeSeq", "beforeSeq must be 1 or more"));
     }
-    app.member_checked(&f.room_id, &caller.user_id).await?;
+    app.member_checked(&f.room_id, &actor.user_id).await?;
     let mut messages = app.store.messages_before(&f.room_id, f.before_seq, limit + 1).await?;
     let mut has_more = messages.len() > limit as usize;
     messages.truncate(limit as usize);
@@ -30,6 +39,5 @@ pub async fn apply(app: &App, caller: &Caller, f: History) -> Result<()> {
         has_more = true;
     }
     let next_cursor = if has_more { messages.last().map(|m| m.seq) } else { None };
-    app.reply(caller, &ServerFrame::History { reference: f.reference, room_id: f.room_id, messages, has_more, next_cursor }).await;
-    Ok(())
+    Ok((messages, has_more, next_cursor))
 }

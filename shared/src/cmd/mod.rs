@@ -2,16 +2,17 @@
 //! own file. Every failure becomes an `error` frame to the caller; nothing panics, nothing is
 //! dropped silently.
 
-mod history;
-mod message;
-mod misc;
-mod receipts;
-mod room;
-mod send;
-mod sync;
-mod typing;
+pub mod context;
+pub mod history;
+pub mod message;
+pub mod misc;
+pub mod receipts;
+pub mod room;
+pub mod send;
+pub mod sync;
+pub mod typing;
 
-use crate::app::{App, Caller, ErrorContext};
+use crate::app::{Actor, App, Caller, ErrorContext};
 use crate::error::{ChatError, Result};
 use crate::protocol::*;
 use serde::de::DeserializeOwned;
@@ -91,14 +92,14 @@ async fn identify(app: &App, connection_id: &str, request_id: &str) -> Result<Ca
     let Some(c) = app.store.get_connection(connection_id).await? else {
         return Err(ChatError::Unauthorized("this connection is not registered; reconnect".into()));
     };
-    Ok(Caller { connection_id: connection_id.to_string(), user_id: c.user_id, name: c.name, role: c.role, request_id: request_id.to_string() })
+    Ok(Caller { connection_id: connection_id.to_string(), actor: Actor { user_id: c.user_id, name: c.name, role: c.role }, request_id: request_id.to_string() })
 }
 
 /// Identifies the sender of a `message.send` and charges it to the connection's send budget.
 async fn identify_sender(app: &App, connection_id: &str, request_id: &str) -> Result<Caller> {
     let window = app.now() / crate::app::SEND_WINDOW_MS;
     match app.store.spend_send_budget(connection_id, window, app.cfg.max_sends_per_window).await? {
-        crate::model::SendBudget::Allowed(c) => Ok(Caller { connection_id: connection_id.to_string(), user_id: c.user_id, name: c.name, role: c.role, request_id: request_id.to_string() }),
+        crate::model::SendBudget::Allowed(c) => Ok(Caller { connection_id: connection_id.to_string(), actor: Actor { user_id: c.user_id, name: c.name, role: c.role }, request_id: request_id.to_string() }),
         crate::model::SendBudget::Exhausted => Err(ChatError::RateLimited(format!(
             "at most {} messages per {} s per connection; retry in a few seconds",
             app.cfg.max_sends_per_window,

@@ -4,7 +4,7 @@
 //! members who were away learn of them through `sync`.
 
 use super::{check_id, check_ref, json_len};
-use crate::app::{App, Caller};
+use crate::app::{Actor, App, Caller};
 use crate::error::{ChatError, Result};
 use crate::ids;
 use crate::model::{MemberRecord, NewMessage, RoomRecord};
@@ -101,34 +101,135 @@ pub async fn create(app: &App, caller: &Caller, f: RoomCreate) -> Result<()> {
 
 pub async fn list(app: &App, caller: &Caller, f: RoomList) -> Result<()> {
     check_ref(&f.reference)?;
-    let (rooms, has_more) = room_views(app, &caller.user_id).await?;
-    app.reply(caller, &ServerFrame::RoomList { reference: f.reference, rooms, has_more }).await;
+    let page = list_page(app, &caller.user_id, &ListQuery { limit: f.limit, cursor: f.cursor, archived: f.archived }, Some(MAX_PAGE_BYTES)).await?;
+    app.reply(caller, &ServerFrame::RoomList { reference: f.reference, rooms: page.rooms, has_more: page.has_more, next_cursor: page.next_cursor }).await;
     Ok(())
 }
 
-/// The user's rooms, most recently active first, cut to fit one frame.
-pub(crate) async fn room_views(app: &App, user_id: &str) -> Result<(Vec<RoomView>, bool)> {
+/// Which rooms a list asks for, and where it continues.
+#[derive(Debug, Clone, Default)]
+pub struct ListQuery {
+    /// 1 to [`MAX_LIST_LIMIT`]; `None`: as many as the byte budget allows.
+    pub limit: Option<u32>,
+    pub cursor: Option<String>,
+    /// `Some(false)`: not archived only; `Some(true)`: archived only; `None`: all.
+    pub archived: Option<bool>,
+}
+
+pub const MAX_LIST_LIMIT: u32 = 100;
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct RoomPage {
+    pub rooms: Vec<RoomView>,
+    pub has_more: bool,
+    pub next_cursor: Option<String>,
+}
+
+/// Where a room list continues: the time of its first page (the order is the order at that time,
+/// so rooms that get new messages meanwhile neither repeat nor get skipped) and the last room
+/// returned, as (activity, roomId).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+struct ListCursor {
+    t: u64,
+    a: u64,
+    r: String,
+}
+
+pub(crate) fn encode_cursor<T: serde::Serialize>(c: &T) -> String {
+    use base64::Engine;
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(serde_json::to_vec(c).expect("cursors serialize"))
+}
+
+pub(crate) fn decode_cursor<T: serde::de::DeserializeOwned>(field: &str, c: &str) -> Result<T> {
+    use base64::Engine;
+    let bad = || ChatError::invalid(field, format!("{field} is not a cursor this server gave out"));
+    if c.len() > 512 {
+        return Err(bad());
+    }
+    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(c).map_err(|_| bad())?;
+    serde_json::from_slice(&bytes).map_err(|_| bad())
+}
+
+/// The user's rooms, most recently active first, a page at a time.
+///
+/// The order is the order as it was at the first page's time `T` (kept in the cursor): a room
+/// whose last activity is after `T` is placed by its last message at or before `T`, so paging
+/// while new messages reorder rooms neither repeats nor skips a room. Rooms joined after `T` wait
+/// for the next first page. The page also stops before `byte_budget` bytes of rooms (one frame).
+pub async fn list_page(app: &App, user_id: &str, q: &ListQuery, byte_budget: Option<usize>) -> Result<RoomPage> {
+    if let Some(l) = q.limit {
+        if l == 0 || l > MAX_LIST_LIMIT {
+            return Err(ChatError::invalid("limit", format!("limit must be 1 to {MAX_LIST_LIMIT}")));
+        }
+    }
+    let cursor: Option<ListCursor> = q.cursor.as_deref().map(|c| decode_cursor("cursor", c)).transpose()?;
+    let t = cursor.as_ref().map(|c| c.t).unwrap_or_else(|| app.now());
     let ids: Vec<String> = app.store.memberships(user_id).await?.into_iter().map(|m| m.room_id).collect();
     let (rooms, members) = futures_util::try_join!(app.store.get_rooms(&ids), app.store.get_memberships(user_id, &ids))?;
-    let mut views: Vec<RoomView> = rooms
-        .iter()
-        .filter_map(|r| members.iter().find(|m| m.room_id == r.room_id).map(|m| r.view(m)))
-        .collect();
-    views.sort_by_key(|v| std::cmp::Reverse(v.last_message.as_ref().map(|m| m.created_at).unwrap_or(v.created_at)));
-    let mut size = 0;
-    let cut = views.iter().position(|v| {
-        size += json_len(v) + 1;
-        size > MAX_PAGE_BYTES
-    });
-    let has_more = cut.is_some();
-    if let Some(c) = cut {
-        views.truncate(c);
+    let mut entries: Vec<(u64, RoomView)> = Vec::with_capacity(rooms.len());
+    for r in &rooms {
+        let Some(m) = members.iter().find(|m| m.room_id == r.room_id) else { continue };
+        if m.joined_at > t {
+            continue;
+        }
+        let view = r.view(m);
+        if q.archived.is_some_and(|a| a != view.archived) {
+            continue;
+        }
+        let mut activity = r.activity();
+        if activity > t {
+            // Changed since the first page: place it where it was then.
+            activity = app.store.activity_at(&r.room_id, r.last_seq, t).await?.unwrap_or(r.created_at).min(t);
+        }
+        entries.push((activity, view));
     }
-    Ok((views, has_more))
+    entries.sort_by(|a, b| b.0.cmp(&a.0).then_with(|| b.1.room_id.cmp(&a.1.room_id)));
+    if let Some(c) = &cursor {
+        entries.retain(|(a, v)| *a < c.a || (*a == c.a && v.room_id < c.r));
+    }
+    let limit = q.limit.map(|l| l as usize).unwrap_or(usize::MAX);
+    let mut size = 0;
+    let mut take = 0;
+    for (_, v) in &entries {
+        if take == limit {
+            break;
+        }
+        size += json_len(v) + 1;
+        if byte_budget.is_some_and(|b| size > b) && take > 0 {
+            break;
+        }
+        take += 1;
+    }
+    let has_more = entries.len() > take;
+    let next_cursor = if has_more { entries.get(take.saturating_sub(1)).map(|(a, v)| encode_cursor(&ListCursor { t, a: *a, r: v.room_id.clone() })) } else { None };
+    entries.truncate(take);
+    Ok(RoomPage { rooms: entries.into_iter().map(|(_, v)| v).collect(), has_more, next_cursor })
+}
+
+/// One room as a member sees it, with every member and their cursors.
+pub async fn detail(app: &App, actor: &Actor, room_id: &str) -> Result<(RoomView, Vec<MemberView>)> {
+    check_id("roomId", room_id)?;
+    let members = app.members_checked(room_id, &actor.user_id).await?;
+    let room = app.store.get_room(room_id).await?.ok_or_else(|| ChatError::NotFound(format!("room {room_id} does not exist")))?;
+    let me = members.iter().find(|m| m.user_id == actor.user_id).ok_or_else(|| ChatError::NotMember(room_id.to_string()))?;
+    Ok((room.view(me), members.iter().map(MemberRecord::view).collect()))
+}
+
+/// Archives a room for the caller (`on`) or brings it back. An archived room leaves the default
+/// list until a message newer than the archiving arrives; then it is back, unarchived, by itself.
+pub async fn set_archived(app: &App, actor: &Actor, room_id: &str, on: bool) -> Result<RoomView> {
+    check_id("roomId", room_id)?;
+    let me = app.member_checked(room_id, &actor.user_id).await?;
+    let room = app.store.get_room(room_id).await?.ok_or_else(|| ChatError::NotFound(format!("room {room_id} does not exist")))?;
+    if !app.store.set_archived(room_id, &actor.user_id, on.then_some(room.last_seq)).await? {
+        return Err(ChatError::NotMember(room_id.to_string()));
+    }
+    let me = MemberRecord { archived: on, archived_seq: on.then_some(room.last_seq), ..me };
+    Ok(room.view(&me))
 }
 
 /// Checks the caller may manage a group room's members.
-async fn managed_group(app: &App, caller: &Caller, room_id: &str) -> Result<(RoomRecord, MemberRecord)> {
+async fn managed_group(app: &App, caller: &Actor, room_id: &str) -> Result<(RoomRecord, MemberRecord)> {
     let me = app.member_checked(room_id, &caller.user_id).await?;
     let room = app.store.get_room(room_id).await?.ok_or_else(|| ChatError::NotFound(format!("room {room_id} does not exist")))?;
     if room.room_type != RoomType::Group {
@@ -141,7 +242,7 @@ async fn managed_group(app: &App, caller: &Caller, room_id: &str) -> Result<(Roo
 }
 
 /// Appends a system message about a membership change and sends it to `to` (user ids).
-async fn system_message<'a>(app: &App, caller: &Caller, room_id: &str, content: String, meta: serde_json::Value, to: impl IntoIterator<Item = &'a str>) -> Result<()> {
+pub(crate) async fn system_message<'a>(app: &App, actor: &Actor, room_id: &str, content: String, meta: serde_json::Value, to: impl IntoIterator<Item = &'a str>) -> Result<()> {
     let now = app.now();
     let appended = app
         .store
@@ -149,8 +250,8 @@ async fn system_message<'a>(app: &App, caller: &Caller, room_id: &str, content: 
             room_id: room_id.to_string(),
             client_id: format!("sys-{}", ids::ulid(now)),
             id: ids::ulid(now),
-            sender_id: caller.user_id.clone(),
-            sender_name: caller.name.clone(),
+            sender_id: actor.user_id.clone(),
+            sender_name: actor.name.clone(),
             kind: MessageKind::System,
             content,
             reply_to: None,
@@ -159,8 +260,10 @@ async fn system_message<'a>(app: &App, caller: &Caller, room_id: &str, content: 
         })
         .await?;
     let message = appended.message().clone();
-    // The actor has read their own system message (ignored if they just left).
-    let _ = app.store.advance_cursor(room_id, &caller.user_id, crate::model::CursorKind::Read, message.seq).await;
+    if !actor.is_service() {
+        // The actor has read their own system message (ignored if they just left).
+        let _ = app.store.advance_cursor(room_id, &actor.user_id, crate::model::CursorKind::Read, message.seq).await;
+    }
     app.fanout(to, &ServerFrame::MessageNew { message }, None).await;
     Ok(())
 }
@@ -175,31 +278,58 @@ pub async fn add(app: &App, caller: &Caller, f: RoomAdd) -> Result<()> {
     check_ref(&f.reference)?;
     check_id("roomId", &f.room_id)?;
     let ids = unique_others("members", &f.members, &caller.user_id)?;
-    if ids.is_empty() || ids.len() > MAX_ADD_PER_REQUEST {
-        return Err(ChatError::invalid("members", format!("members lists 1 to {MAX_ADD_PER_REQUEST} other users")));
-    }
-    let (room, _) = managed_group(app, caller, &f.room_id).await?;
-    let existing: BTreeSet<String> = app.store.list_members(&f.room_id).await?.into_iter().map(|m| m.user_id).collect();
-    let new_ids: Vec<String> = ids.into_iter().filter(|i| !existing.contains(i)).collect();
-    if new_ids.is_empty() {
-        app.reply(caller, &ServerFrame::RoomUpdated { reference: f.reference, room: updated_view(app, caller, &f.room_id).await? }).await;
-        return Ok(());
-    }
-    let refs = user_refs(app, &new_ids).await?;
-    let now = app.now();
-    let new_members: Vec<MemberRecord> = refs.iter().map(|r| MemberRecord::new(&room, r, MemberRole::Member, now)).collect();
-    app.store.add_members(&f.room_id, &new_members).await?;
-    // The new members learn of the room first, then everyone gets the system message.
-    let room = app.store.get_room(&f.room_id).await?.unwrap_or(room);
-    if let Some(m) = new_members.first() {
-        app.fanout(new_ids.iter().map(String::as_str), &ServerFrame::RoomJoined { room: room.view(m) }, None).await;
-    }
-    let names = refs.iter().map(display).collect::<Vec<_>>().join(", ");
-    let by = caller.name.clone().unwrap_or_else(|| caller.user_id.clone());
-    let everyone: Vec<String> = existing.into_iter().chain(new_ids.iter().cloned()).collect();
-    system_message(app, caller, &f.room_id, format!("{by} added {names}"), json!({ "event": "member.added", "userIds": new_ids, "by": caller.user_id }), everyone.iter().map(String::as_str)).await?;
+    add_members(app, &caller.actor, &f.room_id, ids.into_iter().map(|user_id| UserRef { user_id, name: None }).collect()).await?;
     app.reply(caller, &ServerFrame::RoomUpdated { reference: f.reference, room: updated_view(app, caller, &f.room_id).await? }).await;
     Ok(())
+}
+
+/// Adds users to a room: a group's owner and admins, or the site (`service`) to groups and order
+/// rooms. Users already in the room are left alone. The new members get `room.joined`, then
+/// everyone the system message. Returns the members added.
+pub async fn add_members(app: &App, actor: &Actor, room_id: &str, wanted: Vec<UserRef>) -> Result<Vec<MemberRecord>> {
+    let mut seen = BTreeSet::new();
+    let mut wanted_unique = Vec::new();
+    for u in wanted {
+        check_id("members", &u.user_id)?;
+        let name = clean_name(u.name).map_err(|_| ChatError::invalid("members", format!("a member's name must be at most {MAX_NAME_CHARS} characters without control characters")))?;
+        if u.user_id != actor.user_id && seen.insert(u.user_id.clone()) {
+            wanted_unique.push(UserRef { user_id: u.user_id, name });
+        }
+    }
+    if wanted_unique.is_empty() || wanted_unique.len() > MAX_ADD_PER_REQUEST {
+        return Err(ChatError::invalid("members", format!("members lists 1 to {MAX_ADD_PER_REQUEST} other users")));
+    }
+    let room = if actor.is_service() {
+        let room = app.store.get_room(room_id).await?.ok_or_else(|| ChatError::NotFound(format!("room {room_id} does not exist")))?;
+        if !matches!(room.room_type, RoomType::Group | RoomType::Order) {
+            return Err(ChatError::Forbidden("the site adds members to group and order rooms only".into()));
+        }
+        room
+    } else {
+        managed_group(app, actor, room_id).await?.0
+    };
+    let existing: BTreeSet<String> = app.store.list_members(room_id).await?.into_iter().map(|m| m.user_id).collect();
+    let new: Vec<UserRef> = wanted_unique.into_iter().filter(|u| !existing.contains(&u.user_id)).collect();
+    if new.is_empty() {
+        return Ok(Vec::new());
+    }
+    let unnamed: Vec<String> = new.iter().filter(|u| u.name.is_none()).map(|u| u.user_id.clone()).collect();
+    let known = user_refs(app, &unnamed).await?;
+    let refs: Vec<UserRef> = new.into_iter().map(|u| if u.name.is_some() { u } else { known.iter().find(|k| k.user_id == u.user_id).cloned().unwrap_or(u) }).collect();
+    let now = app.now();
+    let new_members: Vec<MemberRecord> = refs.iter().map(|r| MemberRecord::new(&room, r, MemberRole::Member, now)).collect();
+    app.store.add_members(room_id, &new_members).await?;
+    // The new members learn of the room first, then everyone gets the system message.
+    let room = app.store.get_room(room_id).await?.unwrap_or(room);
+    let new_ids: Vec<String> = refs.iter().map(|r| r.user_id.clone()).collect();
+    for m in &new_members {
+        app.fanout([m.user_id.as_str()], &ServerFrame::RoomJoined { room: room.view(m) }, None).await;
+    }
+    let names = refs.iter().map(display).collect::<Vec<_>>().join(", ");
+    let by = actor.name.clone().unwrap_or_else(|| actor.user_id.clone());
+    let everyone: Vec<String> = existing.into_iter().chain(new_ids.iter().cloned()).collect();
+    system_message(app, actor, room_id, format!("{by} added {names}"), json!({ "event": "member.added", "userIds": new_ids, "by": actor.user_id }), everyone.iter().map(String::as_str)).await?;
+    Ok(new_members)
 }
 
 pub async fn remove(app: &App, caller: &Caller, f: RoomRemove) -> Result<()> {
@@ -209,7 +339,7 @@ pub async fn remove(app: &App, caller: &Caller, f: RoomRemove) -> Result<()> {
     if f.user_id == caller.user_id {
         return Err(ChatError::invalid("userId", "to remove yourself, use room.leave"));
     }
-    let (_, me) = managed_group(app, caller, &f.room_id).await?;
+    let (_, me) = managed_group(app, &caller.actor, &f.room_id).await?;
     let target = app.store.get_member(&f.room_id, &f.user_id).await?.ok_or_else(|| ChatError::NotFound(format!("{} is not a member of this room", f.user_id)))?;
     let allowed = match target.role {
         MemberRole::Owner => false,
@@ -225,7 +355,7 @@ pub async fn remove(app: &App, caller: &Caller, f: RoomRemove) -> Result<()> {
     let remaining: Vec<String> = app.store.list_members(&f.room_id).await?.into_iter().map(|m| m.user_id).collect();
     let by = caller.name.clone().unwrap_or_else(|| caller.user_id.clone());
     let who = target.name.clone().unwrap_or_else(|| target.user_id.clone());
-    system_message(app, caller, &f.room_id, format!("{by} removed {who}"), json!({ "event": "member.removed", "userIds": [f.user_id], "by": caller.user_id }), remaining.iter().map(String::as_str)).await?;
+    system_message(app, &caller.actor, &f.room_id, format!("{by} removed {who}"), json!({ "event": "member.removed", "userIds": [f.user_id], "by": caller.user_id }), remaining.iter().map(String::as_str)).await?;
     app.fanout([f.user_id.as_str()], &ServerFrame::RoomLeft { reference: None, room_id: f.room_id.clone(), by: caller.user_id.clone() }, None).await;
     app.reply(caller, &ServerFrame::RoomUpdated { reference: f.reference, room: updated_view(app, caller, &f.room_id).await? }).await;
     Ok(())
@@ -244,7 +374,7 @@ pub async fn leave(app: &App, caller: &Caller, f: RoomLeave) -> Result<()> {
     }
     let remaining: Vec<String> = app.store.list_members(&f.room_id).await?.into_iter().map(|m| m.user_id).collect();
     let who = caller.name.clone().unwrap_or_else(|| caller.user_id.clone());
-    system_message(app, caller, &f.room_id, format!("{who} left"), json!({ "event": "member.left", "userIds": [caller.user_id], "by": caller.user_id }), remaining.iter().map(String::as_str)).await?;
+    system_message(app, &caller.actor, &f.room_id, format!("{who} left"), json!({ "event": "member.left", "userIds": [caller.user_id], "by": caller.user_id }), remaining.iter().map(String::as_str)).await?;
     app.reply(caller, &ServerFrame::RoomLeft { reference: f.reference, room_id: f.room_id.clone(), by: caller.user_id.clone() }).await;
     app.fanout([caller.user_id.as_str()], &ServerFrame::RoomLeft { reference: None, room_id: f.room_id.clone(), by: caller.user_id.clone() }, Some(&caller.connection_id)).await;
     Ok(())

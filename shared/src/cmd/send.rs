@@ -1,56 +1,110 @@
 //! `message.send`: persist first (exactly once per clientId), then ack the sender and fan out.
+//! REST (`POST /chats/{id}/messages`) goes through the same [`persist`] and [`broadcast`].
 
 use super::{check_content, check_id, check_ref};
-use crate::app::{App, Caller};
+use crate::app::{Actor, App, Caller};
 use crate::error::{ChatError, Result};
 use crate::ids;
-use crate::model::{Appended, CursorKind, NewMessage};
-use crate::protocol::{MessageKind, MessageSend, ServerFrame};
+use crate::model::{Appended, CursorKind, MemberRecord, NewMessage};
+use crate::protocol::{Message, MessageKind, MessageSend, ServerFrame};
+
+/// Largest `meta` a site may attach to a message, in bytes of JSON.
+pub const MAX_META_BYTES: usize = 4096;
+
+/// A message to send, from a socket frame or a REST body.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Outgoing {
+    pub room_id: String,
+    pub client_id: String,
+    pub content: String,
+    pub kind: MessageKind,
+    pub reply_to: Option<u64>,
+    /// Structured data; only the site (`service`) sets it.
+    pub meta: Option<serde_json::Value>,
+}
+
+impl From<MessageSend> for Outgoing {
+    fn from(f: MessageSend) -> Self {
+        Outgoing { room_id: f.room_id, client_id: f.client_id, content: f.content, kind: f.kind, reply_to: f.reply_to, meta: None }
+    }
+}
 
 pub async fn apply(app: &App, caller: &Caller, f: MessageSend) -> Result<()> {
     check_ref(&f.reference)?;
-    check_id("roomId", &f.room_id)?;
-    check_id("clientId", &f.client_id)?;
-    check_content(&f.content)?;
-    if f.kind == MessageKind::System {
-        return Err(ChatError::invalid("kind", "system messages are sent by the server only"));
+    let reference = f.reference.clone();
+    let (appended, members) = persist(app, &caller.actor, f.into()).await?;
+    let duplicate = matches!(appended, Appended::Duplicate(_));
+    let message = appended.message().clone();
+    app.reply(caller, &ServerFrame::Ack { reference, client_id: message.client_id.clone().unwrap_or_default(), message: message.clone(), duplicate }).await;
+    if !duplicate {
+        broadcast(app, message, &members, Some(&caller.connection_id)).await;
     }
-    if f.reply_to == Some(0) {
+    Ok(())
+}
+
+/// Checks and stores a message; returns it (or, for a clientId seen before, the message it
+/// created) and the room's members. Members send to rooms they are in; the site (`service`)
+/// sends to any room, `system` messages included.
+pub async fn persist(app: &App, actor: &Actor, o: Outgoing) -> Result<(Appended, Vec<MemberRecord>)> {
+    check_id("roomId", &o.room_id)?;
+    check_id("clientId", &o.client_id)?;
+    check_content(&o.content)?;
+    if o.kind == MessageKind::System && !actor.is_service() {
+        return Err(ChatError::invalid("kind", "system messages are sent by the server or the site only"));
+    }
+    if o.reply_to == Some(0) {
         return Err(ChatError::invalid("replyTo", "replyTo is the seq of a message (1 or more)"));
     }
-    let members = app.members_checked(&f.room_id, &caller.user_id).await?;
+    if let Some(meta) = &o.meta {
+        if !actor.is_service() {
+            return Err(ChatError::invalid("meta", "only the site sets meta"));
+        }
+        if !meta.is_object() {
+            return Err(ChatError::invalid("meta", "meta is a JSON object"));
+        }
+        if super::json_len(meta) > MAX_META_BYTES {
+            return Err(ChatError::TooLarge(format!("meta is larger than {MAX_META_BYTES} bytes")));
+        }
+    }
+    let members = if actor.is_service() {
+        if app.store.get_room(&o.room_id).await?.is_none() {
+            return Err(ChatError::NotFound(format!("room {} does not exist", o.room_id)));
+        }
+        app.store.list_members(&o.room_id).await?
+    } else {
+        app.members_checked(&o.room_id, &actor.user_id).await?
+    };
     let now = app.now();
     let appended = app
         .store
         .append_message(NewMessage {
-            room_id: f.room_id.clone(),
-            client_id: f.client_id.clone(),
+            room_id: o.room_id.clone(),
+            client_id: o.client_id,
             id: ids::ulid(now),
-            sender_id: caller.user_id.clone(),
-            sender_name: caller.name.clone(),
-            kind: f.kind,
-            content: f.content,
-            reply_to: f.reply_to,
-            meta: None,
+            sender_id: actor.user_id.clone(),
+            sender_name: actor.name.clone(),
+            kind: o.kind,
+            content: o.content,
+            reply_to: o.reply_to,
+            meta: o.meta,
             created_at: now,
         })
         .await?;
-    let duplicate = matches!(appended, Appended::Duplicate(_));
-    let message = appended.message().clone();
-    if !duplicate {
-        // Writing in a room reads it: everything up to one's own message is no longer unread, so
-        // the unread count (lastSeq - readSeq) only ever counts messages from others. Done before
-        // the ack, so that once a client has its ack, its unread counts agree.
-        if let Err(e) = app.store.advance_cursor(&f.room_id, &caller.user_id, CursorKind::Read, message.seq).await {
-            tracing::warn!(room_id = %f.room_id, error = %e, "cannot move the sender's read cursor");
+    if let Appended::Created(message) = &appended {
+        if !actor.is_service() {
+            // Writing in a room reads it: everything up to one's own message is no longer unread,
+            // so the unread count (lastSeq - readSeq) only ever counts messages from others. Done
+            // before the ack, so that once a client has its ack, its unread counts agree.
+            if let Err(e) = app.store.advance_cursor(&o.room_id, &actor.user_id, CursorKind::Read, message.seq).await {
+                tracing::warn!(room_id = %o.room_id, error = %e, "cannot move the sender's read cursor");
+            }
         }
     }
-    app.reply(caller, &ServerFrame::Ack { reference: f.reference, client_id: f.client_id, message: message.clone(), duplicate }).await;
-    if duplicate {
-        // Created and broadcast by the first attempt: a retry creates and broadcasts nothing.
-        return Ok(());
-    }
+    Ok((appended, members))
+}
+
+/// Sends a new message to every connection of every member but `except` (the sending socket).
+pub async fn broadcast(app: &App, message: Message, members: &[MemberRecord], except: Option<&str>) {
     let frame = ServerFrame::MessageNew { message };
-    app.fanout(members.iter().map(|m| m.user_id.as_str()), &frame, Some(&caller.connection_id)).await;
-    Ok(())
+    app.fanout(members.iter().map(|m| m.user_id.as_str()), &frame, except).await;
 }

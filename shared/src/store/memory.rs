@@ -1,9 +1,9 @@
 //! In-memory [`Store`] for unit tests: the same rules as DynamoDB, under one lock.
 
-use super::Store;
+use super::{ConnectionStore, MessageStore, RoomStore, SearchStore};
 use crate::error::{ChatError, Result};
 use crate::model::*;
-use crate::protocol::Message;
+use crate::protocol::{Message, RoomContext};
 use async_trait::async_trait;
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::Mutex;
@@ -17,6 +17,7 @@ struct Data {
     messages: BTreeMap<(String, u64), Message>,
     client_ids: HashMap<(String, String), u64>,
     send_budgets: HashMap<String, (u64, u32)>,
+    postings: BTreeMap<PostingKey, Posting>,
 }
 
 #[derive(Default)]
@@ -31,7 +32,7 @@ impl MemoryStore {
 }
 
 #[async_trait]
-impl Store for MemoryStore {
+impl ConnectionStore for MemoryStore {
     async fn put_connection(&self, c: &ConnectionRecord) -> Result<()> {
         self.data.lock().unwrap().connections.insert(c.connection_id.clone(), c.clone());
         Ok(())
@@ -94,7 +95,10 @@ impl Store for MemoryStore {
         let d = self.data.lock().unwrap();
         Ok(ids.iter().filter_map(|i| d.users.get(i).cloned()).collect())
     }
+}
 
+#[async_trait]
+impl RoomStore for MemoryStore {
     async fn create_room(&self, room: &RoomRecord, members: &[MemberRecord]) -> Result<bool> {
         let mut d = self.data.lock().unwrap();
         if d.rooms.contains_key(&room.room_id) {
@@ -188,7 +192,26 @@ impl Store for MemoryStore {
         m.typing_at = Some(now);
         Ok(TypingOutcome::Broadcast)
     }
+    async fn set_archived(&self, room: &str, user: &str, archived_seq: Option<u64>) -> Result<bool> {
+        let mut d = self.data.lock().unwrap();
+        let Some(m) = d.members.get_mut(&(room.to_string(), user.to_string())) else {
+            return Ok(false);
+        };
+        m.archived = archived_seq.is_some();
+        m.archived_seq = archived_seq;
+        Ok(true)
+    }
+    async fn set_room_context(&self, room_id: &str, name: Option<&str>, context: &RoomContext) -> Result<()> {
+        let mut d = self.data.lock().unwrap();
+        let room = d.rooms.get_mut(room_id).ok_or_else(|| ChatError::NotFound(format!("room {room_id} does not exist")))?;
+        room.name = name.map(str::to_string);
+        room.context = Some(context.clone());
+        Ok(())
+    }
+}
 
+#[async_trait]
+impl MessageStore for MemoryStore {
     async fn append_message(&self, msg: NewMessage) -> Result<Appended> {
         let mut d = self.data.lock().unwrap();
         let key = (msg.room_id.clone(), msg.client_id.clone());
@@ -211,6 +234,14 @@ impl Store for MemoryStore {
     }
     async fn get_message(&self, room: &str, seq: u64) -> Result<Option<Message>> {
         Ok(self.data.lock().unwrap().messages.get(&(room.to_string(), seq)).cloned())
+    }
+    async fn get_messages(&self, keys: &[(String, u64)]) -> Result<Vec<Message>> {
+        let d = self.data.lock().unwrap();
+        Ok(keys.iter().filter_map(|k| d.messages.get(k).cloned()).collect())
+    }
+    async fn activity_at(&self, room: &str, seq: u64, time: u64) -> Result<Option<u64>> {
+        let d = self.data.lock().unwrap();
+        Ok(d.messages.range((room.to_string(), 0)..=(room.to_string(), seq)).rev().map(|(_, m)| m.created_at).find(|t| *t <= time))
     }
     async fn update_message(&self, room_id: &str, seq: u64, sender: &str, change: MessageChange, now: u64) -> Result<Message> {
         let mut d = self.data.lock().unwrap();
@@ -259,5 +290,30 @@ impl Store for MemoryStore {
         v.sort_by_key(|m| m.ver);
         v.truncate(limit as usize);
         Ok(v)
+    }
+}
+
+#[async_trait]
+impl SearchStore for MemoryStore {
+    async fn index_write(&self, put: &[Posting], delete: &[PostingKey]) -> Result<()> {
+        let mut d = self.data.lock().unwrap();
+        for k in delete {
+            d.postings.remove(k);
+        }
+        for p in put {
+            d.postings.insert(p.key.clone(), p.clone());
+        }
+        Ok(())
+    }
+    async fn search_room(&self, room_id: &str, term: &str, also: &[String], before: Option<&str>, limit: usize) -> Result<Vec<Posting>> {
+        let d = self.data.lock().unwrap();
+        Ok(d.postings
+            .values()
+            .rev()
+            .filter(|p| p.key.room_id == room_id && p.key.term == term && before.is_none_or(|b| p.key.id.as_str() < b))
+            .filter(|p| also.iter().all(|t| p.terms.contains(t)))
+            .take(limit)
+            .cloned()
+            .collect())
     }
 }

@@ -1,18 +1,25 @@
-//! Persistence behind one trait: [`dynamodb::DynamoStore`] in Lambda, [`memory::MemoryStore`]
-//! in unit tests. Every method is a key lookup or a query on a key; nothing scans.
+//! Persistence behind small traits, one per aggregate: [`ConnectionStore`] (connections and
+//! presence), [`RoomStore`] (rooms and members), [`MessageStore`] (messages) and [`SearchStore`]
+//! (the full-text index). [`Store`] is all of them: [`dynamodb::DynamoStore`] in Lambda,
+//! [`memory::MemoryStore`] in unit tests. Every method is a key lookup or a query on a key;
+//! nothing scans.
 
 pub mod dynamodb;
 pub mod memory;
 
 use crate::error::Result;
 use crate::model::*;
-use crate::protocol::Message;
+use crate::protocol::{Message, RoomContext};
 use async_trait::async_trait;
 use std::collections::HashSet;
 
+/// Everything the chat rules persist.
+pub trait Store: ConnectionStore + RoomStore + MessageStore + SearchStore + Send + Sync {}
+impl<T: ConnectionStore + RoomStore + MessageStore + SearchStore + Send + Sync> Store for T {}
+
+/// Live connections and who is online.
 #[async_trait]
-pub trait Store: Send + Sync {
-    // ---- connections
+pub trait ConnectionStore: Send + Sync {
     async fn put_connection(&self, c: &ConnectionRecord) -> Result<()>;
     async fn get_connection(&self, connection_id: &str) -> Result<Option<ConnectionRecord>>;
     /// Deletes the row; returns it if it existed (so exactly one caller cleans up after it).
@@ -25,21 +32,22 @@ pub trait Store: Send + Sync {
     async fn spend_send_budget(&self, connection_id: &str, window: u64, max: u32) -> Result<SendBudget>;
     /// Which of these connection rows still exist.
     async fn existing_connections(&self, ids: &[String]) -> Result<HashSet<String>>;
-
-    // ---- users (presence)
     /// Adds a live connection to the user; returns how many the user had before.
     async fn attach_connection(&self, user_id: &str, name: Option<&str>, connection_id: &str, now: u64) -> Result<usize>;
     /// Removes live connections from the user and stamps `lastSeen`.
     async fn detach_connections(&self, user_id: &str, connection_ids: &[String], now: u64) -> Result<Detached>;
     async fn get_users(&self, user_ids: &[String]) -> Result<Vec<UserRecord>>;
+}
 
-    // ---- rooms
+/// Rooms and their members.
+#[async_trait]
+pub trait RoomStore: Send + Sync {
     /// Creates the room with its members; `Ok(false)` if a room with this id exists already.
     async fn create_room(&self, room: &RoomRecord, members: &[MemberRecord]) -> Result<bool>;
     async fn get_room(&self, room_id: &str) -> Result<Option<RoomRecord>>;
     async fn get_rooms(&self, room_ids: &[String]) -> Result<Vec<RoomRecord>>;
-
-    // ---- members
+    /// Sets an order-bound room's name and context (what the site says it is about).
+    async fn set_room_context(&self, room_id: &str, name: Option<&str>, context: &RoomContext) -> Result<()>;
     async fn get_member(&self, room_id: &str, user_id: &str) -> Result<Option<MemberRecord>>;
     async fn list_members(&self, room_id: &str) -> Result<Vec<MemberRecord>>;
     /// The rooms a user belongs to (members index by user).
@@ -55,11 +63,19 @@ pub trait Store: Send + Sync {
     /// Records a typing signal: `Broadcast` at most once per `interval_ms` for `is_typing`, always
     /// for a stop; `NotMember` when the user is not in the room.
     async fn typing(&self, room_id: &str, user_id: &str, is_typing: bool, now: u64, interval_ms: u64) -> Result<TypingOutcome>;
+    /// Archives the room for the member at the room's `archived_seq` (`None`: unarchives).
+    /// `Ok(false)` if the user is not a member.
+    async fn set_archived(&self, room_id: &str, user_id: &str, archived_seq: Option<u64>) -> Result<bool>;
+}
 
-    // ---- messages
+/// Messages of rooms, by `(roomId, seq)`.
+#[async_trait]
+pub trait MessageStore: Send + Sync {
     /// Persists a message with the room's next seq, exactly once per `(roomId, clientId)`.
     async fn append_message(&self, msg: NewMessage) -> Result<Appended>;
     async fn get_message(&self, room_id: &str, seq: u64) -> Result<Option<Message>>;
+    /// Several messages by `(roomId, seq)`, in no particular order; missing ones are left out.
+    async fn get_messages(&self, keys: &[(String, u64)]) -> Result<Vec<Message>>;
     /// Edits or deletes a message of `sender_id`, giving it the room's next version.
     async fn update_message(&self, room_id: &str, seq: u64, sender_id: &str, change: MessageChange, now: u64) -> Result<Message>;
     /// Up to `limit` messages below `before` (or the newest), newest first.
@@ -68,4 +84,17 @@ pub trait Store: Send + Sync {
     async fn messages_after(&self, room_id: &str, after: u64, limit: u32) -> Result<Vec<Message>>;
     /// Messages edited or deleted with a version above `ver`, in version order.
     async fn messages_changed_since(&self, room_id: &str, ver: u64, limit: u32) -> Result<Vec<Message>>;
+    /// `createdAt` of the newest message at or below `seq` created at or before `time` (the
+    /// room's last activity as it was at `time`); `None` if there is none.
+    async fn activity_at(&self, room_id: &str, seq: u64, time: u64) -> Result<Option<u64>>;
+}
+
+/// The full-text index: one posting per (room, term, message), newest first.
+#[async_trait]
+pub trait SearchStore: Send + Sync {
+    /// Writes and removes postings (idempotent: the indexer may see a record twice).
+    async fn index_write(&self, put: &[Posting], delete: &[PostingKey]) -> Result<()>;
+    /// Up to `limit` postings of `term` in the room that also carry every term of `also`, newest
+    /// first, older than the message id `before` when given.
+    async fn search_room(&self, room_id: &str, term: &str, also: &[String], before: Option<&str>, limit: usize) -> Result<Vec<Posting>>;
 }

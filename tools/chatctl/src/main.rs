@@ -1,7 +1,7 @@
 //! `chatctl`: development tokens for the local stack, and a raw WebSocket client.
 //!
 //! ```text
-//! chatctl token --sub alice [--name Alice] [--role user|operator|guest] [--ttl SECS] [--secret-file .local/dev-secret]
+//! chatctl token --sub alice [--name Alice] [--role user|operator|guest|service] [--ttl SECS] [--secret-file .local/dev-secret]
 //! chatctl connect URL --sub alice [--name Alice] [--role ...]   # wscat-like: stdin lines out, frames in
 //! ```
 //! The secret is the local stack's development secret (`.local/dev-secret`, written by `chat-dev`),
@@ -14,7 +14,7 @@ use tokio::io::AsyncBufReadExt;
 use tokio_tungstenite::tungstenite::Message;
 
 const USAGE: &str = "usage:
-  chatctl token --sub ID [--name NAME] [--role user|operator|guest] [--ttl SECS] [--secret-file FILE]
+  chatctl token --sub ID [--name NAME] [--role user|operator|guest|service] [--ttl SECS] [--secret-file FILE]
   chatctl connect WS_URL --sub ID [--name NAME] [--role ROLE] [--secret-file FILE]";
 
 struct TokenArgs {
@@ -38,8 +38,8 @@ fn parse_token_args(args: &mut impl Iterator<Item = String>) -> Result<TokenArgs
             other => return Err(format!("unknown argument {other}")),
         }
     }
-    if !["user", "operator", "guest"].contains(&t.role.as_str()) {
-        return Err(format!("--role must be user, operator or guest, not {}", t.role));
+    if !["user", "operator", "guest", "service"].contains(&t.role.as_str()) {
+        return Err(format!("--role must be user, operator, guest or service, not {}", t.role));
     }
     Ok(t)
 }

@@ -1,0 +1,65 @@
+//! `GET /chats/{id}/messages` (history) and `POST /chats/{id}/messages` (send).
+
+use super::{json_body, json_response, ok, path_param, Api, HttpResponse, Query};
+use crate::app::Actor;
+use crate::cmd::{history, send};
+use crate::error::ChatError;
+use crate::model::Appended;
+use crate::protocol::{Message, MessageKind};
+use lambda_http::http::StatusCode;
+use lambda_http::Request;
+use serde::{Deserialize, Serialize};
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct HistoryBody {
+    room_id: String,
+    messages: Vec<Message>,
+    has_more: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    next_cursor: Option<u64>,
+}
+
+/// The same pages as the socket's `history`: newest first below `beforeSeq`.
+pub async fn history(api: &Api, actor: &Actor, req: &Request) -> Result<HttpResponse, ChatError> {
+    let room_id = path_param(req, "id")?;
+    let q = Query::of(req);
+    let (messages, has_more, next_cursor) = history::page(&api.app, actor, &room_id, q.num("beforeSeq")?, q.num("limit")?).await?;
+    ok(&HistoryBody { room_id, messages, has_more, next_cursor })
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+struct PostBody {
+    client_id: String,
+    content: String,
+    #[serde(default)]
+    kind: Option<MessageKind>,
+    #[serde(default)]
+    reply_to: Option<u64>,
+    #[serde(default)]
+    meta: Option<serde_json::Value>,
+}
+
+#[derive(Serialize)]
+struct MessageBody {
+    message: Message,
+}
+
+/// Sends like `message.send`: `201` the first time, `200` with the same body for a `clientId`
+/// seen before. The message reaches every live socket of every member. The site (`service`)
+/// posts to any room; its messages default to `kind: system`.
+pub async fn post(api: &Api, actor: &Actor, req: &Request) -> Result<HttpResponse, ChatError> {
+    let room_id = path_param(req, "id")?;
+    let b: PostBody = json_body(req)?;
+    let kind = b.kind.unwrap_or(if actor.is_service() { MessageKind::System } else { MessageKind::Text });
+    let out = send::Outgoing { room_id, client_id: b.client_id, content: b.content, kind, reply_to: b.reply_to, meta: b.meta };
+    let (appended, members) = send::persist(&api.app, actor, out).await?;
+    match appended {
+        Appended::Created(message) => {
+            send::broadcast(&api.app, message.clone(), &members, None).await;
+            Ok(json_response(StatusCode::CREATED, &MessageBody { message }))
+        }
+        Appended::Duplicate(message) => ok(&MessageBody { message }),
+    }
+}

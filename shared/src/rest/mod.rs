@@ -1,0 +1,267 @@
+//! The REST API: an API Gateway HTTP API (payload format 2.0) in front of the `api` function
+//! (lambda_http). Each route is a thin translation of HTTP to the same chat rules the socket uses
+//! (`cmd/`), one file per route group, so the two can never disagree:
+//!
+//! - [`chats`]: `GET /chats`, `GET /chats/{id}`, archive, members;
+//! - [`messages`]: history and sending;
+//! - [`contexts`]: order-bound rooms (the site's `service` token);
+//! - [`search`]: full-text search.
+//!
+//! Authentication is `Authorization: Bearer <JWT>`, verified by the same [`Verifier`] as
+//! `$connect`. Every error is `application/problem+json` ([`Problem`]).
+
+pub mod chats;
+pub mod contexts;
+pub mod messages;
+pub mod search;
+
+use crate::app::{Actor, App};
+use crate::auth::Verifier;
+use crate::error::{ChatError, ErrorCode};
+use lambda_http::http::{header, HeaderValue, StatusCode};
+use lambda_http::request::RequestContext;
+use lambda_http::{Body, Request, RequestExt, Response};
+use serde::de::DeserializeOwned;
+use serde::Serialize;
+
+/// Every route the function serves, as API Gateway route keys. The template declares exactly
+/// these, and `docs/openapi.yaml` describes exactly these (tests keep the three in step).
+pub const ROUTES: [&str; 11] = [
+    "GET /health",
+    "GET /chats",
+    "GET /chats/{id}",
+    "GET /chats/{id}/messages",
+    "POST /chats/{id}/messages",
+    "POST /chats/{id}/archive",
+    "DELETE /chats/{id}/archive",
+    "POST /chats/{id}/members",
+    "PUT /contexts/{contextId}/chat",
+    "GET /search",
+    "GET /openapi.yaml",
+];
+
+/// Largest request body, in bytes (a message is at most 16 KiB of content; JSON escaping and the
+/// other fields fit in this).
+pub const MAX_BODY_BYTES: usize = 128 * 1024;
+
+pub struct Api {
+    pub app: App,
+    pub verifier: Verifier,
+}
+
+pub type HttpResponse = Response<Body>;
+
+/// An RFC 9457 problem: `type`, `title`, `status`, `detail`, plus the client error `code` (the
+/// same codes as the socket's error frames) and the offending `field`.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Problem {
+    #[serde(rename = "type")]
+    pub kind: String,
+    pub title: String,
+    pub status: u16,
+    pub detail: String,
+    pub code: ErrorCode,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub field: Option<String>,
+}
+
+pub fn status_of(code: ErrorCode) -> StatusCode {
+    match code {
+        ErrorCode::Unauthorized => StatusCode::UNAUTHORIZED,
+        ErrorCode::Forbidden | ErrorCode::NotMember => StatusCode::FORBIDDEN,
+        ErrorCode::NotFound => StatusCode::NOT_FOUND,
+        ErrorCode::InvalidFrame => StatusCode::BAD_REQUEST,
+        ErrorCode::TooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+        ErrorCode::RateLimited => StatusCode::TOO_MANY_REQUESTS,
+        ErrorCode::Conflict | ErrorCode::RoomFull => StatusCode::CONFLICT,
+        ErrorCode::Internal => StatusCode::INTERNAL_SERVER_ERROR,
+    }
+}
+
+fn title_of(code: ErrorCode) -> &'static str {
+    match code {
+        ErrorCode::Unauthorized => "Not authenticated",
+        ErrorCode::Forbidden => "Not allowed",
+        ErrorCode::NotMember => "Not a member of this room",
+        ErrorCode::NotFound => "Not found",
+        ErrorCode::InvalidFrame => "Invalid request",
+        ErrorCode::TooLarge => "Too large",
+        ErrorCode::RateLimited => "Too many requests",
+        ErrorCode::Conflict => "Conflict",
+        ErrorCode::RoomFull => "Room full",
+        ErrorCode::Internal => "Internal error",
+    }
+}
+
+impl Problem {
+    pub fn from_error(e: &ChatError) -> Problem {
+        let code = e.code();
+        Problem {
+            kind: format!("/problems/{}", code.as_str()),
+            title: title_of(code).to_string(),
+            status: status_of(code).as_u16(),
+            detail: e.client_message(),
+            code,
+            field: e.field(),
+        }
+    }
+
+    pub fn response(&self) -> HttpResponse {
+        let mut r = json_response(StatusCode::from_u16(self.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR), self);
+        r.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("application/problem+json"));
+        match self.code {
+            ErrorCode::Unauthorized => {
+                r.headers_mut().insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+            }
+            ErrorCode::RateLimited => {
+                r.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from_static("10"));
+            }
+            _ => {}
+        }
+        r
+    }
+}
+
+pub fn json_response<T: Serialize>(status: StatusCode, body: &T) -> HttpResponse {
+    let mut r = Response::new(Body::Text(serde_json::to_string(body).expect("responses serialize")));
+    *r.status_mut() = status;
+    r.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
+    r.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    r
+}
+
+pub fn ok<T: Serialize>(body: &T) -> Result<HttpResponse, ChatError> {
+    Ok(json_response(StatusCode::OK, body))
+}
+
+/// Handles one request; never fails (every error is a problem response).
+pub async fn handle(api: &Api, req: Request) -> HttpResponse {
+    let route = match req.request_context_ref() {
+        Some(RequestContext::ApiGatewayV2(ctx)) => ctx.route_key.clone().unwrap_or_default(),
+        _ => String::new(),
+    };
+    let result = route_request(api, &route, &req).await;
+    match result {
+        Ok(r) => r,
+        Err(e) => {
+            if let ChatError::Internal(detail) = &e {
+                let request_id = match req.request_context_ref() {
+                    Some(RequestContext::ApiGatewayV2(ctx)) => ctx.request_id.clone().unwrap_or_default(),
+                    _ => String::new(),
+                };
+                tracing::error!(route, request_id, detail, "internal error");
+            }
+            Problem::from_error(&e).response()
+        }
+    }
+}
+
+async fn route_request(api: &Api, route: &str, req: &Request) -> Result<HttpResponse, ChatError> {
+    match route {
+        "GET /health" => ok(&serde_json::json!({ "status": "ok" })),
+        "GET /openapi.yaml" => {
+            let mut r = Response::new(Body::Text(OPENAPI.to_string()));
+            r.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("application/yaml"));
+            Ok(r)
+        }
+        _ => {
+            let actor = authenticate(api, req).await?;
+            match route {
+                "GET /chats" => chats::list(api, &actor, req).await,
+                "GET /chats/{id}" => chats::get(api, &actor, req).await,
+                "POST /chats/{id}/archive" => chats::archive(api, &actor, req, true).await,
+                "DELETE /chats/{id}/archive" => chats::archive(api, &actor, req, false).await,
+                "POST /chats/{id}/members" => chats::add_members(api, &actor, req).await,
+                "GET /chats/{id}/messages" => messages::history(api, &actor, req).await,
+                "POST /chats/{id}/messages" => messages::post(api, &actor, req).await,
+                "PUT /contexts/{contextId}/chat" => contexts::put(api, &actor, req).await,
+                "GET /search" => search::get(api, &actor, req).await,
+                other => Err(ChatError::NotFound(format!("no route {other}"))),
+            }
+        }
+    }
+}
+
+/// The OpenAPI document, served at `GET /openapi.yaml`.
+pub const OPENAPI: &str = include_str!("../../../docs/openapi.yaml");
+
+/// The caller, from `Authorization: Bearer <JWT>`.
+async fn authenticate(api: &Api, req: &Request) -> Result<Actor, ChatError> {
+    let header = req.headers().get(header::AUTHORIZATION).and_then(|v| v.to_str().ok()).unwrap_or_default();
+    let Some(token) = header.strip_prefix("Bearer ").or_else(|| header.strip_prefix("bearer ")).map(str::trim).filter(|t| !t.is_empty()) else {
+        return Err(ChatError::Unauthorized("send Authorization: Bearer <token>".into()));
+    };
+    match api.verifier.verify(token).await {
+        Ok(i) => Ok(Actor { user_id: i.user_id, name: i.name, role: i.role }),
+        Err(crate::auth::AuthError::Expired) => Err(ChatError::Unauthorized("the token has expired".into())),
+        Err(crate::auth::AuthError::Keys(e)) => Err(ChatError::Internal(format!("JWKS: {e}"))),
+        Err(_) => Err(ChatError::Unauthorized("the token is not valid".into())),
+    }
+}
+
+/// A path parameter (API Gateway decodes them).
+pub(crate) fn path_param(req: &Request, name: &str) -> Result<String, ChatError> {
+    req.path_parameters_ref().and_then(|p| p.first(name)).map(str::to_string).ok_or_else(|| ChatError::invalid(name, format!("missing path parameter {name}")))
+}
+
+/// Query parameters; each appears at most once.
+pub(crate) struct Query<'a>(&'a Request);
+
+impl<'a> Query<'a> {
+    pub fn of(req: &'a Request) -> Self {
+        Query(req)
+    }
+    pub fn str(&self, name: &str) -> Result<Option<String>, ChatError> {
+        let Some(q) = self.0.query_string_parameters_ref() else { return Ok(None) };
+        match q.all(name) {
+            None => Ok(None),
+            Some(v) if v.len() > 1 => Err(ChatError::invalid(name, format!("{name} is given more than once"))),
+            Some(v) => Ok(v.first().map(|s| s.to_string())),
+        }
+    }
+    pub fn num<T: std::str::FromStr>(&self, name: &str) -> Result<Option<T>, ChatError> {
+        match self.str(name)? {
+            None => Ok(None),
+            Some(v) => v.parse().map(Some).map_err(|_| ChatError::invalid(name, format!("{name} must be a non-negative whole number"))),
+        }
+    }
+    pub fn bool(&self, name: &str) -> Result<Option<bool>, ChatError> {
+        match self.str(name)?.as_deref() {
+            None => Ok(None),
+            Some("true") => Ok(Some(true)),
+            Some("false") => Ok(Some(false)),
+            Some(_) => Err(ChatError::invalid(name, format!("{name} is true or false"))),
+        }
+    }
+}
+
+/// The JSON body, naming the offending field on failure.
+pub(crate) fn json_body<T: DeserializeOwned>(req: &Request) -> Result<T, ChatError> {
+    let bytes: &[u8] = match req.body() {
+        Body::Empty => b"",
+        Body::Text(t) => t.as_bytes(),
+        Body::Binary(b) => b,
+        _ => b"",
+    };
+    if bytes.len() > MAX_BODY_BYTES {
+        return Err(ChatError::TooLarge(format!("the body is {} bytes; the limit is {MAX_BODY_BYTES}", bytes.len())));
+    }
+    if bytes.iter().all(u8::is_ascii_whitespace) {
+        return Err(ChatError::InvalidFrame { field: None, message: "the request needs a JSON body".into() });
+    }
+    if let Some(ct) = req.headers().get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()) {
+        let ct = ct.split(';').next().unwrap_or_default().trim().to_ascii_lowercase();
+        if ct != "application/json" && !ct.ends_with("+json") {
+            return Err(ChatError::InvalidFrame { field: None, message: format!("the body must be application/json, not {ct}") });
+        }
+    }
+    let mut de = serde_json::Deserializer::from_slice(bytes);
+    let value = serde_path_to_error::deserialize::<_, T>(&mut de).map_err(|e| {
+        let path = e.path().to_string();
+        let inner = e.into_inner().to_string();
+        let field = if path == "." { inner.split('`').nth(1).map(str::to_string) } else { Some(path) };
+        ChatError::InvalidFrame { field, message: format!("the body is not valid: {inner}") }
+    })?;
+    de.end().map_err(|e| ChatError::InvalidFrame { field: None, message: format!("the body is not valid JSON: {e}") })?;
+    Ok(value)
+}

@@ -1,0 +1,239 @@
+//! Rooms and members: `RoomsTable`, `MembersTable`.
+
+use super::*;
+
+#[async_trait]
+impl RoomStore for DynamoStore {
+    async fn create_room(&self, room: &RoomRecord, members: &[MemberRecord]) -> Result<bool> {
+        let mut items = vec![TransactWriteItem::builder()
+            .put(Put::builder().table_name(&self.t.rooms).set_item(Some(to_item(room)?)).condition_expression("attribute_not_exists(roomId)").build().map_err(ChatError::internal)?)
+            .build()];
+        // A transaction holds 100 items: the room and the first 99 members go in it.
+        let (in_tx, rest) = members.split_at(members.len().min(99));
+        for m in in_tx {
+            items.push(TransactWriteItem::builder().put(Put::builder().table_name(&self.t.members).set_item(Some(to_item(m)?)).build().map_err(ChatError::internal)?).build());
+        }
+        match self.transact(items).await {
+            Ok(()) => {}
+            Err(e) => {
+                if let Some(reasons) = cancel_reasons(&e) {
+                    if reasons.first().map(String::as_str) == Some("ConditionalCheckFailed") {
+                        return Ok(false);
+                    }
+                }
+                return Err(err("TransactWriteItems", e));
+            }
+        }
+        if !rest.is_empty() {
+            self.batch_write_puts(&self.t.members, rest.iter().map(to_item).collect::<Result<_>>()?).await?;
+        }
+        Ok(true)
+    }
+
+    async fn get_room(&self, id: &str) -> Result<Option<RoomRecord>> {
+        self.get(&self.t.rooms, HashMap::from([("roomId".to_string(), s(id))])).await?.map(from_item).transpose()
+    }
+
+    async fn get_rooms(&self, ids: &[String]) -> Result<Vec<RoomRecord>> {
+        if ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        let keys = ids.iter().map(|i| HashMap::from([("roomId".to_string(), s(i))])).collect();
+        self.batch_get(&self.t.rooms, keys, None, None).await?.into_iter().map(from_item).collect()
+    }
+
+    async fn get_member(&self, room: &str, user: &str) -> Result<Option<MemberRecord>> {
+        self.get(&self.t.members, Self::member_key(room, user)).await?.map(from_item).transpose()
+    }
+
+    async fn list_members(&self, room: &str) -> Result<Vec<MemberRecord>> {
+        let q = self.client.query().table_name(&self.t.members).key_condition_expression("roomId = :r").expression_attribute_values(":r", s(room)).consistent_read(true);
+        self.query_all(q).await?.into_iter().map(from_item).collect()
+    }
+
+    async fn memberships(&self, user: &str) -> Result<Vec<Membership>> {
+        let q = self.client.query().table_name(&self.t.members).index_name("byUser").key_condition_expression("userId = :u").expression_attribute_values(":u", s(user));
+        self.query_all(q).await?.into_iter().map(from_item).collect()
+    }
+
+    async fn get_memberships(&self, user: &str, rooms: &[String]) -> Result<Vec<MemberRecord>> {
+        if rooms.is_empty() {
+            return Ok(Vec::new());
+        }
+        let keys = rooms.iter().map(|r| Self::member_key(r, user)).collect();
+        self.batch_get(&self.t.members, keys, None, None).await?.into_iter().map(from_item).collect()
+    }
+
+    async fn add_members(&self, room_id: &str, members: &[MemberRecord]) -> Result<()> {
+        if members.is_empty() {
+            return Ok(());
+        }
+        let room = self.get_room(room_id).await?.ok_or_else(|| ChatError::NotFound(format!("room {room_id} does not exist")))?;
+        let k = members.len() as u32;
+        if room.max_members < k {
+            return Err(ChatError::RoomFull(room_id.to_string()));
+        }
+        let mut items = vec![TransactWriteItem::builder()
+            .update(
+                Update::builder()
+                    .table_name(&self.t.rooms)
+                    .key("roomId", s(room_id))
+                    .update_expression("ADD memberCount :k")
+                    .condition_expression("attribute_exists(roomId) AND memberCount <= :lim")
+                    .expression_attribute_values(":k", n(k))
+                    .expression_attribute_values(":lim", n(room.max_members - k))
+                    .build()
+                    .map_err(ChatError::internal)?,
+            )
+            .build()];
+        for m in members.iter().take(99) {
+            items.push(
+                TransactWriteItem::builder()
+                    .put(Put::builder().table_name(&self.t.members).set_item(Some(to_item(m)?)).condition_expression("attribute_not_exists(userId)").build().map_err(ChatError::internal)?)
+                    .build(),
+            );
+        }
+        match self.transact(items).await {
+            Ok(()) => Ok(()),
+            Err(e) => match cancel_reasons(&e) {
+                Some(r) if r.first().map(String::as_str) == Some("ConditionalCheckFailed") => Err(ChatError::RoomFull(room_id.to_string())),
+                Some(_) => Err(ChatError::Conflict("the room's members changed at the same time; retry".into())),
+                None => Err(err("TransactWriteItems", e)),
+            },
+        }
+    }
+
+    async fn remove_member(&self, room_id: &str, user: &str) -> Result<bool> {
+        let items = vec![
+            TransactWriteItem::builder()
+                .delete(Delete::builder().table_name(&self.t.members).set_key(Some(Self::member_key(room_id, user))).condition_expression("attribute_exists(userId)").build().map_err(ChatError::internal)?)
+                .build(),
+            TransactWriteItem::builder()
+                .update(
+                    Update::builder()
+                        .table_name(&self.t.rooms)
+                        .key("roomId", s(room_id))
+                        .update_expression("ADD memberCount :m")
+                        .condition_expression("attribute_exists(roomId)")
+                        .expression_attribute_values(":m", n(-1))
+                        .build()
+                        .map_err(ChatError::internal)?,
+                )
+                .build(),
+        ];
+        match self.transact(items).await {
+            Ok(()) => Ok(true),
+            Err(e) => match cancel_reasons(&e) {
+                Some(r) if r.iter().any(|c| c == "ConditionalCheckFailed") => Ok(false),
+                _ => Err(err("TransactWriteItems", e)),
+            },
+        }
+    }
+
+    async fn advance_cursor(&self, room: &str, user: &str, kind: CursorKind, seq: u64) -> Result<bool> {
+        let attr = match kind {
+            CursorKind::Read => "readSeq",
+            CursorKind::Delivered => "deliveredSeq",
+        };
+        let out = self
+            .client
+            .update_item()
+            .table_name(&self.t.members)
+            .set_key(Some(Self::member_key(room, user)))
+            .update_expression("SET #c = :s")
+            .condition_expression("attribute_exists(userId) AND (attribute_not_exists(#c) OR #c < :s)")
+            .expression_attribute_names("#c", attr)
+            .expression_attribute_values(":s", n(seq))
+            .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
+            .return_consumed_capacity(ReturnConsumedCapacity::Total)
+            .send()
+            .await;
+        match out {
+            Ok(o) => {
+                self.count_write(o.consumed_capacity());
+                Ok(true)
+            }
+            Err(e) => match e.as_service_error() {
+                Some(aws_sdk_dynamodb::operation::update_item::UpdateItemError::ConditionalCheckFailedException(c)) => {
+                    self.meter.add(true, &[ConsumedCapacity::builder().capacity_units(1.0).build()]);
+                    if c.item().is_some_and(|i| !i.is_empty()) {
+                        Ok(false)
+                    } else {
+                        Err(ChatError::NotMember(room.to_string()))
+                    }
+                }
+                _ => Err(err("UpdateItem", e)),
+            },
+        }
+    }
+
+    async fn typing(&self, room: &str, user: &str, is_typing: bool, now: u64, interval: u64) -> Result<TypingOutcome> {
+        let mut u = self
+            .client
+            .update_item()
+            .table_name(&self.t.members)
+            .set_key(Some(Self::member_key(room, user)))
+            .update_expression("SET typingAt = :now")
+            .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
+            .return_consumed_capacity(ReturnConsumedCapacity::Total);
+        u = if is_typing {
+            u.condition_expression("attribute_exists(userId) AND (attribute_not_exists(typingAt) OR typingAt <= :cutoff)")
+                .expression_attribute_values(":now", n(now))
+                .expression_attribute_values(":cutoff", n(now.saturating_sub(interval)))
+        } else {
+            u.condition_expression("attribute_exists(userId)").expression_attribute_values(":now", n(0))
+        };
+        match u.send().await {
+            Ok(o) => {
+                self.count_write(o.consumed_capacity());
+                Ok(TypingOutcome::Broadcast)
+            }
+            Err(e) => match e.as_service_error() {
+                Some(aws_sdk_dynamodb::operation::update_item::UpdateItemError::ConditionalCheckFailedException(c)) => {
+                    self.meter.add(true, &[ConsumedCapacity::builder().capacity_units(1.0).build()]);
+                    if c.item().is_some_and(|i| !i.is_empty()) {
+                        Ok(TypingOutcome::Throttled)
+                    } else {
+                        Ok(TypingOutcome::NotMember)
+                    }
+                }
+                _ => Err(err("UpdateItem", e)),
+            },
+        }
+    }
+
+    async fn set_archived(&self, room: &str, user: &str, archived_seq: Option<u64>) -> Result<bool> {
+        let u = self.client.update_item().table_name(&self.t.members).set_key(Some(Self::member_key(room, user))).condition_expression("attribute_exists(userId)").return_consumed_capacity(ReturnConsumedCapacity::Total);
+        let u = match archived_seq {
+            Some(seq) => u.update_expression("SET archived = :t, archivedSeq = :s").expression_attribute_values(":t", AttributeValue::Bool(true)).expression_attribute_values(":s", n(seq)),
+            None => u.update_expression("SET archived = :f REMOVE archivedSeq").expression_attribute_values(":f", AttributeValue::Bool(false)),
+        };
+        match u.send().await {
+            Ok(o) => {
+                self.count_write(o.consumed_capacity());
+                Ok(true)
+            }
+            Err(e) if matches!(e.as_service_error(), Some(aws_sdk_dynamodb::operation::update_item::UpdateItemError::ConditionalCheckFailedException(_))) => Ok(false),
+            Err(e) => Err(err("UpdateItem", e)),
+        }
+    }
+
+    async fn set_room_context(&self, room_id: &str, name: Option<&str>, context: &crate::protocol::RoomContext) -> Result<()> {
+        let u = self
+            .client
+            .update_item()
+            .table_name(&self.t.rooms)
+            .key("roomId", s(room_id))
+            .condition_expression("attribute_exists(roomId)")
+            .expression_attribute_names("#c", "context")
+            .expression_attribute_values(":c", AttributeValue::M(to_item(context)?))
+            .return_consumed_capacity(ReturnConsumedCapacity::Total);
+        let u = match name {
+            Some(nm) => u.update_expression("SET #c = :c, #n = :n").expression_attribute_names("#n", "name").expression_attribute_values(":n", s(nm)),
+            None => u.update_expression("SET #c = :c REMOVE #n").expression_attribute_names("#n", "name"),
+        };
+        let out = u.send().await.map_err(|e| err("UpdateItem", e))?;
+        self.count_write(out.consumed_capacity());
+        Ok(())
+    }
+}
