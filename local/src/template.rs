@@ -697,13 +697,33 @@ Resources:
       IntegrationUri: !Sub "arn:${AWS::Partition}:apigateway:${AWS::Region}:lambda:path/2015-03-31/functions/${Fn1.Arn}/invocations"
   R1:
     Type: AWS::ApiGatewayV2::Route
-    Properties: { RouteKey: $default, Target: !Join ["/", [integrations, !Ref Integ]] }
+    Properties: { ApiId: !Ref Api, RouteKey: $default, Target: !Join ["/", [integrations, !Ref Integ]] }
   R2:
     Type: AWS::ApiGatewayV2::Route
-    Properties: { RouteKey: orphan }
+    Properties: { ApiId: !Ref Api, RouteKey: orphan }
   Stage:
     Type: AWS::ApiGatewayV2::Stage
-    Properties: { StageName: !Ref StageName }
+    Properties: { ApiId: !Ref Api, StageName: !Ref StageName }
+  Http:
+    Type: AWS::ApiGatewayV2::Api
+    Properties:
+      ProtocolType: HTTP
+      CorsConfiguration: { AllowOrigins: !Split [",", "https://a.example, https://b.example"], AllowMethods: [GET], MaxAge: 60 }
+  HttpInteg:
+    Type: AWS::ApiGatewayV2::Integration
+    Properties: { ApiId: !Ref Http, IntegrationUri: !GetAtt Fn1.Arn, PayloadFormatVersion: "2.0", TimeoutInMillis: 5000 }
+  H1:
+    Type: AWS::ApiGatewayV2::Route
+    Properties: { ApiId: !Ref Http, RouteKey: "GET /things/{id}", Target: !Sub "integrations/${HttpInteg}" }
+  HttpStage:
+    Type: AWS::ApiGatewayV2::Stage
+    Properties: { ApiId: !Ref Http, StageName: $default, DefaultRouteSettings: { ThrottlingBurstLimit: 5, ThrottlingRateLimit: 2.5 } }
+  Fn2:
+    Type: AWS::Serverless::Function
+    Metadata: { BuildProperties: { Binary: fn2 } }
+    Properties:
+      Events:
+        S: { Type: DynamoDB, Properties: { Stream: !GetAtt T1.StreamArn, StartingPosition: TRIM_HORIZON, BatchSize: 10, BisectBatchOnFunctionError: true } }
   Fn1:
     Type: AWS::Serverless::Function
     Metadata: { BuildProperties: { Binary: fn1 } }
@@ -735,6 +755,13 @@ Resources:
         assert_eq!(f.environment["LIT"], "${NotSubbed}");
         assert_eq!(s.tables[0].ttl_attribute().as_deref(), Some("ttl"));
         assert_eq!(s.tables[0].key_schema(), vec![("pk".to_string(), "HASH".to_string())]);
+        let h = s.http_api.as_ref().unwrap();
+        assert_eq!(h.routes.get("GET /things/{id}").map(String::as_str), Some("Fn1"));
+        assert_eq!((h.timeout_ms, h.throttle), (5000, Some((5, 2.5))));
+        assert_eq!(h.cors.as_ref().unwrap().allow_origins, vec!["https://a.example", "https://b.example"]);
+        assert!(!s.websocket.routes.contains_key("GET /things/{id}"));
+        let src = &s.stream_sources[0];
+        assert_eq!((src.function.as_str(), src.table_name.as_str(), src.batch_size, src.maximum_retry_attempts, src.bisect_on_error), ("Fn2", "chat-local-T1", 10, -1, true));
     }
 
     #[test]

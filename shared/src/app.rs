@@ -105,26 +105,19 @@ impl App {
         let _ = self.notifier.post(connection_id, &frame.to_json()).await;
     }
 
-    /// The room's members; `NotFound` if the room does not exist, `NotMember` if `user_id` is not
-    /// among them.
+    /// The room's members; `NotMember` unless `user_id` is among them. A room that does not exist
+    /// gets the same answer: non-members learn nothing about a room, not even that it exists.
     pub async fn members_checked(&self, room_id: &str, user_id: &str) -> Result<Vec<MemberRecord>> {
         let members = self.store.list_members(room_id).await?;
         if members.iter().any(|m| m.user_id == user_id) {
             return Ok(members);
         }
-        if members.is_empty() && self.store.get_room(room_id).await?.is_none() {
-            return Err(ChatError::NotFound(format!("room {room_id} does not exist")));
-        }
         Err(ChatError::NotMember(room_id.to_string()))
     }
 
-    /// The caller's member row; `NotMember` (or `NotFound`) otherwise.
+    /// The caller's member row; `NotMember` otherwise (also for a room that does not exist).
     pub async fn member_checked(&self, room_id: &str, user_id: &str) -> Result<MemberRecord> {
-        match self.store.get_member(room_id, user_id).await? {
-            Some(m) => Ok(m),
-            None if self.store.get_room(room_id).await?.is_none() => Err(ChatError::NotFound(format!("room {room_id} does not exist"))),
-            None => Err(ChatError::NotMember(room_id.to_string())),
-        }
+        self.store.get_member(room_id, user_id).await?.ok_or_else(|| ChatError::NotMember(room_id.to_string()))
     }
 
     /// Posts `frame` to every live connection of `user_ids` except `except_connection`,

@@ -378,9 +378,9 @@ async fn a_non_member_cannot_send_read_sync_or_see_typing() {
     // Typing in the room never reaches Carol.
     a.send(json!({"action": "typing", "roomId": room, "isTyping": true})).await;
     c.assert_none(|f| f["type"] == "typing" || f["type"] == "message.new", QUIET).await;
-    // Unknown rooms say so.
+    // A room that does not exist gets the same answer: a non-member learns nothing about a room.
     let e = error_for(&mut c, json!({"action": "history", "roomId": "gr_nosuchroom"})).await;
-    assert_eq!(e["code"], "not_found");
+    assert_eq!(e["code"], "not_member");
 }
 
 #[tokio::test]

@@ -193,14 +193,26 @@ fn the_functions_may_call_every_dynamodb_operation_the_code_makes() {
         let cap: String = c.next().unwrap().to_uppercase().chain(c).collect();
         format!("{cap}Table")
     };
+    let pairs = |v: &[(&str, &str)]| -> BTreeSet<(String, String)> { v.iter().map(|(a, b)| (a.to_string(), b.to_string())).collect() };
     // Only the $connect path writes connection rows and checks which still exist.
-    let connect_only: BTreeSet<(String, String)> = [("PutItem", "connections"), ("BatchGetItem", "connections")].iter().map(|(a, b)| (a.to_string(), b.to_string())).collect();
+    let connect_only = pairs(&[("PutItem", "connections"), ("BatchGetItem", "connections")]);
+    // Only REST reads search results; only the indexer writes the index.
+    let search_only = pairs(&[("BatchGetItem", "messages"), ("Query", "search")]);
+    let indexer_only = pairs(&[("BatchWriteItem", "search")]);
+    // Only sockets identify their connection, charge its send budget and remove members.
+    let socket_only = pairs(&[("GetItem", "connections"), ("UpdateItem", "connections"), ("DeleteItem", "members")]);
+    let functions = ["ConnectFunction", "DisconnectFunction", "MessageFunction", "ApiFunction", "IndexerFunction"];
     for (action, field) in dynamodb_calls() {
         let table = table_of(&field);
-        let anyone = ["ConnectFunction", "DisconnectFunction", "MessageFunction"].iter().any(|f| granted(&doc, f, &table).contains(&action));
+        let call = (action.clone(), field.clone());
+        let anyone = functions.iter().any(|f| granted(&doc, f, &table).contains(&action));
         assert!(anyone, "no function may call {action} on {table}");
-        if !connect_only.contains(&(action.clone(), field.clone())) {
+        if !connect_only.contains(&call) && !search_only.contains(&call) && !indexer_only.contains(&call) {
             assert!(granted(&doc, "MessageFunction", &table).contains(&action), "MessageFunction calls {action} on {table} but is not granted it");
         }
+        if !connect_only.contains(&call) && !indexer_only.contains(&call) && !socket_only.contains(&call) {
+            assert!(granted(&doc, "ApiFunction", &table).contains(&action), "ApiFunction calls {action} on {table} but is not granted it");
+        }
     }
+    assert_eq!(granted(&doc, "IndexerFunction", "SearchTable"), ["BatchWriteItem".to_string()].into_iter().collect());
 }

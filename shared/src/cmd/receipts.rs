@@ -14,7 +14,7 @@ pub async fn apply(app: &App, caller: &Caller, f: Cursor, kind: CursorKind) -> R
         return Err(ChatError::invalid("seq", "seq is the seq of a message (1 or more)"));
     }
     let Some(room) = app.store.get_room(&f.room_id).await? else {
-        return Err(ChatError::NotFound(format!("room {} does not exist", f.room_id)));
+        return Err(ChatError::NotMember(f.room_id));
     };
     let seq = f.seq.min(room.last_seq);
     if seq == 0 {
