@@ -69,4 +69,4 @@ else
     --parameter-overrides "JwtSecretParameterName=$PARAM" "${REGION_ARGS[@]}"
 fi
 sam list stack-outputs --stack-name "$STACK" "${REGION_ARGS[@]}" --output table
-say "connect clients to the WebSocketUrl above; tokens are HS256 JWTs signed with the secret in $PARAM"
+say "connect clients to the WebSocketUrl above and call the REST API at HttpApiUrl; tokens are HS256 JWTs signed with the secret in $PARAM"

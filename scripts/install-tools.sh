@@ -3,7 +3,8 @@
 # Idempotent: each tool is skipped when its pinned version is already there; downloads are cached.
 #
 #   scripts/install-tools.sh            # what `make dev` needs: DynamoDB Local, moto
-#   scripts/install-tools.sh all        # + cfn-lint, cargo-lambda/zig, Playwright and Chromium (tests, deploy)
+#   scripts/install-tools.sh all        # + cfn-lint, schemathesis, Playwright and Chromium (what `make test` needs)
+#   scripts/install-tools.sh deploy     # cfn-lint, SAM CLI, cargo-lambda and zig (what `make deploy` needs)
 #   scripts/install-tools.sh browser    # only Playwright and Chromium
 set -euo pipefail
 
@@ -19,6 +20,7 @@ CARGO_LAMBDA_VERSION=1.9.2
 ZIGLANG_VERSION=0.17.1
 SAM_CLI_VERSION=1.170.0
 PLAYWRIGHT_VERSION=1.65.1
+SCHEMATHESIS_VERSION=4.32.5
 
 say() { printf '[install-tools] %s\n' "$*"; }
 have() { command -v "$1" >/dev/null 2>&1; }
@@ -78,6 +80,8 @@ pip_pkg() { # name spec [venv]: installs spec into .local/tools/<venv> (default:
 
 install_moto() { pip_pkg moto "moto[server]==$MOTO_VERSION"; }
 install_cfn_lint() { pip_pkg cfn-lint "cfn-lint==$CFN_LINT_VERSION"; }
+# schemathesis (OpenAPI-driven tests of the REST API) in its own venv: it pins its own libraries.
+install_schemathesis() { pip_pkg schemathesis "schemathesis==$SCHEMATHESIS_VERSION" st; }
 # Deploy tools live in their own venv: the SAM CLI pins boto and friends differently from moto.
 install_deploy_tools() {
   pip_pkg cargo-lambda "cargo-lambda==$CARGO_LAMBDA_VERSION" deploy
@@ -101,10 +105,11 @@ install_browser() {
 what="${1:-dev}"
 case "$what" in
   dev) install_dynamodb; install_moto ;;
-  all) install_dynamodb; install_moto; install_cfn_lint; install_browser ;;
+  all) install_dynamodb; install_moto; install_cfn_lint; install_schemathesis; install_browser ;;
+  schemathesis) install_schemathesis ;;
   deploy) install_cfn_lint; install_deploy_tools ;;
   lint) install_cfn_lint ;;
   browser) install_browser ;;
-  *) echo "usage: $0 [dev|all|lint|deploy|browser]"; exit 2 ;;
+  *) echo "usage: $0 [dev|all|lint|deploy|browser|schemathesis]"; exit 2 ;;
 esac
 say "ok ($what)"

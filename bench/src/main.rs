@@ -3,11 +3,14 @@
 //! Part 1 runs the chat rules exactly as the message function does (`cmd::handle`) against
 //! DynamoDB Local, counting capacity from `ReturnConsumedCapacity` and @connections posts, for a
 //! 50-member room whose members are all connected, and history pages in a room of 50,000 messages.
-//! Part 2 measures the dev gateway: cold start of a function binary (spawn → first `next` poll) and
+//! Part 2 measures the REST routes (`chat::rest::handle`, as the `api` function runs them), the
+//! indexer's writes per message, and search for a user in 100 rooms of 10,000 messages each.
+//! Part 3 measures the dev gateway: cold start of a function binary (spawn → first `next` poll) and
 //! the warm invocation overhead of the Runtime API path.
 //!
 //! ```text
 //! cargo run --release -p chat-bench -- [--members 50] [--messages 50000] [--sends 50]
+//!     [--search-rooms 100] [--search-messages 10000]
 //! ```
 
 use async_trait::async_trait;
@@ -51,10 +54,12 @@ struct Args {
     members: usize,
     messages: u64,
     sends: usize,
+    search_rooms: usize,
+    search_messages: u64,
 }
 
 fn args() -> Args {
-    let mut a = Args { members: 50, messages: 50_000, sends: 50 };
+    let mut a = Args { members: 50, messages: 50_000, sends: 50, search_rooms: 100, search_messages: 10_000 };
     let mut it = std::env::args().skip(1);
     while let Some(f) = it.next() {
         let v: u64 = it.next().and_then(|v| v.parse().ok()).unwrap_or_else(|| panic!("{f} takes a number"));
@@ -62,6 +67,8 @@ fn args() -> Args {
             "--members" => a.members = v as usize,
             "--messages" => a.messages = v,
             "--sends" => a.sends = v as usize,
+            "--search-rooms" => a.search_rooms = v as usize,
+            "--search-messages" => a.search_messages = v,
             other => panic!("unknown argument {other}"),
         }
     }
@@ -257,7 +264,10 @@ async fn main() {
     println!("  API Gateway   ${apigw:>8.2}  (1 inbound frame + {:.0} posts per send)", send.posts);
     println!("  Lambda        ${lambda_req:>8.2}  requests, plus duration (256 MB arm64: $3.33 per million seconds)");
 
-    // ---- 3. The gateway: cold start and warm overhead of the Runtime API path.
+    // ---- 3. REST routes, the indexer, search at scale.
+    rest_figures(&a, &app, &meter, &notifier, &clients.dynamodb, &tables, &room, &big_room).await;
+
+    // ---- 4. The gateway: cold start and warm overhead of the Runtime API path.
     let mut env = aws.function_env();
     env.insert("AWS_ENDPOINT_URL_APIGATEWAYMANAGEMENTAPI".into(), "http://127.0.0.1:9/local".into());
     gateway_figures(spec.functions["MessageFunction"].clone(), env).await;
@@ -318,4 +328,161 @@ async fn gateway_figures(message_fn: chat_dev::template::FunctionSpec, aws_env: 
     println!("  cold start, spawn -> first `next` poll, message function: median {msg_med:.1} ms, p90 {msg_p90:.1} ms (10 spawns)");
     println!("  warm invocation overhead (no-op handler): median {warm_med:.2} ms, p90 {warm_p90:.2} ms (300 invocations)");
     tokio::time::sleep(Duration::from_millis(50)).await;
+}
+
+/// A payload 2.0 request as API Gateway hands it to the `api` function.
+fn rest_request(method: &str, path: &str, route: &str, token: &str, query: &str, params: &[(&str, &str)], body: Option<Value>) -> lambda_http::Request {
+    let mut e = json!({
+        "version": "2.0", "routeKey": route, "rawPath": path, "rawQueryString": query,
+        "headers": {"authorization": format!("Bearer {token}"), "content-type": "application/json", "host": "bench.local"},
+        "requestContext": {"accountId": "0", "apiId": "bench", "domainName": "bench.local", "domainPrefix": "bench",
+            "http": {"method": method, "path": path, "protocol": "HTTP/1.1", "sourceIp": "127.0.0.1", "userAgent": "bench"},
+            "requestId": "bench", "routeKey": route, "stage": "$default", "time": "23/Nov/2026:12:00:00 +0000", "timeEpoch": 0},
+        "isBase64Encoded": false,
+    });
+    if !params.is_empty() {
+        e["pathParameters"] = params.iter().map(|(k, v)| (k.to_string(), json!(v))).collect::<serde_json::Map<_, _>>().into();
+    }
+    if let Some(b) = body {
+        e["body"] = json!(b.to_string());
+    }
+    lambda_http::request::from_str(&e.to_string()).expect("a payload 2.0 event")
+}
+
+#[allow(clippy::too_many_arguments)]
+async fn rest_figures(a: &Args, app: &App, meter: &CapacityMeter, notifier: &CountingNotifier, ddb: &aws_sdk_dynamodb::Client, tables: &Tables, room: &str, big_room: &str) {
+    use chat::auth::{mint_hs256, AuthConfig, Claims, Verifier};
+    let api = chat::rest::Api { app: app.clone(), verifier: Verifier::new(AuthConfig { hs256_secret: Some(b"bench-secret".to_vec()), ..Default::default() }) };
+    let token = |sub: &str, role: &str| mint_hs256(b"bench-secret", &Claims { sub: sub.into(), name: Some(sub.into()), role: Some(role.into()), exp: 4_102_444_800, iat: None, iss: None, aud: None });
+    let (u0, site) = (token("user0", "user"), token("shop", "service"));
+    // user0 in 20 more rooms, so the list has something to sort.
+    for i in 0..20 {
+        chat::cmd::handle(app, "conn0", "bench", &json!({"action": "room.create", "type": "direct", "members": [format!("pal{i}")]}).to_string()).await;
+    }
+    let call = |req: lambda_http::Request| {
+        let api = &api;
+        async move {
+            let r = chat::rest::handle(api, req).await;
+            assert!(r.status().is_success(), "{}: {:?}", r.status(), r.body());
+        }
+    };
+    let mut rows = Vec::new();
+    rows.push(measure(meter, notifier, "GET /chats?limit=20 (member of 22 rooms)", 20, async |_| call(rest_request("GET", "/chats", "GET /chats", &u0, "limit=20", &[], None)).await).await);
+    rows.push(measure(meter, notifier, &format!("GET /chats/{{id}} ({} members)", a.members), 20, async |_| call(rest_request("GET", "/chats/x", "GET /chats/{id}", &u0, "", &[("id", room)], None)).await).await);
+    rows.push(measure(meter, notifier, &format!("GET /chats/{{id}}/messages?limit=50 (room of {})", a.messages), 20, async |_| call(rest_request("GET", "/chats/x/messages", "GET /chats/{id}/messages", &u0, "limit=50", &[("id", big_room)], None)).await).await);
+    rows.push(measure(meter, notifier, &format!("POST /chats/{{id}}/messages ({} members connected)", a.members), a.sends, async |i| {
+        call(rest_request("POST", "/chats/x/messages", "POST /chats/{id}/messages", &u0, "", &[("id", room)], Some(json!({"clientId": format!("rest{i}"), "content": "Hello everyone, this is a typical chat line of about eighty characters."})))).await
+    }).await);
+    rows.push(measure(meter, notifier, "POST /chats/{id}/archive", 10, async |_| call(rest_request("POST", "/chats/x/archive", "POST /chats/{id}/archive", &u0, "", &[("id", room)], None)).await).await);
+    rows.push(measure(meter, notifier, "DELETE /chats/{id}/archive", 10, async |_| call(rest_request("DELETE", "/chats/x/archive", "DELETE /chats/{id}/archive", &u0, "", &[("id", room)], None)).await).await);
+    let body = json!({"title": "Order", "status": "paid", "members": [{"userId": "user0"}, {"userId": "user1"}]});
+    rows.push(measure(meter, notifier, "PUT /contexts/{contextId}/chat (new)", 10, async |i| {
+        let id = format!("order:{i}");
+        call(rest_request("PUT", "/contexts/x/chat", "PUT /contexts/{contextId}/chat", &site, "", &[("contextId", &id)], Some(body.clone()))).await
+    }).await);
+    rows.push(measure(meter, notifier, "PUT /contexts/{contextId}/chat (existing)", 10, async |i| {
+        let id = format!("order:{i}");
+        call(rest_request("PUT", "/contexts/x/chat", "PUT /contexts/{contextId}/chat", &site, "", &[("contextId", &id)], Some(body.clone()))).await
+    }).await);
+
+    // The indexer: what one typical chat line costs to index (a stream batch of 100 inserts).
+    let records: Vec<Value> = (0..100)
+        .map(|i| {
+            json!({"eventID": format!("e{i}"), "eventName": "INSERT", "eventVersion": "1.1", "eventSource": "aws:dynamodb", "awsRegion": "us-east-1",
+                "dynamodb": {"Keys": {"roomId": {"S": "ix"}, "seq": {"N": (i + 1).to_string()}}, "NewImage": {
+                    "roomId": {"S": "ix"}, "seq": {"N": (i + 1).to_string()}, "id": {"S": chat::ids::ulid(1_795_000_000_000 + i)}, "senderId": {"S": "u"},
+                    "kind": {"S": "text"}, "content": {"S": "Hello everyone, this is a typical chat line of about eighty characters."}, "createdAt": {"N": "1795000000000"}},
+                    "SequenceNumber": format!("{}", 1000 + i), "SizeBytes": 200, "StreamViewType": "NEW_AND_OLD_IMAGES"},
+                "eventSourceARN": "arn:aws:dynamodb:us-east-1:0:table/ix/stream/x"})
+        })
+        .collect();
+    let event: aws_lambda_events::event::dynamodb::Event = serde_json::from_value(json!({ "Records": records })).unwrap();
+    let terms = chat::search::text::index_terms("Hello everyone, this is a typical chat line of about eighty characters.").len();
+    let mut ix = measure(meter, notifier, &format!("indexer, per message (a typical line: {terms} terms)"), 1, async |_| chat::handlers::index(app, event.clone()).await.unwrap()).await;
+    for v in [&mut ix.read, &mut ix.write, &mut ix.write_billed, &mut ix.calls, &mut ix.ms] {
+        *v /= 100.0;
+    }
+    rows.push(ix);
+
+    // Search for a user in N rooms of M messages each: the index holds every posting of three
+    // terms of different frequency ("order" in 30% of messages, "parcel" 5%, "refund" 1%), the
+    // messages themselves the newest 100 per room (what a page can show).
+    let (rooms_n, msgs) = (a.search_rooms, a.search_messages);
+    let searcher = "searcher";
+    let started = Instant::now();
+    let mut room_ids = Vec::new();
+    for r in 0..rooms_n {
+        let id = format!("gr_search{r:03}");
+        let rec = chat::model::RoomRecord::new(id.clone(), chat::protocol::RoomType::Group, searcher, 0, 1, 10);
+        let m = chat::model::MemberRecord::new(&rec, &chat::protocol::UserRef { user_id: searcher.into(), name: None }, chat::protocol::MemberRole::Owner, 0);
+        app.store.create_room(&rec, &[m]).await.unwrap();
+        room_ids.push(id);
+    }
+    let terms_of = |q: u64| -> Vec<&'static str> {
+        let mut t = Vec::new();
+        if q % 10 < 3 {
+            t.push("order");
+        }
+        if q % 20 == 0 {
+            t.push("parcel");
+        }
+        if q % 100 == 0 {
+            t.push("refund");
+        }
+        t
+    };
+    let id_of = |r: usize, q: u64| chat::ids::ulid(1_790_000_000_000 + q * 1000 + r as u64);
+    use aws_sdk_dynamodb::types::{AttributeValue as A, PutRequest, WriteRequest};
+    let mut reqs: Vec<WriteRequest> = Vec::new();
+    let mut messages: Vec<WriteRequest> = Vec::new();
+    for (r, room_id) in room_ids.iter().enumerate() {
+        for q in 1..=msgs {
+            let t = terms_of(q);
+            let stems: Vec<String> = t.iter().map(|w| chat::search::text::query_terms(w)[0].clone()).collect();
+            let id = id_of(r, q);
+            for stem in &stems {
+                let item = [("roomTerm", A::S(format!("{room_id}#{stem}"))), ("id", A::S(id.clone())), ("seq", A::N(q.to_string())), ("terms", A::Ss(stems.clone()))];
+                reqs.push(WriteRequest::builder().put_request(PutRequest::builder().set_item(Some(item.into_iter().map(|(k, v)| (k.to_string(), v)).collect())).build().unwrap()).build());
+            }
+            if q > msgs.saturating_sub(100) {
+                let content = format!("Message {q} about {} and the delivery", if t.is_empty() { "nothing".to_string() } else { t.join(" ") });
+                let item = [
+                    ("roomId", A::S(room_id.clone())),
+                    ("seq", A::N(q.to_string())),
+                    ("id", A::S(id.clone())),
+                    ("senderId", A::S("someone".into())),
+                    ("kind", A::S("text".into())),
+                    ("content", A::S(content)),
+                    ("createdAt", A::N((1_790_000_000_000 + q * 1000 + r as u64).to_string())),
+                ];
+                messages.push(WriteRequest::builder().put_request(PutRequest::builder().set_item(Some(item.into_iter().map(|(k, v)| (k.to_string(), v)).collect())).build().unwrap()).build());
+            }
+        }
+    }
+    let postings = reqs.len();
+    for (table, batch) in [(&tables.search, reqs), (&tables.messages, messages)] {
+        use futures_util::StreamExt;
+        let chunks: Vec<Vec<WriteRequest>> = batch.chunks(25).map(|c| c.to_vec()).collect();
+        futures_util::stream::iter(chunks)
+            .for_each_concurrent(16, |b| async move {
+                let mut req = std::collections::HashMap::from([(table.to_string(), b)]);
+                while !req.is_empty() {
+                    let out = ddb.batch_write_item().set_request_items(Some(req)).send().await.expect("seed");
+                    req = out.unprocessed_items.unwrap_or_default().into_iter().filter(|(_, v)| !v.is_empty()).collect();
+                }
+            })
+            .await;
+    }
+    eprintln!("seeded {postings} postings for {rooms_n} rooms of {msgs} messages in {:.1}s", started.elapsed().as_secs_f64());
+    let us = token(searcher, "user");
+    for (label, q) in [("a rare term (1%)", "refund"), ("a common term (30%)", "order"), ("two terms, AND", "parcel%20order"), ("a term in no message", "zebra")] {
+        let query = format!("q={q}&limit=20");
+        let row = measure(meter, notifier, &format!("GET /search, {label}, {rooms_n} rooms x {msgs} messages"), 5, async |_| call(rest_request("GET", "/search", "GET /search", &us, &query, &[], None)).await).await;
+        rows.push(row);
+    }
+    let one = format!("q=order&limit=20&roomId={}", room_ids[0]);
+    rows.push(measure(meter, notifier, &format!("GET /search?roomId=.. (one room of {msgs})"), 10, async |_| call(rest_request("GET", "/search", "GET /search", &us, &one, &[], None)).await).await);
+    println!();
+    println!("REST routes (chat::rest::handle as the api function runs it), the indexer, search:");
+    print_table(&rows);
 }

@@ -147,8 +147,9 @@ pub async fn message(app: &App, event: ApiGatewayWebsocketProxyRequest) -> Resul
 /// The indexer: postings for every new, edited and deleted message of a stream batch. Writes are
 /// idempotent, so a batch Lambda retries after an error is simply written again.
 pub async fn index(app: &App, event: aws_lambda_events::event::dynamodb::Event) -> Result<(), Error> {
-    let mut put = Vec::new();
-    let mut delete = Vec::new();
+    // Records in stream order; for each posting the last one wins (an insert then an edit of the
+    // same message in one batch ends as the edit says).
+    let mut last: std::collections::BTreeMap<crate::model::PostingKey, Option<crate::model::Posting>> = std::collections::BTreeMap::new();
     for record in event.records {
         let image = |item: serde_dynamo::Item| -> Result<Option<crate::protocol::Message>, Error> {
             let map: std::collections::HashMap<String, serde_dynamo::AttributeValue> = item.into();
@@ -160,8 +161,20 @@ pub async fn index(app: &App, event: aws_lambda_events::event::dynamodb::Event) 
         let old = image(record.change.old_image)?;
         let new = image(record.change.new_image)?;
         let (p, d) = crate::search::postings_for_change(old.as_ref(), new.as_ref());
-        put.extend(p);
-        delete.extend(d);
+        for k in d {
+            last.insert(k, None);
+        }
+        for p in p {
+            last.insert(p.key.clone(), Some(p));
+        }
+    }
+    let mut put = Vec::new();
+    let mut delete = Vec::new();
+    for (k, v) in last {
+        match v {
+            Some(p) => put.push(p),
+            None => delete.push(k),
+        }
     }
     let (puts, deletes) = (put.len(), delete.len());
     app.store.index_write(&put, &delete).await.map_err(|e| e.to_string())?;

@@ -216,3 +216,28 @@ fn the_functions_may_call_every_dynamodb_operation_the_code_makes() {
     }
     assert_eq!(granted(&doc, "IndexerFunction", "SearchTable"), ["BatchWriteItem".to_string()].into_iter().collect());
 }
+
+/// `docs/openapi.yaml`, the `api` function's routes and the template's HTTP API routes are the
+/// same set, and every route of the HTTP API goes to the `api` function.
+#[test]
+fn the_openapi_document_the_function_and_the_template_have_the_same_routes() {
+    let doc: serde_json::Value = serde_norway::from_str(&std::fs::read_to_string(repo_root().join("docs/openapi.yaml")).unwrap()).unwrap();
+    let mut documented = BTreeSet::new();
+    for (path, item) in doc["paths"].as_object().unwrap() {
+        for method in ["get", "put", "post", "delete", "patch", "head", "options"] {
+            if let Some(op) = item.get(method) {
+                documented.insert(format!("{} {path}", method.to_uppercase()));
+                assert!(op["operationId"].is_string(), "{method} {path}: operationId");
+                assert!(op["responses"].as_object().is_some_and(|r| !r.is_empty()), "{method} {path}: responses");
+            }
+        }
+    }
+    let served: BTreeSet<String> = chat::rest::ROUTES.iter().map(|r| r.to_string()).collect();
+    let http = spec().http_api.expect("the template has an HTTP API");
+    let declared: BTreeSet<String> = http.routes.keys().cloned().collect();
+    assert_eq!(documented, served, "docs/openapi.yaml vs chat::rest::ROUTES");
+    assert_eq!(declared, served, "infra/template.yaml vs chat::rest::ROUTES");
+    assert!(http.routes.values().all(|f| f == "ApiFunction"));
+    assert_eq!(http.payload_format_version, "2.0");
+    assert!(http.cors.is_some() && http.throttle.is_some(), "CORS and throttling are configured");
+}

@@ -13,3 +13,27 @@ async fn main() -> Result<(), Error> {
     let app = handlers::aws_app(&config, &sdk);
     run(service_fn(|event: LambdaEvent<Event>| handlers::index(&app, event.payload))).await
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chat::app::{App, ChatConfig};
+    use chat::clock::ManualClock;
+    use chat::notify::memory::MemoryNotifier;
+    use chat::store::memory::MemoryStore;
+    use std::sync::Arc;
+
+    /// The sample stream batch (an insert, then an edit that drops "refund") leaves postings for
+    /// the edited text only.
+    #[tokio::test]
+    async fn the_sample_stream_event_is_indexed() {
+        let e: Event = serde_json::from_str(include_str!("../../../events/stream/messages.json")).unwrap();
+        assert_eq!(e.records.len(), 2);
+        let store = Arc::new(MemoryStore::new());
+        let app = App { store: store.clone(), notifier: Arc::new(MemoryNotifier::new()), clock: Arc::new(ManualClock::new(0)), cfg: ChatConfig::default() };
+        handlers::index(&app, e).await.unwrap();
+        use chat::store::SearchStore;
+        assert_eq!(store.search_room("or_sample", "parcel", &[], None, 10).await.unwrap().len(), 1);
+        assert!(store.search_room("or_sample", "refund", &[], None, 10).await.unwrap().is_empty());
+    }
+}

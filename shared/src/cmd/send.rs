@@ -65,6 +65,7 @@ pub async fn persist(app: &App, actor: &Actor, o: Outgoing) -> Result<(Appended,
         if super::json_len(meta) > MAX_META_BYTES {
             return Err(ChatError::TooLarge(format!("meta is larger than {MAX_META_BYTES} bytes")));
         }
+        check_meta(meta, 0)?;
     }
     let members = if actor.is_service() {
         if app.store.get_room(&o.room_id).await?.is_none() {
@@ -101,6 +102,39 @@ pub async fn persist(app: &App, actor: &Actor, o: Outgoing) -> Result<(Appended,
         }
     }
     Ok((appended, members))
+}
+
+/// `meta` is stored as a DynamoDB map: keys are 1 to 256 characters, nesting at most 8 deep,
+/// numbers within what DynamoDB stores.
+fn check_meta(v: &serde_json::Value, depth: usize) -> Result<()> {
+    use serde_json::Value;
+    let bad = |why: &str| Err(ChatError::invalid("meta", format!("meta: {why}")));
+    if depth > 8 {
+        return bad("nested more than 8 deep");
+    }
+    match v {
+        Value::Object(o) => {
+            for (k, x) in o {
+                if k.is_empty() || k.chars().count() > 256 {
+                    return bad("keys are 1 to 256 characters");
+                }
+                check_meta(x, depth + 1)?;
+            }
+        }
+        Value::Array(a) => {
+            for x in a {
+                check_meta(x, depth + 1)?;
+            }
+        }
+        Value::Number(n) => {
+            let f = n.as_f64().unwrap_or(f64::INFINITY);
+            if !f.is_finite() || f.abs() > 1e100 || (f != 0.0 && f.abs() < 1e-100) {
+                return bad("numbers are within ±1e100");
+            }
+        }
+        _ => {}
+    }
+    Ok(())
 }
 
 /// Sends a new message to every connection of every member but `except` (the sending socket).

@@ -325,3 +325,93 @@ async fn one_slow_or_failing_connection_never_delays_or_fails_the_others() {
     assert_eq!(w.take("a1")[0]["type"], "ack");
     assert_eq!(w.types("c2"), ["room.joined", "message.new"]);
 }
+
+fn actor(user: &str, role: Role) -> crate::app::Actor {
+    crate::app::Actor { user_id: user.into(), name: Some(user.to_uppercase()), role }
+}
+
+#[tokio::test]
+async fn the_room_list_keeps_its_order_as_of_the_first_page() {
+    let w = World::new();
+    w.connect("me", "m1").await;
+    let mut rooms = Vec::new();
+    for other in ["a", "b", "c", "d"] {
+        rooms.push(w.direct("m1", other).await);
+        w.clock.advance(10);
+    }
+    for (i, r) in rooms.iter().enumerate() {
+        w.frame("m1", json!({"action": "message.send", "roomId": r, "clientId": format!("c{i}"), "content": "hi"})).await;
+        w.clock.advance(10);
+    }
+    let q = |cursor: Option<String>| super::room::ListQuery { limit: Some(2), cursor, archived: None };
+    let p1 = super::room::list_page(&w.app, "me", &q(None), None).await.unwrap();
+    let ids = |p: &super::room::RoomPage| p.rooms.iter().map(|r| r.room_id.clone()).collect::<Vec<_>>();
+    assert_eq!(ids(&p1), [rooms[3].clone(), rooms[2].clone()]);
+    // The oldest room gets a message: it moves to the top now, but not within this listing.
+    w.clock.advance(10);
+    w.frame("m1", json!({"action": "message.send", "roomId": rooms[0], "clientId": "late", "content": "up"})).await;
+    let p2 = super::room::list_page(&w.app, "me", &q(p1.next_cursor.clone()), None).await.unwrap();
+    assert_eq!(ids(&p2), [rooms[1].clone(), rooms[0].clone()]);
+    assert!(!p2.has_more && p2.next_cursor.is_none());
+    let fresh = super::room::list_page(&w.app, "me", &q(None), None).await.unwrap();
+    assert_eq!(ids(&fresh)[0], rooms[0]);
+}
+
+#[tokio::test]
+async fn archiving_lasts_until_a_newer_message() {
+    let w = World::new();
+    w.connect("me", "m1").await;
+    w.connect("bob", "b1").await;
+    let room = w.direct("m1", "bob").await;
+    let me = actor("me", Role::User);
+    let v = super::room::set_archived(&w.app, &me, &room, true).await.unwrap();
+    assert!(v.archived);
+    let list = |archived| {
+        let app = w.app.clone();
+        async move { super::room::list_page(&app, "me", &super::room::ListQuery { archived, ..Default::default() }, None).await }
+    };
+    assert!(list(Some(false)).await.unwrap().rooms.is_empty());
+    assert_eq!(list(Some(true)).await.unwrap().rooms.len(), 1);
+    w.frame("b1", json!({"action": "message.send", "roomId": room, "clientId": "x", "content": "hello?"})).await;
+    assert_eq!(list(Some(false)).await.unwrap().rooms.len(), 1);
+    let stranger = actor("eve", Role::User);
+    assert!(matches!(super::room::set_archived(&w.app, &stranger, &room, true).await, Err(crate::error::ChatError::NotMember(_))));
+}
+
+#[tokio::test]
+async fn the_site_binds_one_room_per_context_and_posts_system_messages() {
+    use crate::protocol::{MessageKind, UserRef};
+    let w = World::new();
+    w.connect("buyer", "b1").await;
+    let site = actor("shop", Role::Service);
+    let ctx = |status: &str| super::context::ContextChat {
+        title: Some("Order 7".into()),
+        url: Some("https://shop.example/o/7".into()),
+        status: Some(status.into()),
+        members: vec![UserRef { user_id: "buyer".into(), name: None }, UserRef { user_id: "seller".into(), name: Some("Sam".into()) }],
+    };
+    let first = super::context::upsert(&w.app, &site, "order:7", ctx("paid")).await.unwrap();
+    let again = super::context::upsert(&w.app, &site, "order:7", ctx("shipped")).await.unwrap();
+    assert!(first.created && !again.created);
+    assert_eq!(first.room_id, again.room_id);
+    assert_eq!(again.context.status.as_deref(), Some("shipped"));
+    assert_eq!(w.types("b1"), ["room.joined"]);
+    // Users may not bind contexts; bad URLs are refused.
+    assert!(matches!(super::context::upsert(&w.app, &actor("buyer", Role::User), "order:7", ctx("x")).await, Err(crate::error::ChatError::Forbidden(_))));
+    let mut bad = ctx("x");
+    bad.url = Some("javascript:alert(1)".into());
+    assert!(super::context::upsert(&w.app, &site, "order:8", bad).await.is_err());
+    // The site's message: system by default over REST, with meta; no membership needed.
+    let out = super::send::Outgoing { room_id: first.room_id.clone(), client_id: "s1".into(), content: "Shipped".into(), kind: MessageKind::System, reply_to: None, meta: Some(json!({"event": "shipped"})) };
+    let (appended, members) = super::send::persist(&w.app, &site, out.clone()).await.unwrap();
+    assert_eq!(members.len(), 2);
+    assert_eq!(appended.message().meta, Some(json!({"event": "shipped"})));
+    // meta that DynamoDB could not store is refused up front.
+    for meta in [json!({"": 1}), json!({"a": 1e300}), json!([1])] {
+        let o = super::send::Outgoing { client_id: "s2".into(), meta: Some(meta.clone()), ..out.clone() };
+        assert!(super::send::persist(&w.app, &site, o).await.is_err(), "{meta}");
+    }
+    // A user cannot send system messages or meta.
+    let o = super::send::Outgoing { client_id: "u1".into(), meta: None, ..out.clone() };
+    assert!(super::send::persist(&w.app, &actor("buyer", Role::User), o).await.is_err());
+}
