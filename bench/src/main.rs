@@ -182,6 +182,7 @@ async fn main() {
         messages: t("MessagesTable"),
         idempotency: t("IdempotencyTable"),
         search: t("SearchTable"),
+        room_conns: t("RoomConnsTable"),
     };
     let store = DynamoStore::new(clients.dynamodb.clone(), tables.clone());
     let meter = store.meter();

@@ -3,7 +3,7 @@
 
 use crate::clock::Clock;
 use crate::error::{ChatError, Result};
-use crate::model::{MemberRecord, Role, StaleDelete};
+use crate::model::{MemberRecord, Role, RoomConn, StaleDelete};
 use crate::notify::{Notifier, PostError};
 use crate::protocol::{ErrorFrame, ServerFrame};
 use crate::store::Store;
@@ -120,19 +120,28 @@ impl App {
         self.store.get_member(room_id, user_id).await?.ok_or_else(|| ChatError::NotMember(room_id.to_string()))
     }
 
-    /// Posts `frame` to every live connection of `user_ids` except `except_connection`,
-    /// concurrently (bounded); a slow or gone connection never holds up or fails the others.
-    /// Gone connections are cleaned up, and users left with none are announced offline.
-    pub async fn fanout<'a>(&self, user_ids: impl IntoIterator<Item = &'a str>, frame: &ServerFrame, except_connection: Option<&str>) -> FanoutReport {
-        self.fanout_inner(user_ids, frame, except_connection, true).await
+    /// Posts `frame` to every connection registered in the room (one Query: the room's live
+    /// connections), except the connection `except` and every connection of `except_user`.
+    pub async fn fanout_room(&self, room_id: &str, frame: &ServerFrame, except: Option<&str>, except_user: Option<&str>) -> FanoutReport {
+        let conns = match self.store.room_connections(room_id).await {
+            Ok(c) => c,
+            Err(e) => {
+                tracing::error!(room_id, error = %e, "fan-out: cannot read the room's connections");
+                return FanoutReport { failed: 1, ..Default::default() };
+            }
+        };
+        let targets = conns.into_iter().filter(|c| Some(c.connection_id.as_str()) != except && Some(c.user_id.as_str()) != except_user).map(|c| (c.user_id, c.connection_id)).collect();
+        self.post_all(targets, frame, true).await
     }
 
-    async fn fanout_inner<'a>(&self, user_ids: impl IntoIterator<Item = &'a str>, frame: &ServerFrame, except: Option<&str>, announce: bool) -> FanoutReport {
-        let ids: BTreeSet<String> = user_ids.into_iter().map(str::to_string).collect();
+    /// Posts `frame` to every live connection of these users (from their presence sets), except
+    /// `except`: for users who are not (or no longer) in a room's list — `room.joined`,
+    /// `room.left`.
+    pub async fn fanout_users<'a>(&self, user_ids: impl IntoIterator<Item = &'a str>, frame: &ServerFrame, except: Option<&str>) -> FanoutReport {
+        let ids: Vec<String> = user_ids.into_iter().map(str::to_string).collect::<BTreeSet<_>>().into_iter().collect();
         if ids.is_empty() {
             return FanoutReport::default();
         }
-        let ids: Vec<String> = ids.into_iter().collect();
         let users = match self.store.get_users(&ids).await {
             Ok(u) => u,
             Err(e) => {
@@ -140,14 +149,20 @@ impl App {
                 return FanoutReport { failed: ids.len(), ..Default::default() };
             }
         };
-        let targets: Vec<(String, String)> = users
-            .into_iter()
-            .flat_map(|u| {
-                let uid = u.user_id;
-                u.conns.into_iter().map(move |c| (uid.clone(), c))
-            })
-            .filter(|(_, c)| Some(c.as_str()) != except)
-            .collect();
+        let targets = users.into_iter().flat_map(|u| {
+            let uid = u.user_id;
+            u.conns.into_iter().map(move |c| (uid.clone(), c))
+        });
+        self.post_all(targets.filter(|(_, c)| Some(c.as_str()) != except).collect(), frame, true).await
+    }
+
+    /// Posts one frame to (user, connection) targets, concurrently (bounded); a slow or gone
+    /// connection never holds up or fails the others. Gone connections are cleaned up, and users
+    /// left with none are announced offline (when `announce`).
+    async fn post_all(&self, targets: Vec<(String, String)>, frame: &ServerFrame, announce: bool) -> FanoutReport {
+        if targets.is_empty() {
+            return FanoutReport::default();
+        }
         let data = frame.to_json();
         let results: Vec<((String, String), Result<(), PostError>)> = stream::iter(targets)
             .map(|t| {
@@ -176,15 +191,15 @@ impl App {
             }
         }
         if !gone.is_empty() {
-            self.cleanup_gone(gone, announce).await;
+            Box::pin(self.cleanup_gone(gone, announce)).await;
         }
         report
     }
 
-    /// Connections that answered 410: delete their rows and take them off their users; users
-    /// left without connections go offline (announced when `announce`). A connection younger than
-    /// [`HANDSHAKE_GRACE_MS`] is left alone: its `$connect` registered it before API Gateway
-    /// finished the handshake, and posts in that window are refused.
+    /// Connections that answered 410: delete their rows, take them off their users and out of
+    /// their rooms; users left without connections go offline (announced when `announce`). A
+    /// connection younger than [`HANDSHAKE_GRACE_MS`] is left alone: its `$connect` registered it
+    /// before API Gateway finished the handshake, and posts in that window are refused.
     pub async fn cleanup_gone(&self, gone: Vec<(String, String)>, announce: bool) {
         let now = self.now();
         let mut by_user: BTreeMap<String, Vec<String>> = BTreeMap::new();
@@ -197,6 +212,9 @@ impl App {
             by_user.entry(u).or_default().push(c);
         }
         for (user, conns) in by_user {
+            if let Err(e) = self.unregister_everywhere(&user, &conns).await {
+                tracing::warn!(user_id = %user, error = %e, "cannot take gone connections out of their rooms");
+            }
             match self.store.detach_connections(&user, &conns, now).await {
                 Ok(d) if d.went_offline() => {
                     tracing::info!(user_id = %user, "user went offline (gone connection)");
@@ -210,39 +228,89 @@ impl App {
         }
     }
 
-    /// Everyone who shares a room with `user_id`.
-    pub async fn co_members(&self, user_id: &str) -> Result<BTreeSet<String>> {
+    /// Registers a user's connections in their rooms (as `$connect` does for one connection).
+    pub async fn register_everywhere(&self, user_id: &str, conns: &[String]) -> Result<()> {
         let rooms = self.store.memberships(user_id).await?;
-        let lists: Vec<Result<Vec<MemberRecord>>> = stream::iter(rooms).map(|r| async move { self.store.list_members(&r.room_id).await }).buffer_unordered(8).collect().await;
-        let mut out = BTreeSet::new();
-        for l in lists {
-            out.extend(l?.into_iter().map(|m| m.user_id));
-        }
-        out.remove(user_id);
-        Ok(out)
+        let until = self.now() / 1000 + CONNECTION_TTL_SECS;
+        let entries: Vec<RoomConn> = rooms
+            .iter()
+            .flat_map(|r| conns.iter().map(move |c| RoomConn { room_id: r.room_id.clone(), connection_id: c.clone(), user_id: user_id.to_string(), expires_at: until }))
+            .collect();
+        self.store.register_connections(&entries).await
     }
 
-    /// Tells co-members that `user_id` came online or went offline.
+    /// Takes a user's connections out of all their rooms.
+    pub async fn unregister_everywhere(&self, user_id: &str, conns: &[String]) -> Result<()> {
+        let rooms = self.store.memberships(user_id).await?;
+        let entries: Vec<(String, String)> = rooms.iter().flat_map(|r| conns.iter().map(move |c| (r.room_id.clone(), c.clone()))).collect();
+        self.store.unregister_connections(&entries).await
+    }
+
+    /// Registers the live connections of users who just joined a room (and lifts any bar from an
+    /// earlier removal), so the room's next fan-out reaches them.
+    pub async fn register_members(&self, room_id: &str, user_ids: &[String]) -> Result<()> {
+        if user_ids.is_empty() {
+            return Ok(());
+        }
+        self.store.unbar(room_id, user_ids).await?;
+        let until = self.now() / 1000 + CONNECTION_TTL_SECS;
+        let users = self.store.get_users(user_ids).await?;
+        let entries: Vec<RoomConn> = users
+            .into_iter()
+            .flat_map(|u| {
+                let uid = u.user_id;
+                u.conns.into_iter().map(move |c| RoomConn { room_id: room_id.to_string(), connection_id: c, user_id: uid.clone(), expires_at: until })
+            })
+            .collect();
+        self.store.register_connections(&entries).await
+    }
+
+    /// A user left or was removed: bar them from the room's fan-outs (a registration racing the
+    /// removal is ignored), and take their known connections out of it.
+    pub async fn unregister_member(&self, room_id: &str, user_id: &str) -> Result<()> {
+        // Longer than any connection registered before or during the removal can live.
+        let until = self.now() / 1000 + CONNECTION_TTL_SECS + 3600;
+        self.store.bar_from_room(room_id, user_id, until).await?;
+        let conns = self.store.get_users(&[user_id.to_string()]).await?.into_iter().flat_map(|u| u.conns).map(|c| (room_id.to_string(), c)).collect::<Vec<_>>();
+        self.store.unregister_connections(&conns).await
+    }
+
+    /// Tells co-members that `user_id` came online or went offline: one Query of live
+    /// connections per room of the user (each connection once).
     pub async fn announce_presence(&self, user_id: &str, online: bool, last_seen: Option<u64>, cleanup_announces: bool) {
-        let peers = match self.co_members(user_id).await {
-            Ok(p) => p,
+        let rooms = match self.store.memberships(user_id).await {
+            Ok(r) => r,
             Err(e) => {
-                tracing::warn!(user_id, error = %e, "presence: cannot list co-members");
+                tracing::warn!(user_id, error = %e, "presence: cannot list rooms");
                 return;
             }
         };
+        let lists: Vec<Result<Vec<RoomConn>>> = stream::iter(rooms).map(|r| async move { self.store.room_connections(&r.room_id).await }).buffer_unordered(16).collect().await;
+        let mut targets: BTreeMap<String, String> = BTreeMap::new();
+        for l in lists {
+            match l {
+                Ok(conns) => {
+                    for c in conns.into_iter().filter(|c| c.user_id != user_id) {
+                        targets.insert(c.connection_id, c.user_id);
+                    }
+                }
+                Err(e) => tracing::warn!(user_id, error = %e, "presence: cannot read a room's connections"),
+            }
+        }
         let frame = ServerFrame::Presence { user_id: user_id.to_string(), online, last_seen: if online { None } else { last_seen } };
         // A presence broadcast that finds more gone connections cleans them up but does not
         // announce in turn (no cascades).
-        Box::pin(self.fanout_inner(peers.iter().map(String::as_str), &frame, None, cleanup_announces)).await;
+        self.post_all(targets.into_iter().map(|(c, u)| (u, c)).collect(), &frame, cleanup_announces).await;
     }
 
-    /// Registers a live connection for its user and, if it is the user's first, announces them.
-    /// Stale ids left in the user's set (connections that vanished without `$disconnect` and
-    /// were never posted to) are pruned first, so they cannot hide a real transition.
+    /// Registers a live connection for its user and in the user's rooms, and if it is the user's
+    /// first, announces them. Stale ids left in the user's set (connections that vanished without
+    /// `$disconnect` and were never posted to) are pruned first, so they cannot hide a real
+    /// transition.
     pub async fn attach(&self, user_id: &str, name: Option<&str>, connection_id: &str) -> Result<()> {
         let now = self.now();
         let before = self.store.attach_connection(user_id, name, connection_id, now).await?;
+        self.register_everywhere(user_id, &[connection_id.to_string()]).await?;
         let mut online_before = before > 0;
         if online_before {
             let users = self.store.get_users(&[user_id.to_string()]).await?;
@@ -250,6 +318,7 @@ impl App {
             let alive: HashSet<String> = self.store.existing_connections(&others).await?;
             let stale: Vec<String> = others.iter().filter(|c| !alive.contains(*c)).cloned().collect();
             if !stale.is_empty() {
+                self.unregister_everywhere(user_id, &stale).await?;
                 self.store.detach_connections(user_id, &stale, now).await?;
             }
             online_before = !alive.is_empty();
@@ -266,6 +335,7 @@ impl App {
             return Ok(()); // already cleaned up (a 410 got there first)
         };
         let now = self.now();
+        self.unregister_everywhere(&rec.user_id, &[connection_id.to_string()]).await?;
         let detached = self.store.detach_connections(&rec.user_id, &[connection_id.to_string()], now).await?;
         if detached.went_offline() {
             self.announce_presence(&rec.user_id, false, Some(now), true).await;
@@ -273,6 +343,9 @@ impl App {
         Ok(())
     }
 }
+
+/// Connection rows outlive API Gateway's 2-hour maximum a little; TTL removes leftovers.
+pub const CONNECTION_TTL_SECS: u64 = 2 * 3600 + 600;
 
 /// A 410 for a connection younger than this does not unregister it (see [`App::cleanup_gone`]).
 pub const HANDSHAKE_GRACE_MS: u64 = 10_000;

@@ -6,6 +6,9 @@ use std::time::{SystemTime, UNIX_EPOCH};
 pub trait Clock: Send + Sync {
     /// Milliseconds since the Unix epoch.
     fn now_ms(&self) -> u64;
+    fn now_secs(&self) -> u64 {
+        self.now_ms() / 1000
+    }
 }
 
 pub struct SystemClock;

@@ -11,6 +11,7 @@ pub struct Tables {
     pub messages: String,
     pub idempotency: String,
     pub search: String,
+    pub room_conns: String,
 }
 
 #[derive(Debug, Clone)]
@@ -48,6 +49,7 @@ impl Config {
             messages: required("MESSAGES_TABLE")?,
             idempotency: required("IDEMPOTENCY_TABLE")?,
             search: required("SEARCH_TABLE")?,
+            room_conns: required("ROOM_CONNS_TABLE")?,
         };
         let ws_endpoint = var("AWS_ENDPOINT_URL_APIGATEWAYMANAGEMENTAPI").or_else(|| var("WS_ENDPOINT")).ok_or("neither WS_ENDPOINT nor AWS_ENDPOINT_URL_APIGATEWAYMANAGEMENTAPI is set")?;
         let max_group_size = match var("MAX_GROUP_SIZE") {

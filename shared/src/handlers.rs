@@ -1,7 +1,7 @@
 //! The Lambda entry points. Each function's `main.rs` builds the [`App`] from [`Config`] and
 //! hands events to one of these.
 
-use crate::app::App;
+use crate::app::{App, CONNECTION_TTL_SECS};
 use crate::auth::{token_from_request, AuthConfig, OriginPolicy, Verifier};
 use crate::clock::SystemClock;
 use crate::cmd;
@@ -16,8 +16,6 @@ use std::sync::Arc;
 
 pub type Error = lambda_runtime::Error;
 
-/// Connection rows outlive API Gateway's 2-hour maximum a little; TTL removes leftovers.
-pub const CONNECTION_TTL_SECS: u64 = 2 * 3600 + 600;
 
 pub fn init_tracing() {
     lambda_runtime::tracing::init_default_subscriber();

@@ -90,11 +90,25 @@ pub struct MemberRecord {
     /// The room's `lastSeq` when the member archived it: a newer message brings it back.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub archived_seq: Option<u64>,
+    /// The seq of the member's own newest message: everything up to it counts as read (writing in
+    /// a room reads it) without a second write per send.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub own_seq: u64,
+}
+
+fn is_zero(v: &u64) -> bool {
+    *v == 0
 }
 
 impl MemberRecord {
-    pub fn view(&self) -> MemberView {
-        MemberView { user_id: self.user_id.clone(), name: self.name.clone(), role: self.role, joined_at: self.joined_at, read_seq: self.read_seq, delivered_seq: self.delivered_seq }
+    /// The member's read cursor as others and the unread count see it: their `read` frames, or
+    /// their own newest message if later, never past the room's last message.
+    pub fn effective_read(&self, room_last_seq: u64) -> u64 {
+        self.read_seq.max(self.own_seq).min(room_last_seq)
+    }
+
+    pub fn view(&self, room_last_seq: u64) -> MemberView {
+        MemberView { user_id: self.user_id.clone(), name: self.name.clone(), role: self.role, joined_at: self.joined_at, read_seq: self.effective_read(room_last_seq), delivered_seq: self.delivered_seq }
     }
 
     pub fn new(room: &RoomRecord, user: &UserRef, role: MemberRole, now: u64) -> MemberRecord {
@@ -111,18 +125,31 @@ impl MemberRecord {
             typing_at: None,
             archived: false,
             archived_seq: None,
+            own_seq: 0,
         }
     }
 }
 
-/// Outcome of charging one `message.send` to its connection's budget.
+/// Outcome of charging one send to the sender's member row (budget per member per room).
 #[derive(Debug, Clone, PartialEq)]
-pub enum SendBudget {
-    Allowed(ConnectionRecord),
-    /// The connection sent its maximum in the current window.
+pub enum SendCharge {
+    /// Charged; the member row now says the sender's newest message is the expected seq.
+    /// `previous_own`: what it said before (to put back if the send creates nothing).
+    Allowed { previous_own: Option<u64> },
+    /// The member sent its maximum in the current window.
     Exhausted,
-    /// No such connection row.
-    UnknownConnection,
+    /// No member row: not a member (or no such room).
+    NotMember,
+}
+
+/// A live connection registered in a room: what a fan-out reads, one Query per room.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RoomConn {
+    pub room_id: String,
+    pub connection_id: String,
+    pub user_id: String,
+    /// Epoch seconds: the connection cannot outlive this (API Gateway's 2 h maximum); TTL.
+    pub expires_at: u64,
 }
 
 /// Outcome of deleting a connection row after a 410.
@@ -286,9 +313,9 @@ impl RoomRecord {
             context: self.context.clone(),
             archived: member.archived && self.last_seq <= member.archived_seq.unwrap_or(0),
             role: member.role,
-            read_seq: member.read_seq,
+            read_seq: member.effective_read(self.last_seq),
             delivered_seq: member.delivered_seq,
-            unread: self.last_seq.saturating_sub(member.read_seq),
+            unread: self.last_seq.saturating_sub(member.effective_read(self.last_seq)),
         }
     }
 }

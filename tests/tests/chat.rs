@@ -587,16 +587,17 @@ async fn history_pages_newest_first_with_a_cursor() {
 }
 
 #[tokio::test]
-async fn a_flooding_connection_is_rate_limited() {
+async fn a_flooding_member_is_rate_limited_per_room() {
     let mut spec = StackSpec::default();
     spec.parameters.insert("MaxSendsPer10Seconds".into(), "5".into());
     let s = TestStack::start(spec).await;
-    let (alice, bob) = (uid("alice"), uid("bob"));
+    let (alice, bob, carol) = (uid("alice"), uid("bob"), uid("carol"));
     let mut a = s.user(&alice).await;
     let mut b = s.user(&bob).await;
     let room = direct(&mut a, &bob).await;
-    // The budget is 5 per fixed 10 s window: eleven quick sends span at most two windows, so at
-    // most ten pass, and at least the first five do.
+    let other_room = direct(&mut a, &carol).await;
+    // The budget is 5 per member per room per fixed 10 s window: eleven quick sends span at most
+    // two windows, so at most ten pass, and at least the first five do.
     let mut accepted = 0;
     let refused = loop {
         let client_id = format!("flood-{accepted}");
@@ -608,11 +609,11 @@ async fn a_flooding_connection_is_rate_limited() {
         assert!(accepted <= 10, "eleven sends and none refused");
     };
     assert_eq!((refused["code"].as_str(), refused["clientId"].as_str()), (Some("rate_limited"), Some(format!("flood-{accepted}").as_str())));
-    assert!(accepted >= 5, "refused after only {accepted}");    // Per connection: Alice's other device and Bob are not affected.
-    let mut a2 = s.user(&alice).await;
-    send(&mut a2, &room, "from my phone").await;
+    assert!(accepted >= 5, "refused after only {accepted}");
+    // Per member and room: Alice's other room and Bob are not affected.
+    send(&mut a, &other_room, "elsewhere").await;
     send(&mut b, &room, "hi").await;
     // Nothing was stored for the refused frame.
     let h = b.request(json!({"action": "history", "roomId": room})).await;
-    assert_eq!(h["messages"].as_array().unwrap().len(), accepted + 2);
+    assert_eq!(h["messages"].as_array().unwrap().len(), accepted + 1);
 }

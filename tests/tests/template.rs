@@ -189,8 +189,10 @@ fn the_functions_may_call_every_dynamodb_operation_the_code_makes() {
     let t = Template::parse(&text, &LocalContext::default()).unwrap();
     let doc = serde_json::json!({ "Resources": t.resources });
     let table_of = |field: &str| -> String {
-        let mut c = field.chars();
-        let cap: String = c.next().unwrap().to_uppercase().chain(c).collect();
+        let cap: String = field.split('_').map(|w| {
+            let mut c = w.chars();
+            c.next().unwrap().to_uppercase().chain(c).collect::<String>()
+        }).collect();
         format!("{cap}Table")
     };
     let pairs = |v: &[(&str, &str)]| -> BTreeSet<(String, String)> { v.iter().map(|(a, b)| (a.to_string(), b.to_string())).collect() };
@@ -200,7 +202,7 @@ fn the_functions_may_call_every_dynamodb_operation_the_code_makes() {
     let search_only = pairs(&[("BatchGetItem", "messages"), ("Query", "search")]);
     let indexer_only = pairs(&[("BatchWriteItem", "search")]);
     // Only sockets identify their connection, charge its send budget and remove members.
-    let socket_only = pairs(&[("GetItem", "connections"), ("UpdateItem", "connections"), ("DeleteItem", "members")]);
+    let socket_only = pairs(&[("GetItem", "connections"), ("DeleteItem", "members"), ("PutItem", "room_conns")]);
     let functions = ["ConnectFunction", "DisconnectFunction", "MessageFunction", "ApiFunction", "IndexerFunction"];
     for (action, field) in dynamodb_calls() {
         let table = table_of(&field);

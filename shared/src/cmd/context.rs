@@ -77,8 +77,9 @@ pub async fn upsert(app: &App, actor: &Actor, context_id: &str, c: ContextChat) 
     let members: Vec<MemberRecord> = people.iter().map(|p| MemberRecord::new(&room, p, MemberRole::Member, now)).collect();
     let created = app.store.create_room(&room, &members).await?;
     if created {
+        app.register_members(&room_id, &members.iter().map(|m| m.user_id.clone()).collect::<Vec<_>>()).await?;
         for m in &members {
-            app.fanout([m.user_id.as_str()], &ServerFrame::RoomJoined { room: room.view(m) }, None).await;
+            app.fanout_users([m.user_id.as_str()], &ServerFrame::RoomJoined { room: room.view(m) }, None).await;
         }
     } else {
         let existing = app.store.get_room(&room_id).await?.ok_or_else(|| ChatError::internal("room vanished"))?;
@@ -98,6 +99,7 @@ pub async fn upsert(app: &App, actor: &Actor, context_id: &str, c: ContextChat) 
             }
         }
     }
-    let members = app.store.list_members(&room_id).await?.iter().map(MemberRecord::view).collect();
+    let last_seq = app.store.room_hint(&room_id).await?.unwrap_or(0);
+    let members = app.store.list_members(&room_id).await?.iter().map(|m| m.view(last_seq)).collect();
     Ok(ContextRoom { room_id, created, context, members })
 }

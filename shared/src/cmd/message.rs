@@ -25,10 +25,10 @@ async fn change(app: &App, caller: &Caller, room_id: &str, seq: u64, change: Mes
     if seq == 0 {
         return Err(ChatError::invalid("seq", "seq is the seq of a message (1 or more)"));
     }
-    let members = app.members_checked(room_id, &caller.user_id).await?;
+    app.member_checked(room_id, &caller.user_id).await?;
     let message = app.store.update_message(room_id, seq, &caller.user_id, change, app.now()).await?;
     app.reply(caller, &ServerFrame::MessageUpdated { reference, message: message.clone() }).await;
     let frame = ServerFrame::MessageUpdated { reference: None, message };
-    app.fanout(members.iter().map(|m| m.user_id.as_str()), &frame, Some(&caller.connection_id)).await;
+    app.fanout_room(room_id, &frame, Some(&caller.connection_id), None).await;
     Ok(())
 }

@@ -76,10 +76,7 @@ fn error_context(body: &str) -> ErrorContext {
 pub async fn handle(app: &App, connection_id: &str, request_id: &str, body: &str) {
     let result = async {
         let frame = parse(body)?;
-        let caller = match frame {
-            ClientFrame::MessageSend(_) => identify_sender(app, connection_id, request_id).await?,
-            _ => identify(app, connection_id, request_id).await?,
-        };
+        let caller = identify(app, connection_id, request_id).await?;
         apply(app, &caller, frame).await
     }
     .await;
@@ -93,20 +90,6 @@ async fn identify(app: &App, connection_id: &str, request_id: &str) -> Result<Ca
         return Err(ChatError::Unauthorized("this connection is not registered; reconnect".into()));
     };
     Ok(Caller { connection_id: connection_id.to_string(), actor: Actor { user_id: c.user_id, name: c.name, role: c.role }, request_id: request_id.to_string() })
-}
-
-/// Identifies the sender of a `message.send` and charges it to the connection's send budget.
-async fn identify_sender(app: &App, connection_id: &str, request_id: &str) -> Result<Caller> {
-    let window = app.now() / crate::app::SEND_WINDOW_MS;
-    match app.store.spend_send_budget(connection_id, window, app.cfg.max_sends_per_window).await? {
-        crate::model::SendBudget::Allowed(c) => Ok(Caller { connection_id: connection_id.to_string(), actor: Actor { user_id: c.user_id, name: c.name, role: c.role }, request_id: request_id.to_string() }),
-        crate::model::SendBudget::Exhausted => Err(ChatError::RateLimited(format!(
-            "at most {} messages per {} s per connection; retry in a few seconds",
-            app.cfg.max_sends_per_window,
-            crate::app::SEND_WINDOW_MS / 1000
-        ))),
-        crate::model::SendBudget::UnknownConnection => Err(ChatError::Unauthorized("this connection is not registered; reconnect".into())),
-    }
 }
 
 pub async fn apply(app: &App, caller: &Caller, frame: ClientFrame) -> Result<()> {

@@ -26,12 +26,11 @@ pub async fn apply(app: &App, caller: &Caller, f: Cursor, kind: CursorKind) -> R
     if !moved {
         return Ok(());
     }
-    let members = app.store.list_members(&f.room_id).await?;
     let (room_id, user_id) = (f.room_id.clone(), caller.user_id.clone());
     let frame = match kind {
         CursorKind::Read => ServerFrame::Read { room_id, user_id, seq },
         CursorKind::Delivered => ServerFrame::Delivered { room_id, user_id, seq },
     };
-    app.fanout(members.iter().map(|m| m.user_id.as_str()), &frame, Some(&caller.connection_id)).await;
+    app.fanout_room(&f.room_id, &frame, Some(&caller.connection_id), None).await;
     Ok(())
 }

@@ -90,11 +90,13 @@ pub async fn create(app: &App, caller: &Caller, f: RoomCreate) -> Result<()> {
         app.reply(caller, &ServerFrame::RoomCreated { reference: f.reference, room: existing.view(&member), created: false }).await;
         return Ok(());
     }
+    // Every member's live connections now receive the room's fan-outs.
+    app.register_members(&room.room_id, &members.iter().map(|m| m.user_id.clone()).collect::<Vec<_>>()).await?;
     app.reply(caller, &ServerFrame::RoomCreated { reference: f.reference, room: room.view(&members[0]), created: true }).await;
-    app.fanout([caller.user_id.as_str()], &ServerFrame::RoomJoined { room: room.view(&members[0]) }, Some(&caller.connection_id)).await;
+    app.fanout_users([caller.user_id.as_str()], &ServerFrame::RoomJoined { room: room.view(&members[0]) }, Some(&caller.connection_id)).await;
     if let Some(m) = members.get(1) {
         let others = members[1..].iter().map(|m| m.user_id.as_str());
-        app.fanout(others, &ServerFrame::RoomJoined { room: room.view(m) }, None).await;
+        app.fanout_users(others, &ServerFrame::RoomJoined { room: room.view(m) }, None).await;
     }
     Ok(())
 }
@@ -212,7 +214,7 @@ pub async fn detail(app: &App, actor: &Actor, room_id: &str) -> Result<(RoomView
     let members = app.members_checked(room_id, &actor.user_id).await?;
     let room = app.store.get_room(room_id).await?.ok_or_else(|| ChatError::NotFound(format!("room {room_id} does not exist")))?;
     let me = members.iter().find(|m| m.user_id == actor.user_id).ok_or_else(|| ChatError::NotMember(room_id.to_string()))?;
-    Ok((room.view(me), members.iter().map(MemberRecord::view).collect()))
+    Ok((room.view(me), members.iter().map(|m| m.view(room.last_seq)).collect()))
 }
 
 /// Archives a room for the caller (`on`) or brings it back. An archived room leaves the default
@@ -241,12 +243,14 @@ async fn managed_group(app: &App, caller: &Actor, room_id: &str) -> Result<(Room
     Ok((room, me))
 }
 
-/// Appends a system message about a membership change and sends it to `to` (user ids).
-pub(crate) async fn system_message<'a>(app: &App, actor: &Actor, room_id: &str, content: String, meta: serde_json::Value, to: impl IntoIterator<Item = &'a str>) -> Result<()> {
+/// Appends a system message about a membership change and sends it to the room.
+pub(crate) async fn system_message(app: &App, actor: &Actor, room_id: &str, content: String, meta: serde_json::Value) -> Result<()> {
     let now = app.now();
+    let hint = app.store.room_hint(room_id).await?.unwrap_or(0);
     let appended = app
         .store
-        .append_message(NewMessage {
+        .append_message(
+            NewMessage {
             room_id: room_id.to_string(),
             client_id: format!("sys-{}", ids::ulid(now)),
             id: ids::ulid(now),
@@ -257,14 +261,16 @@ pub(crate) async fn system_message<'a>(app: &App, actor: &Actor, room_id: &str, 
             reply_to: None,
             meta: Some(meta),
             created_at: now,
-        })
+        },
+            hint,
+        )
         .await?;
     let message = appended.message().clone();
     if !actor.is_service() {
         // The actor has read their own system message (ignored if they just left).
         let _ = app.store.advance_cursor(room_id, &actor.user_id, crate::model::CursorKind::Read, message.seq).await;
     }
-    app.fanout(to, &ServerFrame::MessageNew { message }, None).await;
+    app.fanout_room(room_id, &ServerFrame::MessageNew { message }, None, None).await;
     Ok(())
 }
 
@@ -319,16 +325,16 @@ pub async fn add_members(app: &App, actor: &Actor, room_id: &str, wanted: Vec<Us
     let now = app.now();
     let new_members: Vec<MemberRecord> = refs.iter().map(|r| MemberRecord::new(&room, r, MemberRole::Member, now)).collect();
     app.store.add_members(room_id, &new_members).await?;
+    let new_ids: Vec<String> = refs.iter().map(|r| r.user_id.clone()).collect();
+    app.register_members(room_id, &new_ids).await?;
     // The new members learn of the room first, then everyone gets the system message.
     let room = app.store.get_room(room_id).await?.unwrap_or(room);
-    let new_ids: Vec<String> = refs.iter().map(|r| r.user_id.clone()).collect();
     for m in &new_members {
-        app.fanout([m.user_id.as_str()], &ServerFrame::RoomJoined { room: room.view(m) }, None).await;
+        app.fanout_users([m.user_id.as_str()], &ServerFrame::RoomJoined { room: room.view(m) }, None).await;
     }
     let names = refs.iter().map(display).collect::<Vec<_>>().join(", ");
     let by = actor.name.clone().unwrap_or_else(|| actor.user_id.clone());
-    let everyone: Vec<String> = existing.into_iter().chain(new_ids.iter().cloned()).collect();
-    system_message(app, actor, room_id, format!("{by} added {names}"), json!({ "event": "member.added", "userIds": new_ids, "by": actor.user_id }), everyone.iter().map(String::as_str)).await?;
+    system_message(app, actor, room_id, format!("{by} added {names}"), json!({ "event": "member.added", "userIds": new_ids, "by": actor.user_id })).await?;
     Ok(new_members)
 }
 
@@ -352,11 +358,12 @@ pub async fn remove(app: &App, caller: &Caller, f: RoomRemove) -> Result<()> {
     if !app.store.remove_member(&f.room_id, &f.user_id).await? {
         return Err(ChatError::NotFound(format!("{} is not a member of this room", f.user_id)));
     }
-    let remaining: Vec<String> = app.store.list_members(&f.room_id).await?.into_iter().map(|m| m.user_id).collect();
+    // From here on the room's fan-outs skip them.
+    app.unregister_member(&f.room_id, &f.user_id).await?;
     let by = caller.name.clone().unwrap_or_else(|| caller.user_id.clone());
     let who = target.name.clone().unwrap_or_else(|| target.user_id.clone());
-    system_message(app, &caller.actor, &f.room_id, format!("{by} removed {who}"), json!({ "event": "member.removed", "userIds": [f.user_id], "by": caller.user_id }), remaining.iter().map(String::as_str)).await?;
-    app.fanout([f.user_id.as_str()], &ServerFrame::RoomLeft { reference: None, room_id: f.room_id.clone(), by: caller.user_id.clone() }, None).await;
+    system_message(app, &caller.actor, &f.room_id, format!("{by} removed {who}"), json!({ "event": "member.removed", "userIds": [f.user_id], "by": caller.user_id })).await?;
+    app.fanout_users([f.user_id.as_str()], &ServerFrame::RoomLeft { reference: None, room_id: f.room_id.clone(), by: caller.user_id.clone() }, None).await;
     app.reply(caller, &ServerFrame::RoomUpdated { reference: f.reference, room: updated_view(app, caller, &f.room_id).await? }).await;
     Ok(())
 }
@@ -372,10 +379,10 @@ pub async fn leave(app: &App, caller: &Caller, f: RoomLeave) -> Result<()> {
     if !app.store.remove_member(&f.room_id, &caller.user_id).await? {
         return Err(ChatError::NotMember(f.room_id));
     }
-    let remaining: Vec<String> = app.store.list_members(&f.room_id).await?.into_iter().map(|m| m.user_id).collect();
+    app.unregister_member(&f.room_id, &caller.user_id).await?;
     let who = caller.name.clone().unwrap_or_else(|| caller.user_id.clone());
-    system_message(app, &caller.actor, &f.room_id, format!("{who} left"), json!({ "event": "member.left", "userIds": [caller.user_id], "by": caller.user_id }), remaining.iter().map(String::as_str)).await?;
+    system_message(app, &caller.actor, &f.room_id, format!("{who} left"), json!({ "event": "member.left", "userIds": [caller.user_id], "by": caller.user_id })).await?;
     app.reply(caller, &ServerFrame::RoomLeft { reference: f.reference, room_id: f.room_id.clone(), by: caller.user_id.clone() }).await;
-    app.fanout([caller.user_id.as_str()], &ServerFrame::RoomLeft { reference: None, room_id: f.room_id.clone(), by: caller.user_id.clone() }, Some(&caller.connection_id)).await;
+    app.fanout_users([caller.user_id.as_str()], &ServerFrame::RoomLeft { reference: None, room_id: f.room_id.clone(), by: caller.user_id.clone() }, Some(&caller.connection_id)).await;
     Ok(())
 }

@@ -5,7 +5,7 @@ use super::{check_content, check_id, check_ref};
 use crate::app::{Actor, App, Caller};
 use crate::error::{ChatError, Result};
 use crate::ids;
-use crate::model::{Appended, CursorKind, MemberRecord, NewMessage};
+use crate::model::{Appended, NewMessage, SendCharge};
 use crate::protocol::{Message, MessageKind, MessageSend, ServerFrame};
 
 /// Largest `meta` a site may attach to a message, in bytes of JSON.
@@ -32,20 +32,20 @@ impl From<MessageSend> for Outgoing {
 pub async fn apply(app: &App, caller: &Caller, f: MessageSend) -> Result<()> {
     check_ref(&f.reference)?;
     let reference = f.reference.clone();
-    let (appended, members) = persist(app, &caller.actor, f.into()).await?;
+    let appended = persist(app, &caller.actor, f.into()).await?;
     let duplicate = matches!(appended, Appended::Duplicate(_));
     let message = appended.message().clone();
     app.reply(caller, &ServerFrame::Ack { reference, client_id: message.client_id.clone().unwrap_or_default(), message: message.clone(), duplicate }).await;
     if !duplicate {
-        broadcast(app, message, &members, Some(&caller.connection_id)).await;
+        broadcast(app, message, Some(&caller.connection_id)).await;
     }
     Ok(())
 }
 
 /// Checks and stores a message; returns it (or, for a clientId seen before, the message it
-/// created) and the room's members. Members send to rooms they are in; the site (`service`)
+/// created). Members send to rooms they are in; the site (`service`)
 /// sends to any room, `system` messages included.
-pub async fn persist(app: &App, actor: &Actor, o: Outgoing) -> Result<(Appended, Vec<MemberRecord>)> {
+pub async fn persist(app: &App, actor: &Actor, o: Outgoing) -> Result<Appended> {
     check_id("roomId", &o.room_id)?;
     check_id("clientId", &o.client_id)?;
     check_content(&o.content)?;
@@ -67,41 +67,64 @@ pub async fn persist(app: &App, actor: &Actor, o: Outgoing) -> Result<(Appended,
         }
         check_meta(meta, 0)?;
     }
-    let members = if actor.is_service() {
-        if app.store.get_room(&o.room_id).await?.is_none() {
+    // The room's newest seq as a hint (half a read unit; the store finds the real one if the
+    // hint is behind), then one conditional write on the sender's member row that is at once the
+    // membership check, the send budget and "everything up to my own message is read".
+    let hint = app.store.room_hint(&o.room_id).await?;
+    let charged = if actor.is_service() {
+        if hint.is_none() {
             return Err(ChatError::NotFound(format!("room {} does not exist", o.room_id)));
         }
-        app.store.list_members(&o.room_id).await?
+        None
     } else {
-        app.members_checked(&o.room_id, &actor.user_id).await?
+        let hint = hint.ok_or_else(|| ChatError::NotMember(o.room_id.clone()))?;
+        let window = app.now() / crate::app::SEND_WINDOW_MS;
+        match app.store.charge_send(&o.room_id, &actor.user_id, window, app.cfg.max_sends_per_window, hint + 1).await? {
+            SendCharge::Allowed { previous_own } => Some((hint + 1, previous_own)),
+            SendCharge::NotMember => return Err(ChatError::NotMember(o.room_id.clone())),
+            SendCharge::Exhausted => {
+                return Err(ChatError::RateLimited(format!(
+                    "at most {} messages per {} s in a room; retry in a few seconds",
+                    app.cfg.max_sends_per_window,
+                    crate::app::SEND_WINDOW_MS / 1000
+                )))
+            }
+        }
     };
     let now = app.now();
     let appended = app
         .store
-        .append_message(NewMessage {
-            room_id: o.room_id.clone(),
-            client_id: o.client_id,
-            id: ids::ulid(now),
-            sender_id: actor.user_id.clone(),
-            sender_name: actor.name.clone(),
-            kind: o.kind,
-            content: o.content,
-            reply_to: o.reply_to,
-            meta: o.meta,
-            created_at: now,
-        })
-        .await?;
-    if let Appended::Created(message) = &appended {
-        if !actor.is_service() {
-            // Writing in a room reads it: everything up to one's own message is no longer unread,
-            // so the unread count (lastSeq - readSeq) only ever counts messages from others. Done
-            // before the ack, so that once a client has its ack, its unread counts agree.
-            if let Err(e) = app.store.advance_cursor(&o.room_id, &actor.user_id, CursorKind::Read, message.seq).await {
-                tracing::warn!(room_id = %o.room_id, error = %e, "cannot move the sender's read cursor");
+        .append_message(
+            NewMessage {
+                room_id: o.room_id.clone(),
+                client_id: o.client_id,
+                id: ids::ulid(now),
+                sender_id: actor.user_id.clone(),
+                sender_name: actor.name.clone(),
+                kind: o.kind,
+                content: o.content,
+                reply_to: o.reply_to,
+                meta: o.meta,
+                created_at: now,
+            },
+            hint.unwrap_or(0),
+        )
+        .await;
+    if let Some((expected, previous)) = charged {
+        // The member row said "my newest message is `expected`": put it right when the send got
+        // another seq (others wrote meanwhile) or created nothing.
+        let correct = match &appended {
+            Ok(Appended::Created(m)) if m.seq == expected => None,
+            Ok(Appended::Created(m)) => Some(Some(m.seq)),
+            _ => Some(previous),
+        };
+        if let Some(to) = correct {
+            if let Err(e) = app.store.correct_own_seq(&o.room_id, &actor.user_id, expected, to).await {
+                tracing::warn!(room_id = %o.room_id, error = %e, "cannot correct the sender's own seq");
             }
         }
     }
-    Ok((appended, members))
+    appended
 }
 
 /// `meta` is stored as a DynamoDB map: keys are 1 to 256 characters, nesting at most 8 deep,
@@ -137,8 +160,8 @@ fn check_meta(v: &serde_json::Value, depth: usize) -> Result<()> {
     Ok(())
 }
 
-/// Sends a new message to every connection of every member but `except` (the sending socket).
-pub async fn broadcast(app: &App, message: Message, members: &[MemberRecord], except: Option<&str>) {
-    let frame = ServerFrame::MessageNew { message };
-    app.fanout(members.iter().map(|m| m.user_id.as_str()), &frame, except).await;
+/// Sends a new message to every live connection in the room but `except` (the sending socket).
+pub async fn broadcast(app: &App, message: Message, except: Option<&str>) {
+    let room_id = message.room_id.clone();
+    app.fanout_room(&room_id, &ServerFrame::MessageNew { message }, except, None).await;
 }

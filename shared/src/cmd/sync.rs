@@ -6,6 +6,7 @@
 use super::{check_id, check_ref, json_len};
 use crate::app::{App, Caller};
 use crate::error::{ChatError, Result};
+use crate::model::RoomConn;
 use crate::protocol::*;
 use futures_util::stream::{self, StreamExt, TryStreamExt};
 use std::collections::BTreeSet;
@@ -71,7 +72,7 @@ pub async fn apply(app: &App, caller: &Caller, f: Sync) -> Result<()> {
                     .await?
                     .into_iter()
                     .filter(|m| m.user_id != caller.user_id)
-                    .map(|m| Receipt { user_id: m.user_id, read_seq: m.read_seq, delivered_seq: m.delivered_seq })
+                    .map(|m| Receipt { read_seq: m.effective_read(room.last_seq), user_id: m.user_id, delivered_seq: m.delivered_seq })
                     .collect();
                 Ok::<_, ChatError>(RoomSync { ver: room.last_ver, room: room.view(&me), messages, has_more, updates, receipts, new: known.is_none() })
             }
@@ -133,6 +134,16 @@ pub async fn apply(app: &App, caller: &Caller, f: Sync) -> Result<()> {
     if next_cursor.is_none() {
         // This page took the most rooms a page reads: continue with the next one.
         next_cursor = following_room;
+    }
+    // Rooms new to the client may be rooms it joined while its connection was being registered
+    // (the members index it was registered from lags a little): register it there too.
+    let new_rooms: Vec<RoomConn> = out
+        .iter()
+        .filter(|rs| rs.new)
+        .map(|rs| RoomConn { room_id: rs.room.room_id.clone(), connection_id: caller.connection_id.clone(), user_id: caller.user_id.clone(), expires_at: app.now() / 1000 + crate::app::CONNECTION_TTL_SECS })
+        .collect();
+    if !new_rooms.is_empty() {
+        app.store.register_connections(&new_rooms).await?;
     }
     let has_more = next_cursor.is_some();
     app.reply(caller, &ServerFrame::Sync { reference: f.reference, rooms: out, has_more, next_cursor, removed }).await;

@@ -14,10 +14,8 @@ pub async fn apply(app: &App, caller: &Caller, f: Typing) -> Result<()> {
         TypingOutcome::NotMember => Err(app.member_checked(&f.room_id, &caller.user_id).await.err().unwrap_or(ChatError::NotMember(f.room_id))),
         TypingOutcome::Throttled => Ok(()),
         TypingOutcome::Broadcast => {
-            let members = app.store.list_members(&f.room_id).await?;
-            let others = members.iter().map(|m| m.user_id.as_str()).filter(|u| *u != caller.user_id);
             let frame = ServerFrame::Typing { room_id: f.room_id.clone(), user_id: caller.user_id.clone(), name: caller.name.clone(), is_typing: f.is_typing };
-            app.fanout(others, &frame, None).await;
+            app.fanout_room(&f.room_id, &frame, None, Some(&caller.user_id)).await;
             Ok(())
         }
     }

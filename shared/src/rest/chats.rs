@@ -4,7 +4,6 @@ use super::{json_body, ok, path_param, Api, HttpResponse, Query};
 use crate::app::Actor;
 use crate::cmd::room::{self, ListQuery};
 use crate::error::ChatError;
-use crate::model::MemberRecord;
 use crate::protocol::{MemberView, RoomView, UserRef};
 use lambda_http::Request;
 use serde::{Deserialize, Serialize};
@@ -66,6 +65,7 @@ pub async fn add_members(api: &Api, actor: &Actor, req: &Request) -> Result<Http
     crate::cmd::check_id("id", &room_id)?;
     let body: AddMembersBody = json_body(req)?;
     let added = room::add_members(&api.app, actor, &room_id, body.members).await?;
-    let members = api.app.store.list_members(&room_id).await?;
-    ok(&MembersBody { added: added.iter().map(MemberRecord::view).collect(), members: members.iter().map(MemberRecord::view).collect() })
+    let (members, last_seq) = futures_util::try_join!(api.app.store.list_members(&room_id), api.app.store.room_hint(&room_id))?;
+    let last_seq = last_seq.unwrap_or(0);
+    ok(&MembersBody { added: added.iter().map(|m| m.view(last_seq)).collect(), members: members.iter().map(|m| m.view(last_seq)).collect() })
 }

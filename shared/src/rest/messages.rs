@@ -54,10 +54,9 @@ pub async fn post(api: &Api, actor: &Actor, req: &Request) -> Result<HttpRespons
     let b: PostBody = json_body(req)?;
     let kind = b.kind.unwrap_or(if actor.is_service() { MessageKind::System } else { MessageKind::Text });
     let out = send::Outgoing { room_id, client_id: b.client_id, content: b.content, kind, reply_to: b.reply_to, meta: b.meta };
-    let (appended, members) = send::persist(&api.app, actor, out).await?;
-    match appended {
+    match send::persist(&api.app, actor, out).await? {
         Appended::Created(message) => {
-            send::broadcast(&api.app, message.clone(), &members, None).await;
+            send::broadcast(&api.app, message.clone(), None).await;
             Ok(json_response(StatusCode::CREATED, &MessageBody { message }))
         }
         Appended::Duplicate(message) => ok(&MessageBody { message }),

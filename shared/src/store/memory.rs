@@ -16,7 +16,9 @@ struct Data {
     members: BTreeMap<(String, String), MemberRecord>,
     messages: BTreeMap<(String, u64), Message>,
     client_ids: HashMap<(String, String), u64>,
-    send_budgets: HashMap<String, (u64, u32)>,
+    send_budgets: HashMap<(String, String), (u64, u32)>,
+    room_conns: BTreeMap<(String, String), RoomConn>,
+    bars: HashMap<(String, String), u64>,
     postings: BTreeMap<PostingKey, Posting>,
 }
 
@@ -51,21 +53,6 @@ impl ConnectionStore for MemoryStore {
             Some(_) => Ok(StaleDelete::Deleted(d.connections.remove(id).unwrap())),
         }
     }
-    async fn spend_send_budget(&self, id: &str, window: u64, max: u32) -> Result<SendBudget> {
-        let mut d = self.data.lock().unwrap();
-        let Some(c) = d.connections.get(id).cloned() else {
-            return Ok(SendBudget::UnknownConnection);
-        };
-        let b = d.send_budgets.entry(id.to_string()).or_insert((window, 0));
-        if b.0 != window {
-            *b = (window, 0);
-        }
-        if b.1 >= max {
-            return Ok(SendBudget::Exhausted);
-        }
-        b.1 += 1;
-        Ok(SendBudget::Allowed(c))
-    }
     async fn existing_connections(&self, ids: &[String]) -> Result<HashSet<String>> {
         let d = self.data.lock().unwrap();
         Ok(ids.iter().filter(|i| d.connections.contains_key(*i)).cloned().collect())
@@ -95,6 +82,41 @@ impl ConnectionStore for MemoryStore {
         let d = self.data.lock().unwrap();
         Ok(ids.iter().filter_map(|i| d.users.get(i).cloned()).collect())
     }
+
+    async fn register_connections(&self, entries: &[RoomConn]) -> Result<()> {
+        let mut d = self.data.lock().unwrap();
+        for e in entries {
+            d.room_conns.insert((e.room_id.clone(), e.connection_id.clone()), e.clone());
+        }
+        Ok(())
+    }
+    async fn unregister_connections(&self, entries: &[(String, String)]) -> Result<()> {
+        let mut d = self.data.lock().unwrap();
+        for e in entries {
+            d.room_conns.remove(e);
+        }
+        Ok(())
+    }
+    async fn room_connections(&self, room_id: &str) -> Result<Vec<RoomConn>> {
+        let d = self.data.lock().unwrap();
+        Ok(d.room_conns
+            .range((room_id.to_string(), String::new())..)
+            .take_while(|((r, _), _)| r == room_id)
+            .map(|(_, c)| c.clone())
+            .filter(|c| !d.bars.contains_key(&(room_id.to_string(), c.user_id.clone())))
+            .collect())
+    }
+    async fn bar_from_room(&self, room_id: &str, user_id: &str, until: u64) -> Result<()> {
+        self.data.lock().unwrap().bars.insert((room_id.to_string(), user_id.to_string()), until);
+        Ok(())
+    }
+    async fn unbar(&self, room_id: &str, user_ids: &[String]) -> Result<()> {
+        let mut d = self.data.lock().unwrap();
+        for u in user_ids {
+            d.bars.remove(&(room_id.to_string(), u.clone()));
+        }
+        Ok(())
+    }
 }
 
 #[async_trait]
@@ -112,6 +134,9 @@ impl RoomStore for MemoryStore {
     }
     async fn get_room(&self, id: &str) -> Result<Option<RoomRecord>> {
         Ok(self.data.lock().unwrap().rooms.get(id).cloned())
+    }
+    async fn room_hint(&self, id: &str) -> Result<Option<u64>> {
+        Ok(self.data.lock().unwrap().rooms.get(id).map(|r| r.last_seq))
     }
     async fn get_rooms(&self, ids: &[String]) -> Result<Vec<RoomRecord>> {
         let d = self.data.lock().unwrap();
@@ -192,6 +217,34 @@ impl RoomStore for MemoryStore {
         m.typing_at = Some(now);
         Ok(TypingOutcome::Broadcast)
     }
+    async fn charge_send(&self, room: &str, user: &str, window: u64, max: u32, own_seq: u64) -> Result<SendCharge> {
+        let mut guard = self.data.lock().unwrap();
+        let d = &mut *guard;
+        let key = (room.to_string(), user.to_string());
+        let Some(m) = d.members.get_mut(&key) else {
+            return Ok(SendCharge::NotMember);
+        };
+        let b = d.send_budgets.entry(key).or_insert((window, 0));
+        if b.0 != window {
+            *b = (window, 0);
+        }
+        if b.1 >= max {
+            return Ok(SendCharge::Exhausted);
+        }
+        b.1 += 1;
+        let previous_own = Some(m.own_seq).filter(|v| *v > 0);
+        m.own_seq = own_seq;
+        Ok(SendCharge::Allowed { previous_own })
+    }
+    async fn correct_own_seq(&self, room: &str, user: &str, from: u64, to: Option<u64>) -> Result<()> {
+        let mut d = self.data.lock().unwrap();
+        if let Some(m) = d.members.get_mut(&(room.to_string(), user.to_string())) {
+            if m.own_seq == from {
+                m.own_seq = to.unwrap_or(0);
+            }
+        }
+        Ok(())
+    }
     async fn set_archived(&self, room: &str, user: &str, archived_seq: Option<u64>) -> Result<bool> {
         let mut d = self.data.lock().unwrap();
         let Some(m) = d.members.get_mut(&(room.to_string(), user.to_string())) else {
@@ -212,7 +265,7 @@ impl RoomStore for MemoryStore {
 
 #[async_trait]
 impl MessageStore for MemoryStore {
-    async fn append_message(&self, msg: NewMessage) -> Result<Appended> {
+    async fn append_message(&self, msg: NewMessage, _hint: u64) -> Result<Appended> {
         let mut d = self.data.lock().unwrap();
         let key = (msg.room_id.clone(), msg.client_id.clone());
         if let Some(seq) = d.client_ids.get(&key) {

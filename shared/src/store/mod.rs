@@ -21,15 +21,14 @@ impl<T: ConnectionStore + RoomStore + MessageStore + SearchStore + Send + Sync> 
 #[async_trait]
 pub trait ConnectionStore: Send + Sync {
     async fn put_connection(&self, c: &ConnectionRecord) -> Result<()>;
+    /// The connection's row (read eventually consistent, and strongly consistent when that finds
+    /// none: a connection registered a moment ago is found, a stale hit is harmless).
     async fn get_connection(&self, connection_id: &str) -> Result<Option<ConnectionRecord>>;
     /// Deletes the row; returns it if it existed (so exactly one caller cleans up after it).
     async fn delete_connection(&self, connection_id: &str) -> Result<Option<ConnectionRecord>>;
     /// Deletes the row only if the connection opened before `connected_before` (a 410 for a
     /// connection still in its handshake must not unregister it).
     async fn delete_stale_connection(&self, connection_id: &str, connected_before: u64) -> Result<StaleDelete>;
-    /// Charges one send to the connection: at most `max` per window (`window` = now / window
-    /// length). Also identifies the caller, in the same single write.
-    async fn spend_send_budget(&self, connection_id: &str, window: u64, max: u32) -> Result<SendBudget>;
     /// Which of these connection rows still exist.
     async fn existing_connections(&self, ids: &[String]) -> Result<HashSet<String>>;
     /// Adds a live connection to the user; returns how many the user had before.
@@ -37,6 +36,20 @@ pub trait ConnectionStore: Send + Sync {
     /// Removes live connections from the user and stamps `lastSeen`.
     async fn detach_connections(&self, user_id: &str, connection_ids: &[String], now: u64) -> Result<Detached>;
     async fn get_users(&self, user_ids: &[String]) -> Result<Vec<UserRecord>>;
+
+    // ---- room connections: the recipients of a room, one Query per fan-out
+    /// Registers connections in rooms (idempotent).
+    async fn register_connections(&self, entries: &[RoomConn]) -> Result<()>;
+    /// Takes connections off rooms: `(roomId, connectionId)`.
+    async fn unregister_connections(&self, entries: &[(String, String)]) -> Result<()>;
+    /// The live connections registered in a room (strongly consistent), without expired entries
+    /// and without the connections of users barred from it.
+    async fn room_connections(&self, room_id: &str) -> Result<Vec<RoomConn>>;
+    /// Bars a user who left or was removed from a room until `until` (epoch seconds): any
+    /// registration of theirs that races the removal is ignored by fan-outs.
+    async fn bar_from_room(&self, room_id: &str, user_id: &str, until: u64) -> Result<()>;
+    /// Lifts the bar (the user is a member again).
+    async fn unbar(&self, room_id: &str, user_ids: &[String]) -> Result<()>;
 }
 
 /// Rooms and their members.
@@ -45,6 +58,9 @@ pub trait RoomStore: Send + Sync {
     /// Creates the room with its members; `Ok(false)` if a room with this id exists already.
     async fn create_room(&self, room: &RoomRecord, members: &[MemberRecord]) -> Result<bool>;
     async fn get_room(&self, room_id: &str) -> Result<Option<RoomRecord>>;
+    /// The room's `lastSeq` as a hint for the next send (eventually consistent: it may be a little
+    /// behind, never ahead); `None` if there is no such room.
+    async fn room_hint(&self, room_id: &str) -> Result<Option<u64>>;
     async fn get_rooms(&self, room_ids: &[String]) -> Result<Vec<RoomRecord>>;
     /// Sets an order-bound room's name and context (what the site says it is about).
     async fn set_room_context(&self, room_id: &str, name: Option<&str>, context: &RoomContext) -> Result<()>;
@@ -63,6 +79,12 @@ pub trait RoomStore: Send + Sync {
     /// Records a typing signal: `Broadcast` at most once per `interval_ms` for `is_typing`, always
     /// for a stop; `NotMember` when the user is not in the room.
     async fn typing(&self, room_id: &str, user_id: &str, is_typing: bool, now: u64, interval_ms: u64) -> Result<TypingOutcome>;
+    /// Charges a send to the member's budget (at most `max` per `window`) and records `own_seq`
+    /// as their newest message, in one conditional write that is also the membership check.
+    async fn charge_send(&self, room_id: &str, user_id: &str, window: u64, max: u32, own_seq: u64) -> Result<SendCharge>;
+    /// Sets `ownSeq` to `to` if it is still `from` (`to` None: removes it): a charged send that
+    /// created nothing, or got another seq than expected.
+    async fn correct_own_seq(&self, room_id: &str, user_id: &str, from: u64, to: Option<u64>) -> Result<()>;
     /// Archives the room for the member at the room's `archived_seq` (`None`: unarchives).
     /// `Ok(false)` if the user is not a member.
     async fn set_archived(&self, room_id: &str, user_id: &str, archived_seq: Option<u64>) -> Result<bool>;
@@ -72,7 +94,8 @@ pub trait RoomStore: Send + Sync {
 #[async_trait]
 pub trait MessageStore: Send + Sync {
     /// Persists a message with the room's next seq, exactly once per `(roomId, clientId)`.
-    async fn append_message(&self, msg: NewMessage) -> Result<Appended>;
+    /// `hint`: the room's `lastSeq` as last read (may be behind; the store finds the real one).
+    async fn append_message(&self, msg: NewMessage, hint: u64) -> Result<Appended>;
     async fn get_message(&self, room_id: &str, seq: u64) -> Result<Option<Message>>;
     /// Several messages by `(roomId, seq)`, in no particular order; missing ones are left out.
     async fn get_messages(&self, keys: &[(String, u64)]) -> Result<Vec<Message>>;

@@ -1,6 +1,7 @@
 //! Connections and presence: `ConnectionsTable`, `UsersTable`.
 
 use super::*;
+use crate::clock::Clock;
 
 #[async_trait]
 impl ConnectionStore for DynamoStore {
@@ -19,7 +20,13 @@ impl ConnectionStore for DynamoStore {
     }
 
     async fn get_connection(&self, id: &str) -> Result<Option<ConnectionRecord>> {
-        self.get(&self.t.connections, HashMap::from([("connectionId".to_string(), s(id))])).await?.map(from_item).transpose()
+        let key = HashMap::from([("connectionId".to_string(), s(id))]);
+        // Rows never change after $connect: a stale copy is as good as a fresh one, and only a
+        // row written a moment ago can be missed, so a miss is read again, consistently.
+        match self.get_with(&self.t.connections, key.clone(), false).await? {
+            Some(item) => Some(from_item(item)).transpose(),
+            None => self.get(&self.t.connections, key).await?.map(from_item).transpose(),
+        }
     }
 
     async fn delete_connection(&self, id: &str) -> Result<Option<ConnectionRecord>> {
@@ -63,70 +70,6 @@ impl ConnectionStore for DynamoStore {
             }
             Err(e) => Err(err("DeleteItem", e)),
         }
-    }
-
-    async fn spend_send_budget(&self, id: &str, window: u64, max: u32) -> Result<SendBudget> {
-        use aws_sdk_dynamodb::operation::update_item::UpdateItemError;
-        for _ in 0..3 {
-            // Within the current window: count one more, if below the maximum.
-            let counted = self
-                .client
-                .update_item()
-                .table_name(&self.t.connections)
-                .key("connectionId", s(id))
-                .update_expression("ADD rlCount :one")
-                .condition_expression("rlWindow = :w AND rlCount < :max")
-                .expression_attribute_values(":one", n(1))
-                .expression_attribute_values(":w", n(window))
-                .expression_attribute_values(":max", n(max))
-                .return_values(ReturnValue::AllNew)
-                .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
-                .return_consumed_capacity(ReturnConsumedCapacity::Total)
-                .send()
-                .await;
-            let old = match counted {
-                Ok(o) => {
-                    self.count_write(o.consumed_capacity());
-                    return Ok(SendBudget::Allowed(from_item(o.attributes.unwrap_or_default())?));
-                }
-                Err(e) => match e.as_service_error() {
-                    Some(UpdateItemError::ConditionalCheckFailedException(c)) => {
-                        self.meter.add(true, &[ConsumedCapacity::builder().capacity_units(1.0).build()]);
-                        c.item().cloned().unwrap_or_default()
-                    }
-                    _ => return Err(err("UpdateItem", e)),
-                },
-            };
-            if old.is_empty() {
-                return Ok(SendBudget::UnknownConnection);
-            }
-            if get_n(&old, "rlWindow") == Some(window) {
-                return Ok(SendBudget::Exhausted);
-            }
-            // A new window: start counting again (unless another send just did).
-            let reset = self
-                .client
-                .update_item()
-                .table_name(&self.t.connections)
-                .key("connectionId", s(id))
-                .update_expression("SET rlWindow = :w, rlCount = :one")
-                .condition_expression("attribute_exists(connectionId) AND (attribute_not_exists(rlWindow) OR rlWindow <> :w)")
-                .expression_attribute_values(":one", n(1))
-                .expression_attribute_values(":w", n(window))
-                .return_values(ReturnValue::AllNew)
-                .return_consumed_capacity(ReturnConsumedCapacity::Total)
-                .send()
-                .await;
-            match reset {
-                Ok(o) => {
-                    self.count_write(o.consumed_capacity());
-                    return Ok(SendBudget::Allowed(from_item(o.attributes.unwrap_or_default())?));
-                }
-                Err(e) if matches!(e.as_service_error(), Some(UpdateItemError::ConditionalCheckFailedException(_))) => continue,
-                Err(e) => return Err(err("UpdateItem", e)),
-            }
-        }
-        Err(ChatError::Internal(format!("send budget of {id}: too much contention")))
     }
 
     async fn existing_connections(&self, ids: &[String]) -> Result<HashSet<String>> {
@@ -197,4 +140,77 @@ impl ConnectionStore for DynamoStore {
             })
             .collect())
     }
+
+    async fn register_connections(&self, entries: &[RoomConn]) -> Result<()> {
+        use aws_sdk_dynamodb::types::{PutRequest, WriteRequest};
+        let mut reqs = Vec::with_capacity(entries.len());
+        for e in entries {
+            let item = HashMap::from([("r".to_string(), s(&e.room_id)), ("c".to_string(), s(&e.connection_id)), ("u".to_string(), s(&e.user_id)), ("x".to_string(), n(e.expires_at))]);
+            reqs.push(WriteRequest::builder().put_request(PutRequest::builder().set_item(Some(item)).build().map_err(ChatError::internal)?).build());
+        }
+        self.batch_write(&self.t.room_conns, reqs).await
+    }
+
+    async fn unregister_connections(&self, entries: &[(String, String)]) -> Result<()> {
+        use aws_sdk_dynamodb::types::{DeleteRequest, WriteRequest};
+        let mut reqs = Vec::with_capacity(entries.len());
+        let mut seen = HashSet::new();
+        for (room, conn) in entries {
+            if !seen.insert((room, conn)) {
+                continue;
+            }
+            let key = HashMap::from([("r".to_string(), s(room)), ("c".to_string(), s(conn))]);
+            reqs.push(WriteRequest::builder().delete_request(DeleteRequest::builder().set_key(Some(key)).build().map_err(ChatError::internal)?).build());
+        }
+        self.batch_write(&self.t.room_conns, reqs).await
+    }
+
+    async fn room_connections(&self, room_id: &str) -> Result<Vec<RoomConn>> {
+        let q = self.client.query().table_name(&self.t.room_conns).key_condition_expression("r = :r").expression_attribute_values(":r", s(room_id)).consistent_read(true);
+        let items = self.query_all(q).await?;
+        let now = crate::clock::SystemClock.now_secs();
+        let mut barred = HashSet::new();
+        let mut out = Vec::with_capacity(items.len());
+        for i in items {
+            let conn = i.get("c").and_then(|v| v.as_s().ok()).cloned().unwrap_or_default();
+            let user = i.get("u").and_then(|v| v.as_s().ok()).cloned().unwrap_or_default();
+            let expires_at = get_n(&i, "x").unwrap_or(0);
+            // TTL deletes late: what has expired is ignored here, bars included.
+            if expires_at < now {
+                continue;
+            }
+            if conn.starts_with(BAR_PREFIX) {
+                barred.insert(user);
+            } else {
+                out.push(RoomConn { room_id: room_id.to_string(), connection_id: conn, user_id: user, expires_at });
+            }
+        }
+        out.retain(|c| !barred.contains(&c.user_id));
+        Ok(out)
+    }
+
+    async fn bar_from_room(&self, room_id: &str, user_id: &str, until: u64) -> Result<()> {
+        let out = self
+            .client
+            .put_item()
+            .table_name(&self.t.room_conns)
+            .item("r", s(room_id))
+            .item("c", s(format!("{BAR_PREFIX}{user_id}")))
+            .item("u", s(user_id))
+            .item("x", n(until))
+            .return_consumed_capacity(ReturnConsumedCapacity::Total)
+            .send()
+            .await
+            .map_err(|e| err("PutItem", e))?;
+        self.count_write(out.consumed_capacity());
+        Ok(())
+    }
+
+    async fn unbar(&self, room_id: &str, user_ids: &[String]) -> Result<()> {
+        let entries: Vec<(String, String)> = user_ids.iter().map(|u| (room_id.to_string(), format!("{BAR_PREFIX}{u}"))).collect();
+        self.unregister_connections(&entries).await
+    }
 }
+
+/// Sort key prefix of a bar in RoomConnsTable (connection ids never start with it).
+const BAR_PREFIX: &str = "~";

@@ -4,33 +4,16 @@ use super::*;
 
 #[async_trait]
 impl MessageStore for DynamoStore {
-    async fn append_message(&self, msg: NewMessage) -> Result<Appended> {
+    async fn append_message(&self, msg: NewMessage, hint: u64) -> Result<Appended> {
         let room_id = msg.room_id.clone();
         let client_id = msg.client_id.clone();
+        let mut last = hint;
         for attempt in 1..=MAX_TX_ATTEMPTS {
-            let room = self.get(&self.t.rooms, HashMap::from([("roomId".to_string(), s(&room_id))])).await?;
-            let Some(room) = room else {
-                return Err(ChatError::NotFound(format!("room {room_id} does not exist")));
-            };
-            let prev = get_n(&room, "lastSeq").unwrap_or(0);
-            let message = msg.clone().into_message(prev + 1);
-            let preview = to_item(&preview(&message))?;
+            let message = msg.clone().into_message(last + 1);
+            // One transaction of two items: the message at the next seq (only if that seq is
+            // free) and the clientId's key (only if new). The seq after `last` is free exactly
+            // when `last` is the room's newest message, so seqs stay gapless and unique.
             let items = vec![
-                TransactWriteItem::builder()
-                    .update(
-                        Update::builder()
-                            .table_name(&self.t.rooms)
-                            .key("roomId", s(&room_id))
-                            .update_expression("SET lastSeq = :n, lastMessageAt = :t, lastMessage = :p")
-                            .condition_expression("lastSeq = :prev")
-                            .expression_attribute_values(":n", n(message.seq))
-                            .expression_attribute_values(":prev", n(prev))
-                            .expression_attribute_values(":t", n(message.created_at))
-                            .expression_attribute_values(":p", AttributeValue::M(preview))
-                            .build()
-                            .map_err(ChatError::internal)?,
-                    )
-                    .build(),
                 TransactWriteItem::builder()
                     .put(Put::builder().table_name(&self.t.messages).set_item(Some(to_item(&message)?)).condition_expression("attribute_not_exists(seq)").build().map_err(ChatError::internal)?)
                     .build(),
@@ -49,12 +32,18 @@ impl MessageStore for DynamoStore {
                     .build(),
             ];
             match self.transact(items).await {
-                Ok(()) => return Ok(Appended::Created(message)),
+                Ok(()) => {
+                    // The room's newest seq and preview, for lists, unread counts and the next
+                    // sender's hint. Only ever forward; if this write is lost, the next send in
+                    // the room (which finds the seq taken) writes a later one.
+                    self.advance_room(&room_id, &message).await?;
+                    return Ok(Appended::Created(message));
+                }
                 Err(e) => {
                     let Some(reasons) = cancel_reasons(&e) else {
                         return Err(err("TransactWriteItems", e));
                     };
-                    if reasons.get(2).map(String::as_str) == Some("ConditionalCheckFailed") {
+                    if reasons.get(1).map(String::as_str) == Some("ConditionalCheckFailed") {
                         // This clientId was used before: answer with what it created.
                         let key = HashMap::from([("roomId".to_string(), s(&room_id)), ("clientId".to_string(), s(&client_id))]);
                         let idem = self.get(&self.t.idempotency, key).await?.ok_or_else(|| ChatError::internal("idempotency key vanished"))?;
@@ -64,10 +53,18 @@ impl MessageStore for DynamoStore {
                         }
                         let seq = get_n(&idem, "seq").ok_or_else(|| ChatError::internal("idempotency key without seq"))?;
                         let m = self.get_message(&room_id, seq).await?.ok_or_else(|| ChatError::internal("idempotency key without message"))?;
+                        // A first attempt that stopped between its message and the room's update
+                        // left the room behind: bring it forward.
+                        self.advance_room(&room_id, &m).await?;
                         return Ok(Appended::Duplicate(m));
                     }
-                    // Another message took this seq, or transactions collided: read again.
-                    backoff(attempt).await;
+                    if reasons.first().map(String::as_str) == Some("ConditionalCheckFailed") {
+                        // The seq is taken: find the room's newest message.
+                        last = self.newest_seq(&room_id).await?.max(last + 1);
+                    } else {
+                        // Transactions collided on the same items: try the same seq again.
+                        backoff(attempt).await;
+                    }
                 }
             }
         }
@@ -222,5 +219,51 @@ impl MessageStore for DynamoStore {
                 _ => return Ok(None),
             }
         }
+    }
+}
+
+impl DynamoStore {
+    /// Moves the room's `lastSeq`, `lastMessageAt` and preview forward to `m` (never back).
+    async fn advance_room(&self, room_id: &str, m: &Message) -> Result<()> {
+        let out = self
+            .client
+            .update_item()
+            .table_name(&self.t.rooms)
+            .key("roomId", s(room_id))
+            .update_expression("SET lastSeq = :n, lastMessageAt = :t, lastMessage = :p")
+            .condition_expression("attribute_exists(roomId) AND (attribute_not_exists(lastSeq) OR lastSeq < :n)")
+            .expression_attribute_values(":n", n(m.seq))
+            .expression_attribute_values(":t", n(m.created_at))
+            .expression_attribute_values(":p", AttributeValue::M(to_item(&preview(m))?))
+            .return_consumed_capacity(ReturnConsumedCapacity::Total)
+            .send()
+            .await;
+        match out {
+            Ok(o) => {
+                self.count_write(o.consumed_capacity());
+                Ok(())
+            }
+            // Already at or past it (a later message got there first).
+            Err(e) if matches!(e.as_service_error(), Some(aws_sdk_dynamodb::operation::update_item::UpdateItemError::ConditionalCheckFailedException(_))) => {
+                self.meter.add(true, &[ConsumedCapacity::builder().capacity_units(1.0).build()]);
+                Ok(())
+            }
+            Err(e) => Err(err("UpdateItem", e)),
+        }
+    }
+
+    /// The seq of the room's newest message (0: none), read consistently.
+    async fn newest_seq(&self, room_id: &str) -> Result<u64> {
+        let q = self
+            .client
+            .query()
+            .table_name(&self.t.messages)
+            .key_condition_expression("roomId = :r")
+            .expression_attribute_values(":r", s(room_id))
+            .projection_expression("seq")
+            .scan_index_forward(false)
+            .limit(1)
+            .consistent_read(true);
+        Ok(self.query_page(q).await?.first().and_then(|i| get_n(i, "seq")).unwrap_or(0))
     }
 }

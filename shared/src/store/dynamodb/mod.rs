@@ -141,12 +141,17 @@ impl DynamoStore {
     }
 
     async fn get(&self, table: &str, key: Item) -> Result<Option<Item>> {
+        self.get_with(table, key, true).await
+    }
+
+    /// GetItem, eventually consistent unless `consistent` (half the read units).
+    async fn get_with(&self, table: &str, key: Item, consistent: bool) -> Result<Option<Item>> {
         let out = self
             .client
             .get_item()
             .table_name(table)
             .set_key(Some(key))
-            .consistent_read(true)
+            .consistent_read(consistent)
             .return_consumed_capacity(ReturnConsumedCapacity::Total)
             .send()
             .await

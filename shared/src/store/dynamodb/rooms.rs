@@ -34,6 +34,11 @@ impl RoomStore for DynamoStore {
         self.get(&self.t.rooms, HashMap::from([("roomId".to_string(), s(id))])).await?.map(from_item).transpose()
     }
 
+    async fn room_hint(&self, id: &str) -> Result<Option<u64>> {
+        let item = self.get_with(&self.t.rooms, HashMap::from([("roomId".to_string(), s(id))]), false).await?;
+        Ok(item.map(|i| get_n(&i, "lastSeq").unwrap_or(0)))
+    }
+
     async fn get_rooms(&self, ids: &[String]) -> Result<Vec<RoomRecord>> {
         if ids.is_empty() {
             return Ok(Vec::new());
@@ -235,5 +240,103 @@ impl RoomStore for DynamoStore {
         let out = u.send().await.map_err(|e| err("UpdateItem", e))?;
         self.count_write(out.consumed_capacity());
         Ok(())
+    }
+
+    async fn charge_send(&self, room: &str, user: &str, window: u64, max: u32, own_seq: u64) -> Result<SendCharge> {
+        use aws_sdk_dynamodb::operation::update_item::UpdateItemError;
+        let previous = |attrs: Option<&Item>| attrs.and_then(|a| get_n(a, "ownSeq"));
+        for _ in 0..3 {
+            // Usually the first send of a window: start counting, in one write.
+            let first = self
+                .client
+                .update_item()
+                .table_name(&self.t.members)
+                .set_key(Some(Self::member_key(room, user)))
+                .update_expression("SET sendWindow = :w, sendCount = :one, ownSeq = :own")
+                .condition_expression("attribute_exists(userId) AND (attribute_not_exists(sendWindow) OR sendWindow <> :w)")
+                .expression_attribute_values(":w", n(window))
+                .expression_attribute_values(":one", n(1))
+                .expression_attribute_values(":own", n(own_seq))
+                .return_values(ReturnValue::UpdatedOld)
+                .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
+                .return_consumed_capacity(ReturnConsumedCapacity::Total)
+                .send()
+                .await;
+            let old = match first {
+                Ok(o) => {
+                    self.count_write(o.consumed_capacity());
+                    return Ok(SendCharge::Allowed { previous_own: previous(o.attributes.as_ref()) });
+                }
+                Err(e) => match e.as_service_error() {
+                    Some(UpdateItemError::ConditionalCheckFailedException(c)) => {
+                        self.meter.add(true, &[ConsumedCapacity::builder().capacity_units(1.0).build()]);
+                        c.item().cloned().unwrap_or_default()
+                    }
+                    _ => return Err(err("UpdateItem", e)),
+                },
+            };
+            if old.is_empty() {
+                return Ok(SendCharge::NotMember);
+            }
+            // More in the same window: count one more, if below the maximum.
+            let more = self
+                .client
+                .update_item()
+                .table_name(&self.t.members)
+                .set_key(Some(Self::member_key(room, user)))
+                .update_expression("ADD sendCount :one SET ownSeq = :own")
+                .condition_expression("sendWindow = :w AND sendCount < :max")
+                .expression_attribute_values(":w", n(window))
+                .expression_attribute_values(":one", n(1))
+                .expression_attribute_values(":max", n(max))
+                .expression_attribute_values(":own", n(own_seq))
+                .return_values(ReturnValue::UpdatedOld)
+                .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
+                .return_consumed_capacity(ReturnConsumedCapacity::Total)
+                .send()
+                .await;
+            match more {
+                Ok(o) => {
+                    self.count_write(o.consumed_capacity());
+                    return Ok(SendCharge::Allowed { previous_own: previous(o.attributes.as_ref()) });
+                }
+                Err(e) => match e.as_service_error() {
+                    Some(UpdateItemError::ConditionalCheckFailedException(c)) => {
+                        self.meter.add(true, &[ConsumedCapacity::builder().capacity_units(1.0).build()]);
+                        match c.item() {
+                            None => return Ok(SendCharge::NotMember),
+                            Some(i) if i.is_empty() => return Ok(SendCharge::NotMember),
+                            Some(i) if get_n(i, "sendWindow") == Some(window) => return Ok(SendCharge::Exhausted),
+                            Some(_) => continue, // the window turned meanwhile
+                        }
+                    }
+                    _ => return Err(err("UpdateItem", e)),
+                },
+            }
+        }
+        Err(ChatError::Internal(format!("send budget of {user} in {room}: too much contention")))
+    }
+
+    async fn correct_own_seq(&self, room: &str, user: &str, from: u64, to: Option<u64>) -> Result<()> {
+        let u = self
+            .client
+            .update_item()
+            .table_name(&self.t.members)
+            .set_key(Some(Self::member_key(room, user)))
+            .condition_expression("ownSeq = :from")
+            .expression_attribute_values(":from", n(from))
+            .return_consumed_capacity(ReturnConsumedCapacity::Total);
+        let u = match to {
+            Some(v) => u.update_expression("SET ownSeq = :to").expression_attribute_values(":to", n(v)),
+            None => u.update_expression("REMOVE ownSeq"),
+        };
+        match u.send().await {
+            Ok(o) => {
+                self.count_write(o.consumed_capacity());
+                Ok(())
+            }
+            Err(e) if matches!(e.as_service_error(), Some(aws_sdk_dynamodb::operation::update_item::UpdateItemError::ConditionalCheckFailedException(_))) => Ok(()),
+            Err(e) => Err(err("UpdateItem", e)),
+        }
     }
 }
