@@ -9,13 +9,13 @@
 //! the warm invocation overhead of the Runtime API path.
 //!
 //! ```text
-//! cargo run --release -p chat-bench -- [--members 50] [--messages 50000] [--sends 50]
+//! cargo run --release -p chat-bench -- [--members 50] [--big-room 500] [--messages 50000] [--sends 50]
 //!     [--search-rooms 100] [--search-messages 10000]
 //! ```
 
 use async_trait::async_trait;
 use chat::app::{App, ChatConfig};
-use chat::clock::SystemClock;
+use chat::clock::{Clock, SystemClock};
 use chat::config::Tables;
 use chat::model::{ConnectionRecord, Role};
 use chat::notify::{Notifier, PostError};
@@ -52,6 +52,7 @@ impl Notifier for CountingNotifier {
 
 struct Args {
     members: usize,
+    big_room: usize,
     messages: u64,
     sends: usize,
     search_rooms: usize,
@@ -59,12 +60,13 @@ struct Args {
 }
 
 fn args() -> Args {
-    let mut a = Args { members: 50, messages: 50_000, sends: 50, search_rooms: 100, search_messages: 10_000 };
+    let mut a = Args { members: 50, big_room: 500, messages: 50_000, sends: 50, search_rooms: 100, search_messages: 10_000 };
     let mut it = std::env::args().skip(1);
     while let Some(f) = it.next() {
         let v: u64 = it.next().and_then(|v| v.parse().ok()).unwrap_or_else(|| panic!("{f} takes a number"));
         match f.as_str() {
             "--members" => a.members = v as usize,
+            "--big-room" => a.big_room = v as usize,
             "--messages" => a.messages = v,
             "--sends" => a.sends = v as usize,
             "--search-rooms" => a.search_rooms = v as usize,
@@ -187,7 +189,7 @@ async fn main() {
     let store = DynamoStore::new(clients.dynamodb.clone(), tables.clone());
     let meter = store.meter();
     let notifier = Arc::new(CountingNotifier::default());
-    let app = App { store: Arc::new(store), notifier: notifier.clone(), clock: Arc::new(SystemClock), cfg: ChatConfig { max_group_size: a.members.max(2) as u32, max_sends_per_window: u32::MAX, ..ChatConfig::default() } };
+    let app = App::new(Arc::new(store), notifier.clone(), Arc::new(SystemClock), ChatConfig { max_group_size: a.members.max(a.big_room).max(2) as u32, max_sends_per_window: u32::MAX, ..ChatConfig::default() });
 
     // ---- 1. A room of N members, all connected.
     let users: Vec<String> = (0..a.members).map(|i| format!("user{i}")).collect();
@@ -226,6 +228,61 @@ async fn main() {
     }).await);
     rows.push(measure(&meter, &notifier, "ping", 20, async |_| handle("conn0", json!({"action": "ping"})).await).await);
     rows.push(measure(&meter, &notifier, "room.list (1 room)", 20, async |_| handle("conn1", json!({"action": "room.list"})).await).await);
+
+    // The same in a room of `--big-room` members, all connected.
+    let big: Vec<String> = (0..a.big_room).map(|i| format!("big{i}")).collect();
+    for (i, u) in big.iter().enumerate() {
+        let conn = format!("bigconn{i}");
+        app.store.put_connection(&ConnectionRecord { connection_id: conn.clone(), user_id: u.clone(), name: Some(format!("Big {i}")), role: Role::User, connected_at: 0, expires_at: u64::MAX / 2 }).await.unwrap();
+        app.store.attach_connection(u, Some(&format!("Big {i}")), &conn, 0).await.unwrap();
+    }
+    handle("bigconn0", json!({"action": "room.create", "type": "group", "name": "Big", "members": big[1..]})).await;
+    let last = notifier.last.lock().unwrap().get("bigconn0").cloned().unwrap();
+    let big_group = serde_json::from_str::<Value>(&last).unwrap()["room"]["roomId"].as_str().unwrap().to_string();
+    rows.push(measure(&meter, &notifier, &format!("message.send ({} members connected)", a.big_room), a.sends, async |i| {
+        handle("bigconn0", json!({"action": "message.send", "roomId": big_group, "clientId": format!("big{i}"), "content": "Hello everyone, this is a typical chat line of about eighty characters."})).await
+    }).await);
+    rows.push(measure(&meter, &notifier, &format!("typing ({} members connected)", a.big_room), 10, async |i| {
+        handle(&format!("bigconn{}", i + 1), json!({"action": "typing", "roomId": big_group, "isTyping": true})).await
+    }).await);
+
+    // $connect and $disconnect for a user in 1, 20 and 200 rooms (each with a connected peer):
+    // what `ConnectFunction` / `DisconnectFunction` do after the token check.
+    for rooms in [1usize, 20, 200] {
+        let user = format!("roamer{rooms}");
+        for r in 0..rooms {
+            let peer = format!("peer{rooms}-{r}");
+            let pconn = format!("pconn{rooms}-{r}");
+            app.store.put_connection(&ConnectionRecord { connection_id: pconn.clone(), user_id: peer.clone(), name: None, role: Role::User, connected_at: 0, expires_at: u64::MAX / 2 }).await.unwrap();
+            app.attach(&peer, None, &pconn).await.unwrap();
+            chat::cmd::handle(&app, &pconn, "bench", &json!({"action": "room.create", "type": "direct", "members": [user]}).to_string()).await;
+        }
+        let (mut on, mut off) = (Vec::new(), Vec::new());
+        for i in 0..5 {
+            let conn = format!("roam{rooms}-{i}");
+            meter.reset();
+            notifier.posts.store(0, Ordering::Relaxed);
+            let t = Instant::now();
+            let now = chat::clock::SystemClock.now_ms();
+            app.store.put_connection(&ConnectionRecord { connection_id: conn.clone(), user_id: user.clone(), name: None, role: Role::User, connected_at: now, expires_at: now / 1000 + 7800 }).await.unwrap();
+            app.attach(&user, None, &conn).await.unwrap();
+            on.push((meter.snapshot(), notifier.posts.load(Ordering::Relaxed), t.elapsed()));
+            meter.reset();
+            notifier.posts.store(0, Ordering::Relaxed);
+            let t = Instant::now();
+            app.detach(&conn).await.unwrap();
+            off.push((meter.snapshot(), notifier.posts.load(Ordering::Relaxed), t.elapsed()));
+        }
+        for (label, v) in [("$connect", &on), ("$disconnect", &off)] {
+            let n = v.len() as f64;
+            let read = v.iter().map(|x| x.0.read_units).sum::<f64>() / n;
+            let write = v.iter().map(|x| x.0.write_units).sum::<f64>() / n;
+            let calls = v.iter().map(|x| x.0.calls as f64).sum::<f64>() / n;
+            let posts = v.iter().map(|x| x.1 as f64).sum::<f64>() / n;
+            let ms = v.iter().map(|x| x.2.as_secs_f64() * 1000.0).sum::<f64>() / n;
+            rows.push(Row { action: format!("{label}, user in {rooms} rooms (co-members online)"), read, write, write_billed: write, calls, posts, ms });
+        }
+    }
 
     // ---- 2. History pages in a big room.
     handle("conn0", json!({"action": "room.create", "type": "direct", "members": ["user1"]})).await;

@@ -91,8 +91,10 @@ pub struct Gateway {
     routes: BTreeMap<String, Arc<FunctionPool>>,
     /// The HTTP API, at [`crate::http_api::MOUNT`].
     http_api: Option<Arc<crate::http_api::HttpApi>>,
-    /// Functions run by event sources (streams), not by a route.
+    /// Functions run by event sources (streams, topics), not by a route.
     other_pools: Vec<Arc<FunctionPool>>,
+    /// SNS subscriptions of functions, at [`crate::sns::endpoint_path`].
+    sns: Option<Arc<crate::sns::SnsSubscriptions>>,
     selection_path: Vec<String>,
     connections: Mutex<HashMap<String, Arc<Connection>>>,
     /// `host:port` the gateway listens on (the events' `domainName`).
@@ -114,14 +116,15 @@ impl Gateway {
             .split('.')
             .map(str::to_string)
             .collect();
-        Ok(Arc::new(Gateway { cfg, routes, http_api: None, other_pools: Vec::new(), selection_path, connections: Mutex::new(HashMap::new()), domain, log }))
+        Ok(Arc::new(Gateway { cfg, routes, http_api: None, other_pools: Vec::new(), sns: None, selection_path, connections: Mutex::new(HashMap::new()), domain, log }))
     }
 
     /// Adds the HTTP API and the functions event sources invoke (before the gateway serves).
-    pub fn with_extras(self: Arc<Self>, http_api: Option<crate::http_api::HttpApi>, other_pools: Vec<Arc<FunctionPool>>) -> Arc<Self> {
+    pub fn with_extras(self: Arc<Self>, http_api: Option<crate::http_api::HttpApi>, other_pools: Vec<Arc<FunctionPool>>, sns: Option<Arc<crate::sns::SnsSubscriptions>>) -> Arc<Self> {
         let mut gw = Arc::try_unwrap(self).unwrap_or_else(|_| panic!("with_extras is called before the gateway is shared"));
         gw.http_api = http_api.map(Arc::new);
         gw.other_pools = other_pools;
+        gw.sns = sns;
         Arc::new(gw)
     }
 
@@ -159,6 +162,9 @@ impl Gateway {
             .route(&format!("/{stage}/@connections/{{id}}"), get(get_connection).post(post_to_connection).delete(delete_connection));
         if self.cfg.dev_token_secret.is_some() {
             router = router.route("/_dev/token", get(dev_token));
+        }
+        if self.sns.is_some() {
+            router = router.route("/_aws/sns/{function}", axum::routing::post(sns_notification));
         }
         if self.http_api.is_some() {
             let mount = crate::http_api::MOUNT;
@@ -534,6 +540,17 @@ async fn http_api(State(gw): State<Arc<Gateway>>, ConnectInfo(peer): ConnectInfo
     match gw.http_api.clone() {
         Some(api) => api.serve(peer, method, uri, headers, body).await,
         None => StatusCode::NOT_FOUND.into_response(),
+    }
+}
+
+async fn sns_notification(State(gw): State<Arc<Gateway>>, Path(function): Path<String>, body: Bytes) -> Response {
+    let Some(sns) = gw.sns.clone() else { return StatusCode::NOT_FOUND.into_response() };
+    match sns.receive(&function, &body) {
+        Ok(()) => StatusCode::OK.into_response(),
+        Err(e) => {
+            gw.log.gateway(&format!("sns: {e}"));
+            StatusCode::BAD_REQUEST.into_response()
+        }
     }
 }
 

@@ -161,7 +161,8 @@ pub async fn start_moto(tools: &Path, log: &LogSink) -> Result<ServiceProcess, S
     }
     let port = crate::util::free_port();
     let mut cmd = tokio::process::Command::new(&bin);
-    cmd.arg("-H").arg("127.0.0.1").arg("-p").arg(port.to_string());
+    // The account of the template's local ARNs (topics are addressed by ARN).
+    cmd.arg("-H").arg("127.0.0.1").arg("-p").arg(port.to_string()).env("MOTO_ACCOUNT_ID", crate::template::LocalContext::default().account_id);
     spawn_service("moto", cmd, port, log).await
 }
 

@@ -136,7 +136,16 @@ pub async fn start(opts: StackOptions) -> Result<RunningStack, String> {
         None => None,
     };
     let stream_pools: BTreeMap<String, Arc<FunctionPool>> = spec.stream_sources.iter().map(|s| pool_of(&s.function).map(|p| (s.function.clone(), p))).collect::<Result<_, _>>()?;
-    let gateway = Gateway::new(gw_cfg, &spec.websocket.route_selection_expression, routes, addr.to_string(), opts.log.clone())?.with_extras(http_api, stream_pools.values().cloned().collect());
+    let sns_pools: BTreeMap<String, Arc<FunctionPool>> = spec.sns_sources.iter().map(|s| pool_of(&s.function).map(|p| (s.function.clone(), p))).collect::<Result<_, _>>()?;
+    let sns = if spec.sns_sources.is_empty() {
+        None
+    } else {
+        let subs = Arc::new(crate::sns::SnsSubscriptions::new(&spec.sns_sources, sns_pools.clone(), opts.log.clone()));
+        subs.subscribe(&clients.sns, &addr.to_string()).await?;
+        Some(subs)
+    };
+    let others: Vec<Arc<FunctionPool>> = stream_pools.values().chain(sns_pools.values()).cloned().collect();
+    let gateway = Gateway::new(gw_cfg, &spec.websocket.route_selection_expression, routes, addr.to_string(), opts.log.clone())?.with_extras(http_api, others, sns);
     let streams = if spec.stream_sources.is_empty() {
         None
     } else {

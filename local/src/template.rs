@@ -374,6 +374,14 @@ pub struct CorsSpec {
     pub allow_credentials: bool,
 }
 
+/// An SNS topic a function is subscribed to (a SAM `Events: {Type: SNS}` source).
+#[derive(Debug, Clone)]
+pub struct SnsSourceSpec {
+    pub function: String,
+    pub topic_logical_id: String,
+    pub topic_arn: String,
+}
+
 /// A DynamoDB stream feeding a function (a SAM `Events: {Type: DynamoDB}` source).
 #[derive(Debug, Clone)]
 pub struct StreamSourceSpec {
@@ -479,6 +487,7 @@ pub struct StackSpec {
     pub stage_name: String,
     pub http_api: Option<HttpApiSpec>,
     pub stream_sources: Vec<StreamSourceSpec>,
+    pub sns_sources: Vec<SnsSourceSpec>,
     pub functions: BTreeMap<String, FunctionSpec>,
     pub tables: Vec<TableSpec>,
     pub buckets: Vec<String>,
@@ -636,9 +645,16 @@ impl StackSpec {
 
         // DynamoDB stream event sources (SAM `Events: {Type: DynamoDB}`).
         let mut stream_sources = Vec::new();
+        let mut sns_sources = Vec::new();
         for (id, f) in t.resources_of_type("AWS::Serverless::Function") {
             let Some(events) = f.pointer("/Properties/Events").and_then(Value::as_object) else { continue };
             for (name, ev) in events {
+                if ev.get("Type").and_then(Value::as_str) == Some("SNS") {
+                    let topic = ev.pointer("/Properties/Topic").ok_or_else(|| invalid(format!("{id}.{name}: SNS event without Topic")))?;
+                    let topic_logical_id = topic.get("Ref").and_then(Value::as_str).ok_or_else(|| invalid(format!("{id}.{name}: Topic must be !Ref <Topic>")))?.to_string();
+                    sns_sources.push(SnsSourceSpec { function: id.clone(), topic_arn: r.string(topic)?, topic_logical_id });
+                    continue;
+                }
                 if ev.get("Type").and_then(Value::as_str) != Some("DynamoDB") {
                     continue;
                 }
@@ -664,6 +680,7 @@ impl StackSpec {
             stage_name,
             http_api,
             stream_sources,
+            sns_sources,
             functions,
             tables,
             buckets,

@@ -7,6 +7,7 @@ use crate::model::{MemberRecord, Role, RoomConn, StaleDelete};
 use crate::notify::{Notifier, PostError};
 use crate::protocol::{ErrorFrame, ServerFrame};
 use crate::store::Store;
+use crate::tasks::{Task, TaskQueue};
 use futures_util::stream::{self, StreamExt};
 use std::collections::{BTreeMap, BTreeSet, HashSet};
 use std::sync::Arc;
@@ -17,8 +18,13 @@ pub struct ChatConfig {
     pub max_group_size: u32,
     /// Posts in flight at once during a fan-out.
     pub fanout_concurrency: usize,
-    /// `message.send` per connection per [`SEND_WINDOW_MS`]; more get `rate_limited`.
+    /// `message.send` per member per room per [`SEND_WINDOW_MS`]; more get `rate_limited`.
     pub max_sends_per_window: u32,
+    /// A fan-out posts to this many connections itself; the rest go to the task queue in
+    /// batches of [`ChatConfig::fanout_batch`] (so a big room neither delays nor times out the
+    /// invocation that sent the message).
+    pub direct_fanout: usize,
+    pub fanout_batch: usize,
 }
 
 /// The window of the per-connection send budget.
@@ -26,7 +32,7 @@ pub const SEND_WINDOW_MS: u64 = 10_000;
 
 impl Default for ChatConfig {
     fn default() -> Self {
-        ChatConfig { max_group_size: 100, fanout_concurrency: 32, max_sends_per_window: 30 }
+        ChatConfig { max_group_size: 100, fanout_concurrency: 32, max_sends_per_window: 30, direct_fanout: 200, fanout_batch: 250 }
     }
 }
 
@@ -36,6 +42,8 @@ pub struct App {
     pub notifier: Arc<dyn Notifier>,
     pub clock: Arc<dyn Clock>,
     pub cfg: ChatConfig,
+    /// Where work off the caller's path goes (big fan-outs, presence); `None`: done inline.
+    pub tasks: Option<Arc<dyn TaskQueue>>,
 }
 
 /// Who acts: the user a verified token names (over a socket or REST).
@@ -78,6 +86,22 @@ pub struct FanoutReport {
 }
 
 impl App {
+    pub fn new(store: Arc<dyn Store>, notifier: Arc<dyn Notifier>, clock: Arc<dyn Clock>, cfg: ChatConfig) -> App {
+        App { store, notifier, clock, cfg, tasks: None }
+    }
+
+    pub fn with_tasks(self, tasks: Arc<dyn TaskQueue>) -> App {
+        App { tasks: Some(tasks), ..self }
+    }
+
+    /// Runs a task handed over by another invocation (the `fanout` function).
+    pub async fn run_task(&self, task: Task) -> FanoutReport {
+        match task {
+            Task::Deliver { frame, targets } => self.post_raw(targets, frame, true).await,
+            Task::Presence { user_id, online, last_seen } => self.announce_presence_now(&user_id, online, last_seen, true).await,
+        }
+    }
+
     pub fn now(&self) -> u64 {
         self.clock.now_ms()
     }
@@ -130,8 +154,23 @@ impl App {
                 return FanoutReport { failed: 1, ..Default::default() };
             }
         };
-        let targets = conns.into_iter().filter(|c| Some(c.connection_id.as_str()) != except && Some(c.user_id.as_str()) != except_user).map(|c| (c.user_id, c.connection_id)).collect();
-        self.post_all(targets, frame, true).await
+        let mut targets: Vec<(String, String)> = conns.into_iter().filter(|c| Some(c.connection_id.as_str()) != except && Some(c.user_id.as_str()) != except_user).map(|c| (c.user_id, c.connection_id)).collect();
+        let data = frame.to_json();
+        if let Some(queue) = self.tasks.as_ref().filter(|_| targets.len() > self.cfg.direct_fanout) {
+            // A big room: post to the first ones here, hand the rest over in batches (each its
+            // own invocation of the fanout function, in parallel).
+            let rest = targets.split_off(self.cfg.direct_fanout);
+            let batches: Vec<Task> = rest.chunks(self.cfg.fanout_batch.max(1)).map(|c| Task::Deliver { frame: data.clone(), targets: c.to_vec() }).collect();
+            let handed = rest.len();
+            match queue.enqueue(batches).await {
+                Ok(()) => tracing::info!(room_id, direct = targets.len(), handed, "fan-out split"),
+                Err(e) => {
+                    tracing::warn!(room_id, error = %e, "cannot hand the fan-out over: posting it all here");
+                    targets.extend(rest);
+                }
+            }
+        }
+        self.post_raw(targets, data, true).await
     }
 
     /// Posts `frame` to every live connection of these users (from their presence sets), except
@@ -160,10 +199,13 @@ impl App {
     /// connection never holds up or fails the others. Gone connections are cleaned up, and users
     /// left with none are announced offline (when `announce`).
     async fn post_all(&self, targets: Vec<(String, String)>, frame: &ServerFrame, announce: bool) -> FanoutReport {
+        self.post_raw(targets, frame.to_json(), announce).await
+    }
+
+    async fn post_raw(&self, targets: Vec<(String, String)>, data: String, announce: bool) -> FanoutReport {
         if targets.is_empty() {
             return FanoutReport::default();
         }
-        let data = frame.to_json();
         let results: Vec<((String, String), Result<(), PostError>)> = stream::iter(targets)
             .map(|t| {
                 let data = &data;
@@ -275,14 +317,26 @@ impl App {
         self.store.unregister_connections(&conns).await
     }
 
-    /// Tells co-members that `user_id` came online or went offline: one Query of live
-    /// connections per room of the user (each connection once).
+    /// Tells co-members that `user_id` came online or went offline — handed to the task queue
+    /// when there is one (it costs a Query per room of the user; nothing waits for it).
     pub async fn announce_presence(&self, user_id: &str, online: bool, last_seen: Option<u64>, cleanup_announces: bool) {
+        let last_seen = if online { None } else { last_seen };
+        if let Some(queue) = &self.tasks {
+            match queue.enqueue(vec![Task::Presence { user_id: user_id.to_string(), online, last_seen }]).await {
+                Ok(()) => return,
+                Err(e) => tracing::warn!(user_id, error = %e, "cannot hand the presence announcement over: announcing here"),
+            }
+        }
+        self.announce_presence_now(user_id, online, last_seen, cleanup_announces).await;
+    }
+
+    /// One Query of live connections per room of the user (each connection posted once).
+    async fn announce_presence_now(&self, user_id: &str, online: bool, last_seen: Option<u64>, cleanup_announces: bool) -> FanoutReport {
         let rooms = match self.store.memberships(user_id).await {
             Ok(r) => r,
             Err(e) => {
                 tracing::warn!(user_id, error = %e, "presence: cannot list rooms");
-                return;
+                return FanoutReport { failed: 1, ..Default::default() };
             }
         };
         let lists: Vec<Result<Vec<RoomConn>>> = stream::iter(rooms).map(|r| async move { self.store.room_connections(&r.room_id).await }).buffer_unordered(16).collect().await;
@@ -300,7 +354,7 @@ impl App {
         let frame = ServerFrame::Presence { user_id: user_id.to_string(), online, last_seen: if online { None } else { last_seen } };
         // A presence broadcast that finds more gone connections cleans them up but does not
         // announce in turn (no cascades).
-        self.post_all(targets.into_iter().map(|(c, u)| (u, c)).collect(), &frame, cleanup_announces).await;
+        self.post_all(targets.into_iter().map(|(c, u)| (u, c)).collect(), &frame, cleanup_announces).await
     }
 
     /// Registers a live connection for its user and in the user's rooms, and if it is the user's

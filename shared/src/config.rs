@@ -27,6 +27,8 @@ pub struct Config {
     pub jwks_url: Option<String>,
     pub jwt_issuer: Option<String>,
     pub jwt_audience: Option<String>,
+    /// `FANOUT_TOPIC_ARN`: where big fan-outs and presence announcements are handed over.
+    pub fanout_topic_arn: Option<String>,
     /// `ALLOWED_ORIGINS`: pages of these origins may connect (`*`: any).
     pub allowed_origins: crate::auth::OriginPolicy,
 }
@@ -69,6 +71,7 @@ impl Config {
             jwks_url: var("JWKS_URL"),
             jwt_issuer: var("JWT_ISSUER"),
             jwt_audience: var("JWT_AUDIENCE"),
+            fanout_topic_arn: var("FANOUT_TOPIC_ARN"),
             allowed_origins: crate::auth::OriginPolicy::parse(&var("ALLOWED_ORIGINS").unwrap_or_default()),
         })
     }

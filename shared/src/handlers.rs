@@ -28,7 +28,11 @@ pub async fn sdk_config() -> aws_config::SdkConfig {
 /// The production wiring: DynamoDB, the @connections API, the system clock.
 pub fn aws_app(cfg: &Config, sdk: &aws_config::SdkConfig) -> App {
     let store = DynamoStore::new(aws_sdk_dynamodb::Client::new(sdk), cfg.tables.clone());
-    App { store: Arc::new(store), notifier: Arc::new(ApiGatewayNotifier::new(sdk, &cfg.ws_endpoint)), clock: Arc::new(SystemClock), cfg: cfg.chat.clone() }
+    let app = App::new(Arc::new(store), Arc::new(ApiGatewayNotifier::new(sdk, &cfg.ws_endpoint)), Arc::new(SystemClock), cfg.chat.clone());
+    match &cfg.fanout_topic_arn {
+        Some(arn) => app.with_tasks(Arc::new(crate::tasks::sns::SnsTasks::new(sdk, arn))),
+        None => app,
+    }
 }
 
 /// The token verifier; the HS256 secret comes from SSM (`JWT_SECRET_PARAM`) unless given directly.
@@ -140,6 +144,18 @@ pub async fn message(app: &App, event: ApiGatewayWebsocketProxyRequest) -> Resul
     let body = event.body.unwrap_or_default();
     cmd::handle(app, &connection_id, &request_id, &body).await;
     Ok(response(200, None))
+}
+
+/// The fanout function: runs the tasks other invocations handed over through `FanoutTopic`. An
+/// error makes Lambda retry the invocation (a frame may then reach someone twice; clients drop
+/// what they hold by seq).
+pub async fn tasks(app: &App, event: aws_lambda_events::event::sns::SnsEvent) -> Result<(), Error> {
+    for record in event.records {
+        let task: crate::tasks::Task = serde_json::from_str(&record.sns.message).map_err(|e| format!("a task is not valid: {e}"))?;
+        let report = app.run_task(task).await;
+        tracing::info!(posted = report.posted, gone = report.gone, failed = report.failed, "task done");
+    }
+    Ok(())
 }
 
 /// The indexer: postings for every new, edited and deleted message of a stream batch. Writes are

@@ -23,3 +23,4 @@ pub mod protocol;
 pub mod rest;
 pub mod search;
 pub mod store;
+pub mod tasks;

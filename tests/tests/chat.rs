@@ -105,6 +105,11 @@ async fn concurrent_senders_get_one_order_with_strictly_increasing_seqs() {
                 }
                 c.assert_none(|f| f["type"] == "message.new", Duration::from_millis(500)).await;
                 assert!(own.windows(2).all(|w| w[0] < w[1]), "client {i}: its own messages in the order sent: {own:?}");
+                // Writing reads: what is unread are the others' messages after one's own last one,
+                // also when contention gave a send another seq than the one first expected.
+                let list = c.request(json!({"action": "room.list"})).await;
+                let unread = list["rooms"][0]["unread"].as_u64().unwrap();
+                assert_eq!(unread, total as u64 - own.last().unwrap(), "client {i}: unread after its last own message {own:?}");
                 (view, c)
             })
         })

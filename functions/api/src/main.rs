@@ -28,7 +28,7 @@ mod tests {
     #[tokio::test]
     async fn the_sample_events_are_handled_in_order() {
         let notifier = Arc::new(MemoryNotifier::new());
-        let app = App { store: Arc::new(MemoryStore::new()), notifier, clock: Arc::new(ManualClock::new(1_795_434_000_000)), cfg: ChatConfig::default() };
+        let app = App::new(Arc::new(MemoryStore::new()), notifier, Arc::new(ManualClock::new(1_795_434_000_000)), ChatConfig::default());
         let api = Api { app, verifier: Verifier::new(AuthConfig { hs256_secret: Some(b"events-secret".to_vec()), ..Default::default() }) };
         let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/../../events/http");
         let run = |name: &str| {

@@ -44,7 +44,7 @@ mod tests {
             assert_eq!(parsed.is_ok(), route != "$default", "{name}: {parsed:?}");
 
             let notifier = Arc::new(MemoryNotifier::new());
-            let app = App { store: Arc::new(MemoryStore::new()), notifier: notifier.clone(), clock: Arc::new(ManualClock::new(0)), cfg: ChatConfig::default() };
+            let app = App::new(Arc::new(MemoryStore::new()), notifier.clone(), Arc::new(ManualClock::new(0)), ChatConfig::default());
             let conn = e.request_context.connection_id.clone().unwrap();
             let resp = handlers::message(&app, e).await.unwrap();
             assert_eq!(resp.status_code, 200);

@@ -19,7 +19,7 @@ impl World {
     fn new() -> World {
         let notifier = Arc::new(MemoryNotifier::new());
         let clock = Arc::new(ManualClock::new(1_800_000_000_000));
-        let app = App { store: Arc::new(MemoryStore::new()), notifier: notifier.clone(), clock: clock.clone(), cfg: ChatConfig { max_group_size: 5, ..ChatConfig::default() } };
+        let app = App::new(Arc::new(MemoryStore::new()), notifier.clone(), clock.clone(), ChatConfig { max_group_size: 5, ..ChatConfig::default() });
         World { app, notifier, clock }
     }
 
@@ -413,4 +413,51 @@ async fn the_site_binds_one_room_per_context_and_posts_system_messages() {
     // A user cannot send system messages or meta.
     let o = super::send::Outgoing { client_id: "u1".into(), meta: None, ..out.clone() };
     assert!(super::send::persist(&w.app, &actor("buyer", Role::User), o).await.is_err());
+}
+
+#[tokio::test]
+async fn a_removed_member_gets_nothing_even_if_a_registration_races_the_removal() {
+    let mut w = World::new();
+    w.app.cfg.max_group_size = 10;
+    w.connect("alice", "a1").await;
+    w.connect("bob", "b1").await;
+    w.frame("a1", json!({"action": "room.create", "type": "group", "members": ["bob"]})).await;
+    let room = w.take("a1").into_iter().find(|f| f["type"] == "room.created").unwrap()["room"]["roomId"].as_str().unwrap().to_string();
+    w.frame("a1", json!({"action": "room.remove", "roomId": room, "userId": "bob"})).await;
+    assert!(w.types("b1").contains(&"room.left".to_string()));
+    // A connection of Bob's that registered from a membership list read before the removal.
+    let late = crate::model::RoomConn { room_id: room.clone(), connection_id: "b2".into(), user_id: "bob".into(), expires_at: u64::MAX / 2 };
+    w.connect("bob", "b2").await;
+    w.app.store.register_connections(&[late]).await.unwrap();
+    w.take("b2");
+    w.frame("a1", json!({"action": "message.send", "roomId": room, "clientId": "s1", "content": "secret"})).await;
+    assert!(w.types("b1").is_empty() && w.types("b2").is_empty(), "nothing reaches a removed member");
+    // Added again: both connections get the room's messages again.
+    w.frame("a1", json!({"action": "room.add", "roomId": room, "members": ["bob"]})).await;
+    w.take("b1");
+    w.take("b2");
+    w.frame("a1", json!({"action": "message.send", "roomId": room, "clientId": "s2", "content": "welcome back"})).await;
+    assert_eq!(w.types("b1"), ["message.new"]);
+    assert_eq!(w.types("b2"), ["message.new"]);
+}
+
+#[tokio::test]
+async fn a_send_that_creates_nothing_leaves_the_senders_read_cursor_as_it_was() {
+    let w = World::new();
+    w.connect("alice", "a1").await;
+    w.connect("bob", "b1").await;
+    let room = w.direct("a1", "bob").await;
+    w.frame("b1", json!({"action": "message.send", "roomId": room, "clientId": "b-1", "content": "one"})).await;
+    w.frame("a1", json!({"action": "message.send", "roomId": room, "clientId": "a-1", "content": "mine"})).await;
+    w.frame("b1", json!({"action": "message.send", "roomId": room, "clientId": "b-2", "content": "two"})).await;
+    let unread = || {
+        let app = w.app.clone();
+        async move { super::room::list_page(&app, "alice", &Default::default(), None).await.unwrap().rooms[0].unread }
+    };
+    assert_eq!(unread().await, 1, "bob's message after alice's own");
+    // A retry of an old clientId: nothing new, the cursor stays where it was.
+    w.frame("a1", json!({"action": "message.send", "roomId": room, "clientId": "a-1", "content": "mine"})).await;
+    assert_eq!(unread().await, 1);
+    let m = w.app.store.get_member(&room, "alice").await.unwrap().unwrap();
+    assert_eq!(m.own_seq, 2);
 }

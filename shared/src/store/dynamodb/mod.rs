@@ -247,28 +247,35 @@ impl DynamoStore {
         self.batch_write(table, reqs).await
     }
 
-    /// BatchWriteItem in chunks of 25, retrying unprocessed items.
+    /// BatchWriteItem in chunks of 25 (8 at a time), retrying unprocessed items.
     async fn batch_write(&self, table: &str, reqs: Vec<aws_sdk_dynamodb::types::WriteRequest>) -> Result<()> {
-        for chunk in reqs.chunks(25) {
-            let mut request = HashMap::from([(table.to_string(), chunk.to_vec())]);
-            let mut attempt = 0;
-            while !request.is_empty() {
-                let resp = self
-                    .client
-                    .batch_write_item()
-                    .set_request_items(Some(request))
-                    .return_consumed_capacity(ReturnConsumedCapacity::Total)
-                    .send()
-                    .await
-                    .map_err(|e| err("BatchWriteItem", e))?;
-                self.meter.add(true, resp.consumed_capacity());
-                request = resp.unprocessed_items.unwrap_or_default().into_iter().filter(|(_, v)| !v.is_empty()).collect();
-                if !request.is_empty() {
-                    attempt += 1;
-                    backoff(attempt).await;
+        use futures_util::stream::{self, StreamExt, TryStreamExt};
+        let chunks: Vec<Vec<aws_sdk_dynamodb::types::WriteRequest>> = reqs.chunks(25).map(|c| c.to_vec()).collect();
+        stream::iter(chunks)
+            .map(|chunk| async move {
+                let mut request = HashMap::from([(table.to_string(), chunk)]);
+                let mut attempt = 0;
+                while !request.is_empty() {
+                    let resp = self
+                        .client
+                        .batch_write_item()
+                        .set_request_items(Some(request))
+                        .return_consumed_capacity(ReturnConsumedCapacity::Total)
+                        .send()
+                        .await
+                        .map_err(|e| err("BatchWriteItem", e))?;
+                    self.meter.add(true, resp.consumed_capacity());
+                    request = resp.unprocessed_items.unwrap_or_default().into_iter().filter(|(_, v)| !v.is_empty()).collect();
+                    if !request.is_empty() {
+                        attempt += 1;
+                        backoff(attempt).await;
+                    }
                 }
-            }
-        }
+                Ok::<(), ChatError>(())
+            })
+            .buffer_unordered(8)
+            .try_collect::<Vec<()>>()
+            .await?;
         Ok(())
     }
 }

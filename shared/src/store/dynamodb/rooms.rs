@@ -244,71 +244,53 @@ impl RoomStore for DynamoStore {
 
     async fn charge_send(&self, room: &str, user: &str, window: u64, max: u32, own_seq: u64) -> Result<SendCharge> {
         use aws_sdk_dynamodb::operation::update_item::UpdateItemError;
-        let previous = |attrs: Option<&Item>| attrs.and_then(|a| get_n(a, "ownSeq"));
-        for _ in 0..3 {
-            // Usually the first send of a window: start counting, in one write.
-            let first = self
+        // Read the row (eventually consistent: half a unit) to pick the one write that fits:
+        // start the window, or count one more in it (an atomic ADD, so a member's concurrent
+        // sends never conflict). A stale read costs a second write, nothing else.
+        let key = Self::member_key(room, user);
+        let row = match self.get_with(&self.t.members, key.clone(), false).await? {
+            Some(r) => r,
+            // A member added a moment ago: read again, consistently.
+            None => match self.get(&self.t.members, key.clone()).await? {
+                Some(r) => r,
+                None => return Ok(SendCharge::NotMember),
+            },
+        };
+        let mut same_window = get_n(&row, "sendWindow") == Some(window);
+        for _ in 0..4 {
+            let u = self
                 .client
                 .update_item()
                 .table_name(&self.t.members)
-                .set_key(Some(Self::member_key(room, user)))
-                .update_expression("SET sendWindow = :w, sendCount = :one, ownSeq = :own")
-                .condition_expression("attribute_exists(userId) AND (attribute_not_exists(sendWindow) OR sendWindow <> :w)")
+                .set_key(Some(key.clone()))
                 .expression_attribute_values(":w", n(window))
                 .expression_attribute_values(":one", n(1))
                 .expression_attribute_values(":own", n(own_seq))
                 .return_values(ReturnValue::UpdatedOld)
                 .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
-                .return_consumed_capacity(ReturnConsumedCapacity::Total)
-                .send()
-                .await;
-            let old = match first {
-                Ok(o) => {
-                    self.count_write(o.consumed_capacity());
-                    return Ok(SendCharge::Allowed { previous_own: previous(o.attributes.as_ref()) });
-                }
-                Err(e) => match e.as_service_error() {
-                    Some(UpdateItemError::ConditionalCheckFailedException(c)) => {
-                        self.meter.add(true, &[ConsumedCapacity::builder().capacity_units(1.0).build()]);
-                        c.item().cloned().unwrap_or_default()
-                    }
-                    _ => return Err(err("UpdateItem", e)),
-                },
+                .return_consumed_capacity(ReturnConsumedCapacity::Total);
+            let u = if same_window {
+                u.update_expression("ADD sendCount :one SET ownSeq = :own").condition_expression("sendWindow = :w AND sendCount < :max").expression_attribute_values(":max", n(max))
+            } else {
+                u.update_expression("SET sendWindow = :w, sendCount = :one, ownSeq = :own")
+                    .condition_expression("attribute_exists(userId) AND (attribute_not_exists(sendWindow) OR sendWindow <> :w)")
             };
-            if old.is_empty() {
-                return Ok(SendCharge::NotMember);
-            }
-            // More in the same window: count one more, if below the maximum.
-            let more = self
-                .client
-                .update_item()
-                .table_name(&self.t.members)
-                .set_key(Some(Self::member_key(room, user)))
-                .update_expression("ADD sendCount :one SET ownSeq = :own")
-                .condition_expression("sendWindow = :w AND sendCount < :max")
-                .expression_attribute_values(":w", n(window))
-                .expression_attribute_values(":one", n(1))
-                .expression_attribute_values(":max", n(max))
-                .expression_attribute_values(":own", n(own_seq))
-                .return_values(ReturnValue::UpdatedOld)
-                .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
-                .return_consumed_capacity(ReturnConsumedCapacity::Total)
-                .send()
-                .await;
-            match more {
+            match u.send().await {
                 Ok(o) => {
                     self.count_write(o.consumed_capacity());
-                    return Ok(SendCharge::Allowed { previous_own: previous(o.attributes.as_ref()) });
+                    return Ok(SendCharge::Allowed { previous_own: o.attributes.as_ref().and_then(|a| get_n(a, "ownSeq")) });
                 }
                 Err(e) => match e.as_service_error() {
                     Some(UpdateItemError::ConditionalCheckFailedException(c)) => {
                         self.meter.add(true, &[ConsumedCapacity::builder().capacity_units(1.0).build()]);
-                        match c.item() {
-                            None => return Ok(SendCharge::NotMember),
-                            Some(i) if i.is_empty() => return Ok(SendCharge::NotMember),
-                            Some(i) if get_n(i, "sendWindow") == Some(window) => return Ok(SendCharge::Exhausted),
-                            Some(_) => continue, // the window turned meanwhile
+                        let Some(old) = c.item().filter(|i| !i.is_empty()) else {
+                            return Ok(SendCharge::NotMember);
+                        };
+                        let now_same = get_n(old, "sendWindow") == Some(window);
+                        if same_window && now_same {
+                            return Ok(SendCharge::Exhausted);
                         }
+                        same_window = now_same;
                     }
                     _ => return Err(err("UpdateItem", e)),
                 },

@@ -1,0 +1,100 @@
+//! The local twin of SNS → Lambda subscriptions: for each `Events: {Type: SNS}` of the template,
+//! the gateway subscribes its own HTTP endpoint (`/_aws/sns/<Function>`) to the topic in the
+//! emulator; each notification is answered at once and the function's real binary is invoked
+//! asynchronously with the SNS event Lambda builds (`Records[].Sns`), retried twice on error as
+//! Lambda retries asynchronous invocations.
+
+use crate::lambda::FunctionPool;
+use crate::log::LogSink;
+use crate::template::SnsSourceSpec;
+use axum::body::Bytes;
+use serde_json::{json, Value};
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+/// Where the gateway receives the notifications of a function's subscription.
+pub fn endpoint_path(function: &str) -> String {
+    format!("/_aws/sns/{function}")
+}
+
+pub struct SnsSubscriptions {
+    pools: BTreeMap<String, Arc<FunctionPool>>,
+    sources: Vec<SnsSourceSpec>,
+    log: LogSink,
+}
+
+impl SnsSubscriptions {
+    pub fn new(sources: &[SnsSourceSpec], pools: BTreeMap<String, Arc<FunctionPool>>, log: LogSink) -> SnsSubscriptions {
+        SnsSubscriptions { pools, sources: sources.to_vec(), log }
+    }
+
+    /// Subscribes `http://{gateway}/_aws/sns/<Function>` to each topic.
+    pub async fn subscribe(&self, sns: &aws_sdk_sns::Client, gateway: &str) -> Result<(), String> {
+        for s in &self.sources {
+            let endpoint = format!("http://{gateway}{}", endpoint_path(&s.function));
+            sns.subscribe()
+                .topic_arn(&s.topic_arn)
+                .protocol("http")
+                .endpoint(&endpoint)
+                .send()
+                .await
+                .map_err(|e| format!("Subscribe {} to {}: {}", s.function, s.topic_arn, aws_sdk_sns::error::DisplayErrorContext(&e)))?;
+        }
+        Ok(())
+    }
+
+    /// One notification POSTed by SNS for `function`.
+    pub fn receive(self: &Arc<Self>, function: &str, body: &[u8]) -> Result<(), String> {
+        let pool = self.pools.get(function).cloned().ok_or_else(|| format!("no SNS subscription for {function}"))?;
+        let n: Value = serde_json::from_slice(body).map_err(|e| format!("not an SNS notification: {e}"))?;
+        if n.get("Type").and_then(Value::as_str) != Some("Notification") {
+            return Ok(()); // subscription confirmations: the emulator confirms by itself
+        }
+        let topic = n.get("TopicArn").and_then(Value::as_str).unwrap_or_default().to_string();
+        let attributes: serde_json::Map<String, Value> = n
+            .get("MessageAttributes")
+            .and_then(Value::as_object)
+            .map(|m| m.iter().map(|(k, v)| (k.clone(), json!({ "Type": v.get("Type").cloned().unwrap_or(json!("String")), "Value": v.get("Value").cloned().unwrap_or(Value::Null) }))).collect())
+            .unwrap_or_default();
+        let event = json!({ "Records": [{
+            "EventVersion": "1.0",
+            "EventSubscriptionArn": format!("{topic}:{}", crate::util::hex(&crate::util::random_bytes::<16>())),
+            "EventSource": "aws:sns",
+            "Sns": {
+                "SignatureVersion": n.get("SignatureVersion").cloned().unwrap_or(json!("1")),
+                "Timestamp": n.get("Timestamp").cloned().unwrap_or(Value::Null),
+                "Signature": n.get("Signature").cloned().unwrap_or(json!("")),
+                "SigningCertUrl": n.get("SigningCertURL").cloned().unwrap_or(json!("")),
+                "MessageId": n.get("MessageId").cloned().unwrap_or(json!("")),
+                "Message": n.get("Message").cloned().unwrap_or(json!("")),
+                "MessageAttributes": attributes,
+                "Type": "Notification",
+                "UnsubscribeUrl": n.get("UnsubscribeURL").cloned().unwrap_or(json!("")),
+                "TopicArn": topic,
+                "Subject": n.get("Subject").cloned().unwrap_or(Value::Null),
+            }
+        }]});
+        let payload = Bytes::from(serde_json::to_vec(&event).expect("events serialize"));
+        let log = self.log.clone();
+        let function = function.to_string();
+        tokio::spawn(async move {
+            // Asynchronous invocation: up to two retries, as Lambda does (with shorter waits).
+            for attempt in 0..3u32 {
+                let (result, report) = pool.invoke(payload.clone()).await;
+                match result {
+                    Ok(_) => {
+                        log.gateway(&format!("sns -> {function} duration={:.1}ms ok", report.duration.as_secs_f64() * 1000.0));
+                        return;
+                    }
+                    Err(e) => {
+                        log.gateway(&format!("sns -> {function} attempt={}: {e}", attempt + 1));
+                        tokio::time::sleep(Duration::from_millis(500 << attempt)).await;
+                    }
+                }
+            }
+            log.gateway(&format!("sns -> {function}: dropped after 3 attempts"));
+        });
+        Ok(())
+    }
+}

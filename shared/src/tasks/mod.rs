@@ -1,0 +1,32 @@
+//! Work handed from one function to another, off the caller's path: the rest of a big fan-out
+//! (past [`crate::app::ChatConfig::direct_fanout`] recipients, in batches) and presence
+//! announcements (one Query per room of the user). [`sns::SnsTasks`] publishes them to the
+//! template's `FanoutTopic`, whose subscriber (`functions/fanout`) runs them with
+//! [`crate::app::App::run_task`]; without a queue (unit tests) they run inline.
+
+pub mod sns;
+
+use crate::error::Result;
+use async_trait::async_trait;
+use serde::{Deserialize, Serialize};
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "task", rename_all = "camelCase")]
+pub enum Task {
+    /// Post one frame (already JSON) to these `[userId, connectionId]` targets.
+    #[serde(rename = "deliver")]
+    Deliver { frame: String, targets: Vec<(String, String)> },
+    /// Tell everyone who shares a room with the user that they came online or went offline.
+    #[serde(rename = "presence", rename_all = "camelCase")]
+    Presence {
+        user_id: String,
+        online: bool,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        last_seen: Option<u64>,
+    },
+}
+
+#[async_trait]
+pub trait TaskQueue: Send + Sync {
+    async fn enqueue(&self, tasks: Vec<Task>) -> Result<()>;
+}
