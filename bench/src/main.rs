@@ -340,7 +340,7 @@ async fn gateway_figures(message_fn: chat_dev::template::FunctionSpec, aws_env: 
         println!("\n(gateway figures skipped: build target/debug/fixture-fn with `cargo build --workspace --bins`)");
         return;
     }
-    let settings = LambdaSettings { bin_dir, max_concurrency: 1, region: "us-east-1".into(), account_id: "000000000000".into(), base_env: Default::default(), log: LogSink::capture() };
+    let settings = LambdaSettings { bin_dir, max_concurrency: 1, max_queue: 10, region: "us-east-1".into(), account_id: "000000000000".into(), base_env: Default::default(), log: LogSink::capture() };
     let spec = FunctionSpec { logical_id: "Fixture".into(), binary: "fixture-fn".into(), memory_mb: 128, timeout_secs: 10, environment: Default::default() };
     // A $connect event the fixture answers at once, without any I/O.
     let event = axum::body::Bytes::from(std::fs::read(root().join("events/connect.json")).unwrap());

@@ -3,9 +3,13 @@
 //!
 //! Every instance (sandbox) gets its own Runtime API listener, so the service always knows which
 //! instance polls `next`. One invocation per instance at a time; idle instances are reused (warm);
-//! a new instance is spawned when all are busy, up to `max_concurrency` per function (further
-//! invocations wait for a free instance); an instance that exits or times out is discarded and
-//! replaced on the next invocation.
+//! a new instance is spawned when all are busy, up to `max_concurrency` per function. Beyond that,
+//! up to `max_queue` invocations wait for a free instance and further ones are refused at once as
+//! Lambda refuses them when a function is throttled (`TooManyRequestsException`, "Rate
+//! Exceeded."). An invocation runs to its end (or to the function's timeout, when its instance is
+//! stopped) even if whoever asked stops waiting, as on Lambda: the instance count never exceeds the
+//! limit and nothing leaks. An instance that exits or times out is replaced on the next
+//! invocation.
 
 use crate::log::{LogSink, Stream};
 use crate::template::FunctionSpec;
@@ -36,6 +40,8 @@ pub enum InvokeError {
     Timeout,
     /// The binary could not be started.
     Spawn(String),
+    /// Every instance is busy and the queue is full (Lambda: `TooManyRequestsException`).
+    Throttled,
 }
 
 impl std::fmt::Display for InvokeError {
@@ -46,6 +52,7 @@ impl std::fmt::Display for InvokeError {
             InvokeError::Crashed(s) => write!(f, "runtime exited: {s}"),
             InvokeError::Timeout => write!(f, "task timed out"),
             InvokeError::Spawn(s) => write!(f, "cannot start function: {s}"),
+            InvokeError::Throttled => write!(f, "throttled: Rate Exceeded."),
         }
     }
 }
@@ -171,6 +178,8 @@ impl Instance {
 pub struct LambdaSettings {
     pub bin_dir: PathBuf,
     pub max_concurrency: usize,
+    /// Invocations that may wait for a free instance; more are throttled.
+    pub max_queue: usize,
     pub region: String,
     pub account_id: String,
     /// Environment every instance gets on top of the function's own (endpoints, credentials).
@@ -184,7 +193,10 @@ pub struct PoolStats {
     pub spawned: u64,
     pub live: usize,
     pub busy: usize,
+    pub queued: usize,
     pub invocations: u64,
+    pub throttled: u64,
+    pub timeouts: u64,
 }
 
 pub struct FunctionPool {
@@ -197,6 +209,9 @@ pub struct FunctionPool {
     spawned: AtomicU64,
     invocations: AtomicU64,
     busy: AtomicUsize,
+    queued: AtomicUsize,
+    throttled: AtomicU64,
+    timeouts: AtomicU64,
     next_request: AtomicU64,
 }
 
@@ -230,6 +245,9 @@ impl FunctionPool {
             spawned: AtomicU64::new(0),
             invocations: AtomicU64::new(0),
             busy: AtomicUsize::new(0),
+            queued: AtomicUsize::new(0),
+            throttled: AtomicU64::new(0),
+            timeouts: AtomicU64::new(0),
             next_request: AtomicU64::new(0),
         })
     }
@@ -242,7 +260,7 @@ impl FunctionPool {
     #[cfg(test)]
     pub fn for_tests(name: &str) -> Arc<Self> {
         let spec = FunctionSpec { logical_id: name.into(), binary: name.into(), memory_mb: 128, timeout_secs: 3, environment: BTreeMap::new() };
-        let settings = LambdaSettings { bin_dir: PathBuf::new(), max_concurrency: 1, region: "us-east-1".into(), account_id: "0".into(), base_env: BTreeMap::new(), log: LogSink::capture() };
+        let settings = LambdaSettings { bin_dir: PathBuf::new(), max_concurrency: 1, max_queue: 1, region: "us-east-1".into(), account_id: "0".into(), base_env: BTreeMap::new(), log: LogSink::capture() };
         FunctionPool::new(spec, settings, &BTreeMap::new())
     }
 
@@ -256,7 +274,10 @@ impl FunctionPool {
             spawned: self.spawned.load(Ordering::Relaxed),
             live,
             busy: self.busy.load(Ordering::Relaxed),
+            queued: self.queued.load(Ordering::Relaxed),
             invocations: self.invocations.load(Ordering::Relaxed),
+            throttled: self.throttled.load(Ordering::Relaxed),
+            timeouts: self.timeouts.load(Ordering::Relaxed),
         }
     }
 
@@ -269,12 +290,29 @@ impl FunctionPool {
     }
 
     /// Invokes the function with `payload` (the event JSON) and returns the runtime's response body.
+    /// The invocation runs in its own task: dropping this future (a caller that stops waiting)
+    /// leaves it to finish or time out, and its instance and slot are always given back.
     pub async fn invoke(self: &Arc<Self>, payload: Bytes) -> (Result<Bytes, InvokeError>, InvokeReport) {
+        let request_id = self.request_id();
+        if self.permits.available_permits() == 0 && self.queued.load(Ordering::Relaxed) >= self.settings.max_queue {
+            self.throttled.fetch_add(1, Ordering::Relaxed);
+            return (Err(InvokeError::Throttled), InvokeReport { request_id, duration: Duration::ZERO, init_duration: None, instance: 0 });
+        }
+        let pool = self.clone();
+        let started = Instant::now();
+        match tokio::spawn(async move { pool.run_invocation(payload, request_id).await }).await {
+            Ok(r) => r,
+            Err(e) => (Err(InvokeError::Crashed(format!("invocation task failed: {e}"))), InvokeReport { request_id: String::new(), duration: started.elapsed(), init_duration: None, instance: 0 }),
+        }
+    }
+
+    async fn run_invocation(self: Arc<Self>, payload: Bytes, request_id: String) -> (Result<Bytes, InvokeError>, InvokeReport) {
+        self.queued.fetch_add(1, Ordering::Relaxed);
         let permit = self.permits.clone().acquire_owned().await.expect("semaphore is never closed");
+        self.queued.fetch_sub(1, Ordering::Relaxed);
         self.busy.fetch_add(1, Ordering::Relaxed);
         self.invocations.fetch_add(1, Ordering::Relaxed);
         let started = Instant::now();
-        let request_id = self.request_id();
         let warm = loop {
             let candidate = self.idle.lock().unwrap().pop();
             match candidate {
@@ -304,6 +342,7 @@ impl FunctionPool {
             Ok(Ok(r)) => r,
             Ok(Err(_)) => Err(InvokeError::Crashed("instance dropped the invocation".into())),
             Err(_) => {
+                self.timeouts.fetch_add(1, Ordering::Relaxed);
                 instance.fail_current(InvokeError::Timeout);
                 instance.kill();
                 Err(InvokeError::Timeout)

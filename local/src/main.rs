@@ -3,7 +3,7 @@
 //! ```text
 //! chat-dev [--port 3001] [--host 127.0.0.1] [--stage local] [--template infra/template.yaml]
 //!          [--bin-dir target/debug] [--web-dir web] [--tools-dir .local/tools]
-//!          [--max-concurrency 10] [--idle-timeout SECS] [--max-duration SECS] [--no-provision]
+//!          [--max-concurrency 10] [--max-queue 100] [--idle-timeout SECS] [--max-duration SECS] [--no-provision]
 //!          [--parameter Key=Value]...   (template parameters, e.g. AllowedOrigins=http://127.0.0.1:3001)
 //! ```
 //! With `AWS_ENDPOINT_URL` (or `AWS_ENDPOINT_URL_DYNAMODB`) set, no emulator is started and the
@@ -29,6 +29,7 @@ struct Args {
     tools_dir: PathBuf,
     state_dir: PathBuf,
     max_concurrency: usize,
+    max_queue: usize,
     idle_timeout: u64,
     max_duration: u64,
     provision: bool,
@@ -37,7 +38,7 @@ struct Args {
 }
 
 const USAGE: &str = "usage: chat-dev [--port N] [--host ADDR] [--stage NAME] [--template FILE] [--bin-dir DIR] [--web-dir DIR] \
-[--tools-dir DIR] [--state-dir DIR] [--max-concurrency N] [--idle-timeout SECS] [--max-duration SECS] [--no-provision] \
+[--tools-dir DIR] [--state-dir DIR] [--max-concurrency N] [--max-queue N] [--idle-timeout SECS] [--max-duration SECS] [--no-provision] \
 [--parameter Key=Value]...";
 
 fn parse_args() -> Result<Args, String> {
@@ -51,6 +52,7 @@ fn parse_args() -> Result<Args, String> {
         tools_dir: ".local/tools".into(),
         state_dir: ".local".into(),
         max_concurrency: 10,
+        max_queue: 100,
         idle_timeout: 600,
         max_duration: 7200,
         provision: true,
@@ -69,6 +71,7 @@ fn parse_args() -> Result<Args, String> {
             "--tools-dir" => a.tools_dir = val()?.into(),
             "--state-dir" => a.state_dir = val()?.into(),
             "--max-concurrency" => a.max_concurrency = val()?.parse().map_err(|_| "--max-concurrency takes a number".to_string())?,
+            "--max-queue" => a.max_queue = val()?.parse().map_err(|_| "--max-queue takes a number".to_string())?,
             "--idle-timeout" => a.idle_timeout = val()?.parse().map_err(|_| "--idle-timeout takes seconds".to_string())?,
             "--max-duration" => a.max_duration = val()?.parse().map_err(|_| "--max-duration takes seconds".to_string())?,
             "--no-provision" => a.provision = false,
@@ -129,6 +132,7 @@ async fn run(args: Args) -> Result<(), String> {
             ..GatewayConfig::default()
         },
         max_concurrency: args.max_concurrency,
+        max_queue: args.max_queue,
         aws,
         function_env: BTreeMap::new(),
         ssm_value: Some(secret),

@@ -1,8 +1,8 @@
 //! The local twin of SNS → Lambda subscriptions: for each `Events: {Type: SNS}` of the template,
 //! the gateway subscribes its own HTTP endpoint (`/_aws/sns/<Function>`) to the topic in the
 //! emulator; each notification is answered at once and the function's real binary is invoked
-//! asynchronously with the SNS event Lambda builds (`Records[].Sns`), retried twice on error as
-//! Lambda retries asynchronous invocations.
+//! asynchronously with the SNS event Lambda builds (`Records[].Sns`): retried twice on a function
+//! error, and kept until it runs when throttled, as Lambda treats asynchronous invocations.
 
 use crate::lambda::FunctionPool;
 use crate::log::LogSink;
@@ -79,21 +79,32 @@ impl SnsSubscriptions {
         let log = self.log.clone();
         let function = function.to_string();
         tokio::spawn(async move {
-            // Asynchronous invocation: up to two retries, as Lambda does (with shorter waits).
-            for attempt in 0..3u32 {
+            // Asynchronous invocation, as Lambda does it (with shorter waits): a throttled event
+            // waits in the queue and is tried again until it runs (Lambda keeps it up to 6 hours);
+            // a function error is retried twice, then dropped.
+            let (mut errors, mut throttles) = (0u32, 0u32);
+            loop {
                 let (result, report) = pool.invoke(payload.clone()).await;
                 match result {
                     Ok(_) => {
                         log.gateway(&format!("sns -> {function} duration={:.1}ms ok", report.duration.as_secs_f64() * 1000.0));
                         return;
                     }
+                    Err(crate::lambda::InvokeError::Throttled) => {
+                        throttles += 1;
+                        tokio::time::sleep(Duration::from_millis((50u64 << throttles.min(6)).min(2_000))).await;
+                    }
                     Err(e) => {
-                        log.gateway(&format!("sns -> {function} attempt={}: {e}", attempt + 1));
-                        tokio::time::sleep(Duration::from_millis(500 << attempt)).await;
+                        errors += 1;
+                        log.gateway(&format!("sns -> {function} attempt={errors}: {e}"));
+                        if errors == 3 {
+                            log.gateway(&format!("sns -> {function}: dropped after 3 attempts"));
+                            return;
+                        }
+                        tokio::time::sleep(Duration::from_millis(500 << errors)).await;
                     }
                 }
             }
-            log.gateway(&format!("sns -> {function}: dropped after 3 attempts"));
         });
         Ok(())
     }

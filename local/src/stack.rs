@@ -20,6 +20,8 @@ pub struct StackOptions {
     pub bind: SocketAddr,
     pub gateway: GatewayConfig,
     pub max_concurrency: usize,
+    /// Invocations per function that may wait for a free instance; more are throttled.
+    pub max_queue: usize,
     pub aws: AwsTarget,
     /// Extra environment for every function (after the template's).
     pub function_env: BTreeMap<String, String>,
@@ -104,6 +106,7 @@ pub async fn start(opts: StackOptions) -> Result<RunningStack, String> {
     let settings = LambdaSettings {
         bin_dir: opts.bin_dir.clone(),
         max_concurrency: opts.max_concurrency,
+        max_queue: opts.max_queue,
         region: ctx.region.clone(),
         account_id: ctx.account_id.clone(),
         base_env,

@@ -72,6 +72,7 @@ pub struct StackSpec {
     pub template: PathBuf,
     pub gateway: GatewayConfig,
     pub max_concurrency: usize,
+    pub max_queue: usize,
     pub function_env: BTreeMap<String, String>,
     /// Start the emulators and create the template's resources.
     pub with_aws: bool,
@@ -85,6 +86,7 @@ impl Default for StackSpec {
             template: repo_root().join("infra").join("template.yaml"),
             gateway: GatewayConfig::default(),
             max_concurrency: 10,
+            max_queue: 100,
             function_env: BTreeMap::new(),
             with_aws: true,
             // Stacks share the emulators: each keeps its JWT secret under its own name.
@@ -128,6 +130,7 @@ impl TestStack {
             bind: "127.0.0.1:0".parse().unwrap(),
             gateway: spec.gateway,
             max_concurrency: spec.max_concurrency,
+            max_queue: spec.max_queue,
             aws: aws.clone().unwrap_or_else(|| AwsTarget { region: "us-east-1".into(), endpoints: BTreeMap::new(), dummy_credentials: true }),
             function_env: spec.function_env,
             ssm_value: Some(secret.clone()),

@@ -69,6 +69,10 @@ Resources:
 }
 
 async fn fixture_with(with_default: bool, timeout: u32, gateway: GatewayConfig, max_concurrency: usize) -> Fixture {
+    fixture_queue(with_default, timeout, gateway, max_concurrency, 100).await
+}
+
+async fn fixture_queue(with_default: bool, timeout: u32, gateway: GatewayConfig, max_concurrency: usize, max_queue: usize) -> Fixture {
     let dir = std::env::temp_dir().join(format!("chat-gw-{}", chat_tests::chat_dev::util::hex(&chat_tests::chat_dev::util::random_bytes::<6>())));
     std::fs::create_dir_all(&dir).unwrap();
     let tpl = dir.join("template.yaml");
@@ -76,7 +80,7 @@ async fn fixture_with(with_default: bool, timeout: u32, gateway: GatewayConfig, 
     let events = dir.join("events.jsonl");
     let mut env = BTreeMap::new();
     env.insert("FIXTURE_LOG".to_string(), events.display().to_string());
-    let stack = TestStack::start(StackSpec { template: tpl, gateway, max_concurrency, function_env: env, with_aws: false, parameters: BTreeMap::new() }).await;
+    let stack = TestStack::start(StackSpec { template: tpl, gateway, max_concurrency, max_queue, function_env: env, with_aws: false, parameters: BTreeMap::new() }).await;
     Fixture { stack, events, _dir: TempDir(dir) }
 }
 
@@ -344,6 +348,62 @@ async fn concurrent_invocations_spawn_instances_up_to_the_limit() {
     let h = health(&f).await;
     assert_eq!(h["functions"]["FixtureFunction"]["spawned"], 3, "{h}");
     assert!(elapsed >= Duration::from_millis(1400), "six 700 ms calls on three instances take two rounds: {elapsed:?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn past_its_capacity_the_gateway_queues_then_throttles_like_lambda_and_recovers() {
+    // Two instances, two waiting: the rest is refused at once ("Internal server error" frames, as
+    // API Gateway answers a throttled Lambda), never held, never half-done.
+    let f = fixture_queue(true, 10, GatewayConfig::default(), 2, 2).await;
+    let (mut c, _) = f.connected().await;
+    for i in 0..10 {
+        c.send(json!({"action": "sleep", "ms": 800, "n": i})).await;
+    }
+    let mut done = 0;
+    let mut refused = 0;
+    while done + refused < 10 {
+        let v = c.expect(|v| v["n"].is_u64() || v["message"] == "Internal server error").await;
+        if v["n"].is_u64() { done += 1 } else { refused += 1 }
+    }
+    assert!((2..=4).contains(&done), "two running, two queued: {done} done, {refused} refused");
+    let h = health(&f).await;
+    let fx = &h["functions"]["FixtureFunction"];
+    assert!(fx["throttled"].as_u64().unwrap() >= 6, "{h}");
+    assert!(fx["spawned"].as_u64().unwrap() <= 2, "never more instances than the limit: {h}");
+    // Recovered: nothing busy or queued, and the next call works.
+    eventually("idle again", || async {
+        let h = health(&f).await;
+        (h["functions"]["FixtureFunction"]["busy"] == 0 && h["functions"]["FixtureFunction"]["queued"] == 0).then_some(())
+    })
+    .await;
+    c.send(json!({"action": "echo", "tag": "after"})).await;
+    c.expect(|v| v["tag"] == "after").await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_abandoned_invocation_gives_its_instance_back() {
+    // API Gateway stops waiting (its integration timeout) long before the function's timeout:
+    // the client gets its error at once, the invocation runs on, and its instance comes back.
+    let gateway = GatewayConfig { integration_timeout: Duration::from_millis(300), ..GatewayConfig::default() };
+    let f = fixture_queue(true, 10, gateway, 2, 4).await;
+    let (mut c, _) = f.connected().await;
+    for i in 0..8 {
+        c.send(json!({"action": "sleep", "ms": 1000, "n": i})).await;
+    }
+    for _ in 0..8 {
+        c.expect(|v| v["message"] == "Internal server error").await;
+    }
+    eventually("instances given back", || async {
+        let h = health(&f).await;
+        let fx = &h["functions"]["FixtureFunction"];
+        (fx["busy"] == 0 && fx["queued"] == 0).then_some(())
+    })
+    .await;
+    let h = health(&f).await;
+    let fx = &h["functions"]["FixtureFunction"];
+    assert!(fx["spawned"].as_u64().unwrap() <= 2 && fx["live"].as_u64().unwrap() <= 2, "{h}");
+    c.send(json!({"action": "echo", "tag": "after"})).await;
+    c.expect(|v| v["tag"] == "after").await;
 }
 
 async fn health(f: &Fixture) -> Value {
