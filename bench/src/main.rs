@@ -208,11 +208,16 @@ async fn main() {
     let room = serde_json::from_str::<Value>(&last).unwrap()["room"]["roomId"].as_str().unwrap().to_string();
 
     let mut rows = Vec::new();
+    // Each send from another member (a member's first send in its 10 s window, the usual case),
+    // then one member's burst (every send after the first in the same window).
     rows.push(measure(&meter, &notifier, &format!("message.send ({} members connected)", a.members), a.sends, async |i| {
-        handle("conn0", json!({"action": "message.send", "roomId": room, "clientId": format!("b{i}"), "content": "Hello everyone, this is a typical chat line of about eighty characters."})).await
+        handle(&format!("conn{}", i % a.members), json!({"action": "message.send", "roomId": room, "clientId": format!("b{i}"), "content": "Hello everyone, this is a typical chat line of about eighty characters."})).await
+    }).await);
+    rows.push(measure(&meter, &notifier, "message.send, one member's burst (same 10 s window)", a.sends, async |i| {
+        handle("conn0", json!({"action": "message.send", "roomId": room, "clientId": format!("burst{i}"), "content": "Hello everyone, this is a typical chat line of about eighty characters."})).await
     }).await);
     rows.push(measure(&meter, &notifier, "message.send, retried clientId", a.sends, async |i| {
-        handle("conn0", json!({"action": "message.send", "roomId": room, "clientId": format!("b{i}"), "content": "Hello everyone, this is a typical chat line of about eighty characters."})).await
+        handle(&format!("conn{}", i % a.members), json!({"action": "message.send", "roomId": room, "clientId": format!("b{i}"), "content": "Hello everyone, this is a typical chat line of about eighty characters."})).await
     }).await);
     rows.push(measure(&meter, &notifier, "typing (first of 2 s)", a.sends.min(users.len() - 1), async |i| {
         handle(&format!("conn{}", i + 1), json!({"action": "typing", "roomId": room, "isTyping": true})).await
@@ -240,14 +245,17 @@ async fn main() {
     let last = notifier.last.lock().unwrap().get("bigconn0").cloned().unwrap();
     let big_group = serde_json::from_str::<Value>(&last).unwrap()["room"]["roomId"].as_str().unwrap().to_string();
     rows.push(measure(&meter, &notifier, &format!("message.send ({} members connected)", a.big_room), a.sends, async |i| {
-        handle("bigconn0", json!({"action": "message.send", "roomId": big_group, "clientId": format!("big{i}"), "content": "Hello everyone, this is a typical chat line of about eighty characters."})).await
+        handle(&format!("bigconn{}", i % a.big_room), json!({"action": "message.send", "roomId": big_group, "clientId": format!("big{i}"), "content": "Hello everyone, this is a typical chat line of about eighty characters."})).await
     }).await);
     rows.push(measure(&meter, &notifier, &format!("typing ({} members connected)", a.big_room), 10, async |i| {
         handle(&format!("bigconn{}", i + 1), json!({"action": "typing", "roomId": big_group, "isTyping": true})).await
     }).await);
 
     // $connect and $disconnect for a user in 1, 20 and 200 rooms (each with a connected peer):
-    // what `ConnectFunction` / `DisconnectFunction` do after the token check.
+    // what ConnectFunction / DisconnectFunction do after the token check (presence is handed to
+    // FanoutFunction), and what FanoutFunction then does for the announcement.
+    let queue = Arc::new(chat::tasks::MemoryTasks::default());
+    let queued_app = app.clone().with_tasks(queue.clone());
     for rooms in [1usize, 20, 200] {
         let user = format!("roamer{rooms}");
         for r in 0..rooms {
@@ -257,24 +265,32 @@ async fn main() {
             app.attach(&peer, None, &pconn).await.unwrap();
             chat::cmd::handle(&app, &pconn, "bench", &json!({"action": "room.create", "type": "direct", "members": [user]}).to_string()).await;
         }
-        let (mut on, mut off) = (Vec::new(), Vec::new());
+        let (mut on, mut off, mut presence) = (Vec::new(), Vec::new(), Vec::new());
+        let snap = |t: Instant| (meter.snapshot(), notifier.posts.load(Ordering::Relaxed), t.elapsed());
+        let reset = || {
+            meter.reset();
+            notifier.posts.store(0, Ordering::Relaxed);
+            Instant::now()
+        };
         for i in 0..5 {
             let conn = format!("roam{rooms}-{i}");
-            meter.reset();
-            notifier.posts.store(0, Ordering::Relaxed);
-            let t = Instant::now();
+            let t = reset();
             let now = chat::clock::SystemClock.now_ms();
-            app.store.put_connection(&ConnectionRecord { connection_id: conn.clone(), user_id: user.clone(), name: None, role: Role::User, connected_at: now, expires_at: now / 1000 + 7800 }).await.unwrap();
-            app.attach(&user, None, &conn).await.unwrap();
-            on.push((meter.snapshot(), notifier.posts.load(Ordering::Relaxed), t.elapsed()));
-            meter.reset();
-            notifier.posts.store(0, Ordering::Relaxed);
-            let t = Instant::now();
-            app.detach(&conn).await.unwrap();
-            off.push((meter.snapshot(), notifier.posts.load(Ordering::Relaxed), t.elapsed()));
+            queued_app.store.put_connection(&ConnectionRecord { connection_id: conn.clone(), user_id: user.clone(), name: None, role: Role::User, connected_at: now, expires_at: now / 1000 + 7800 }).await.unwrap();
+            queued_app.attach(&user, None, &conn).await.unwrap();
+            on.push(snap(t));
+            for task in queue.take() {
+                let t = reset();
+                app.run_task(task).await;
+                presence.push(snap(t));
+            }
+            let t = reset();
+            queued_app.detach(&conn).await.unwrap();
+            off.push(snap(t));
+            queue.take();
         }
-        for (label, v) in [("$connect", &on), ("$disconnect", &off)] {
-            let n = v.len() as f64;
+        for (label, v) in [("$connect (ConnectFunction)", &on), ("presence announcement (FanoutFunction)", &presence), ("$disconnect (DisconnectFunction)", &off)] {
+            let n = v.len().max(1) as f64;
             let read = v.iter().map(|x| x.0.read_units).sum::<f64>() / n;
             let write = v.iter().map(|x| x.0.write_units).sum::<f64>() / n;
             let calls = v.iter().map(|x| x.0.calls as f64).sum::<f64>() / n;

@@ -25,6 +25,16 @@ pub async fn sdk_config() -> aws_config::SdkConfig {
     aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await
 }
 
+/// What every function starts with: tracing, configuration from the environment, the AWS SDK
+/// configuration, and the app wired to AWS.
+pub async fn boot() -> Result<(Config, aws_config::SdkConfig, App), Error> {
+    init_tracing();
+    let config = Config::from_env()?;
+    let sdk = sdk_config().await;
+    let app = aws_app(&config, &sdk);
+    Ok((config, sdk, app))
+}
+
 /// The production wiring: DynamoDB, the @connections API, the system clock.
 pub fn aws_app(cfg: &Config, sdk: &aws_config::SdkConfig) -> App {
     let store = DynamoStore::new(aws_sdk_dynamodb::Client::new(sdk), cfg.tables.clone());

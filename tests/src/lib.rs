@@ -374,6 +374,25 @@ impl Client {
     }
 }
 
+/// A unique id with a readable prefix (tests share the emulators).
+pub fn uid(prefix: &str) -> String {
+    format!("{prefix}{}", chat_dev::util::hex(&chat_dev::util::random_bytes::<3>()))
+}
+
+/// Creates (or finds) the direct room of the client's user and `other`; returns its id.
+pub async fn direct(c: &mut Client, other: &str) -> String {
+    let r = c.request(json!({"action": "room.create", "type": "direct", "members": [other]})).await;
+    assert_eq!(r["type"], "room.created", "{r}");
+    r["room"]["roomId"].as_str().unwrap().to_string()
+}
+
+/// Creates a group "Team" of the client's user and `members`; returns its id.
+pub async fn group(c: &mut Client, members: &[&str]) -> String {
+    let r = c.request(json!({"action": "room.create", "type": "group", "name": "Team", "members": members})).await;
+    assert_eq!(r["type"], "room.created", "{r}");
+    r["room"]["roomId"].as_str().unwrap().to_string()
+}
+
 /// Polls `f` until it returns `Some`, or fails after [`WAIT`].
 pub async fn eventually<T, F: std::future::Future<Output = Option<T>>>(what: &str, mut f: impl FnMut() -> F) -> T {
     let deadline = tokio::time::Instant::now() + WAIT;

@@ -1,28 +1,15 @@
 //! The chat protocol over real sockets: the real functions behind the dev gateway, DynamoDB Local.
 
 use chat_tests::chat_dev::gateway::GatewayConfig;
-use chat_tests::{eventually, Client, StackSpec, TestStack};
+use chat_tests::{direct, eventually, group, uid, Client, StackSpec, TestStack};
 use serde_json::{json, Value};
 use std::collections::{BTreeMap, BTreeSet};
 use std::time::Duration;
 
 const QUIET: Duration = Duration::from_millis(1200);
 
-fn uid(prefix: &str) -> String {
-    format!("{prefix}{}", chat_tests::chat_dev::util::hex(&chat_tests::chat_dev::util::random_bytes::<3>()))
-}
 
-async fn direct(a: &mut Client, other: &str) -> String {
-    let r = a.request(json!({"action": "room.create", "type": "direct", "members": [other]})).await;
-    assert_eq!(r["type"], "room.created", "{r}");
-    r["room"]["roomId"].as_str().unwrap().to_string()
-}
 
-async fn group(a: &mut Client, members: &[&str]) -> String {
-    let r = a.request(json!({"action": "room.create", "type": "group", "name": "Team", "members": members})).await;
-    assert_eq!(r["type"], "room.created", "{r}");
-    r["room"]["roomId"].as_str().unwrap().to_string()
-}
 
 async fn send(c: &mut Client, room: &str, text: &str) -> Value {
     let client_id = uid("c-");

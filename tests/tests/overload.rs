@@ -3,14 +3,11 @@
 //! refused (an error frame, nothing stored), every acked message is delivered, no process leaks,
 //! and the stack recovers.
 
-use chat_tests::{eventually, StackSpec, TestStack};
+use chat_tests::{eventually, uid, StackSpec, TestStack};
 use serde_json::{json, Value};
 use std::collections::{BTreeMap, BTreeSet};
 use std::time::Duration;
 
-fn uid(prefix: &str) -> String {
-    format!("{prefix}{}", chat_tests::chat_dev::util::hex(&chat_tests::chat_dev::util::random_bytes::<3>()))
-}
 
 async fn health(s: &TestStack) -> Value {
     serde_json::from_str(&chat_tests::http_get(&format!("{}/health", s.stack.http_url())).await.1).unwrap()

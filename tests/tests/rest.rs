@@ -1,30 +1,17 @@
 //! The REST API over real HTTP: the real `api` and `indexer` binaries behind the dev gateway's HTTP
 //! API twin, DynamoDB Local and its stream, real sockets beside them.
 
-use chat_tests::{eventually, rest, Client, TestStack};
+use chat_tests::{direct, eventually, group, rest, uid, Client, TestStack};
 use serde_json::{json, Value};
 use std::collections::{BTreeMap, BTreeSet};
 use std::time::Duration;
 
-fn uid(prefix: &str) -> String {
-    format!("{prefix}{}", chat_tests::chat_dev::util::hex(&chat_tests::chat_dev::util::random_bytes::<3>()))
-}
 
 fn user_token(s: &TestStack, sub: &str) -> String {
     s.token(sub, Some(&sub.to_uppercase()), "user")
 }
 
-async fn direct(a: &mut Client, other: &str) -> String {
-    let r = a.request(json!({"action": "room.create", "type": "direct", "members": [other]})).await;
-    assert_eq!(r["type"], "room.created", "{r}");
-    r["room"]["roomId"].as_str().unwrap().to_string()
-}
 
-async fn group(a: &mut Client, members: &[&str]) -> String {
-    let r = a.request(json!({"action": "room.create", "type": "group", "name": "Team", "members": members})).await;
-    assert_eq!(r["type"], "room.created", "{r}");
-    r["room"]["roomId"].as_str().unwrap().to_string()
-}
 
 async fn post(s: &TestStack, token: &str, room: &str, client_id: &str, content: &str) -> Value {
     let r = rest("POST", &format!("{}/chats/{room}/messages", s.api()), Some(token), Some(&json!({"clientId": client_id, "content": content}))).await;

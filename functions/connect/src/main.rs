@@ -1,15 +1,12 @@
 //! `$connect`: verifies the token and registers the connection.
 
 use aws_lambda_events::apigw::ApiGatewayWebsocketProxyRequest;
-use chat::{config::Config, handlers};
+use chat::handlers;
 use lambda_runtime::{run, service_fn, Error, LambdaEvent};
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
-    handlers::init_tracing();
-    let config = Config::from_env()?;
-    let sdk = handlers::sdk_config().await;
-    let app = handlers::aws_app(&config, &sdk);
+    let (config, sdk, app) = handlers::boot().await?;
     let verifier = handlers::verifier(&config, &sdk).await?;
     run(service_fn(|event: LambdaEvent<ApiGatewayWebsocketProxyRequest>| handlers::connect(&app, &verifier, &config.allowed_origins, event.payload))).await
 }

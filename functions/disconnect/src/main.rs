@@ -1,15 +1,12 @@
 //! `$disconnect`: unregisters the connection.
 
 use aws_lambda_events::apigw::ApiGatewayWebsocketProxyRequest;
-use chat::{config::Config, handlers};
+use chat::handlers;
 use lambda_runtime::{run, service_fn, Error, LambdaEvent};
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
-    handlers::init_tracing();
-    let config = Config::from_env()?;
-    let sdk = handlers::sdk_config().await;
-    let app = handlers::aws_app(&config, &sdk);
+    let (_, _, app) = handlers::boot().await?;
     run(service_fn(|event: LambdaEvent<ApiGatewayWebsocketProxyRequest>| handlers::disconnect(&app, event.payload))).await
 }
 

@@ -2,15 +2,12 @@
 //! batches, and presence announcements. Rules: `chat::app::App::run_task`.
 
 use aws_lambda_events::event::sns::SnsEvent;
-use chat::{config::Config, handlers};
+use chat::handlers;
 use lambda_runtime::{run, service_fn, Error, LambdaEvent};
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
-    handlers::init_tracing();
-    let config = Config::from_env()?;
-    let sdk = handlers::sdk_config().await;
-    let app = handlers::aws_app(&config, &sdk);
+    let (_, _, app) = handlers::boot().await?;
     run(service_fn(|event: LambdaEvent<SnsEvent>| handlers::tasks(&app, event.payload))).await
 }
 

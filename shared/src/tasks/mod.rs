@@ -30,3 +30,23 @@ pub enum Task {
 pub trait TaskQueue: Send + Sync {
     async fn enqueue(&self, tasks: Vec<Task>) -> Result<()>;
 }
+
+/// A queue that keeps what it is given (tests, the bench): [`MemoryTasks::take`] hands it out.
+#[derive(Default)]
+pub struct MemoryTasks {
+    queued: std::sync::Mutex<Vec<Task>>,
+}
+
+impl MemoryTasks {
+    pub fn take(&self) -> Vec<Task> {
+        std::mem::take(&mut self.queued.lock().unwrap())
+    }
+}
+
+#[async_trait]
+impl TaskQueue for MemoryTasks {
+    async fn enqueue(&self, tasks: Vec<Task>) -> Result<()> {
+        self.queued.lock().unwrap().extend(tasks);
+        Ok(())
+    }
+}

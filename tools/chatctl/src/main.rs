@@ -3,7 +3,10 @@
 //! ```text
 //! chatctl token --sub alice [--name Alice] [--role user|operator|guest|service] [--ttl SECS] [--secret-file .local/dev-secret]
 //! chatctl connect URL --sub alice [--name Alice] [--role ...]   # wscat-like: stdin lines out, frames in
+//! chatctl load URL [--sockets 100] [--rooms 10] [--rate 20] [--duration 20] [--secret-file F | --secret S]
 //! ```
+//! `load` opens the sockets, puts them in group rooms, sends at the rate and prints one JSON line:
+//! send→ack and send→delivered p50/p99, deliveries per second, lost and duplicated deliveries.
 //! The secret is the local stack's development secret (`.local/dev-secret`, written by `chat-dev`),
 //! or `CHAT_JWT_SECRET`. It is never used outside the local stack.
 
@@ -15,7 +18,9 @@ use tokio_tungstenite::tungstenite::Message;
 
 const USAGE: &str = "usage:
   chatctl token --sub ID [--name NAME] [--role user|operator|guest|service] [--ttl SECS] [--secret-file FILE]
-  chatctl connect WS_URL --sub ID [--name NAME] [--role ROLE] [--secret-file FILE]";
+  chatctl connect WS_URL --sub ID [--name NAME] [--role ROLE] [--secret-file FILE]
+  chatctl load WS_URL [--sockets N] [--rooms R] [--rate PER_SEC] [--duration SECS] [--connect-concurrency N] [--secret-file FILE | --secret S]
+  chatctl fanout WS_URL [--members 50] [--sends 30] [--secret-file FILE | --secret S]   (last of N recipients vs one)";
 
 struct TokenArgs {
     sub: Option<String>,
@@ -81,10 +86,53 @@ async fn connect(url: String, token: String) -> Result<(), String> {
     }
 }
 
-#[tokio::main(flavor = "current_thread")]
+mod load;
+
+fn parse_load(args: &mut impl Iterator<Item = String>) -> Result<load::LoadArgs, String> {
+    let url = args.next().ok_or("load needs the ws:// or wss:// URL")?;
+    let mut a = load::LoadArgs { url, sockets: 100, rooms: 10, rate: 20.0, duration: std::time::Duration::from_secs(20), secret: String::new(), connect_concurrency: 50 };
+    let mut secret_file = ".local/dev-secret".to_string();
+    while let Some(flag) = args.next() {
+        let mut val = || args.next().ok_or_else(|| format!("{flag} needs a value"));
+        let num = |v: String| v.parse::<f64>().map_err(|_| format!("{flag} takes a number"));
+        match flag.as_str() {
+            "--sockets" | "--members" => a.sockets = num(val()?)? as usize,
+            "--sends" => a.duration = std::time::Duration::from_secs_f64(num(val()?)?),
+            "--rooms" => a.rooms = num(val()?)? as usize,
+            "--rate" => a.rate = num(val()?)?,
+            "--duration" => a.duration = std::time::Duration::from_secs_f64(num(val()?)?),
+            "--connect-concurrency" => a.connect_concurrency = num(val()?)? as usize,
+            "--secret-file" => secret_file = val()?,
+            "--secret" => a.secret = val()?,
+            other => return Err(format!("unknown argument {other}\n{USAGE}")),
+        }
+    }
+    if a.secret.is_empty() {
+        a.secret = std::fs::read_to_string(&secret_file).map_err(|e| format!("{secret_file}: {e} (start the local stack once, or pass --secret)"))?.trim().to_string();
+    }
+    Ok(a)
+}
+
+#[tokio::main]
 async fn main() {
     let mut args = std::env::args().skip(1);
     let result = match args.next().as_deref() {
+        Some("load") => match parse_load(&mut args) {
+            Ok(a) => load::run(a).await.map(|summary| println!("{summary}")),
+            Err(e) => Err(e),
+        },
+        Some("fanout") => match parse_load(&mut args) {
+            Ok(mut a) => {
+                if !std::env::args().any(|x| x == "--members") {
+                    a.sockets = 50;
+                }
+                if !std::env::args().any(|x| x == "--sends") {
+                    a.duration = std::time::Duration::from_secs(30);
+                }
+                load::fanout(&a.url, &a.secret, a.sockets, a.duration.as_secs() as usize).await.map(|summary| println!("{summary}"))
+            }
+            Err(e) => Err(e),
+        },
         Some("token") => parse_token_args(&mut args).and_then(|t| mint(&t)).map(|tok| println!("{tok}")),
         Some("connect") => match args.next() {
             Some(url) => match parse_token_args(&mut args).and_then(|t| mint(&t)) {

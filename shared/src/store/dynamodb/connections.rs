@@ -20,16 +20,29 @@ impl ConnectionStore for DynamoStore {
     }
 
     async fn get_connection(&self, id: &str) -> Result<Option<ConnectionRecord>> {
+        if let Some(c) = self.connections.lock().unwrap().get(id) {
+            return Ok(Some(c.clone()));
+        }
         let key = HashMap::from([("connectionId".to_string(), s(id))]);
         // Rows never change after $connect: a stale copy is as good as a fresh one, and only a
         // row written a moment ago can be missed, so a miss is read again, consistently.
-        match self.get_with(&self.t.connections, key.clone(), false).await? {
-            Some(item) => Some(from_item(item)).transpose(),
-            None => self.get(&self.t.connections, key).await?.map(from_item).transpose(),
+        let item = match self.get_with(&self.t.connections, key.clone(), false).await? {
+            Some(item) => Some(item),
+            None => self.get(&self.t.connections, key).await?,
+        };
+        let rec: Option<ConnectionRecord> = item.map(from_item).transpose()?;
+        if let Some(r) = &rec {
+            let mut cache = self.connections.lock().unwrap();
+            if cache.len() >= CONNECTION_CACHE {
+                cache.clear();
+            }
+            cache.insert(id.to_string(), r.clone());
         }
+        Ok(rec)
     }
 
     async fn delete_connection(&self, id: &str) -> Result<Option<ConnectionRecord>> {
+        self.connections.lock().unwrap().remove(id);
         let out = self
             .client
             .delete_item()
@@ -45,6 +58,7 @@ impl ConnectionStore for DynamoStore {
     }
 
     async fn delete_stale_connection(&self, id: &str, connected_before: u64) -> Result<StaleDelete> {
+        self.connections.lock().unwrap().remove(id);
         let out = self
             .client
             .delete_item()
@@ -65,7 +79,7 @@ impl ConnectionStore for DynamoStore {
                 }
             }
             Err(e) if matches!(e.as_service_error(), Some(aws_sdk_dynamodb::operation::delete_item::DeleteItemError::ConditionalCheckFailedException(_))) => {
-                self.meter.add(true, &[ConsumedCapacity::builder().capacity_units(1.0).build()]);
+                self.count_failed_condition();
                 Ok(StaleDelete::TooYoung)
             }
             Err(e) => Err(err("DeleteItem", e)),

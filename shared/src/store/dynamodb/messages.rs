@@ -245,7 +245,7 @@ impl DynamoStore {
             }
             // Already at or past it (a later message got there first).
             Err(e) if matches!(e.as_service_error(), Some(aws_sdk_dynamodb::operation::update_item::UpdateItemError::ConditionalCheckFailedException(_))) => {
-                self.meter.add(true, &[ConsumedCapacity::builder().capacity_units(1.0).build()]);
+                self.count_failed_condition();
                 Ok(())
             }
             Err(e) => Err(err("UpdateItem", e)),

@@ -85,7 +85,14 @@ pub struct DynamoStore {
     client: Client,
     t: Tables,
     meter: Arc<CapacityMeter>,
+    /// Connection rows never change after `$connect` and connection ids are never reused: a warm
+    /// instance keeps the ones it has read (bounded), so most frames identify their caller
+    /// without a read.
+    connections: std::sync::Mutex<HashMap<String, ConnectionRecord>>,
 }
+
+/// Connection rows a warm instance remembers at most.
+const CONNECTION_CACHE: usize = 10_000;
 
 fn s(v: impl Into<String>) -> AttributeValue {
     AttributeValue::S(v.into())
@@ -133,7 +140,7 @@ const MAX_TX_ATTEMPTS: u32 = 60;
 
 impl DynamoStore {
     pub fn new(client: Client, tables: Tables) -> Self {
-        DynamoStore { client, t: tables, meter: Arc::new(CapacityMeter::default()) }
+        DynamoStore { client, t: tables, meter: Arc::new(CapacityMeter::default()), connections: Default::default() }
     }
 
     pub fn meter(&self) -> Arc<CapacityMeter> {
@@ -232,6 +239,12 @@ impl DynamoStore {
 
     fn count_write(&self, cc: Option<&ConsumedCapacity>) {
         self.meter.add(true, cc.into_iter().cloned().collect::<Vec<_>>().as_slice());
+    }
+
+    /// A write refused by its condition is billed as one write unit (the error carries no
+    /// consumed capacity).
+    fn count_failed_condition(&self) {
+        self.meter.add(true, &[ConsumedCapacity::builder().capacity_units(1.0).build()]);
     }
 
     fn member_key(room: &str, user: &str) -> Item {

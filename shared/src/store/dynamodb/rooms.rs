@@ -160,7 +160,7 @@ impl RoomStore for DynamoStore {
             }
             Err(e) => match e.as_service_error() {
                 Some(aws_sdk_dynamodb::operation::update_item::UpdateItemError::ConditionalCheckFailedException(c)) => {
-                    self.meter.add(true, &[ConsumedCapacity::builder().capacity_units(1.0).build()]);
+                    self.count_failed_condition();
                     if c.item().is_some_and(|i| !i.is_empty()) {
                         Ok(false)
                     } else {
@@ -195,7 +195,7 @@ impl RoomStore for DynamoStore {
             }
             Err(e) => match e.as_service_error() {
                 Some(aws_sdk_dynamodb::operation::update_item::UpdateItemError::ConditionalCheckFailedException(c)) => {
-                    self.meter.add(true, &[ConsumedCapacity::builder().capacity_units(1.0).build()]);
+                    self.count_failed_condition();
                     if c.item().is_some_and(|i| !i.is_empty()) {
                         Ok(TypingOutcome::Throttled)
                     } else {
@@ -244,19 +244,12 @@ impl RoomStore for DynamoStore {
 
     async fn charge_send(&self, room: &str, user: &str, window: u64, max: u32, own_seq: u64) -> Result<SendCharge> {
         use aws_sdk_dynamodb::operation::update_item::UpdateItemError;
-        // Read the row (eventually consistent: half a unit) to pick the one write that fits:
-        // start the window, or count one more in it (an atomic ADD, so a member's concurrent
-        // sends never conflict). A stale read costs a second write, nothing else.
+        // One conditional write, no read: most sends are a member's first in a window, so that
+        // write is tried first (start the window); when the window is already running, the
+        // refusal says so and the second write counts one more (an atomic ADD, so a member's
+        // concurrent sends never conflict).
         let key = Self::member_key(room, user);
-        let row = match self.get_with(&self.t.members, key.clone(), false).await? {
-            Some(r) => r,
-            // A member added a moment ago: read again, consistently.
-            None => match self.get(&self.t.members, key.clone()).await? {
-                Some(r) => r,
-                None => return Ok(SendCharge::NotMember),
-            },
-        };
-        let mut same_window = get_n(&row, "sendWindow") == Some(window);
+        let mut same_window = false;
         for _ in 0..4 {
             let u = self
                 .client
@@ -282,7 +275,7 @@ impl RoomStore for DynamoStore {
                 }
                 Err(e) => match e.as_service_error() {
                     Some(UpdateItemError::ConditionalCheckFailedException(c)) => {
-                        self.meter.add(true, &[ConsumedCapacity::builder().capacity_units(1.0).build()]);
+                        self.count_failed_condition();
                         let Some(old) = c.item().filter(|i| !i.is_empty()) else {
                             return Ok(SendCharge::NotMember);
                         };
