@@ -3,7 +3,7 @@
 //! ```text
 //! chat-dev [--port 3001] [--host 127.0.0.1] [--stage local] [--template infra/template.yaml]
 //!          [--bin-dir target/debug] [--web-dir web] [--tools-dir .local/tools]
-//!          [--max-concurrency 10] [--max-queue 100] [--idle-timeout SECS] [--max-duration SECS] [--no-provision]
+//!          [--max-concurrency 10] [--max-queue 1000] [--idle-timeout SECS] [--max-duration SECS] [--no-provision]
 //!          [--parameter Key=Value]...   (template parameters, e.g. AllowedOrigins=http://127.0.0.1:3001)
 //! ```
 //! With `AWS_ENDPOINT_URL` (or `AWS_ENDPOINT_URL_DYNAMODB`) set, no emulator is started and the
@@ -52,7 +52,7 @@ fn parse_args() -> Result<Args, String> {
         tools_dir: ".local/tools".into(),
         state_dir: ".local".into(),
         max_concurrency: 10,
-        max_queue: 100,
+        max_queue: 1000,
         idle_timeout: 600,
         max_duration: 7200,
         provision: true,

@@ -167,7 +167,8 @@ pub async fn list_page(app: &App, user_id: &str, q: &ListQuery, byte_budget: Opt
     let cursor: Option<ListCursor> = q.cursor.as_deref().map(|c| decode_cursor("cursor", c)).transpose()?;
     let t = cursor.as_ref().map(|c| c.t).unwrap_or_else(|| app.now());
     let ids: Vec<String> = app.store.memberships(user_id).await?.into_iter().map(|m| m.room_id).collect();
-    let (rooms, members) = futures_util::try_join!(app.store.get_rooms(&ids), app.store.get_memberships(user_id, &ids))?;
+    // A room list is a read model: a copy a moment old is harmless (half the read units).
+    let (rooms, members) = futures_util::try_join!(app.store.get_rooms(&ids, false), app.store.get_memberships(user_id, &ids, false))?;
     let mut entries: Vec<(u64, RoomView)> = Vec::with_capacity(rooms.len());
     for r in &rooms {
         let Some(m) = members.iter().find(|m| m.room_id == r.room_id) else { continue };

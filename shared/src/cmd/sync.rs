@@ -36,7 +36,7 @@ pub async fn apply(app: &App, caller: &Caller, f: Sync) -> Result<()> {
     let mut member_of: BTreeSet<String> = app.store.memberships(&caller.user_id).await?.into_iter().map(|m| m.room_id).collect();
     // The members index is eventually consistent: confirm listed rooms against the table.
     let unlisted: Vec<String> = f.rooms.keys().filter(|r| !member_of.contains(*r)).cloned().collect();
-    let confirmed = app.store.get_memberships(&caller.user_id, &unlisted).await?;
+    let confirmed = app.store.get_memberships(&caller.user_id, &unlisted, true).await?;
     member_of.extend(confirmed.into_iter().map(|m| m.room_id));
     let removed: Vec<String> = f.rooms.keys().filter(|r| !member_of.contains(*r)).cloned().collect();
 
@@ -44,7 +44,7 @@ pub async fn apply(app: &App, caller: &Caller, f: Sync) -> Result<()> {
     let from_cursor: Vec<String> = member_of.into_iter().filter(|r| f.cursor.as_ref().is_none_or(|c| r >= c)).collect();
     let following_room = from_cursor.get(ROOMS_PER_PAGE).cloned();
     let ids: Vec<String> = from_cursor.into_iter().take(ROOMS_PER_PAGE).collect();
-    let (rooms, mine) = futures_util::try_join!(app.store.get_rooms(&ids), app.store.get_memberships(&caller.user_id, &ids))?;
+    let (rooms, mine) = futures_util::try_join!(app.store.get_rooms(&ids, true), app.store.get_memberships(&caller.user_id, &ids, true))?;
     let mut rooms: Vec<_> = rooms.into_iter().filter_map(|r| mine.iter().find(|m| m.room_id == r.room_id).cloned().map(|m| (r, m))).collect();
     rooms.sort_by(|a, b| a.0.room_id.cmp(&b.0.room_id));
 

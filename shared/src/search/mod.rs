@@ -125,7 +125,7 @@ pub async fn search(app: &App, actor: &Actor, q: SearchQuery) -> Result<SearchPa
     // behind) and the caller's memberships as they are now (a room just left drops out).
     let keys: Vec<(String, u64)> = candidates.iter().map(|p| (p.key.room_id.clone(), p.seq)).collect();
     let page_rooms: Vec<String> = keys.iter().map(|k| k.0.clone()).collect::<BTreeSet<_>>().into_iter().collect();
-    let (messages, mine) = futures_util::try_join!(app.store.get_messages(&keys), app.store.get_memberships(&actor.user_id, &page_rooms))?;
+    let (messages, mine) = futures_util::try_join!(app.store.get_messages(&keys), app.store.get_memberships(&actor.user_id, &page_rooms, true))?;
     let member_of: BTreeSet<&str> = mine.iter().map(|m| m.room_id.as_str()).collect();
     let mut results = Vec::with_capacity(candidates.len());
     for p in &candidates {

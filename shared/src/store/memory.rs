@@ -138,7 +138,7 @@ impl RoomStore for MemoryStore {
     async fn room_hint(&self, id: &str) -> Result<Option<u64>> {
         Ok(self.data.lock().unwrap().rooms.get(id).map(|r| r.last_seq))
     }
-    async fn get_rooms(&self, ids: &[String]) -> Result<Vec<RoomRecord>> {
+    async fn get_rooms(&self, ids: &[String], _consistent: bool) -> Result<Vec<RoomRecord>> {
         let d = self.data.lock().unwrap();
         Ok(ids.iter().filter_map(|i| d.rooms.get(i).cloned()).collect())
     }
@@ -158,7 +158,7 @@ impl RoomStore for MemoryStore {
             .map(|m| Membership { room_id: m.room_id.clone(), user_id: m.user_id.clone(), role: m.role, room_type: m.room_type, joined_at: m.joined_at, archived: m.archived })
             .collect())
     }
-    async fn get_memberships(&self, user: &str, rooms: &[String]) -> Result<Vec<MemberRecord>> {
+    async fn get_memberships(&self, user: &str, rooms: &[String], _consistent: bool) -> Result<Vec<MemberRecord>> {
         let d = self.data.lock().unwrap();
         Ok(rooms.iter().filter_map(|r| d.members.get(&(r.clone(), user.to_string())).cloned()).collect())
     }

@@ -61,7 +61,9 @@ pub trait RoomStore: Send + Sync {
     /// The room's `lastSeq` as a hint for the next send (eventually consistent: it may be a little
     /// behind, never ahead); `None` if there is no such room.
     async fn room_hint(&self, room_id: &str) -> Result<Option<u64>>;
-    async fn get_rooms(&self, room_ids: &[String]) -> Result<Vec<RoomRecord>>;
+    /// Several rooms; `consistent: false` for read models where a moment-old copy is harmless
+    /// (room lists).
+    async fn get_rooms(&self, room_ids: &[String], consistent: bool) -> Result<Vec<RoomRecord>>;
     /// Sets an order-bound room's name and context (what the site says it is about).
     async fn set_room_context(&self, room_id: &str, name: Option<&str>, context: &RoomContext) -> Result<()>;
     async fn get_member(&self, room_id: &str, user_id: &str) -> Result<Option<MemberRecord>>;
@@ -69,7 +71,7 @@ pub trait RoomStore: Send + Sync {
     /// The rooms a user belongs to (members index by user).
     async fn memberships(&self, user_id: &str) -> Result<Vec<Membership>>;
     /// The user's member rows of these rooms.
-    async fn get_memberships(&self, user_id: &str, room_ids: &[String]) -> Result<Vec<MemberRecord>>;
+    async fn get_memberships(&self, user_id: &str, room_ids: &[String], consistent: bool) -> Result<Vec<MemberRecord>>;
     /// Adds members (not already in the room) keeping `memberCount <= maxMembers` (else `RoomFull`).
     async fn add_members(&self, room_id: &str, members: &[MemberRecord]) -> Result<()>;
     /// Removes a member; `Ok(false)` if they were not one.

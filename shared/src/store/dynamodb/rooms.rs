@@ -39,12 +39,12 @@ impl RoomStore for DynamoStore {
         Ok(item.map(|i| get_n(&i, "lastSeq").unwrap_or(0)))
     }
 
-    async fn get_rooms(&self, ids: &[String]) -> Result<Vec<RoomRecord>> {
+    async fn get_rooms(&self, ids: &[String], consistent: bool) -> Result<Vec<RoomRecord>> {
         if ids.is_empty() {
             return Ok(Vec::new());
         }
         let keys = ids.iter().map(|i| HashMap::from([("roomId".to_string(), s(i))])).collect();
-        self.batch_get(&self.t.rooms, keys, None, None).await?.into_iter().map(from_item).collect()
+        self.batch_get_with(&self.t.rooms, keys, None, None, consistent).await?.into_iter().map(from_item).collect()
     }
 
     async fn get_member(&self, room: &str, user: &str) -> Result<Option<MemberRecord>> {
@@ -61,12 +61,12 @@ impl RoomStore for DynamoStore {
         self.query_all(q).await?.into_iter().map(from_item).collect()
     }
 
-    async fn get_memberships(&self, user: &str, rooms: &[String]) -> Result<Vec<MemberRecord>> {
+    async fn get_memberships(&self, user: &str, rooms: &[String], consistent: bool) -> Result<Vec<MemberRecord>> {
         if rooms.is_empty() {
             return Ok(Vec::new());
         }
         let keys = rooms.iter().map(|r| Self::member_key(r, user)).collect();
-        self.batch_get(&self.t.members, keys, None, None).await?.into_iter().map(from_item).collect()
+        self.batch_get_with(&self.t.members, keys, None, None, consistent).await?.into_iter().map(from_item).collect()
     }
 
     async fn add_members(&self, room_id: &str, members: &[MemberRecord]) -> Result<()> {
