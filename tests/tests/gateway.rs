@@ -329,10 +329,12 @@ async fn a_function_past_its_timeout_is_stopped_and_replaced() {
 async fn concurrent_invocations_spawn_instances_up_to_the_limit() {
     let f = fixture_with(true, 10, GatewayConfig::default(), 3).await;
     let (mut c, _) = f.connected().await;
-    // Warm reuse: sequential invocations stay on the instances already there.
+    // Warm reuse: invocations that do not overlap stay on the instances already there. (The echo
+    // arrives before its invocation has returned: wait until the instance is idle again.)
     for i in 0..3 {
         c.send(json!({"action": "echo", "seq": i})).await;
         c.expect(|v| v["seq"] == i).await;
+        eventually("the instance idle", || async { (health(&f).await["functions"]["FixtureFunction"]["busy"] == 0).then_some(()) }).await;
     }
     let spawned_before = health(&f).await["functions"]["FixtureFunction"]["spawned"].as_u64().unwrap();
     assert!(spawned_before <= 2, "sequential invocations should reuse warm instances, spawned {spawned_before}");
