@@ -42,6 +42,10 @@ pub struct GatewayConfig {
     /// Local stack only: serve `GET /_dev/token?sub=&name=&role=`, which signs development tokens
     /// with this secret (the demo app's "sign in as a name"). Never set outside the local stack.
     pub dev_token_secret: Option<String>,
+    /// The credentials functions sign @connections requests with (`AWS_ACCESS_KEY_ID`,
+    /// `AWS_SECRET_ACCESS_KEY`): requests not signed with them are refused with 403 as API
+    /// Gateway refuses them. `None`: not checked (credentials the stack does not know).
+    pub connections_credentials: Option<(String, String)>,
     /// Chaos: when a client vanishes without a close frame, do not deliver `$disconnect`
     /// (API Gateway delivers `$disconnect` on a best-effort basis). The backend must then clean up
     /// from the 410 of its next post.
@@ -61,6 +65,7 @@ impl Default for GatewayConfig {
             web_dir: None,
             dev_token_secret: None,
             lose_disconnect_on_abort: false,
+            connections_credentials: None,
         }
     }
 }
@@ -287,6 +292,11 @@ impl Gateway {
                             let _ = sink.send(Message::Close(Some(CloseFrame { code: 1009, reason: "Message too big".into() }))).await;
                             break (1009, "Message too big".to_string(), CloseKind::Clean);
                         }
+                        if text.to_ascii_lowercase().contains("utf-8") || text.contains("Utf8") {
+                            // A text frame that is not UTF-8: closed as RFC 6455 says (1007).
+                            let _ = sink.send(Message::Close(Some(CloseFrame { code: 1007, reason: "Invalid frame payload data".into() }))).await;
+                            break (1007, "Invalid frame payload data".to_string(), CloseKind::Clean);
+                        }
                         break (1006, format!("Going away ({text})"), CloseKind::Abrupt);
                     }
                     None => break (1006, "Going away".to_string(), CloseKind::Abrupt),
@@ -496,7 +506,25 @@ fn gone(id: &str) -> Response {
     r
 }
 
-async fn post_to_connection(State(gw): State<Arc<Gateway>>, Path(id): Path<String>, body: Bytes) -> Response {
+/// API Gateway checks the SigV4 signature of every @connections request first.
+fn refused(gw: &Gateway, method: &axum::http::Method, uri: &Uri, headers: &HeaderMap, body: &[u8]) -> Option<Response> {
+    let (key, secret) = gw.cfg.connections_credentials.as_ref()?;
+    match crate::sigv4::verify(method, uri, headers, body, key, secret) {
+        Ok(()) => None,
+        Err(r) => {
+            gw.log.gateway(&format!("@connections {method} {}: 403 ({})", uri.path(), r.message()));
+            let mut resp = plain(StatusCode::FORBIDDEN, json!({ "message": r.message() }));
+            let kind = if r == crate::sigv4::Refusal::Missing { "MissingAuthenticationTokenException" } else { "ForbiddenException" };
+            resp.headers_mut().insert("x-amzn-errortype", HeaderValue::from_static(kind));
+            Some(resp)
+        }
+    }
+}
+
+async fn post_to_connection(State(gw): State<Arc<Gateway>>, Path(id): Path<String>, uri: Uri, headers: HeaderMap, body: Bytes) -> Response {
+    if let Some(r) = refused(&gw, &axum::http::Method::POST, &uri, &headers, &body) {
+        return r;
+    }
     if body.len() > gw.cfg.max_message_bytes {
         let mut r = plain(StatusCode::PAYLOAD_TOO_LARGE, json!({ "message": format!("payload of {} bytes exceeds {} bytes", body.len(), gw.cfg.max_message_bytes) }));
         r.headers_mut().insert("x-amzn-errortype", HeaderValue::from_static("PayloadTooLargeException"));
@@ -514,7 +542,10 @@ async fn post_to_connection(State(gw): State<Arc<Gateway>>, Path(id): Path<Strin
     StatusCode::OK.into_response()
 }
 
-async fn get_connection(State(gw): State<Arc<Gateway>>, Path(id): Path<String>) -> Response {
+async fn get_connection(State(gw): State<Arc<Gateway>>, Path(id): Path<String>, uri: Uri, headers: HeaderMap) -> Response {
+    if let Some(r) = refused(&gw, &axum::http::Method::GET, &uri, &headers, b"") {
+        return r;
+    }
     let conn = gw.connections.lock().unwrap().get(&id).cloned();
     let Some(conn) = conn else { return gone(&id) };
     plain(
@@ -527,7 +558,10 @@ async fn get_connection(State(gw): State<Arc<Gateway>>, Path(id): Path<String>) 
     )
 }
 
-async fn delete_connection(State(gw): State<Arc<Gateway>>, Path(id): Path<String>) -> Response {
+async fn delete_connection(State(gw): State<Arc<Gateway>>, Path(id): Path<String>, uri: Uri, headers: HeaderMap) -> Response {
+    if let Some(r) = refused(&gw, &axum::http::Method::DELETE, &uri, &headers, b"") {
+        return r;
+    }
     let conn = gw.connections.lock().unwrap().get(&id).cloned();
     let Some(conn) = conn else { return gone(&id) };
     if conn.tx.send(Outbound::Close(1000, "Connection Closed Normally".into())).is_err() {
@@ -588,7 +622,7 @@ async fn dev_token(State(gw): State<Arc<Gateway>>, axum::extract::Query(q): axum
     }
     let now = now_ms() / 1000;
     let name = q.name.filter(|n| !n.trim().is_empty());
-    let claims = chat::auth::Claims { sub: sub.clone(), name: name.clone(), role: Some(role.clone()), exp: now + 24 * 3600, iat: Some(now), iss: None, aud: None };
+    let claims = chat::auth::Claims { sub: sub.clone(), name: name.clone(), role: Some(role.clone()), exp: now + 24 * 3600, iat: Some(now), iss: None, aud: None, nbf: None };
     let token = chat::auth::mint_hs256(secret.as_bytes(), &claims);
     plain(
         StatusCode::OK,

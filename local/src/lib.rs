@@ -8,6 +8,7 @@ pub mod lambda;
 pub mod log;
 pub mod provision;
 pub mod services;
+pub mod sigv4;
 pub mod sns;
 pub mod stack;
 pub mod streams;

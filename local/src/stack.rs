@@ -99,6 +99,11 @@ pub async fn start(opts: StackOptions) -> Result<RunningStack, String> {
     let addr = listener.local_addr().map_err(|e| e.to_string())?;
     let mut gw_cfg = opts.gateway.clone();
     gw_cfg.stage = spec.stage_name.clone();
+    let env = opts.aws.function_env();
+    if let (Some(k), Some(s)) = (env.get("AWS_ACCESS_KEY_ID"), env.get("AWS_SECRET_ACCESS_KEY")) {
+        // The functions sign with these: the local @connections API checks they did.
+        gw_cfg.connections_credentials.get_or_insert((k.clone(), s.clone()));
+    }
 
     let mut base_env = opts.aws.function_env();
     // The @connections API of this gateway, where the SDK looks for the management endpoint.

@@ -108,7 +108,8 @@ impl App {
 
     /// Sends a frame to the caller's connection.
     pub async fn reply(&self, caller: &Caller, frame: &ServerFrame) {
-        if let Err(PostError::Gone) = self.notifier.post(&caller.connection_id, &frame.to_json()).await {
+        let data = fit(frame, &caller.connection_id);
+        if let Err(PostError::Gone) = self.notifier.post(&caller.connection_id, &data).await {
             self.cleanup_gone(vec![(caller.user_id.clone(), caller.connection_id.clone())], true).await;
         }
     }
@@ -119,14 +120,16 @@ impl App {
         }
         let frame = ServerFrame::Error(ErrorFrame {
             code: err.code(),
-            message: err.client_message(),
-            field: err.field(),
+            // Echoes of what the client sent (an unknown action or field name) are cut short, so
+            // an error about a huge frame is itself small.
+            message: truncate(&err.client_message(), MAX_ERROR_MESSAGE_CHARS),
+            field: err.field().map(|f| truncate(&f, MAX_ERROR_FIELD_CHARS)),
             action: ctx.action,
             client_id: ctx.client_id,
             reference: ctx.reference,
             request_id: request_id.to_string(),
         });
-        let _ = self.notifier.post(connection_id, &frame.to_json()).await;
+        let _ = self.notifier.post(connection_id, &fit(&frame, connection_id)).await;
     }
 
     /// The room's members; `NotMember` unless `user_id` is among them. A room that does not exist
@@ -400,6 +403,43 @@ impl App {
 
 /// Connection rows outlive API Gateway's 2-hour maximum a little; TTL removes leftovers.
 pub const CONNECTION_TTL_SECS: u64 = 2 * 3600 + 600;
+
+/// API Gateway's limit on a message posted to a connection.
+pub const MAX_POST_BYTES: usize = 128 * 1024;
+pub const MAX_ERROR_MESSAGE_CHARS: usize = 300;
+pub const MAX_ERROR_FIELD_CHARS: usize = 100;
+
+fn truncate(s: &str, max: usize) -> String {
+    if s.chars().count() <= max {
+        return s.to_string();
+    }
+    let mut t: String = s.chars().take(max).collect();
+    t.push('…');
+    t
+}
+
+/// Every frame the server answers with is checked against API Gateway's 128 KB before it is
+/// posted (a larger post is refused, and the client would hear nothing): one that does not fit is
+/// logged and replaced by a `too_large` error about it.
+fn fit(frame: &ServerFrame, connection_id: &str) -> String {
+    let data = frame.to_json();
+    if data.len() <= MAX_POST_BYTES {
+        return data;
+    }
+    let kind = serde_json::to_value(frame).ok().and_then(|v| v["type"].as_str().map(str::to_string)).unwrap_or_default();
+    let reference = serde_json::to_value(frame).ok().and_then(|v| v["ref"].as_str().map(str::to_string));
+    tracing::warn!(connection_id, frame = %kind, bytes = data.len(), "an answer over 128 KB was replaced by a too_large error");
+    ServerFrame::Error(ErrorFrame {
+        code: crate::error::ErrorCode::TooLarge,
+        message: format!("the answer ({kind}, {} bytes) is over API Gateway's 128 KB", data.len()),
+        field: None,
+        action: None,
+        client_id: None,
+        reference,
+        request_id: String::new(),
+    })
+    .to_json()
+}
 
 /// A 410 for a connection younger than this does not unregister it (see [`App::cleanup_gone`]).
 pub const HANDSHAKE_GRACE_MS: u64 = 10_000;

@@ -23,6 +23,9 @@ pub struct Claims {
     pub iss: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub aud: Option<String>,
+    /// Not valid before (epoch seconds), checked when present.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub nbf: Option<u64>,
 }
 
 /// Who the token says the caller is.
@@ -70,6 +73,8 @@ impl Verifier {
     fn validation(&self, alg: Algorithm) -> Validation {
         let mut v = Validation::new(alg);
         v.leeway = 30;
+        // A token that says it is not valid yet is refused (with the same 30 s of leeway).
+        v.validate_nbf = true;
         v.required_spec_claims = ["exp", "sub"].iter().map(|s| s.to_string()).collect();
         match &self.cfg.audience {
             Some(a) => v.set_audience(&[a]),
@@ -242,7 +247,7 @@ mod tests {
 
     fn claims(exp_offset: i64) -> Claims {
         let now = jsonwebtoken::get_current_timestamp() as i64;
-        Claims { sub: "alice".into(), name: Some("Alice".into()), role: Some("operator".into()), exp: (now + exp_offset) as u64, iat: None, iss: None, aud: None }
+        Claims { sub: "alice".into(), name: Some("Alice".into()), role: Some("operator".into()), exp: (now + exp_offset) as u64, iat: None, iss: None, aud: None, nbf: None }
     }
 
     fn verifier(secret: &[u8]) -> Verifier {
@@ -270,6 +275,12 @@ mod tests {
         let mut bad_role = claims(60);
         bad_role.role = Some("root".into());
         assert!(v.verify(&mint_hs256(b"s3cret", &bad_role)).await.is_err(), "unknown role");
+        // Not valid yet: refused; valid from a moment ago (or within the leeway): accepted.
+        let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs();
+        let future = Claims { nbf: Some(now + 3600), ..claims(7200) };
+        assert!(v.verify(&mint_hs256(b"s3cret", &future)).await.is_err(), "nbf in the future");
+        let started = Claims { nbf: Some(now - 5), ..claims(60) };
+        assert!(v.verify(&mint_hs256(b"s3cret", &started)).await.is_ok(), "nbf in the past");
     }
 
     /// ES256 tokens verified against a JWKS served over HTTP, with key rotation by `kid`.

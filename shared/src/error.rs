@@ -76,7 +76,8 @@ pub enum ChatError {
     RateLimited(String),
     #[error("{0}")]
     Conflict(String),
-    #[error("room {0} is full")]
+    /// The message says which room or limit.
+    #[error("{0}")]
     RoomFull(String),
     /// Details are logged, not sent to the client.
     #[error("internal error: {0}")]

@@ -198,7 +198,7 @@ impl TestStack {
 /// An HS256 token for `sub`, signed with `secret`, expiring `ttl` seconds from now (negative: expired).
 pub fn mint_token(secret: &str, sub: &str, name: Option<&str>, role: &str, ttl: i64) -> String {
     let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs() as i64;
-    let claims = chat::auth::Claims { sub: sub.into(), name: name.map(str::to_string), role: Some(role.into()), exp: (now + ttl) as u64, iat: Some(now as u64), iss: None, aud: None };
+    let claims = chat::auth::Claims { sub: sub.into(), name: name.map(str::to_string), role: Some(role.into()), exp: (now + ttl) as u64, iat: Some(now as u64), iss: None, aud: None, nbf: None };
     chat::auth::mint_hs256(secret.as_bytes(), &claims)
 }
 

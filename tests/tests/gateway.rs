@@ -408,6 +408,45 @@ async fn an_abandoned_invocation_gives_its_instance_back() {
     c.expect(|v| v["tag"] == "after").await;
 }
 
+#[tokio::test]
+async fn a_text_frame_that_is_not_utf8_closes_with_1007() {
+    use tokio_tungstenite::tungstenite::protocol::frame::coding::{Data, OpCode};
+    use tokio_tungstenite::tungstenite::protocol::frame::Frame;
+    use tokio_tungstenite::tungstenite::Message;
+    let f = fixture().await;
+    let (mut c, id) = f.connected().await;
+    let bad = Frame::message(vec![b'{', 0xff, 0xfe, b'}'], OpCode::Data(Data::Text), true);
+    c.send_raw(Message::Frame(bad)).await.unwrap();
+    let close = c.expect_closed(Duration::from_secs(5)).await.expect("a close frame");
+    assert_eq!(u16::from(close.code), 1007, "{close:?}");
+    let d = f.event("$disconnect", Some(&id)).await;
+    assert_eq!(d["requestContext"]["disconnectStatusCode"], 1007);
+}
+
+#[tokio::test]
+async fn connections_requests_must_be_signed_with_the_stacks_credentials() {
+    let f = fixture().await;
+    let (mut c, id) = f.connected().await;
+    let url = format!("{}/@connections/{}", f.stack.stack.connections_endpoint(), id.replace('=', "%3D").replace('+', "%2B"));
+    // Unsigned: refused as API Gateway refuses it.
+    let r = chat_tests::http("POST", &url, &[], Some(b"{\"unsigned\":1}")).await;
+    assert_eq!((r.status, r.json()["message"].as_str()), (403, Some("Missing Authentication Token")), "{}", r.body);
+    // Signed with another secret: refused.
+    let conf = aws_config::defaults(aws_config::BehaviorVersion::latest())
+        .region(aws_config::Region::new("us-east-1"))
+        .credentials_provider(aws_sdk_apigatewaymanagement::config::Credentials::new("test", "not-the-secret", None, None, "tests"))
+        .load()
+        .await;
+    let wrong = aws_sdk_apigatewaymanagement::Client::from_conf(aws_sdk_apigatewaymanagement::config::Builder::from(&conf).endpoint_url(f.stack.stack.connections_endpoint()).build());
+    let e = wrong.post_to_connection().connection_id(&id).data(aws_sdk_apigatewaymanagement::primitives::Blob::new("{}")).send().await.unwrap_err();
+    assert_eq!(e.raw_response().map(|r| r.status().as_u16()), Some(403));
+    c.assert_none(|v| v["unsigned"].is_number(), Duration::from_millis(300)).await;
+    // Signed right (the SDK with the stack's credentials): delivered.
+    let api = f.stack.connections_api().await;
+    api.post_to_connection().connection_id(&id).data(aws_sdk_apigatewaymanagement::primitives::Blob::new(r#"{"signed":1}"#)).send().await.unwrap();
+    c.expect(|v| v["signed"] == 1).await;
+}
+
 async fn health(f: &Fixture) -> Value {
     let url = format!("{}/health", f.stack.stack.http_url());
     serde_json::from_str(&chat_tests::http_get(&url).await.1).unwrap()

@@ -71,7 +71,7 @@ pub async fn create(app: &App, caller: &Caller, f: RoomCreate) -> Result<()> {
         RoomType::Group => {
             let name = clean_name(f.name)?;
             if others.len() + 1 > app.cfg.max_group_size as usize {
-                return Err(ChatError::RoomFull(format!("a group has at most {} members", app.cfg.max_group_size)));
+                return Err(ChatError::RoomFull(format!("a group has at most {} members; this one would have {}", app.cfg.max_group_size, others.len() + 1)));
             }
             let refs = user_refs(app, &others).await?;
             let room = RoomRecord { name, ..RoomRecord::new(ids::group_room_id(now), RoomType::Group, &caller.user_id, now, (others.len() + 1) as u32, app.cfg.max_group_size) };

@@ -91,6 +91,17 @@ pub async fn persist(app: &App, actor: &Actor, o: Outgoing) -> Result<Appended> 
             }
         }
     };
+    if let Some(r) = o.reply_to {
+        // Messages are never removed (a delete leaves a tombstone): a seq up to the room's newest
+        // exists. Past the hint, which may be a moment behind, the message itself is looked up.
+        let known = hint.is_some_and(|h| r <= h) || app.store.get_message(&o.room_id, r).await?.is_some();
+        if !known {
+            if let Some((expected, previous)) = charged {
+                let _ = app.store.correct_own_seq(&o.room_id, &actor.user_id, expected, previous).await;
+            }
+            return Err(ChatError::invalid("replyTo", format!("replyTo names no message of this room (seq {r})")));
+        }
+    }
     let now = app.now();
     let appended = app
         .store

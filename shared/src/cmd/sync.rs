@@ -111,10 +111,13 @@ pub async fn apply(app: &App, caller: &Caller, f: Sync) -> Result<()> {
         let mut kept_updates = 0;
         for m in &rs.updates {
             let l = json_len(m) + 1;
-            if l > budget {
+            // As for messages: the first item of a page always goes, so paging always advances
+            // (one item is at most ~100 KB of JSON, below API Gateway's 128 KB).
+            let page_empty = kept == 0 && kept_updates == 0 && out.iter().all(|r| r.messages.is_empty() && r.updates.is_empty());
+            if l > budget && !page_empty {
                 break;
             }
-            budget -= l;
+            budget = budget.saturating_sub(l);
             kept_updates += 1;
         }
         if kept_updates < rs.updates.len() {

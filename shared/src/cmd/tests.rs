@@ -461,3 +461,58 @@ async fn a_send_that_creates_nothing_leaves_the_senders_read_cursor_as_it_was() 
     let m = w.app.store.get_member(&room, "alice").await.unwrap().unwrap();
     assert_eq!(m.own_seq, 2);
 }
+
+#[tokio::test]
+async fn an_edit_larger_than_a_sync_page_still_goes_out_and_the_version_moves() {
+    let w = World::new();
+    w.connect("alice", "a1").await;
+    w.connect("bob", "b1").await;
+    let room = w.direct("a1", "bob").await;
+    w.frame("a1", json!({"action": "message.send", "roomId": room, "clientId": "c1", "content": "short"})).await;
+    // 16 KiB of a character JSON escapes to six bytes: the edit alone is larger than a page.
+    let huge: String = "\u{1}".repeat(16 * 1024);
+    w.frame("a1", json!({"action": "message.edit", "roomId": room, "seq": 1, "content": huge})).await;
+    w.take("b1");
+    w.frame("b1", json!({"action": "sync", "rooms": {room.clone(): 1}, "versions": {room.clone(): 0}})).await;
+    let f = w.take("b1").into_iter().find(|f| f["type"] == "sync").expect("a sync answer");
+    let rs = &f["rooms"][0];
+    assert_eq!(rs["updates"].as_array().map(Vec::len), Some(1), "the edit is in the page");
+    assert_eq!(rs["ver"], 1, "the version moves past it");
+    assert!(serde_json::to_string(&f).unwrap().len() < 128 * 1024, "and the frame fits API Gateway's limit");
+}
+
+#[tokio::test]
+async fn an_error_about_a_huge_frame_is_itself_small() {
+    let w = World::new();
+    w.connect("alice", "a1").await;
+    let huge = "x".repeat(80 * 1024);
+    for frame in [json!({"action": huge}), json!({"action": "ping", huge.clone(): 1}), json!({"action": "history", "roomId": 1, "ref": huge})] {
+        w.frame("a1", frame).await;
+        let got = w.notifier.take("a1");
+        assert_eq!(got.len(), 1, "one answer");
+        assert_eq!(got[0]["code"], "invalid_frame", "{}", &got[0].to_string()[..200]);
+        assert!(got[0].to_string().len() < 2048, "small: {} bytes", got[0].to_string().len());
+    }
+}
+
+#[tokio::test]
+async fn a_reply_names_a_message_that_exists() {
+    let w = World::new();
+    w.connect("alice", "a1").await;
+    w.connect("bob", "b1").await;
+    let room = w.direct("a1", "bob").await;
+    w.frame("a1", json!({"action": "message.send", "roomId": room, "clientId": "c1", "content": "first"})).await;
+    w.take("a1");
+    w.frame("b1", json!({"action": "message.send", "roomId": room, "clientId": "r1", "content": "to nowhere", "replyTo": 99})).await;
+    let e = w.take("b1").into_iter().find(|f| f["type"] == "error").expect("an error");
+    assert_eq!((e["code"].as_str(), e["field"].as_str()), (Some("invalid_frame"), Some("replyTo")));
+    w.frame("b1", json!({"action": "message.send", "roomId": room, "clientId": "r2", "content": "to the first", "replyTo": 1})).await;
+    assert!(w.take("b1").iter().any(|f| f["type"] == "ack" && f["message"]["replyTo"] == 1));
+    // The room-full message reads as a sentence.
+    let mut big = World::new();
+    big.app.cfg.max_group_size = 2;
+    big.connect("alice", "a1").await;
+    big.frame("a1", json!({"action": "room.create", "type": "group", "members": ["b", "c"]})).await;
+    let e = big.take("a1").into_iter().find(|f| f["type"] == "error").unwrap();
+    assert_eq!(e["message"], "a group has at most 2 members; this one would have 3");
+}

@@ -168,7 +168,7 @@ impl RoomStore for MemoryStore {
         let new: Vec<&MemberRecord> = members.iter().filter(|m| !d.members.contains_key(&(room_id.to_string(), m.user_id.clone()))).collect();
         let room = d.rooms.get_mut(room_id).ok_or_else(|| ChatError::NotFound(format!("room {room_id} does not exist")))?;
         if room.member_count as usize + new.len() > room.max_members as usize {
-            return Err(ChatError::RoomFull(room_id.to_string()));
+            return Err(ChatError::RoomFull(format!("room {room_id} is full")));
         }
         room.member_count += new.len() as u32;
         let new: Vec<MemberRecord> = new.into_iter().cloned().collect();

@@ -91,7 +91,7 @@ pub async fn run(a: LoadArgs) -> Result<Value, String> {
         .map(|(i, u)| {
             let (url, etx, secret) = (a.url.clone(), etx.clone(), secret.clone());
             let now = chat::clock::Clock::now_ms(&chat::clock::SystemClock) / 1000;
-            let token = chat::auth::mint_hs256(secret.as_bytes(), &chat::auth::Claims { sub: u.clone(), name: Some(format!("Load {i}")), role: Some("user".into()), exp: now + 3 * 3600, iat: Some(now), iss: None, aud: None });
+            let token = chat::auth::mint_hs256(secret.as_bytes(), &chat::auth::Claims { sub: u.clone(), name: Some(format!("Load {i}")), role: Some("user".into()), exp: now + 3 * 3600, iat: Some(now), iss: None, aud: None, nbf: None });
             async move { open(&url, &token, i, etx).await }
         })
         .buffered(a.connect_concurrency.max(1))
@@ -256,7 +256,7 @@ pub async fn fanout(url: &str, secret: &str, members: usize, sends: usize) -> Re
     let now = chat::clock::Clock::now_ms(&chat::clock::SystemClock) / 1000;
     let mut sockets = Vec::new();
     for (i, u) in users.iter().enumerate() {
-        let token = chat::auth::mint_hs256(secret.as_bytes(), &chat::auth::Claims { sub: u.clone(), name: None, role: Some("user".into()), exp: now + 3600, iat: Some(now), iss: None, aud: None });
+        let token = chat::auth::mint_hs256(secret.as_bytes(), &chat::auth::Claims { sub: u.clone(), name: None, role: Some("user".into()), exp: now + 3600, iat: Some(now), iss: None, aud: None, nbf: None });
         sockets.push(open(url, &token, i, etx.clone()).await?);
     }
     // Rooms: a direct room (1 recipient) and a group of everyone (members - 1 recipients).

@@ -58,7 +58,7 @@ fn mint(t: &TokenArgs) -> Result<String, String> {
             .map_err(|e| format!("cannot read the development secret {}: {e} (start the local stack with `make dev` first)", t.secret_file))?,
     };
     let now = SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0);
-    let claims = Claims { sub, name: t.name.clone(), role: Some(t.role.clone()), exp: now + t.ttl, iat: Some(now), iss: None, aud: None };
+    let claims = Claims { sub, name: t.name.clone(), role: Some(t.role.clone()), exp: now + t.ttl, iat: Some(now), iss: None, aud: None, nbf: None };
     Ok(mint_hs256(secret.as_bytes(), &claims))
 }
 

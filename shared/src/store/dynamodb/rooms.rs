@@ -76,7 +76,7 @@ impl RoomStore for DynamoStore {
         let room = self.get_room(room_id).await?.ok_or_else(|| ChatError::NotFound(format!("room {room_id} does not exist")))?;
         let k = members.len() as u32;
         if room.max_members < k {
-            return Err(ChatError::RoomFull(room_id.to_string()));
+            return Err(ChatError::RoomFull(format!("room {room_id} is full")));
         }
         let mut items = vec![TransactWriteItem::builder()
             .update(
@@ -101,7 +101,7 @@ impl RoomStore for DynamoStore {
         match self.transact(items).await {
             Ok(()) => Ok(()),
             Err(e) => match cancel_reasons(&e) {
-                Some(r) if r.first().map(String::as_str) == Some("ConditionalCheckFailed") => Err(ChatError::RoomFull(room_id.to_string())),
+                Some(r) if r.first().map(String::as_str) == Some("ConditionalCheckFailed") => Err(ChatError::RoomFull(format!("room {room_id} is full"))),
                 Some(_) => Err(ChatError::Conflict("the room's members changed at the same time; retry".into())),
                 None => Err(err("TransactWriteItems", e)),
             },
