@@ -100,6 +100,8 @@ pub struct Gateway {
     other_pools: Vec<Arc<FunctionPool>>,
     /// SNS subscriptions of functions, at [`crate::sns::endpoint_path`].
     sns: Option<Arc<crate::sns::SnsSubscriptions>>,
+    /// Throttling per route (the stage's default route settings, or the route's own).
+    buckets: BTreeMap<String, Mutex<crate::http_api::Bucket>>,
     selection_path: Vec<String>,
     connections: Mutex<HashMap<String, Arc<Connection>>>,
     /// `host:port` the gateway listens on (the events' `domainName`).
@@ -121,7 +123,7 @@ impl Gateway {
             .split('.')
             .map(str::to_string)
             .collect();
-        Ok(Arc::new(Gateway { cfg, routes, http_api: None, other_pools: Vec::new(), sns: None, selection_path, connections: Mutex::new(HashMap::new()), domain, log }))
+        Ok(Arc::new(Gateway { cfg, routes, http_api: None, other_pools: Vec::new(), sns: None, buckets: BTreeMap::new(), selection_path, connections: Mutex::new(HashMap::new()), domain, log }))
     }
 
     /// Adds the HTTP API and the functions event sources invoke (before the gateway serves).
@@ -130,6 +132,17 @@ impl Gateway {
         gw.http_api = http_api.map(Arc::new);
         gw.other_pools = other_pools;
         gw.sns = sns;
+        Arc::new(gw)
+    }
+
+    /// Throttles each route as the stage's `DefaultRouteSettings` / `RouteSettings` say.
+    pub fn with_throttling(self: Arc<Self>, default: Option<(u32, f64)>, per_route: &BTreeMap<String, (u32, f64)>) -> Arc<Self> {
+        let mut gw = Arc::try_unwrap(self).unwrap_or_else(|_| panic!("with_throttling is called before the gateway is shared"));
+        for route in gw.routes.keys() {
+            if let Some((burst, rate)) = per_route.get(route).copied().or(default) {
+                gw.buckets.insert(route.clone(), Mutex::new(crate::http_api::Bucket::new(burst, rate)));
+            }
+        }
         Arc::new(gw)
     }
 
@@ -179,8 +192,8 @@ impl Gateway {
                 .route(&format!("{mount}/{{*rest}}"), axum::routing::any(http_api))
                 .layer(axum::extract::DefaultBodyLimit::max(crate::http_api::MAX_BODY_BYTES + 1));
         }
-        if let Some(dir) = &self.cfg.web_dir {
-            router = router.fallback_service(tower_http::services::ServeDir::new(dir).append_index_html_on_directories(true));
+        if self.cfg.web_dir.is_some() {
+            router = router.fallback(static_page);
         }
         router.with_state(self.clone())
     }
@@ -358,6 +371,12 @@ impl Gateway {
             self.log.gateway(&format!("{id}: no route matches and there is no $default: Forbidden"));
             return;
         };
+        if self.buckets.get(&route_key).is_some_and(|b| !b.lock().unwrap().take()) {
+            // Over the route's throttling limits: refused before the integration runs.
+            let _ = conn.tx.send(Outbound::Frame(Message::Text(json!({ "message": "Too Many Requests", "connectionId": id, "requestId": aws_style_id() }).to_string().into())));
+            self.log.gateway(&format!("{id}: {route_key} throttled (Too Many Requests)"));
+            return;
+        }
         let mut ctx = self.request_context(&route_key, "MESSAGE", &id, conn_info);
         ctx.insert("messageId".into(), json!(aws_style_id()));
         let request_id = ctx["requestId"].as_str().unwrap_or_default().to_string();
@@ -586,6 +605,26 @@ async fn sns_notification(State(gw): State<Arc<Gateway>>, Path(function): Path<S
             StatusCode::BAD_REQUEST.into_response()
         }
     }
+}
+
+/// The pages under `web/`, with the headers a site should serve them with: a strict
+/// Content-Security-Policy (scripts, styles and connections from the page's own origin, and its
+/// WebSocket), no MIME sniffing, no referrer to other sites, no framing.
+pub const PAGE_CSP: &str = "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data: blob:; connect-src 'self' ws: wss:; object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'";
+
+async fn static_page(State(gw): State<Arc<Gateway>>, req: axum::extract::Request) -> Response {
+    use tower::ServiceExt;
+    let Some(dir) = gw.cfg.web_dir.clone() else { return StatusCode::NOT_FOUND.into_response() };
+    let mut resp = match tower_http::services::ServeDir::new(dir).append_index_html_on_directories(true).oneshot(req).await {
+        Ok(r) => r.into_response(),
+        Err(e) => match e {},
+    };
+    let h = resp.headers_mut();
+    h.insert("content-security-policy", HeaderValue::from_static(PAGE_CSP));
+    h.insert("x-content-type-options", HeaderValue::from_static("nosniff"));
+    h.insert("referrer-policy", HeaderValue::from_static("strict-origin-when-cross-origin"));
+    h.insert("x-frame-options", HeaderValue::from_static("DENY"));
+    resp
 }
 
 async fn health(State(gw): State<Arc<Gateway>>) -> Response {

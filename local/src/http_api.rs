@@ -122,8 +122,8 @@ fn percent_decode(s: &str) -> String {
     String::from_utf8_lossy(&out).into_owned()
 }
 
-/// The stage's token bucket (`DefaultRouteSettings`).
-struct Bucket {
+/// A token bucket, as API Gateway throttles (burst = the bucket's size, rate = refill per second).
+pub struct Bucket {
     burst: f64,
     rate: f64,
     tokens: f64,
@@ -131,7 +131,11 @@ struct Bucket {
 }
 
 impl Bucket {
-    fn take(&mut self) -> bool {
+    pub fn new(burst: u32, rate: f64) -> Bucket {
+        Bucket { burst: burst as f64, rate, tokens: burst as f64, at: Instant::now() }
+    }
+
+    pub fn take(&mut self) -> bool {
         let now = Instant::now();
         self.tokens = (self.tokens + now.duration_since(self.at).as_secs_f64() * self.rate).min(self.burst);
         self.at = now;
@@ -174,7 +178,7 @@ impl HttpApi {
             .iter()
             .map(|(key, f)| Route::parse(key, pools.get(f).cloned().ok_or_else(|| format!("route {key}: no function {f}"))?))
             .collect::<Result<Vec<_>, String>>()?;
-        let bucket = spec.throttle.map(|(burst, rate)| Mutex::new(Bucket { burst: burst as f64, rate, tokens: burst as f64, at: Instant::now() }));
+        let bucket = spec.throttle.map(|(burst, rate)| Mutex::new(Bucket::new(burst, rate)));
         Ok(HttpApi { routes, cors: spec.cors.clone(), bucket, timeout: Duration::from_millis(spec.timeout_ms.min(30_000)), api_id: "local".into(), account_id, domain, log })
     }
 

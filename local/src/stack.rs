@@ -153,7 +153,7 @@ pub async fn start(opts: StackOptions) -> Result<RunningStack, String> {
         Some(subs)
     };
     let others: Vec<Arc<FunctionPool>> = stream_pools.values().chain(sns_pools.values()).cloned().collect();
-    let gateway = Gateway::new(gw_cfg, &spec.websocket.route_selection_expression, routes, addr.to_string(), opts.log.clone())?.with_extras(http_api, others, sns);
+    let gateway = Gateway::new(gw_cfg, &spec.websocket.route_selection_expression, routes, addr.to_string(), opts.log.clone())?.with_extras(http_api, others, sns).with_throttling(spec.websocket.throttle, &spec.websocket.route_throttle);
     let streams = if spec.stream_sources.is_empty() {
         None
     } else {

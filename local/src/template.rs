@@ -348,6 +348,11 @@ pub struct WebSocketApiSpec {
     pub logical_id: String,
     pub route_selection_expression: String,
     pub routes: BTreeMap<String, String>,
+    /// The stage's `DefaultRouteSettings` throttling (burst, rate per second): each route gets
+    /// these limits of its own unless `route_throttle` names it.
+    pub throttle: Option<(u32, f64)>,
+    /// `RouteSettings` throttling of single routes.
+    pub route_throttle: BTreeMap<String, (u32, f64)>,
 }
 
 /// The HTTP API (payload format 2.0): route key (`GET /chats/{id}`) -> function logical id.
@@ -538,13 +543,25 @@ impl StackSpec {
             }
         }
         let routes = all_routes.remove(api_id).unwrap_or_default();
-        let stage_name = t
-            .resources_of_type("AWS::ApiGatewayV2::Stage")
-            .find(|(_, st)| api_of(st).as_deref() == Some(api_id.as_str()))
-            .and_then(|(_, s)| s.pointer("/Properties/StageName"))
-            .map(|v| r.string(v))
-            .transpose()?
-            .unwrap_or_else(|| "local".into());
+        let ws_stage = t.resources_of_type("AWS::ApiGatewayV2::Stage").find(|(_, st)| api_of(st).as_deref() == Some(api_id.as_str())).map(|(_, s)| s.clone());
+        let stage_name = ws_stage.as_ref().and_then(|s| s.pointer("/Properties/StageName")).map(|v| r.string(v)).transpose()?.unwrap_or_else(|| "local".into());
+        let throttle_of = |settings: &Value| -> Result<Option<(u32, f64)>> {
+            let burst = settings.get("ThrottlingBurstLimit").map(|v| r.string(v)).transpose()?.and_then(|v| v.parse().ok());
+            let rate = settings.get("ThrottlingRateLimit").map(|v| r.string(v)).transpose()?.and_then(|v| v.parse().ok());
+            Ok(burst.zip(rate))
+        };
+        let ws_throttle = match ws_stage.as_ref().and_then(|s| s.pointer("/Properties/DefaultRouteSettings")) {
+            Some(d) => throttle_of(d)?,
+            None => None,
+        };
+        let mut route_throttle = BTreeMap::new();
+        if let Some(rs) = ws_stage.as_ref().and_then(|s| s.pointer("/Properties/RouteSettings")).and_then(Value::as_object) {
+            for (route, settings) in rs {
+                if let Some(t) = throttle_of(settings)? {
+                    route_throttle.insert(route.clone(), t);
+                }
+            }
+        }
 
         let globals = t.globals.get("Function").cloned().unwrap_or(Value::Null);
         let mut functions = BTreeMap::new();
@@ -676,7 +693,7 @@ impl StackSpec {
         }
 
         Ok(StackSpec {
-            websocket: WebSocketApiSpec { logical_id: api_id.clone(), route_selection_expression: selection, routes },
+            websocket: WebSocketApiSpec { logical_id: api_id.clone(), route_selection_expression: selection, routes, throttle: ws_throttle, route_throttle },
             stage_name,
             http_api,
             stream_sources,

@@ -270,6 +270,21 @@ describe('outbox', () => {
     assert.equal(c.messages(ROOM)[0].status, 'sent');
   });
 
+  test("API Gateway's throttling: the sends in flight go again after a while, not counted as failures", async () => {
+    const c = client({ rateLimitDelay: 30, maxAttempts: 1 });
+    const ws = await connected(c);
+    const m = c.send(ROOM, 'throttled');
+    for (let i = 1; i <= 3; i++) {
+      await until(() => ws.frames('message.send').length === i, `send ${i}`);
+      ws.receive({ message: 'Too Many Requests', connectionId: 'c', requestId: 'r' });
+      assert.equal(c.messages(ROOM)[0].status, 'sending');
+    }
+    await until(() => ws.frames('message.send').length === 4, 'send 4');
+    assert.ok(ws.frames('message.send').every((f) => f.clientId === m.clientId));
+    ws.receive({ type: 'ack', clientId: m.clientId, duplicate: false, message: msg(1, 'a', 'throttled', { clientId: m.clientId }) });
+    assert.equal(c.messages(ROOM)[0].status, 'sent');
+  });
+
   test('a permanent error fails the message at once', async () => {
     const c = client();
     const ws = await connected(c);

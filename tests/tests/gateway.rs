@@ -26,7 +26,7 @@ impl Drop for TempDir {
 
 fn template(with_default: bool, timeout: u32) -> String {
     let mut routes = String::new();
-    let mut keys = vec!["$connect", "$disconnect", "echo", "sleep", "panic", "exit", "whoami", "kick"];
+    let mut keys = vec!["$connect", "$disconnect", "echo", "sleep", "panic", "exit", "whoami", "kick", "limited"];
     if with_default {
         keys.push("$default");
     }
@@ -55,7 +55,10 @@ Resources:
     Properties: {{ ApiId: !Ref Api, RouteKey: orphan }}
 {routes}  Stage:
     Type: AWS::ApiGatewayV2::Stage
-    Properties: {{ ApiId: !Ref Api, StageName: !Ref StageName }}
+    Properties:
+      ApiId: !Ref Api
+      StageName: !Ref StageName
+      RouteSettings: {{ limited: {{ ThrottlingBurstLimit: 3, ThrottlingRateLimit: 1 }} }}
   FixtureFunction:
     Type: AWS::Serverless::Function
     Metadata: {{ BuildMethod: rust-cargolambda, BuildProperties: {{ Binary: fixture-fn }} }}
@@ -445,6 +448,39 @@ async fn connections_requests_must_be_signed_with_the_stacks_credentials() {
     let api = f.stack.connections_api().await;
     api.post_to_connection().connection_id(&id).data(aws_sdk_apigatewaymanagement::primitives::Blob::new(r#"{"signed":1}"#)).send().await.unwrap();
     c.expect(|v| v["signed"] == 1).await;
+}
+
+#[tokio::test]
+async fn routes_are_throttled_as_the_stage_settings_say() {
+    let f = fixture().await;
+    let (mut c, _) = f.connected().await;
+    // `limited`: a bucket of 3, refilled at 1 per second. Ten at once: three pass.
+    for i in 0..10 {
+        c.send(json!({"action": "limited", "n": i})).await;
+    }
+    let mut passed = 0;
+    let mut refused = 0;
+    while passed + refused < 10 {
+        let v = c.expect(|v| v["route"] == "limited" || v["message"] == "Too Many Requests").await;
+        if v["route"] == "limited" { passed += 1 } else { refused += 1 }
+    }
+    assert!((3..=4).contains(&passed), "{passed} passed");
+    // Other routes have their own limits (none here), and the bucket refills.
+    c.send(json!({"action": "echo", "tag": "unaffected"})).await;
+    c.expect(|v| v["tag"] == "unaffected").await;
+    // Within a few seconds the bucket has a token again: a send gets through.
+    let mut through = false;
+    for k in 0..10 {
+        c.send(json!({"action": "limited", "again": k})).await;
+        let v = c.expect(|v| v["route"] == "limited" || v["message"] == "Too Many Requests").await;
+        if v["route"] == "limited" {
+            through = true;
+            break;
+        }
+        // Waiting for the refill (1 token per second) is the behaviour under test.
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+    assert!(through, "the bucket refills");
 }
 
 async fn health(f: &Fixture) -> Value {

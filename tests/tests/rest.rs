@@ -433,3 +433,21 @@ async fn the_gateway_builds_payload_2_events_as_aws_does() {
     assert_eq!(health["httpRoutes"]["GET /chats"], "ApiFunction");
     assert_eq!(health["functions"]["IndexerFunction"]["spawned"].as_u64().map(|n| n <= 1), Some(true));
 }
+
+#[tokio::test]
+async fn the_pages_are_served_with_a_strict_content_security_policy() {
+    let gateway = chat_tests::chat_dev::gateway::GatewayConfig { web_dir: Some(chat_tests::repo_root().join("web")), ..Default::default() };
+    let s = TestStack::start(chat_tests::StackSpec { gateway, ..Default::default() }).await;
+    for page in ["/", "/app.js", "/sdk/chat.js"] {
+        let r = chat_tests::http("GET", &format!("{}{page}", s.stack.http_url()), &[], None).await;
+        assert_eq!(r.status, 200, "{page}");
+        let csp = r.header("content-security-policy").unwrap_or_default();
+        assert!(csp.contains("default-src 'self'") && csp.contains("script-src 'self'") && csp.contains("frame-ancestors 'none'"), "{page}: {csp}");
+        assert!(!csp.contains("unsafe-inline") && !csp.contains("unsafe-eval"), "{page}: {csp}");
+        assert_eq!(r.header("x-content-type-options"), Some("nosniff"));
+        assert!(r.header("referrer-policy").is_some());
+    }
+    // The API answers are left as API Gateway sends them.
+    let api = chat_tests::http("GET", &format!("{}/health", s.api()), &[], None).await;
+    assert!(api.header("content-security-policy").is_none());
+}

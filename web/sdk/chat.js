@@ -605,6 +605,7 @@ export class ChatClient {
     if (!f || typeof f !== 'object') return;
     if (!f.type) {
       // API Gateway's own answers: {"message": "Internal server error", "connectionId", "requestId"}.
+      if (f.message === 'Too Many Requests') this._throttled();
       if (typeof f.message === 'string') this._emit('error', new ChatError('gateway', f.message, f));
       return;
     }
@@ -662,6 +663,21 @@ export class ChatClient {
         return this._onError(f);
       default:
         return; // a newer server: ignore what we do not know
+    }
+  }
+
+  /**
+   * API Gateway's throttling refused one of this connection's frames, without saying which: every
+   * send in flight goes again after a pause, not counted as an attempt (one that did arrive is
+   * answered with its original ack, so nothing is stored twice).
+   */
+  _throttled() {
+    const delay = this.opts.rateLimitDelay * (1 + Math.random());
+    for (const e of this._outbox) {
+      if (this._inFlight.get(e.roomId) !== e.clientId) continue;
+      this._clearFlight(e);
+      e.attempts = Math.max(0, (e.attempts || 1) - 1);
+      setTimeout(() => this._pump(e.roomId), delay);
     }
   }
 
