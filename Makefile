@@ -15,7 +15,7 @@ PROFILE_DIR := target/debug
 BUILD_FLAGS :=
 endif
 
-.PHONY: dev test build tools lint test-rust test-browser bench deploy destroy release clean
+.PHONY: dev test build tools lint test-rust test-browser bench fuzz deploy destroy release clean
 
 ## Start the whole local stack: emulators, the gateway, the real functions. Prints the ws:// URL.
 dev: tools
@@ -49,6 +49,12 @@ bench: tools build
 	$(CARGO) run -q -p chat-bench
 	$(CARGO) build -q --workspace --bins --profile local
 	./scripts/load.sh $(LOAD_ARGS)
+
+## Property-based fuzzing of every action's input: FUZZ_CASES frames (default 10 M) on the rules
+## with in-memory doubles; `make test` runs 2,000 of them.
+FUZZ_CASES ?= 10000000
+fuzz:
+	FUZZ_CASES=$(FUZZ_CASES) $(CARGO) test --profile local -p chat-shared --lib fuzz_many -- --ignored --nocapture
 
 ## Build every function for Lambda (arm64) and deploy with SAM; guided on first run.
 deploy:

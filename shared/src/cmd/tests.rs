@@ -9,14 +9,14 @@ use crate::store::memory::MemoryStore;
 use serde_json::{json, Value};
 use std::sync::Arc;
 
-struct World {
-    app: App,
-    notifier: Arc<MemoryNotifier>,
+pub(super) struct World {
+    pub(super) app: App,
+    pub(super) notifier: Arc<MemoryNotifier>,
     clock: Arc<ManualClock>,
 }
 
 impl World {
-    fn new() -> World {
+    pub(super) fn new() -> World {
         let notifier = Arc::new(MemoryNotifier::new());
         let clock = Arc::new(ManualClock::new(1_800_000_000_000));
         let app = App::new(Arc::new(MemoryStore::new()), notifier.clone(), clock.clone(), ChatConfig { max_group_size: 5, ..ChatConfig::default() });
@@ -24,13 +24,13 @@ impl World {
     }
 
     /// Registers a connection as `$connect` does.
-    async fn connect(&self, user: &str, conn: &str) {
+    pub(super) async fn connect(&self, user: &str, conn: &str) {
         let rec = ConnectionRecord { connection_id: conn.into(), user_id: user.into(), name: Some(user.to_uppercase()), role: Role::User, connected_at: 0, expires_at: 0 };
         self.app.store.put_connection(&rec).await.unwrap();
         self.app.attach(user, rec.name.as_deref(), conn).await.unwrap();
     }
 
-    async fn frame(&self, conn: &str, frame: Value) {
+    pub(super) async fn frame(&self, conn: &str, frame: Value) {
         super::handle(&self.app, conn, "req-1", &frame.to_string()).await;
     }
 
@@ -42,7 +42,7 @@ impl World {
         self.take(conn).iter().map(|f| f["type"].as_str().unwrap_or_default().to_string()).collect()
     }
 
-    async fn direct(&self, conn: &str, other: &str) -> String {
+    pub(super) async fn direct(&self, conn: &str, other: &str) -> String {
         self.frame(conn, json!({"action": "room.create", "type": "direct", "members": [other]})).await;
         let f = self.take(conn).into_iter().find(|f| f["type"] == "room.created").expect("room.created");
         f["room"]["roomId"].as_str().unwrap().to_string()
