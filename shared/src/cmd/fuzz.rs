@@ -45,25 +45,107 @@ fn value() -> impl Strategy<Value = Value> {
     })
 }
 
-/// A frame: mostly an object with an action and some known fields, sometimes anything at all.
-fn frame() -> impl Strategy<Value = String> {
-    let action = prop_oneof![
-        6 => prop::sample::select(CLIENT_ACTIONS.to_vec()).prop_map(|a| json!(a)),
+/// An id: mostly the room alice and bob share (so actions reach a real room), else anything.
+fn id() -> impl Strategy<Value = Value> {
+    prop_oneof![
+        6 => Just(json!(crate::ids::direct_room_id("alice", "bob"))),
+        2 => "[a-z0-9_-]{1,20}".prop_map(Value::String),
         1 => text().prop_map(Value::String),
         1 => value(),
-    ];
-    let object = (proptest::option::weighted(0.95, action), prop::collection::vec((prop::sample::select(FIELDS.to_vec()), value()), 0..7)).prop_map(|(action, fields)| {
-        let mut m = Map::new();
-        if let Some(a) = action {
-            m.insert("action".into(), a);
-        }
-        for (k, v) in fields {
-            m.insert(k.to_string(), v);
-        }
-        Value::Object(m).to_string()
-    });
+    ]
+}
+
+fn small() -> impl Strategy<Value = Value> {
+    prop_oneof![8 => (0u64..12).prop_map(|n| json!(n)), 1 => value()]
+}
+
+fn user() -> impl Strategy<Value = Value> {
+    prop_oneof![6 => prop::sample::select(vec!["bob", "alice", "carol", "dave"]).prop_map(|u| json!(u)), 1 => text().prop_map(Value::String), 1 => value()]
+}
+
+/// The fields an action takes, with values that are mostly of the right type.
+fn fields_of(action: &str) -> BoxedStrategy<Vec<(&'static str, Value)>> {
+    let content = prop_oneof![8 => text().prop_map(Value::String), 1 => value()];
+    match action {
+        "message.send" => (id(), "[a-z0-9-]{1,12}".prop_map(Value::String), content, proptest::option::of(prop::sample::select(vec!["text", "image", "file", "system", "note"]).prop_map(|k| json!(k))), proptest::option::of(small()))
+            .prop_map(|(r, c, t, k, rt)| {
+                let mut f = vec![("roomId", r), ("clientId", c), ("content", t)];
+                if let Some(k) = k {
+                    f.push(("kind", k));
+                }
+                if let Some(rt) = rt {
+                    f.push(("replyTo", rt));
+                }
+                f
+            })
+            .boxed(),
+        "message.edit" => (id(), small(), content).prop_map(|(r, q, t)| vec![("roomId", r), ("seq", q), ("content", t)]).boxed(),
+        "message.delete" | "read" | "delivered" => (id(), small()).prop_map(|(r, q)| vec![("roomId", r), ("seq", q)]).boxed(),
+        "typing" => (id(), any::<bool>()).prop_map(|(r, t)| vec![("roomId", r), ("isTyping", json!(t))]).boxed(),
+        "history" => (id(), proptest::option::of(small()), proptest::option::of(small())).prop_map(|(r, b, l)| {
+            let mut f = vec![("roomId", r)];
+            f.extend(b.map(|b| ("beforeSeq", b)));
+            f.extend(l.map(|l| ("limit", l)));
+            f
+        }).boxed(),
+        "presence.query" | "room.leave" => id().prop_map(|r| vec![("roomId", r)]).boxed(),
+        "room.create" => (prop::sample::select(vec!["direct", "group", "support", "order"]), prop::collection::vec(user(), 0..4), proptest::option::of(text()))
+            .prop_map(|(t, m, n)| {
+                let mut f = vec![("type", json!(t)), ("members", Value::Array(m))];
+                f.extend(n.map(|n| ("name", json!(n))));
+                f
+            })
+            .boxed(),
+        "room.add" => (id(), prop::collection::vec(user(), 0..4)).prop_map(|(r, m)| vec![("roomId", r), ("members", Value::Array(m))]).boxed(),
+        "room.remove" => (id(), user()).prop_map(|(r, u)| vec![("roomId", r), ("userId", u)]).boxed(),
+        "room.list" => (proptest::option::of(small()), proptest::option::of(any::<bool>())).prop_map(|(l, a)| {
+            let mut f = Vec::new();
+            f.extend(l.map(|l| ("limit", l)));
+            f.extend(a.map(|a| ("archived", json!(a))));
+            f
+        }).boxed(),
+        "sync" => (prop::collection::btree_map(prop_oneof![Just(crate::ids::direct_room_id("alice", "bob")), text()], small(), 0..3)).prop_map(|m| vec![("rooms", Value::Object(m.into_iter().collect()))]).boxed(),
+        _ => Just(Vec::new()).boxed(),
+    }
+}
+
+/// A frame: mostly a well-formed frame of a known action with one field sometimes spoiled (a wrong
+/// type, a huge value, an unknown or missing field), sometimes anything at all.
+fn frame() -> impl Strategy<Value = String> {
+    let well_formed = prop::sample::select(CLIENT_ACTIONS.to_vec())
+        .prop_flat_map(|a| (Just(a), fields_of(a), proptest::option::weighted(0.3, (prop::sample::select(FIELDS.to_vec()), value())), any::<bool>(), proptest::option::of("[a-z0-9]{1,10}")))
+        .prop_map(|(action, fields, spoil, drop_one, reference)| {
+            let mut m = Map::new();
+            m.insert("action".into(), json!(action));
+            let n = fields.len();
+            for (i, (k, v)) in fields.into_iter().enumerate() {
+                if drop_one && spoil.is_some() && i + 1 == n {
+                    continue; // a required field missing
+                }
+                m.insert(k.to_string(), v);
+            }
+            if let Some((k, v)) = spoil {
+                m.insert(k.to_string(), v);
+            }
+            if let Some(r) = reference {
+                m.insert("ref".into(), json!(r));
+            }
+            Value::Object(m).to_string()
+        });
+    let any_object = (proptest::option::weighted(0.9, prop_oneof![3 => prop::sample::select(CLIENT_ACTIONS.to_vec()).prop_map(|a| json!(a)), 1 => text().prop_map(Value::String), 1 => value()]), prop::collection::vec((prop::sample::select(FIELDS.to_vec()), value()), 0..7))
+        .prop_map(|(action, fields)| {
+            let mut m = Map::new();
+            if let Some(a) = action {
+                m.insert("action".into(), a);
+            }
+            for (k, v) in fields {
+                m.insert(k.to_string(), v);
+            }
+            Value::Object(m).to_string()
+        });
     prop_oneof![
-        8 => object,
+        12 => well_formed,
+        4 => any_object,
         1 => value().prop_map(|v| v.to_string()),
         1 => prop::collection::vec(any::<u8>(), 0..64).prop_map(|b| String::from_utf8_lossy(&b).into_owned()),
     ]
