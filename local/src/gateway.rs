@@ -435,6 +435,11 @@ async fn ws_handshake(
     let user_agent = headers.get("user-agent").and_then(|v| v.to_str().ok()).unwrap_or_default().to_string();
 
     let mut protocol: Option<HeaderValue> = None;
+    if gw.buckets.get("$connect").is_some_and(|b| !b.lock().unwrap().take()) {
+        // Over the $connect route's throttling limits: refused before the integration runs.
+        gw.log.gateway(&format!("{id}: $connect throttled (429)"));
+        return plain(StatusCode::TOO_MANY_REQUESTS, json!({ "message": "Too Many Requests" }));
+    }
     if let Some(pool) = gw.routes.get("$connect").cloned() {
         let mut single = Map::new();
         let mut multi: Map<String, Value> = Map::new();

@@ -76,10 +76,14 @@ async fn fixture_with(with_default: bool, timeout: u32, gateway: GatewayConfig, 
 }
 
 async fn fixture_queue(with_default: bool, timeout: u32, gateway: GatewayConfig, max_concurrency: usize, max_queue: usize) -> Fixture {
+    fixture_template(template(with_default, timeout), gateway, max_concurrency, max_queue).await
+}
+
+async fn fixture_template(text: String, gateway: GatewayConfig, max_concurrency: usize, max_queue: usize) -> Fixture {
     let dir = std::env::temp_dir().join(format!("chat-gw-{}", chat_tests::chat_dev::util::hex(&chat_tests::chat_dev::util::random_bytes::<6>())));
     std::fs::create_dir_all(&dir).unwrap();
     let tpl = dir.join("template.yaml");
-    std::fs::write(&tpl, template(with_default, timeout)).unwrap();
+    std::fs::write(&tpl, text).unwrap();
     let events = dir.join("events.jsonl");
     let mut env = BTreeMap::new();
     env.insert("FIXTURE_LOG".to_string(), events.display().to_string());
@@ -481,6 +485,20 @@ async fn routes_are_throttled_as_the_stage_settings_say() {
         tokio::time::sleep(Duration::from_millis(500)).await;
     }
     assert!(through, "the bucket refills");
+}
+
+#[tokio::test]
+async fn handshakes_are_throttled_as_the_connect_route_settings_say() {
+    let text = template(true, 10).replace("RouteSettings: { limited:", "RouteSettings: { \"$connect\": { ThrottlingBurstLimit: 2, ThrottlingRateLimit: 0.5 }, limited:");
+    let f = fixture_template(text, GatewayConfig::default(), 10, 100).await;
+    let mut statuses = Vec::new();
+    for _ in 0..4 {
+        statuses.push(match f.client("").await {
+            Ok(_) => 101,
+            Err(code) => code.parse::<u16>().unwrap_or(0),
+        });
+    }
+    assert_eq!(statuses, vec![101, 101, 429, 429], "a bucket of two");
 }
 
 async fn health(f: &Fixture) -> Value {
