@@ -90,6 +90,12 @@ async fn make_dev_prints_a_ws_url_that_answers_and_ctrl_c_stops_everything() {
     assert_eq!(c.request(json!({"action": "ping"})).await["type"], "pong");
     c.close(1000, "bye").await;
 
+    // The REST API's base URL, on its own line right after the ws:// one, and it answers.
+    let api_url = rx.recv_timeout(Duration::from_secs(5)).expect("the line after the ws:// one");
+    assert_eq!(api_url, format!("{}/api", ws_url.replace("ws://", "http://").trim_end_matches("/local")));
+    let chats = chat_tests::rest("GET", &format!("{api_url}/chats"), Some(&token), None).await;
+    assert_eq!((chats.status, chats.json()["rooms"].as_array().map(Vec::len)), (200, Some(0)), "{}", chats.body);
+
     // What it started: the emulators and the function instances.
     let started_procs = descendants(pid);
     let names: Vec<String> = started_procs.iter().filter_map(|p| std::fs::read_to_string(format!("/proc/{p}/cmdline")).ok()).map(|c| c.replace('\0', " ")).collect();
