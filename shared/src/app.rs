@@ -98,7 +98,19 @@ impl App {
     pub async fn run_task(&self, task: Task) -> FanoutReport {
         match task {
             Task::Deliver { frame, targets } => self.post_raw(targets, frame, true).await,
-            Task::Presence { user_id, online, last_seen } => self.announce_presence_now(&user_id, online, last_seen, true).await,
+            Task::Presence { user_id, online, last_seen } => {
+                // Announce the user's state as it is now, not as it was when the task was handed
+                // over: two tasks of one user (online, then offline) may run in either order, and
+                // whichever runs last then tells the truth.
+                let (online, last_seen) = match self.store.get_users(std::slice::from_ref(&user_id)).await {
+                    Ok(u) => match u.first() {
+                        Some(u) => (!u.conns.is_empty(), u.last_seen),
+                        None => (online, last_seen),
+                    },
+                    Err(_) => (online, last_seen),
+                };
+                self.announce_presence_now(&user_id, online, last_seen, true).await
+            }
         }
     }
 

@@ -516,3 +516,28 @@ async fn a_reply_names_a_message_that_exists() {
     let e = big.take("a1").into_iter().find(|f| f["type"] == "error").unwrap();
     assert_eq!(e["message"], "a group has at most 2 members; this one would have 3");
 }
+
+#[tokio::test]
+async fn presence_handed_over_announces_the_state_at_the_time_it_runs() {
+    use crate::tasks::{MemoryTasks, Task};
+    let w = World::new();
+    w.connect("bob", "b1").await;
+    w.connect("alice", "a1").await;
+    w.direct("a1", "bob").await;
+    let queue = Arc::new(MemoryTasks::default());
+    let app = w.app.clone().with_tasks(queue.clone());
+    // Alice goes offline and comes back; the two announcements run in the wrong order.
+    app.detach("a1").await.unwrap();
+    let rec = ConnectionRecord { connection_id: "a2".into(), user_id: "alice".into(), name: None, role: Role::User, connected_at: 0, expires_at: 0 };
+    app.store.put_connection(&rec).await.unwrap();
+    app.attach("alice", None, "a2").await.unwrap();
+    let tasks = queue.take();
+    assert_eq!(tasks.len(), 2);
+    w.take("b1");
+    for t in tasks.into_iter().rev() {
+        assert!(matches!(t, Task::Presence { .. }));
+        app.run_task(t).await;
+    }
+    let last = w.take("b1").into_iter().filter(|f| f["type"] == "presence").last().expect("presence frames");
+    assert_eq!(last["online"], true, "alice is online: {last}");
+}
