@@ -193,7 +193,8 @@ impl Gateway {
                 .layer(axum::extract::DefaultBodyLimit::max(crate::http_api::MAX_BODY_BYTES + 1));
         }
         if self.cfg.web_dir.is_some() {
-            router = router.fallback(static_page);
+            // The support widget's one-line embed: `<script src="…/widget.js" async>`.
+            router = router.route("/widget.js", get(widget_script)).fallback(static_page);
         }
         router.with_state(self.clone())
     }
@@ -617,6 +618,13 @@ async fn sns_notification(State(gw): State<Arc<Gateway>>, Path(function): Path<S
 /// WebSocket), no MIME sniffing, no referrer to other sites, no framing.
 pub const PAGE_CSP: &str = "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data: blob:; connect-src 'self' ws: wss:; object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'";
 
+/// `/widget.js` is `web/widget/widget.js` (the embed snippet's short URL).
+async fn widget_script(State(gw): State<Arc<Gateway>>, req: axum::extract::Request) -> Response {
+    let (mut parts, body) = req.into_parts();
+    parts.uri = "/widget/widget.js".parse().expect("a valid path");
+    static_page(State(gw), axum::extract::Request::from_parts(parts, body)).await
+}
+
 async fn static_page(State(gw): State<Arc<Gateway>>, req: axum::extract::Request) -> Response {
     use tower::ServiceExt;
     let Some(dir) = gw.cfg.web_dir.clone() else { return StatusCode::NOT_FOUND.into_response() };
@@ -629,6 +637,11 @@ async fn static_page(State(gw): State<Arc<Gateway>>, req: axum::extract::Request
     h.insert("x-content-type-options", HeaderValue::from_static("nosniff"));
     h.insert("referrer-policy", HeaderValue::from_static("strict-origin-when-cross-origin"));
     h.insert("x-frame-options", HeaderValue::from_static("DENY"));
+    // Scripts are public: the widget on a site's own pages loads the SDK module from here, and
+    // module scripts of another origin need CORS.
+    if h.get("content-type").and_then(|v| v.to_str().ok()).is_some_and(|t| t.contains("javascript")) {
+        h.insert("access-control-allow-origin", HeaderValue::from_static("*"));
+    }
     resp
 }
 

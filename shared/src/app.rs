@@ -25,6 +25,12 @@ pub struct ChatConfig {
     /// invocation that sent the message).
     pub direct_fanout: usize,
     pub fanout_batch: usize,
+    /// Support desk: open sessions an operator takes at most through auto-assignment and
+    /// transfers.
+    pub operator_capacity: u32,
+    /// Support desk: assign a new session to the online operator with the fewest open sessions
+    /// (under capacity) instead of queueing it.
+    pub auto_assign: bool,
 }
 
 /// The window of the per-connection send budget.
@@ -32,7 +38,7 @@ pub const SEND_WINDOW_MS: u64 = 10_000;
 
 impl Default for ChatConfig {
     fn default() -> Self {
-        ChatConfig { max_group_size: 100, fanout_concurrency: 32, max_sends_per_window: 30, direct_fanout: 200, fanout_batch: 250 }
+        ChatConfig { max_group_size: 100, fanout_concurrency: 32, max_sends_per_window: 30, direct_fanout: 200, fanout_batch: 250, operator_capacity: 5, auto_assign: false }
     }
 }
 
@@ -44,6 +50,8 @@ pub struct App {
     pub cfg: ChatConfig,
     /// Where work off the caller's path goes (big fan-outs, presence); `None`: done inline.
     pub tasks: Option<Arc<dyn TaskQueue>>,
+    /// Where "a visitor waits and no operator is online" goes (SNS); `None`: logged only.
+    pub alerts: Option<Arc<dyn crate::alerts::Alerts>>,
 }
 
 /// Who acts: the user a verified token names (over a socket or REST).
@@ -87,11 +95,15 @@ pub struct FanoutReport {
 
 impl App {
     pub fn new(store: Arc<dyn Store>, notifier: Arc<dyn Notifier>, clock: Arc<dyn Clock>, cfg: ChatConfig) -> App {
-        App { store, notifier, clock, cfg, tasks: None }
+        App { store, notifier, clock, cfg, tasks: None, alerts: None }
     }
 
     pub fn with_tasks(self, tasks: Arc<dyn TaskQueue>) -> App {
         App { tasks: Some(tasks), ..self }
+    }
+
+    pub fn with_alerts(self, alerts: Arc<dyn crate::alerts::Alerts>) -> App {
+        App { alerts: Some(alerts), ..self }
     }
 
     /// Runs a task handed over by another invocation (the `fanout` function).
@@ -111,6 +123,7 @@ impl App {
                 };
                 self.announce_presence_now(&user_id, online, last_seen, true).await
             }
+            Task::Queue { removed, added } => crate::cmd::support::broadcast_queue_now(self, &removed, added.as_ref()).await,
         }
     }
 
@@ -218,16 +231,20 @@ impl App {
     }
 
     async fn post_raw(&self, targets: Vec<(String, String)>, data: String, announce: bool) -> FanoutReport {
+        let data = Arc::new(data);
+        self.post_each(targets.into_iter().map(|t| (t, data.clone())).collect(), announce).await
+    }
+
+    /// Posts to each (user, connection) target its own frame (already JSON), like [`Self::fanout_room`]
+    /// does one frame: bounded concurrency, gone connections cleaned up.
+    pub async fn post_each(&self, targets: Vec<((String, String), Arc<String>)>, announce: bool) -> FanoutReport {
         if targets.is_empty() {
             return FanoutReport::default();
         }
         let results: Vec<((String, String), Result<(), PostError>)> = stream::iter(targets)
-            .map(|t| {
-                let data = &data;
-                async move {
-                    let r = self.notifier.post(&t.1, data).await;
-                    (t, r)
-                }
+            .map(|(t, data)| async move {
+                let r = self.notifier.post(&t.1, &data).await;
+                (t, r)
             })
             .buffer_unordered(self.cfg.fanout_concurrency.max(1))
             .collect()
@@ -267,6 +284,11 @@ impl App {
                 Err(e) => tracing::warn!(connection_id = %c, error = %e, "cannot delete gone connection"),
             }
             by_user.entry(u).or_default().push(c);
+        }
+        // The support desk's channels (operators, waiting visitors) are not rooms of the user.
+        let channels: Vec<(String, String)> = by_user.values().flatten().flat_map(|c| crate::cmd::support::CHANNELS.iter().map(move |ch| (ch.to_string(), c.clone()))).collect();
+        if let Err(e) = self.store.unregister_connections(&channels).await {
+            tracing::warn!(error = %e, "cannot take gone connections out of the support channels");
         }
         for (user, conns) in by_user {
             if let Err(e) = self.unregister_everywhere(&user, &conns).await {
@@ -375,8 +397,8 @@ impl App {
     /// Registers a live connection for its user and in the user's rooms, and if it is the user's
     /// first, announces them. Stale ids left in the user's set (connections that vanished without
     /// `$disconnect` and were never posted to) are pruned first, so they cannot hide a real
-    /// transition.
-    pub async fn attach(&self, user_id: &str, name: Option<&str>, connection_id: &str) -> Result<()> {
+    /// transition. Returns whether the user came online with it.
+    pub async fn attach(&self, user_id: &str, name: Option<&str>, connection_id: &str) -> Result<bool> {
         let now = self.now();
         let before = self.store.attach_connection(user_id, name, connection_id, now).await?;
         self.register_everywhere(user_id, &[connection_id.to_string()]).await?;
@@ -395,7 +417,7 @@ impl App {
         if !online_before {
             self.announce_presence(user_id, true, None, true).await;
         }
-        Ok(())
+        Ok(!online_before)
     }
 
     /// Removes a connection (on `$disconnect`); if it was the user's last, announces them offline.
@@ -405,9 +427,13 @@ impl App {
         };
         let now = self.now();
         self.unregister_everywhere(&rec.user_id, &[connection_id.to_string()]).await?;
+        crate::cmd::support::connection_closed(self, &rec).await?;
         let detached = self.store.detach_connections(&rec.user_id, &[connection_id.to_string()], now).await?;
         if detached.went_offline() {
             self.announce_presence(&rec.user_id, false, Some(now), true).await;
+            if rec.role == Role::Operator {
+                crate::cmd::support::queue_changed(self, &[], None).await;
+            }
         }
         Ok(())
     }

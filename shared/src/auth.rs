@@ -86,6 +86,11 @@ impl Verifier {
         v
     }
 
+    /// Signs a token with the HS256 secret (guest tokens); `None` without one.
+    pub fn sign_hs256(&self, claims: &Claims) -> Option<String> {
+        self.cfg.hs256_secret.as_ref().map(|s| mint_hs256(s, claims))
+    }
+
     pub async fn verify(&self, token: &str) -> Result<Identity, AuthError> {
         let header = jsonwebtoken::decode_header(token).map_err(|e| AuthError::Invalid(e.to_string()))?;
         let key = match header.alg {

@@ -12,6 +12,7 @@ pub struct Tables {
     pub idempotency: String,
     pub search: String,
     pub room_conns: String,
+    pub support: String,
 }
 
 #[derive(Debug, Clone)]
@@ -29,6 +30,8 @@ pub struct Config {
     pub jwt_audience: Option<String>,
     /// `FANOUT_TOPIC_ARN`: where big fan-outs and presence announcements are handed over.
     pub fanout_topic_arn: Option<String>,
+    /// `SUPPORT_ALERT_TOPIC_ARN`: where "a visitor waits, no operator is online" is published.
+    pub support_alert_topic_arn: Option<String>,
     /// `ALLOWED_ORIGINS`: pages of these origins may connect (`*`: any).
     pub allowed_origins: crate::auth::OriginPolicy,
 }
@@ -52,6 +55,7 @@ impl Config {
             idempotency: required("IDEMPOTENCY_TABLE")?,
             search: required("SEARCH_TABLE")?,
             room_conns: required("ROOM_CONNS_TABLE")?,
+            support: required("SUPPORT_TABLE")?,
         };
         let ws_endpoint = var("AWS_ENDPOINT_URL_APIGATEWAYMANAGEMENTAPI").or_else(|| var("WS_ENDPOINT")).ok_or("neither WS_ENDPOINT nor AWS_ENDPOINT_URL_APIGATEWAYMANAGEMENTAPI is set")?;
         let max_group_size = match var("MAX_GROUP_SIZE") {
@@ -62,16 +66,22 @@ impl Config {
             Some(v) => v.parse().map_err(|_| format!("MAX_SENDS_PER_10S={v} is not a number"))?,
             None => ChatConfig::default().max_sends_per_window,
         };
+        let operator_capacity = match var("OPERATOR_CAPACITY") {
+            Some(v) => v.parse().map_err(|_| format!("OPERATOR_CAPACITY={v} is not a number"))?,
+            None => ChatConfig::default().operator_capacity,
+        };
+        let auto_assign = var("SUPPORT_AUTO_ASSIGN").is_some_and(|v| v.eq_ignore_ascii_case("true"));
         Ok(Config {
             tables,
             ws_endpoint,
-            chat: ChatConfig { max_group_size, max_sends_per_window, ..ChatConfig::default() },
+            chat: ChatConfig { max_group_size, max_sends_per_window, operator_capacity, auto_assign, ..ChatConfig::default() },
             jwt_secret: var("JWT_SECRET"),
             jwt_secret_param: var("JWT_SECRET_PARAM"),
             jwks_url: var("JWKS_URL"),
             jwt_issuer: var("JWT_ISSUER"),
             jwt_audience: var("JWT_AUDIENCE"),
             fanout_topic_arn: var("FANOUT_TOPIC_ARN"),
+            support_alert_topic_arn: var("SUPPORT_ALERT_TOPIC_ARN"),
             allowed_origins: crate::auth::OriginPolicy::parse(&var("ALLOWED_ORIGINS").unwrap_or_default()),
         })
     }

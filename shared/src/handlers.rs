@@ -38,11 +38,14 @@ pub async fn boot() -> Result<(Config, aws_config::SdkConfig, App), Error> {
 /// The production wiring: DynamoDB, the @connections API, the system clock.
 pub fn aws_app(cfg: &Config, sdk: &aws_config::SdkConfig) -> App {
     let store = DynamoStore::new(aws_sdk_dynamodb::Client::new(sdk), cfg.tables.clone());
-    let app = App::new(Arc::new(store), Arc::new(ApiGatewayNotifier::new(sdk, &cfg.ws_endpoint)), Arc::new(SystemClock), cfg.chat.clone());
-    match &cfg.fanout_topic_arn {
-        Some(arn) => app.with_tasks(Arc::new(crate::tasks::sns::SnsTasks::new(sdk, arn))),
-        None => app,
+    let mut app = App::new(Arc::new(store), Arc::new(ApiGatewayNotifier::new(sdk, &cfg.ws_endpoint)), Arc::new(SystemClock), cfg.chat.clone());
+    if let Some(arn) = &cfg.fanout_topic_arn {
+        app = app.with_tasks(Arc::new(crate::tasks::sns::SnsTasks::new(sdk, arn)));
     }
+    if let Some(arn) = &cfg.support_alert_topic_arn {
+        app = app.with_alerts(Arc::new(crate::alerts::sns::SnsAlerts::new(sdk, arn)));
+    }
+    app
 }
 
 /// The token verifier; the HS256 secret comes from SSM (`JWT_SECRET_PARAM`) unless given directly.
@@ -116,7 +119,11 @@ pub async fn connect(app: &App, verifier: &Verifier, origins: &OriginPolicy, eve
     };
     let registered = async {
         app.store.put_connection(&record).await?;
-        app.attach(&identity.user_id, identity.name.as_deref(), &connection_id).await
+        let came_online = app.attach(&identity.user_id, identity.name.as_deref(), &connection_id).await?;
+        if identity.role == crate::model::Role::Operator {
+            crate::cmd::support::operator_connected(app, &identity.user_id, &connection_id, came_online).await?;
+        }
+        Ok::<(), ChatError>(())
     }
     .await;
     if let Err(e) = registered {

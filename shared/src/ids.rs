@@ -12,6 +12,11 @@ pub fn random_bytes<const N: usize>() -> [u8; N] {
     b
 }
 
+/// Lower-case hex digits of the bytes.
+pub fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
 fn base32(bytes: &[u8], chars: usize) -> String {
     let mut bits: u128 = 0;
     let mut nbits = 0u32;

@@ -7,8 +7,10 @@
 //!   and delivery (replies, fan-out, presence).
 //! - [`rest`]: the REST API (HTTP API, payload format 2.0) over the same rules.
 //! - [`search`]: full-text search and the index the `indexer` function keeps.
+//! - [`alerts`]: alerts to people who are not connected (SNS).
 //! - [`handlers`]: the Lambda entry points the functions wire up.
 
+pub mod alerts;
 pub mod app;
 pub mod auth;
 pub mod clock;

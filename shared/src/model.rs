@@ -1,6 +1,6 @@
 //! Stored records (what the tables hold), distinct from the protocol views built from them.
 
-use crate::protocol::{MemberRole, MemberView, Message, MessageKind, MessagePreview, RoomContext, RoomType, RoomView, UserRef};
+use crate::protocol::{MemberRole, MemberView, Message, MessageKind, MessagePreview, RoomContext, RoomType, RoomView, SupportSession, UserRef};
 use serde::{Deserialize, Serialize};
 
 /// Who a connection belongs to (from the token verified on `$connect`).
@@ -66,6 +66,9 @@ pub struct RoomRecord {
     /// Order-bound rooms: what the site says the room is about.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub context: Option<RoomContext>,
+    /// Support rooms: the session (status, visitor, operator, page, rating).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub support: Option<SupportSession>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -295,6 +298,7 @@ impl RoomRecord {
             max_members,
             participants: Vec::new(),
             context: None,
+            support: None,
         }
     }
 
@@ -311,6 +315,7 @@ impl RoomRecord {
             member_count: self.member_count,
             participants: self.participants.clone(),
             context: self.context.clone(),
+            session: self.support.clone(),
             archived: member.archived && self.last_seq <= member.archived_seq.unwrap_or(0),
             role: member.role,
             read_seq: member.effective_read(self.last_seq),
@@ -336,4 +341,12 @@ pub struct Posting {
     pub key: PostingKey,
     pub seq: u64,
     pub terms: Vec<String>,
+}
+
+/// Outcome of starting a support session.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum StartOutcome {
+    Created,
+    /// The visitor has an open session already (another tab, a returning visitor): its id.
+    Existing(String),
 }

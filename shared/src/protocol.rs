@@ -129,6 +129,9 @@ pub struct RoomView {
     /// What an order-bound room is about (set by the site).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub context: Option<RoomContext>,
+    /// A support room's session: status, visitor, operator, the visitor's page, rating.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub session: Option<SupportSession>,
     /// The caller archived the room and nothing new arrived since.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub archived: bool,
@@ -245,10 +248,22 @@ pub enum ClientFrame {
     Sync(Sync),
     #[serde(rename = "presence.query")]
     PresenceQuery(PresenceQuery),
+    #[serde(rename = "support.start")]
+    SupportStart(SupportStart),
+    #[serde(rename = "support.queue")]
+    SupportQueue(SupportQueue),
+    #[serde(rename = "session.accept")]
+    SessionAccept(SessionRef),
+    #[serde(rename = "session.transfer")]
+    SessionTransfer(SessionTransfer),
+    #[serde(rename = "session.close")]
+    SessionClose(SessionClose),
+    #[serde(rename = "session.rate")]
+    SessionRate(SessionRate),
 }
 
 /// Every client action name, in the order of [`ClientFrame`]; the template has a route for each.
-pub const CLIENT_ACTIONS: [&str; 15] = [
+pub const CLIENT_ACTIONS: [&str; 21] = [
     "ping",
     "room.create",
     "room.list",
@@ -264,6 +279,12 @@ pub const CLIENT_ACTIONS: [&str; 15] = [
     "history",
     "sync",
     "presence.query",
+    "support.start",
+    "support.queue",
+    "session.accept",
+    "session.transfer",
+    "session.close",
+    "session.rate",
 ];
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
@@ -422,6 +443,151 @@ pub struct PresenceQuery {
     pub room_id: String,
 }
 
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct SupportStart {
+    #[serde(default, rename = "ref", skip_serializing_if = "Option::is_none")]
+    pub reference: Option<String>,
+    /// The visitor's page (the widget fills it in).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub context: Option<VisitorContext>,
+    /// A first message, sent in the session once it exists (with `clientId`, idempotent).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub content: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub client_id: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct SupportQueue {
+    #[serde(default, rename = "ref", skip_serializing_if = "Option::is_none")]
+    pub reference: Option<String>,
+}
+
+/// `session.accept`: a session of the queue, by id.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct SessionRef {
+    #[serde(default, rename = "ref", skip_serializing_if = "Option::is_none")]
+    pub reference: Option<String>,
+    pub session_id: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct SessionTransfer {
+    #[serde(default, rename = "ref", skip_serializing_if = "Option::is_none")]
+    pub reference: Option<String>,
+    pub session_id: String,
+    pub to_operator_id: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct SessionClose {
+    #[serde(default, rename = "ref", skip_serializing_if = "Option::is_none")]
+    pub reference: Option<String>,
+    pub session_id: String,
+    /// How it ended, in the closer's words (at most 500 characters).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub resolution: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct SessionRate {
+    #[serde(default, rename = "ref", skip_serializing_if = "Option::is_none")]
+    pub reference: Option<String>,
+    pub session_id: String,
+    /// 1 to 5.
+    pub score: u8,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub comment: Option<String>,
+}
+
+// ------------------------------------------------------------------------------------------------
+// Support desk
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum SessionStatus {
+    Waiting,
+    Active,
+    Closed,
+}
+
+/// What the visitor's page says about them (the widget fills it in; every field optional).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct VisitorContext {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub url: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub referrer: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub user_agent: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub locale: Option<String>,
+    /// The site's own attributes (plan, cart value, ...): at most 20, short strings.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub attributes: BTreeMap<String, String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Rating {
+    /// 1 to 5.
+    pub score: u8,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub comment: Option<String>,
+    pub rated_at: u64,
+}
+
+/// A support session: a room of type `support` (its `sessionId` is the room id) between a visitor
+/// and, once accepted, one operator. `waiting -> active -> closed`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SupportSession {
+    pub session_id: String,
+    pub status: SessionStatus,
+    pub visitor: UserRef,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub operator: Option<UserRef>,
+    #[serde(default)]
+    pub context: VisitorContext,
+    /// The start of the visitor's first message (200 characters), as the queue shows it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub first_message: Option<String>,
+    pub created_at: u64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub accepted_at: Option<u64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub closed_at: Option<u64>,
+    /// Who closed it (user id).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub closed_by: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub resolution: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rating: Option<Rating>,
+}
+
+/// A waiting session as operators see it in the queue.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct QueueEntry {
+    pub session_id: String,
+    pub visitor: UserRef,
+    /// Waiting since (ms).
+    pub since: u64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub first_message: Option<String>,
+    /// The page the visitor is on.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub page_url: Option<String>,
+}
+
 // ------------------------------------------------------------------------------------------------
 // Server -> client
 
@@ -545,12 +711,86 @@ pub enum ServerFrame {
         room_id: String,
         users: Vec<PresenceEntry>,
     },
+    /// Answer to `support.start`: the visitor's open session (`created: false` when it existed).
+    /// `operatorsOnline: 0` means the team is away (the visitor is answered later, here).
+    #[serde(rename = "session.started", rename_all = "camelCase")]
+    SessionStarted {
+        #[serde(default, rename = "ref", skip_serializing_if = "Option::is_none")]
+        reference: Option<String>,
+        session: SupportSession,
+        created: bool,
+        operators_online: u32,
+    },
+    /// To a waiting visitor, on start and whenever the queue changes.
+    #[serde(rename = "queue.position", rename_all = "camelCase")]
+    QueuePosition {
+        session_id: String,
+        /// 1 = next.
+        position: u32,
+        estimated_wait_seconds: u64,
+        operators_online: u32,
+    },
+    /// To operators: the whole queue, oldest first (answer to `support.queue`, and on every change).
+    #[serde(rename = "queue.updated", rename_all = "camelCase")]
+    QueueUpdated {
+        #[serde(default, rename = "ref", skip_serializing_if = "Option::is_none")]
+        reference: Option<String>,
+        /// The oldest waiting sessions (at most 200).
+        queue: Vec<QueueEntry>,
+        /// How many sessions wait in all.
+        total: u32,
+        operators_online: u32,
+        /// What a visitor arriving now is told (median of recent waits).
+        estimated_wait_seconds: u64,
+    },
+    /// Answer to `session.accept` (and to the target of a transfer): the session, its room and
+    /// its newest messages (newest first, like `history`).
+    #[serde(rename = "session.accepted", rename_all = "camelCase")]
+    SessionAccepted {
+        #[serde(default, rename = "ref", skip_serializing_if = "Option::is_none")]
+        reference: Option<String>,
+        session: SupportSession,
+        room: RoomView,
+        messages: Vec<Message>,
+    },
+    /// To the session's members: an operator took the session (accept or transfer).
+    #[serde(rename = "operator.joined", rename_all = "camelCase")]
+    OperatorJoined {
+        session_id: String,
+        operator_id: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        name: Option<String>,
+    },
+    /// To the session's members and both operators: the session changed hands.
+    #[serde(rename = "session.transferred", rename_all = "camelCase")]
+    SessionTransferred {
+        #[serde(default, rename = "ref", skip_serializing_if = "Option::is_none")]
+        reference: Option<String>,
+        session: SupportSession,
+        from: UserRef,
+        to: UserRef,
+    },
+    /// To the session's members: it is closed. `ratingRequested`: the visitor may rate it.
+    #[serde(rename = "session.closed", rename_all = "camelCase")]
+    SessionClosed {
+        #[serde(default, rename = "ref", skip_serializing_if = "Option::is_none")]
+        reference: Option<String>,
+        session: SupportSession,
+        rating_requested: bool,
+    },
+    /// To the session's members: the visitor rated it.
+    #[serde(rename = "session.rated", rename_all = "camelCase")]
+    SessionRated {
+        #[serde(default, rename = "ref", skip_serializing_if = "Option::is_none")]
+        reference: Option<String>,
+        session: SupportSession,
+    },
     #[serde(rename = "error", rename_all = "camelCase")]
     Error(ErrorFrame),
 }
 
 /// Every server frame type, in the order of [`ServerFrame`].
-pub const SERVER_TYPES: [&str; 17] = [
+pub const SERVER_TYPES: [&str; 25] = [
     "pong",
     "room.created",
     "room.list",
@@ -567,6 +807,14 @@ pub const SERVER_TYPES: [&str; 17] = [
     "sync",
     "presence",
     "presence.list",
+    "session.started",
+    "queue.position",
+    "queue.updated",
+    "session.accepted",
+    "operator.joined",
+    "session.transferred",
+    "session.closed",
+    "session.rated",
     "error",
 ];
 

@@ -173,7 +173,8 @@ fn granted(template: &serde_json::Value, function: &str, table_logical: &str) ->
             serde_json::Value::Array(a) => a.clone(),
             other => vec![other.clone()],
         };
-        let on_table = resources.iter().any(|r| r["Fn::GetAtt"][0] == table_logical);
+        // `!GetAtt T.Arn`, or an index of it: `!Sub "${T.Arn}/index/…"`.
+        let on_table = resources.iter().any(|r| r["Fn::GetAtt"][0] == table_logical || r["Fn::Sub"].as_str().is_some_and(|s| s.starts_with(&format!("${{{table_logical}.Arn}}/index/"))));
         if on_table {
             for a in st["Action"].as_array().unwrap() {
                 out.insert(a.as_str().unwrap().trim_start_matches("dynamodb:").to_string());
@@ -202,7 +203,17 @@ fn the_functions_may_call_every_dynamodb_operation_the_code_makes() {
     let search_only = pairs(&[("BatchGetItem", "messages"), ("Query", "search")]);
     let indexer_only = pairs(&[("BatchWriteItem", "search")]);
     // Only sockets identify their connection, charge its send budget and remove members.
-    let socket_only = pairs(&[("GetItem", "connections"), ("DeleteItem", "members"), ("PutItem", "room_conns")]);
+    // The support desk is socket-only too, but for the guest-token counter (UpdateItem, support).
+    let socket_only = pairs(&[
+        ("GetItem", "connections"),
+        ("DeleteItem", "members"),
+        ("PutItem", "room_conns"),
+        ("Query", "rooms"),
+        ("GetItem", "support"),
+        ("PutItem", "support"),
+        ("DeleteItem", "support"),
+        ("BatchGetItem", "support"),
+    ]);
     let functions = ["ConnectFunction", "DisconnectFunction", "MessageFunction", "ApiFunction", "IndexerFunction"];
     for (action, field) in dynamodb_calls() {
         let table = table_of(&field);

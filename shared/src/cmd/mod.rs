@@ -9,6 +9,7 @@ pub mod misc;
 pub mod receipts;
 pub mod room;
 pub mod send;
+pub mod support;
 pub mod sync;
 pub mod typing;
 
@@ -59,6 +60,12 @@ pub fn parse(body: &str) -> Result<ClientFrame> {
         "history" => ClientFrame::History(de(body)?),
         "sync" => ClientFrame::Sync(de(body)?),
         "presence.query" => ClientFrame::PresenceQuery(de(body)?),
+        "support.start" => ClientFrame::SupportStart(de(body)?),
+        "support.queue" => ClientFrame::SupportQueue(de(body)?),
+        "session.accept" => ClientFrame::SessionAccept(de(body)?),
+        "session.transfer" => ClientFrame::SessionTransfer(de(body)?),
+        "session.close" => ClientFrame::SessionClose(de(body)?),
+        "session.rate" => ClientFrame::SessionRate(de(body)?),
         other => {
             return Err(ChatError::invalid("action", format!("unknown action {other:?}; known actions: {}", CLIENT_ACTIONS.join(", "))));
         }
@@ -93,6 +100,10 @@ async fn identify(app: &App, connection_id: &str, request_id: &str) -> Result<Ca
 }
 
 pub async fn apply(app: &App, caller: &Caller, frame: ClientFrame) -> Result<()> {
+    if caller.role == crate::model::Role::Guest && matches!(frame, ClientFrame::RoomCreate(_) | ClientFrame::RoomAdd(_) | ClientFrame::RoomRemove(_)) {
+        // A guest token is anyone's for the asking: it talks in its support sessions only.
+        return Err(ChatError::Forbidden("guests talk in their support sessions; they do not create rooms or change members".into()));
+    }
     match frame {
         ClientFrame::Ping(f) => misc::ping(app, caller, f).await,
         ClientFrame::RoomCreate(f) => room::create(app, caller, f).await,
@@ -109,6 +120,12 @@ pub async fn apply(app: &App, caller: &Caller, frame: ClientFrame) -> Result<()>
         ClientFrame::History(f) => history::apply(app, caller, f).await,
         ClientFrame::Sync(f) => sync::apply(app, caller, f).await,
         ClientFrame::PresenceQuery(f) => misc::presence_query(app, caller, f).await,
+        ClientFrame::SupportStart(f) => support::start(app, caller, f).await,
+        ClientFrame::SupportQueue(f) => support::queue(app, caller, f).await,
+        ClientFrame::SessionAccept(f) => support::accept(app, caller, f).await,
+        ClientFrame::SessionTransfer(f) => support::transfer(app, caller, f).await,
+        ClientFrame::SessionClose(f) => support::close(app, caller, f).await,
+        ClientFrame::SessionRate(f) => support::rate(app, caller, f).await,
     }
 }
 

@@ -5,7 +5,8 @@
 //! - [`chats`]: `GET /chats`, `GET /chats/{id}`, archive, members;
 //! - [`messages`]: history and sending;
 //! - [`contexts`]: order-bound rooms (the site's `service` token);
-//! - [`search`]: full-text search.
+//! - [`search`]: full-text search;
+//! - [`support`]: guest tokens for the support widget.
 //!
 //! Authentication is `Authorization: Bearer <JWT>`, verified by the same [`Verifier`] as
 //! `$connect`. Every error is `application/problem+json` ([`Problem`]).
@@ -14,6 +15,7 @@ pub mod chats;
 pub mod contexts;
 pub mod messages;
 pub mod search;
+pub mod support;
 
 use crate::app::{Actor, App};
 use crate::auth::Verifier;
@@ -26,7 +28,7 @@ use serde::Serialize;
 
 /// Every route the function serves, as API Gateway route keys. The template declares exactly
 /// these, and `docs/openapi.yaml` describes exactly these (tests keep the three in step).
-pub const ROUTES: [&str; 11] = [
+pub const ROUTES: [&str; 12] = [
     "GET /health",
     "GET /chats",
     "GET /chats/{id}",
@@ -38,6 +40,7 @@ pub const ROUTES: [&str; 11] = [
     "PUT /contexts/{contextId}/chat",
     "GET /search",
     "GET /openapi.yaml",
+    "POST /support/guest",
 ];
 
 /// Largest request body, in bytes (a message is at most 16 KiB of content; JSON escaping and the
@@ -47,6 +50,18 @@ pub const MAX_BODY_BYTES: usize = 128 * 1024;
 pub struct Api {
     pub app: App,
     pub verifier: Verifier,
+    /// The WebSocket URL clients connect to (`wss://…/stage`), told to guests with their token.
+    pub ws_url: String,
+    /// `iss` / `aud` put in the tokens this API signs (guest tokens), when configured.
+    pub issuer: Option<String>,
+    pub audience: Option<String>,
+}
+
+impl Api {
+    pub fn new(app: App, verifier: Verifier, cfg: &crate::config::Config) -> Api {
+        let ws_url = cfg.ws_endpoint.replacen("https://", "wss://", 1).replacen("http://", "ws://", 1);
+        Api { app, verifier, ws_url, issuer: cfg.jwt_issuer.clone(), audience: cfg.jwt_audience.clone() }
+    }
 }
 
 pub type HttpResponse = Response<Body>;
@@ -159,6 +174,7 @@ pub async fn handle(api: &Api, req: Request) -> HttpResponse {
 async fn route_request(api: &Api, route: &str, req: &Request) -> Result<HttpResponse, ChatError> {
     match route {
         "GET /health" => ok(&serde_json::json!({ "status": "ok" })),
+        "POST /support/guest" => support::guest(api, req).await,
         "GET /openapi.yaml" => {
             let mut r = Response::new(Body::Text(OPENAPI.to_string()));
             r.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("application/yaml"));

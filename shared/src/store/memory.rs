@@ -1,9 +1,9 @@
 //! In-memory [`Store`] for unit tests: the same rules as DynamoDB, under one lock.
 
-use super::{ConnectionStore, MessageStore, RoomStore, SearchStore};
+use super::{ConnectionStore, MessageStore, RoomStore, SearchStore, SupportStore};
 use crate::error::{ChatError, Result};
 use crate::model::*;
-use crate::protocol::{Message, RoomContext};
+use crate::protocol::{Message, Rating, RoomContext, SessionStatus, SupportSession, UserRef};
 use async_trait::async_trait;
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::Mutex;
@@ -20,6 +20,11 @@ struct Data {
     room_conns: BTreeMap<(String, String), RoomConn>,
     bars: HashMap<(String, String), u64>,
     postings: BTreeMap<PostingKey, Posting>,
+    open_sessions: HashMap<String, String>,
+    loads: HashMap<String, u32>,
+    counters: HashMap<String, u32>,
+    /// (acceptedAt, waitMs) of accepted sessions.
+    waits: Vec<(u64, u64)>,
 }
 
 #[derive(Default)]
@@ -368,5 +373,132 @@ impl SearchStore for MemoryStore {
             .take(limit)
             .cloned()
             .collect())
+    }
+}
+
+#[async_trait]
+impl SupportStore for MemoryStore {
+    async fn open_session(&self, visitor_id: &str) -> Result<Option<String>> {
+        Ok(self.data.lock().unwrap().open_sessions.get(visitor_id).cloned())
+    }
+    async fn start_session(&self, room: &RoomRecord, visitor: &MemberRecord) -> Result<StartOutcome> {
+        let mut d = self.data.lock().unwrap();
+        if let Some(id) = d.open_sessions.get(&visitor.user_id) {
+            return Ok(StartOutcome::Existing(id.clone()));
+        }
+        if d.rooms.contains_key(&room.room_id) {
+            return Err(ChatError::Conflict("the session exists".into()));
+        }
+        d.open_sessions.insert(visitor.user_id.clone(), room.room_id.clone());
+        d.rooms.insert(room.room_id.clone(), room.clone());
+        d.members.insert((room.room_id.clone(), visitor.user_id.clone()), visitor.clone());
+        Ok(StartOutcome::Created)
+    }
+    async fn queue(&self) -> Result<Vec<SupportSession>> {
+        let d = self.data.lock().unwrap();
+        let mut q: Vec<SupportSession> = d.rooms.values().filter_map(|r| r.support.clone()).filter(|s| s.status == SessionStatus::Waiting).collect();
+        q.sort_by(|a, b| (a.created_at, &a.session_id).cmp(&(b.created_at, &b.session_id)));
+        Ok(q)
+    }
+    async fn recent_waits(&self, n: usize) -> Result<Vec<u64>> {
+        let d = self.data.lock().unwrap();
+        let mut w = d.waits.clone();
+        w.sort_by(|a, b| b.0.cmp(&a.0));
+        Ok(w.into_iter().take(n).map(|(_, w)| w).collect())
+    }
+    async fn accept_session(&self, session_id: &str, operator: &MemberRecord, now: u64, wait_ms: u64, capacity: Option<u32>) -> Result<()> {
+        let mut guard = self.data.lock().unwrap();
+        let d = &mut *guard;
+        let waiting = d.rooms.get(session_id).and_then(|r| r.support.as_ref()).is_some_and(|s| s.status == SessionStatus::Waiting);
+        if !waiting {
+            return Err(ChatError::Conflict("the session is no longer waiting: another operator accepted it, or it was closed".into()));
+        }
+        if d.members.contains_key(&(session_id.to_string(), operator.user_id.clone())) {
+            return Err(ChatError::Conflict("you are in this session already".into()));
+        }
+        let load = d.loads.get(&operator.user_id).copied().unwrap_or(0);
+        if capacity.is_some_and(|c| load >= c) {
+            return Err(ChatError::Conflict("the operator has as many open sessions as allowed".into()));
+        }
+        let room = d.rooms.get_mut(session_id).unwrap();
+        let s = room.support.as_mut().unwrap();
+        s.status = SessionStatus::Active;
+        s.operator = Some(UserRef { user_id: operator.user_id.clone(), name: operator.name.clone() });
+        s.accepted_at = Some(now);
+        room.member_count += 1;
+        d.members.insert((session_id.to_string(), operator.user_id.clone()), operator.clone());
+        d.loads.insert(operator.user_id.clone(), load + 1);
+        d.waits.push((now, wait_ms));
+        Ok(())
+    }
+    async fn transfer_session(&self, session_id: &str, from: &str, to: &MemberRecord, capacity: u32) -> Result<()> {
+        let mut guard = self.data.lock().unwrap();
+        let d = &mut *guard;
+        let ok = d.rooms.get(session_id).and_then(|r| r.support.as_ref()).is_some_and(|s| s.status == SessionStatus::Active && s.operator.as_ref().is_some_and(|o| o.user_id == from));
+        if !ok {
+            return Err(ChatError::Conflict("the session is not active with you any more".into()));
+        }
+        if d.members.contains_key(&(session_id.to_string(), to.user_id.clone())) {
+            return Err(ChatError::Conflict("the operator is in this session already".into()));
+        }
+        let load = d.loads.get(&to.user_id).copied().unwrap_or(0);
+        if load >= capacity {
+            return Err(ChatError::Conflict("the operator has as many open sessions as allowed".into()));
+        }
+        let room = d.rooms.get_mut(session_id).unwrap();
+        room.support.as_mut().unwrap().operator = Some(UserRef { user_id: to.user_id.clone(), name: to.name.clone() });
+        d.members.remove(&(session_id.to_string(), from.to_string()));
+        d.members.insert((session_id.to_string(), to.user_id.clone()), to.clone());
+        d.loads.insert(to.user_id.clone(), load + 1);
+        if let Some(l) = d.loads.get_mut(from) {
+            *l = l.saturating_sub(1);
+        }
+        Ok(())
+    }
+    async fn close_session(&self, session: &SupportSession, by: &str, resolution: Option<&str>, now: u64) -> Result<()> {
+        let mut guard = self.data.lock().unwrap();
+        let d = &mut *guard;
+        let Some(s) = d.rooms.get_mut(&session.session_id).and_then(|r| r.support.as_mut()).filter(|s| s.status != SessionStatus::Closed) else {
+            return Err(ChatError::Conflict("the session is closed already".into()));
+        };
+        s.status = SessionStatus::Closed;
+        s.closed_at = Some(now);
+        s.closed_by = Some(by.to_string());
+        if let Some(r) = resolution {
+            s.resolution = Some(r.to_string());
+        }
+        let op = s.operator.clone();
+        if d.open_sessions.get(&session.visitor.user_id) == Some(&session.session_id) {
+            d.open_sessions.remove(&session.visitor.user_id);
+        }
+        if let Some(op) = op {
+            if let Some(l) = d.loads.get_mut(&op.user_id) {
+                *l = l.saturating_sub(1);
+            }
+        }
+        Ok(())
+    }
+    async fn rate_session(&self, session_id: &str, rating: &Rating) -> Result<()> {
+        let mut d = self.data.lock().unwrap();
+        match d.rooms.get_mut(session_id).and_then(|r| r.support.as_mut()) {
+            Some(s) if s.status == SessionStatus::Closed && s.rating.is_none() => {
+                s.rating = Some(rating.clone());
+                Ok(())
+            }
+            _ => Err(ChatError::Conflict("the session is not closed, or it was rated already".into())),
+        }
+    }
+    async fn operator_loads(&self, ids: &[String]) -> Result<HashMap<String, u32>> {
+        let d = self.data.lock().unwrap();
+        Ok(ids.iter().filter_map(|i| d.loads.get(i).map(|l| (i.clone(), *l))).collect())
+    }
+    async fn count_request(&self, key: &str, max: u32, _expires: u64) -> Result<bool> {
+        let mut d = self.data.lock().unwrap();
+        let c = d.counters.entry(key.to_string()).or_insert(0);
+        if *c >= max {
+            return Ok(false);
+        }
+        *c += 1;
+        Ok(true)
     }
 }

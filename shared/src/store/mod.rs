@@ -1,6 +1,6 @@
 //! Persistence behind small traits, one per aggregate: [`ConnectionStore`] (connections and
 //! presence), [`RoomStore`] (rooms and members), [`MessageStore`] (messages) and [`SearchStore`]
-//! (the full-text index). [`Store`] is all of them: [`dynamodb::DynamoStore`] in Lambda,
+//! (the full-text index), [`SupportStore`] (the support desk). [`Store`] is all of them: [`dynamodb::DynamoStore`] in Lambda,
 //! [`memory::MemoryStore`] in unit tests. Every method is a key lookup or a query on a key;
 //! nothing scans.
 
@@ -9,13 +9,13 @@ pub mod memory;
 
 use crate::error::Result;
 use crate::model::*;
-use crate::protocol::{Message, RoomContext};
+use crate::protocol::{Message, Rating, RoomContext};
 use async_trait::async_trait;
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 
 /// Everything the chat rules persist.
-pub trait Store: ConnectionStore + RoomStore + MessageStore + SearchStore + Send + Sync {}
-impl<T: ConnectionStore + RoomStore + MessageStore + SearchStore + Send + Sync> Store for T {}
+pub trait Store: ConnectionStore + RoomStore + MessageStore + SearchStore + SupportStore + Send + Sync {}
+impl<T: ConnectionStore + RoomStore + MessageStore + SearchStore + SupportStore + Send + Sync> Store for T {}
 
 /// Live connections and who is online.
 #[async_trait]
@@ -122,4 +122,36 @@ pub trait SearchStore: Send + Sync {
     /// Up to `limit` postings of `term` in the room that also carry every term of `also`, newest
     /// first, older than the message id `before` when given.
     async fn search_room(&self, room_id: &str, term: &str, also: &[String], before: Option<&str>, limit: usize) -> Result<Vec<Posting>>;
+}
+
+/// The support desk. A session is a room of type `support` whose row carries the session; the
+/// queue is a sparse index of the waiting ones; a visitor's open session and each operator's load
+/// are small items of their own.
+#[async_trait]
+pub trait SupportStore: Send + Sync {
+    /// The id of the visitor's open (waiting or active) session.
+    async fn open_session(&self, visitor_id: &str) -> Result<Option<String>>;
+    /// Creates a waiting session — the room (with `support` set), the visitor's member row and
+    /// their open-session pointer, in one transaction — unless the visitor has an open one.
+    async fn start_session(&self, room: &RoomRecord, visitor: &MemberRecord) -> Result<StartOutcome>;
+    /// The waiting sessions, oldest first (one Query of the queue index).
+    async fn queue(&self) -> Result<Vec<crate::protocol::SupportSession>>;
+    /// How long the most recently accepted sessions waited (ms), newest first.
+    async fn recent_waits(&self, n: usize) -> Result<Vec<u64>>;
+    /// Assigns a waiting session to `operator` (who becomes a member), if it is still waiting and
+    /// (with `capacity`) the operator has fewer open sessions: exactly one of concurrent callers
+    /// wins, the others get `Conflict`.
+    async fn accept_session(&self, session_id: &str, operator: &MemberRecord, now: u64, wait_ms: u64, capacity: Option<u32>) -> Result<()>;
+    /// Hands an active session from `from` to `to` (`to` joins, `from` leaves), if `from` still
+    /// has it and `to` is under `capacity`; else `Conflict`.
+    async fn transfer_session(&self, session_id: &str, from: &str, to: &MemberRecord, capacity: u32) -> Result<()>;
+    /// Closes an open session; `Conflict` if it was closed already.
+    async fn close_session(&self, session: &crate::protocol::SupportSession, by: &str, resolution: Option<&str>, now: u64) -> Result<()>;
+    /// Stores the visitor's rating of a closed session, once; `Conflict` if rated already.
+    async fn rate_session(&self, session_id: &str, rating: &Rating) -> Result<()>;
+    /// Open sessions per operator (absent: none).
+    async fn operator_loads(&self, operator_ids: &[String]) -> Result<HashMap<String, u32>>;
+    /// Counts a request against `key`'s budget of `max` per window (the window is part of the
+    /// key); `false` once it is spent. The counter expires at `expires` (epoch seconds).
+    async fn count_request(&self, key: &str, max: u32, expires: u64) -> Result<bool>;
 }

@@ -24,6 +24,16 @@ pub enum Task {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         last_seen: Option<u64>,
     },
+    /// The support queue changed: tell waiting visitors their position and operators the queue.
+    /// `removed` / `added`: the change that caused it, applied to the queue as read (its index is
+    /// eventually consistent and may not show the change yet).
+    #[serde(rename = "queue", rename_all = "camelCase")]
+    Queue {
+        #[serde(default)]
+        removed: Vec<String>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        added: Option<crate::protocol::SupportSession>,
+    },
 }
 
 #[async_trait]

@@ -30,6 +30,7 @@ impl TaskQueue for SnsTasks {
             let kind = match t {
                 Task::Deliver { .. } => "deliver",
                 Task::Presence { .. } => "presence",
+                Task::Queue { .. } => "queue",
             };
             if batches.last().is_some_and(|b| b.len() == MAX_ENTRIES) || size + body.len() > MAX_BATCH_BYTES {
                 batches.push(Vec::new());

@@ -12,6 +12,7 @@ mod connections;
 mod messages;
 mod rooms;
 mod search;
+mod support;
 
 use super::{ConnectionStore, MessageStore, RoomStore, SearchStore};
 use crate::config::Tables;
