@@ -22,7 +22,11 @@
  *   the original clientId, which the server deduplicates, so nothing is ever stored or shown twice;
  *   within a room one message is in flight at a time, so messages keep the order they were written;
  * - typing indicators (send at most one `typing: true` per 2 s; incoming ones expire after 3 s),
- *   `delivered` and `read` receipts (debounced: the highest seq per room), presence, history pages.
+ *   `delivered` and `read` receipts (debounced: the highest seq per room), presence, history pages;
+ * - the support desk: visitors start (and resume) a session with startSupport(); operators follow
+ *   the queue (supportQueue(), `queue` events) and accept, transfer and close sessions; a support
+ *   room's RoomInfo carries its `session`, kept up to date by every session frame (`session`
+ *   events say what changed).
  *
  * The protocol it speaks is defined in shared/src/protocol.rs.
  */
@@ -92,6 +96,58 @@ const MAX_SYNC_ROOMS = 500;
  * @property {number} unread
  * @property {boolean} hasOlder older messages can be loaded with loadOlder()
  * @property {string} title display name: the other person of a direct room, else the room's name
+ * @property {SupportSession} [session] a support room's session
+ *
+ * @typedef {object} VisitorContext What the visitor's page says about them (every field optional).
+ * @property {string} [url] http(s), at most 2,048 characters
+ * @property {string} [referrer] http(s), at most 2,048 characters
+ * @property {string} [userAgent] at most 512 characters
+ * @property {string} [locale] at most 35 characters
+ * @property {Record<string, string>} [attributes] the site's own: at most 20, names 1 to 64
+ *   characters, values up to 256
+ *
+ * @typedef {object} SupportSession A support session; its `sessionId` is the id of its room.
+ * @property {string} sessionId
+ * @property {'waiting'|'active'|'closed'} status
+ * @property {{userId: string, name?: string}} visitor
+ * @property {{userId: string, name?: string}} [operator]
+ * @property {VisitorContext} context
+ * @property {string} [firstMessage] the start of the visitor's first message
+ * @property {number} createdAt
+ * @property {number} [acceptedAt]
+ * @property {number} [closedAt]
+ * @property {string} [closedBy] user id
+ * @property {string} [resolution]
+ * @property {{score: number, comment?: string, ratedAt: number}} [rating]
+ *
+ * @typedef {object} QueueEntry A waiting session as operators see it.
+ * @property {string} sessionId
+ * @property {{userId: string, name?: string}} visitor
+ * @property {number} since waiting since (ms)
+ * @property {string} [firstMessage]
+ * @property {string} [pageUrl]
+ *
+ * @typedef {object} SupportQueue The queue as operators see it (`queue.updated`).
+ * @property {QueueEntry[]} queue oldest first (at most 200)
+ * @property {number} total how many sessions wait in all
+ * @property {number} operatorsOnline
+ * @property {number} estimatedWaitSeconds what a visitor arriving now is told
+ * @property {number} receivedAt when this client got it (ms)
+ *
+ * @typedef {object} QueuePosition A waiting visitor's place in the queue (`queue.position`).
+ * @property {string} sessionId
+ * @property {number} position 1 = next
+ * @property {number} estimatedWaitSeconds
+ * @property {number} operatorsOnline 0: the team is away
+ *
+ * @typedef {object} SessionEvent The payload of a `session` event.
+ * @property {SupportSession} session the session after the change
+ * @property {'started'|'accepted'|'joined'|'transferred'|'closed'|'rated'} reason
+ * @property {boolean} [created] `started`: a new session (false: the visitor's open one)
+ * @property {number} [operatorsOnline] `started`
+ * @property {boolean} [ratingRequested] `closed`: the visitor may rate it
+ * @property {{userId: string, name?: string}} [from] `transferred`
+ * @property {{userId: string, name?: string}} [to] `transferred`
  *
  * @typedef {object} Presence
  * @property {boolean} online
@@ -301,6 +357,14 @@ export class ChatClient {
     this._presence = new Map();
     /** @type {Map<string, string>} */
     this._names = new Map();
+    /** @type {SupportQueue|null} the last `queue.updated` (operators) */
+    this._queue = null;
+    /** @type {Map<string, QueuePosition>} sessionId → the last `queue.position` */
+    this._positions = new Map();
+    /** @type {Map<string, SupportSession>} sessions heard of whose room this client does not hold */
+    this._sessions = new Map();
+    /** @type {Set<string>} rooms the next sync leaves out, so the server registers this connection there */
+    this._unlisted = new Set();
     /** @type {Map<string, string>} roomId → clientId of the message in flight */
     this._inFlight = new Map();
     /** @type {Map<string, any>} clientId → ack timer */
@@ -329,6 +393,9 @@ export class ChatClient {
    * `room` (RoomInfo), `room.removed` ({roomId}), `message` (ChatMessage, {reason}),
    * `messages` ({roomId, reason}: many messages of a room changed; read them with messages()),
    * `typing` ({roomId, users}), `presence` ({userId, online, lastSeen}), `error` (ChatError).
+   * Support desk: `session` (SessionEvent: a session started, was accepted, transferred, closed or
+   * rated), `queue` (SupportQueue, operators), `queuePosition` (QueuePosition, waiting visitors),
+   * `operatorJoined` ({sessionId, operatorId, name}).
    * @param {string} event @param {(...args: any[]) => void} fn
    */
   on(event, fn) {
@@ -642,8 +709,16 @@ export class ChatClient {
         return this._applySync(f);
       case 'history':
         return this._applyHistory(f);
-      case 'room.created':
       case 'room.joined':
+        if (f.room && f.room.type === 'support' && !this._rooms.has(f.room.roomId)) {
+          // A support session this visitor started in another tab: the server does not register
+          // this connection in its room, but registers it on a sync that does not list the room.
+          this._upsertRoom(f.room);
+          this._syncUnlisted(f.room.roomId);
+          return;
+        }
+        return this._upsertRoom(f.room);
+      case 'room.created':
       case 'room.updated':
         return this._upsertRoom(f.room);
       case 'room.list':
@@ -659,6 +734,34 @@ export class ChatClient {
           this._setPresence(u.userId, u.online, u.lastSeen);
         }
         return;
+      case 'session.started':
+        return this._onSessionStarted(f);
+      case 'queue.position': {
+        /** @type {QueuePosition} */
+        const p = { sessionId: f.sessionId, position: f.position, estimatedWaitSeconds: f.estimatedWaitSeconds, operatorsOnline: f.operatorsOnline };
+        this._positions.set(f.sessionId, p);
+        this._emit('queuePosition', p);
+        return;
+      }
+      case 'queue.updated':
+        this._queue = { queue: f.queue || [], total: f.total || 0, operatorsOnline: f.operatorsOnline || 0, estimatedWaitSeconds: f.estimatedWaitSeconds || 0, receivedAt: Date.now() };
+        for (const e of this._queue.queue) if (e.visitor && e.visitor.name) this._names.set(e.visitor.userId, e.visitor.name);
+        this._emit('queue', this._queue);
+        return;
+      case 'session.accepted':
+        return this._onSessionAccepted(f);
+      case 'operator.joined':
+        return this._onOperatorJoined(f);
+      case 'session.transferred':
+        this._setSession(f.session, { reason: 'transferred', from: f.from, to: f.to });
+        // The operator who handed it over is no longer a member (their other devices get room.left).
+        if (f.from && f.from.userId === this.userId && (!f.to || f.to.userId !== this.userId)) this._removeRoom(f.session.sessionId);
+        return;
+      case 'session.closed':
+        this._positions.delete(f.session && f.session.sessionId);
+        return this._setSession(f.session, { reason: 'closed', ratingRequested: !!f.ratingRequested });
+      case 'session.rated':
+        return this._setSession(f.session, { reason: 'rated' });
       case 'error':
         return this._onError(f);
       default:
@@ -835,6 +938,70 @@ export class ChatClient {
     this._emit('presence', { userId, ...p });
   }
 
+  // ---------------------------------------------------------------- support desk frames
+
+  /** @param {any} f */
+  _onSessionStarted(f) {
+    const s = f.session;
+    if (!s || !s.sessionId) return;
+    this._setSession(s, { reason: 'started', created: !!f.created, operatorsOnline: f.operatorsOnline || 0 });
+    // The answer carries no room view, and the server registers the visitor's connection in a new
+    // session's room only on a sync that does not list it: sync, leaving it out.
+    if (f.created || !this._rooms.has(s.sessionId)) this._syncUnlisted(s.sessionId);
+  }
+
+  /** @param {any} f */
+  _onSessionAccepted(f) {
+    if (!f.room || !f.room.roomId) return;
+    const known = this._rooms.has(f.room.roomId);
+    const r = this._upsertRoom({ ...f.room, session: f.session || f.room.session });
+    if (!r) return;
+    if (known && f.session) r.view.session = laterSession(r.view.session, f.session);
+    let changed = false;
+    for (const m of f.messages || []) if (this._insert(r, m, 'history')) changed = true; // newest first, like history
+    for (const m of f.messages || []) this._notePreview(r, m);
+    if (r.hi > (r.view.deliveredSeq || 0)) this._queueReceipt(r, 'delivered', r.hi);
+    this._recountUnread(r);
+    this._emitRoom(r);
+    if (changed) this._emit('messages', { roomId: r.id, reason: 'accepted' });
+    this._emit('session', { session: r.view.session || f.session, reason: 'accepted' });
+  }
+
+  /** @param {any} f */
+  _onOperatorJoined(f) {
+    if (f.name) this._names.set(f.operatorId, f.name);
+    const cur = this.session(f.sessionId);
+    if (cur && cur.status !== 'closed') {
+      this._setSession({ ...cur, status: 'active', operator: { userId: f.operatorId, name: f.name } }, { reason: 'joined' });
+    }
+    this._emit('operatorJoined', { sessionId: f.sessionId, operatorId: f.operatorId, name: f.name });
+  }
+
+  /**
+   * Keeps a session's new state (on its room's view, else aside until the room is known) and
+   * announces it. @param {SupportSession} session @param {Omit<SessionEvent, 'session'>} extra
+   */
+  _setSession(session, extra) {
+    if (!session || !session.sessionId) return;
+    const id = session.sessionId;
+    if (session.visitor && session.visitor.name) this._names.set(session.visitor.userId, session.visitor.name);
+    if (session.operator && session.operator.name) this._names.set(session.operator.userId, session.operator.name);
+    const r = this._rooms.get(id);
+    if (r) {
+      r.view.session = laterSession(r.view.session, session);
+      this._emitRoom(r);
+    } else {
+      this._sessions.set(id, laterSession(this._sessions.get(id), session));
+    }
+    this._emit('session', { session: this.session(id) || session, ...extra });
+  }
+
+  /** Syncs without listing `roomId` (the server then registers this connection in it). @param {string} roomId */
+  _syncUnlisted(roomId) {
+    this._unlisted.add(roomId);
+    if (this._ready) this._syncAll().catch(() => {});
+  }
+
   // ---------------------------------------------------------------- rooms and messages
 
   /** @param {any} view */
@@ -842,6 +1009,11 @@ export class ChatClient {
     if (!view || !view.roomId) return;
     let r = this._rooms.get(view.roomId);
     if (!r) {
+      const heard = this._sessions.get(view.roomId);
+      if (heard) {
+        this._sessions.delete(view.roomId);
+        view = { ...view, session: laterSession(heard, view.session) };
+      }
       r = new Room(view);
       this._rooms.set(r.id, r);
       for (const p of view.participants || []) if (p.name) this._names.set(p.userId, p.name);
@@ -863,7 +1035,10 @@ export class ChatClient {
   _updateView(r, view, fromSync) {
     const readSeq = Math.max(r.view.readSeq || 0, view.readSeq || 0);
     const lastMessage = r.view.lastMessage && view.lastMessage && r.view.lastMessage.seq > view.lastMessage.seq ? r.view.lastMessage : view.lastMessage || r.view.lastMessage;
+    const session = r.view.session;
     r.view = { ...r.view, ...view, readSeq, lastMessage, lastSeq: Math.max(r.view.lastSeq || 0, view.lastSeq || 0) };
+    // A view read before a session frame that arrived first must not take the session back.
+    if (view.session) r.view.session = laterSession(session, view.session);
     for (const p of view.participants || []) if (p.name) this._names.set(p.userId, p.name);
     if (r.msgs.size === 0 && r.view.lastSeq > r.hi) {
       // Never opened: no need to fetch what history will bring when it is.
@@ -1012,7 +1187,9 @@ export class ChatClient {
           const rooms = /** @type {Record<string, number>} */ ({});
           const versions = /** @type {Record<string, number>} */ ({});
           const known = [...this._rooms.values()].sort((a, b) => activity(b.view) - activity(a.view)).slice(0, MAX_SYNC_ROOMS);
+          const unlisted = [...this._unlisted];
           for (const r of known) {
+            if (this._unlisted.has(r.id)) continue;
             rooms[r.id] = r.hi;
             if (r.ver !== null) versions[r.id] = r.ver;
           }
@@ -1020,6 +1197,7 @@ export class ChatClient {
           const frame = { action: 'sync', rooms, versions };
           if (cursor) frame.cursor = cursor;
           const ans = await this._request(frame);
+          for (const id of unlisted) this._unlisted.delete(id);
           if (gen !== this._gen) return;
           more = !!ans.hasMore;
           cursor = ans.nextCursor || undefined;
@@ -1451,6 +1629,103 @@ export class ChatClient {
     return f.users;
   }
 
+  // ---------------------------------------------------------------- support desk
+
+  /**
+   * A support room's session (or one heard of whose room is not held yet).
+   * @param {string} sessionId @returns {SupportSession|undefined}
+   */
+  session(sessionId) {
+    const r = this._rooms.get(sessionId);
+    return (r && r.view.session) || this._sessions.get(sessionId);
+  }
+
+  /** The last queue operators were told of (`queue` events), or null. @returns {SupportQueue|null} */
+  queue() {
+    return this._queue;
+  }
+
+  /** A waiting visitor's last known place in the queue. @param {string} sessionId @returns {QueuePosition|undefined} */
+  queuePosition(sessionId) {
+    return this._positions.get(sessionId);
+  }
+
+  /**
+   * Visitors: starts a support session, or resumes the open one (`created: false`; the server
+   * then tells this connection the queue position again: call it after every reconnect while a
+   * session waits). `content` is sent as the session's first message, idempotently by `clientId`
+   * (the same clientId sent again creates nothing). The session's room arrives right after (a
+   * `room` event); its messages with loadOlder().
+   * @param {{context?: VisitorContext, content?: string, clientId?: string}} [options]
+   * @returns {Promise<{session: SupportSession, created: boolean, operatorsOnline: number, clientId?: string}>}
+   */
+  async startSupport(options = {}) {
+    /** @type {Record<string, any>} */
+    const frame = { action: 'support.start' };
+    if (options.context) frame.context = options.context;
+    let clientId;
+    if (options.content !== undefined && options.content !== null && options.content !== '') {
+      const content = options.content;
+      if (typeof content !== 'string' || !content.trim()) throw new ChatError('invalid_frame', 'a message needs some text');
+      if (utf8Length(content) > MAX_CONTENT_BYTES) throw new ChatError('too_large', `a message has at most ${MAX_CONTENT_BYTES} bytes`);
+      clientId = options.clientId || uuid();
+      frame.content = content;
+      frame.clientId = clientId;
+    }
+    const f = await this._request(frame);
+    return { session: this.session(f.session.sessionId) || f.session, created: !!f.created, operatorsOnline: f.operatorsOnline || 0, clientId };
+  }
+
+  /** Operators: the queue now (also a `queue` event). Call it after every (re)connect. @returns {Promise<SupportQueue>} */
+  async supportQueue() {
+    await this._request({ action: 'support.queue' });
+    return /** @type {SupportQueue} */ (this._queue);
+  }
+
+  /**
+   * Operators: takes a waiting session. Rejects with code `conflict` when another operator was
+   * faster. Its room and newest messages are held once this resolves.
+   * @param {string} sessionId @returns {Promise<{session: SupportSession, room: RoomInfo}>}
+   */
+  async acceptSession(sessionId) {
+    const f = await this._request({ action: 'session.accept', sessionId });
+    return { session: this.session(sessionId) || f.session, room: /** @type {RoomInfo} */ (this.room(f.room.roomId)) };
+  }
+
+  /**
+   * The session's operator: hands it to another online operator (its room leaves this client).
+   * @param {string} sessionId @param {string} toOperatorId
+   * @returns {Promise<{session: SupportSession, from: {userId: string, name?: string}, to: {userId: string, name?: string}}>}
+   */
+  async transferSession(sessionId, toOperatorId) {
+    const f = await this._request({ action: 'session.transfer', sessionId, toOperatorId });
+    return { session: f.session, from: f.from, to: f.to };
+  }
+
+  /**
+   * The visitor or the session's operator: closes it, with how it ended (at most 500 characters).
+   * @param {string} sessionId @param {string} [resolution] @returns {Promise<SupportSession>}
+   */
+  async closeSession(sessionId, resolution) {
+    /** @type {Record<string, any>} */
+    const frame = { action: 'session.close', sessionId };
+    if (resolution && resolution.trim()) frame.resolution = resolution.trim();
+    const f = await this._request(frame);
+    return this.session(sessionId) || f.session;
+  }
+
+  /**
+   * The visitor: rates a closed session once, 1 to 5, with an optional comment (1,000 characters).
+   * @param {string} sessionId @param {number} score @param {string} [comment] @returns {Promise<SupportSession>}
+   */
+  async rateSession(sessionId, score, comment) {
+    /** @type {Record<string, any>} */
+    const frame = { action: 'session.rate', sessionId, score };
+    if (comment && comment.trim()) frame.comment = comment.trim();
+    const f = await this._request(frame);
+    return this.session(sessionId) || f.session;
+  }
+
   /**
    * Read receipts from what is on screen: observe each message element; when it is visible in
    * `root` while the page is visible and focused, the room is marked read up to its seq.
@@ -1517,4 +1792,18 @@ function activity(v) {
 function isNewer(m, held) {
   if ((m.ver || 0) !== (held.ver || 0)) return (m.ver || 0) > (held.ver || 0);
   return !!m.deletedAt && !held.deletedAt;
+}
+
+const SESSION_RANK = { waiting: 0, active: 1, closed: 2 };
+
+/**
+ * Of two states of the same session, the later one: sessions only move forward (waiting → active
+ * → closed → rated); at the same step the newer frame wins (a transfer changes the operator).
+ * @param {SupportSession|undefined} held @param {SupportSession|undefined} next @returns {SupportSession|undefined}
+ */
+function laterSession(held, next) {
+  if (!held) return next;
+  if (!next) return held;
+  const rank = (/** @type {SupportSession} */ x) => (SESSION_RANK[x.status] ?? 0) * 2 + (x.rating ? 1 : 0);
+  return rank(held) > rank(next) ? held : next;
 }

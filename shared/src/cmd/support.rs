@@ -173,6 +173,8 @@ pub async fn start(app: &App, caller: &Caller, f: SupportStart) -> Result<()> {
     let operators = online_operators(app).await?;
     let waiting = session.status == SessionStatus::Waiting;
     if created {
+        // The visitor's live connections (this one and other tabs) hear the room's messages.
+        app.register_members(&session_id, std::slice::from_ref(&caller.user_id)).await?;
         // The visitor's other tabs learn of the room like of any room joined.
         app.fanout_users([caller.user_id.as_str()], &ServerFrame::RoomJoined { room: room.view(&member) }, Some(&caller.connection_id)).await;
     }

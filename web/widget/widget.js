@@ -1,0 +1,1268 @@
+/*
+ * widget.js: the support chat widget. A site pastes one line and gets a chat bubble:
+ *
+ *   <script src="https://CHAT-HOST/widget.js" data-chat-url="https://REST-API-BASE-URL" async></script>
+ *
+ * Attributes of that script tag:
+ *   data-chat-url   the REST API's base URL (locally http://127.0.0.1:3001/api); the widget asks
+ *                   it for guest tokens (POST {chat-url}/support/guest)
+ *   data-ws-url     optional: the WebSocket URL, when the site signs its own tokens (setUser with a
+ *                   token) and no guest token should be asked for only to learn it
+ *   data-title      optional: the panel's title (default "Support")
+ *   data-greeting   optional: the greeting shown before a conversation starts
+ *   data-color      optional: the accent colour, as #rgb or #rrggbb
+ *
+ * JavaScript API, in the spirit of window.$chatwoot:
+ *
+ *   ChatWidget.open(); ChatWidget.close(); ChatWidget.toggle();
+ *   ChatWidget.setUser({ id, name, email, token });   // token: a JWT the site signed (identity
+ *                                                     // validation), or a function returning one;
+ *                                                     // without it the visitor is a guest
+ *   ChatWidget.setAttributes({ plan: 'pro' });        // sent with the next conversation (strings)
+ *   const off = ChatWidget.on('message' | 'open' | 'close' | 'state', fn);
+ *   ChatWidget.getState();                            // {state, sessionId, userId, open}
+ *
+ * Calls made before this script has loaded are queued with this stub (put it before the tag):
+ *
+ *   <script>
+ *     window.ChatWidget = window.ChatWidget || { q: [] };
+ *     ['open', 'close', 'toggle', 'setUser', 'setAttributes', 'on'].forEach(function (m) {
+ *       window.ChatWidget[m] = window.ChatWidget[m] || function () { window.ChatWidget.q.push([m, [].slice.call(arguments)]); };
+ *     });
+ *   </script>
+ *
+ * (a queued entry is [method, [arguments]]; the script replays them in order when it runs). On a
+ * site whose Content-Security-Policy allows scripts by origin only, put the stub in a file of the site.
+ *
+ * How it works: everything is drawn in a shadow root with its own style sheet (`:host { all:
+ * initial }`, sizes in px), so the site's CSS cannot reach it. All socket work goes through the
+ * browser SDK (sdk/chat.js of the same origin as this script, loaded with import()): reconnects,
+ * sync, the outbox of unsent messages, typing, receipts. The visitor's guest id stays in
+ * localStorage, so a returning visitor (any tab) finds their open conversation. Everything a
+ * person wrote is inserted as text, never as HTML.
+ */
+(function () {
+  'use strict';
+
+  const script = /** @type {HTMLScriptElement|null} */ (document.currentScript);
+  const existing = /** @type {any} */ (window).ChatWidget;
+  if (existing && existing.__widget) return; // the tag is on the page twice
+
+  const scriptUrl = new URL((script && script.src) || location.href, location.href);
+  const CHAT_ORIGIN = scriptUrl.origin;
+  const SDK_URL = new URL('sdk/chat.js', CHAT_ORIGIN + '/').href;
+  const data = (script && script.dataset) || {};
+  const CHAT_URL = String(data.chatUrl || CHAT_ORIGIN + '/api').replace(/\/+$/, '');
+  const WS_URL_ATTR = data.wsUrl || '';
+  const TITLE = (data.title || 'Support').slice(0, 60);
+  const GREETING = (data.greeting || 'Hi there! How can we help you today? Send us a message and someone from the team will answer here.').slice(0, 400);
+  const ACCENT = /^#(?:[0-9a-f]{3}|[0-9a-f]{6})$/i.test(data.color || '') ? data.color : '#2563eb';
+
+  const STORE_KEY = `chat.widget.v1|${CHAT_URL}`;
+  const OPEN_KEY = `chat.widget.open|${CHAT_URL}`;
+  /** A closed, rated conversation still shows (with its thanks) this long after it ended. */
+  const KEEP_CLOSED_MS = 60 * 60 * 1000;
+  /** Guest tokens are renewed when they have less than this left. */
+  const TOKEN_MARGIN_MS = 5 * 60 * 1000;
+
+  // ------------------------------------------------------------------ small helpers
+
+  /** @param {'local'|'session'} kind */
+  function storage(kind) {
+    try {
+      const s = kind === 'local' ? window.localStorage : window.sessionStorage;
+      const k = '__chat_widget_probe';
+      s.setItem(k, '1');
+      s.removeItem(k);
+      return s;
+    } catch {
+      const m = new Map();
+      return { getItem: (/** @type {string} */ k) => (m.has(k) ? m.get(k) : null), setItem: (/** @type {string} */ k, /** @type {string} */ v) => void m.set(k, String(v)), removeItem: (/** @type {string} */ k) => void m.delete(k) };
+    }
+  }
+  const local = storage('local');
+  const tabStore = storage('session');
+
+  function loadStore() {
+    try {
+      const v = JSON.parse(local.getItem(STORE_KEY) || '{}');
+      return v && typeof v === 'object' ? v : {};
+    } catch {
+      return {};
+    }
+  }
+  /** @param {Record<string, any>} patch */
+  function saveStore(patch) {
+    try {
+      local.setItem(STORE_KEY, JSON.stringify({ ...loadStore(), ...patch }));
+    } catch {
+      /* full or refused: this page still works */
+    }
+  }
+
+  /**
+   * Creates an element; strings among children become text nodes (never HTML).
+   * @param {string} tag @param {Record<string, any>} [props] @param {...any} children @returns {HTMLElement}
+   */
+  function h(tag, props = {}, ...children) {
+    const el = document.createElement(tag);
+    for (const [k, v] of Object.entries(props)) {
+      if (v === null || v === undefined || v === false) continue;
+      if (k === 'class') el.className = v;
+      else if (k === 'text') el.textContent = String(v);
+      else if (k.startsWith('on') && typeof v === 'function') el.addEventListener(k.slice(2), v);
+      else el.setAttribute(k, v === true ? '' : String(v));
+    }
+    for (const c of children.flat(Infinity)) {
+      if (c === null || c === undefined || c === false) continue;
+      el.append(c instanceof Node ? c : document.createTextNode(String(c)));
+    }
+    return el;
+  }
+
+  const SVG_NS = 'http://www.w3.org/2000/svg';
+  /** An icon from fixed path data (never user content). @param {string[]} paths @param {number} [size] @param {Record<string, string>} [attrs] */
+  function icon(paths, size = 24, attrs = {}) {
+    const svg = document.createElementNS(SVG_NS, 'svg');
+    svg.setAttribute('viewBox', '0 0 24 24');
+    svg.setAttribute('width', String(size));
+    svg.setAttribute('height', String(size));
+    svg.setAttribute('aria-hidden', 'true');
+    svg.setAttribute('focusable', 'false');
+    for (const d of paths) {
+      const p = document.createElementNS(SVG_NS, 'path');
+      p.setAttribute('d', d);
+      for (const [k, v] of Object.entries({ fill: 'none', stroke: 'currentColor', 'stroke-width': '2', 'stroke-linecap': 'round', 'stroke-linejoin': 'round', ...attrs })) p.setAttribute(k, v);
+      svg.append(p);
+    }
+    return svg;
+  }
+  const ICON_CHAT = ['M21 12a8 8 0 0 1-11.6 7.1L4 20.5l1.4-4.9A8 8 0 1 1 21 12z'];
+  const ICON_CLOSE = ['M6 6l12 12M18 6L6 18'];
+  const ICON_DOWN = ['M6 9l6 6 6-6'];
+  const ICON_SEND = ['M4 12l16-8-6 16-2.5-6.5z', 'M11.5 13.5L20 4'];
+  const ICON_CLIP = ['M21 11.5l-8.6 8.6a5 5 0 0 1-7.1-7.1l8.6-8.6a3.3 3.3 0 0 1 4.7 4.7l-8.6 8.6a1.7 1.7 0 0 1-2.4-2.4l7.9-7.9'];
+
+  /** @param {number} t */
+  function clock(t) {
+    try {
+      return new Date(t).toLocaleTimeString([], { hour: '2-digit', minute: '2-digit' });
+    } catch {
+      return '';
+    }
+  }
+
+  /** @param {number} seconds */
+  function waitText(seconds) {
+    if (!(seconds > 0)) return '';
+    if (seconds < 60) return 'less than a minute';
+    const m = Math.round(seconds / 60);
+    return m === 1 ? 'about 1 minute' : `about ${m} minutes`;
+  }
+
+  /** A JWT's `sub`, unverified (the server verifies it). @param {string} token */
+  function tokenSubject(token) {
+    try {
+      const part = token.split('.')[1].replace(/-/g, '+').replace(/_/g, '/');
+      const json = decodeURIComponent([...atob(part)].map((ch) => '%' + ch.charCodeAt(0).toString(16).padStart(2, '0')).join(''));
+      return String(JSON.parse(json).sub || '');
+    } catch {
+      return '';
+    }
+  }
+
+  /** @param {string} s @param {number} n */
+  const cut = (s, n) => [...s].slice(0, n).join('');
+
+  // ------------------------------------------------------------------ state
+
+  /** @type {any} the SDK module */
+  let sdk = null;
+  /** @type {any} the ChatClient */
+  let chat = null;
+  let everReady = false;
+  let connectRequested = false;
+  /** @type {{id?: string, name?: string, email?: string, token?: string | (() => string | Promise<string>), wsUrl?: string}} */
+  let user = {};
+  /** @type {Record<string, string>} */
+  let attributes = {};
+  let guestId = typeof loadStore().guestId === 'string' ? loadStore().guestId : '';
+  /** @type {{token: string, expiresAt: number, wsUrl: string, used: boolean, worked: boolean}|null} */
+  let guest = null;
+  let guestName = '';
+  let isOpen = false;
+  let loadError = '';
+  /** @type {string|null} the session shown */
+  let sessionId = null;
+  /** @type {number} operators online, from session.started / queue.position */
+  let operatorsOnline = -1;
+  /** The first message, while its session does not exist (or its room is not held) yet. */
+  /** @type {{clientId: string, content: string, createdAt: number, status: 'sending'|'failed', error?: string}|null} */
+  let startPending = null;
+  let starting = false;
+  /** @type {{key: string, content: string, createdAt: number}[]} messages written before the room was held */
+  let heldBack = [];
+  /** Sessions resumed on the current connection. */
+  let resumedOn = -1;
+  let connectionCount = 0;
+  /** @type {Set<string>} history asked for */
+  const historyAsked = new Set();
+  /** @type {'form'|'sending'|'thanks'} */
+  let ratingStep = 'form';
+  let ratingError = '';
+  /** @type {Map<string, Set<(arg: any) => void>>} */
+  const handlers = new Map();
+  let lastState = '';
+
+  /** @param {string} event @param {any} arg */
+  function emit(event, arg) {
+    for (const fn of [...(handlers.get(event) || [])]) {
+      try {
+        fn(arg);
+      } catch (e) {
+        setTimeout(() => {
+          throw e;
+        });
+      }
+    }
+  }
+
+  // ------------------------------------------------------------------ DOM
+
+  const CSS = `
+:host {
+  all: initial !important;
+  display: block !important;
+  position: fixed !important;
+  right: 0 !important;
+  bottom: 0 !important;
+  width: 0 !important;
+  height: 0 !important;
+  margin: 0 !important;
+  padding: 0 !important;
+  border: 0 !important;
+  z-index: 2147483000 !important;
+  visibility: visible !important;
+  opacity: 1 !important;
+  transform: none !important;
+  pointer-events: none !important;
+}
+*, *::before, *::after { box-sizing: border-box; }
+[hidden] { display: none !important; }
+.root {
+  --accent: ${ACCENT};
+  font-family: system-ui, -apple-system, "Segoe UI", Roboto, "Helvetica Neue", Arial, sans-serif;
+  font-size: 14px; line-height: 20px; font-weight: 400; font-style: normal;
+  color: #1f2328; text-align: left; direction: ltr; letter-spacing: normal; text-transform: none;
+  -webkit-font-smoothing: antialiased;
+}
+button, input, textarea { font-family: inherit; font-size: 14px; line-height: 20px; color: inherit; margin: 0; }
+button { cursor: pointer; }
+.sr-only { position: absolute !important; width: 1px; height: 1px; margin: -1px; padding: 0; overflow: hidden; clip: rect(0 0 0 0); white-space: nowrap; border: 0; }
+
+.bubble {
+  position: fixed; right: 20px; bottom: 20px; width: 60px; height: 60px; border-radius: 30px;
+  border: 0; padding: 0; background: var(--accent); color: #fff; pointer-events: auto;
+  display: flex; align-items: center; justify-content: center;
+  box-shadow: 0 6px 18px rgba(0,0,0,.22), 0 2px 4px rgba(0,0,0,.12);
+  transition: transform .15s ease;
+}
+.bubble:hover { transform: scale(1.05); }
+.bubble:focus-visible { outline: 3px solid #fff; box-shadow: 0 0 0 6px var(--accent); }
+.badge {
+  position: absolute; top: -4px; right: -4px; min-width: 22px; height: 22px; padding: 0 6px;
+  border-radius: 11px; background: #d1242f; color: #fff; font-size: 12px; line-height: 22px;
+  font-weight: 700; text-align: center; border: 2px solid #fff;
+}
+
+.panel {
+  position: fixed; right: 20px; bottom: 92px; width: 376px; height: 600px;
+  max-height: calc(100vh - 112px); pointer-events: auto;
+  display: flex; flex-direction: column; overflow: hidden;
+  background: #fff; border-radius: 16px;
+  box-shadow: 0 12px 40px rgba(0,0,0,.22), 0 2px 8px rgba(0,0,0,.1);
+}
+.panel:focus { outline: none; }
+.head {
+  flex: none; display: flex; align-items: center; gap: 10px; padding: 14px 12px 14px 16px;
+  background: var(--accent); color: #fff;
+}
+.avatar {
+  flex: none; width: 36px; height: 36px; border-radius: 18px; background: rgba(255,255,255,.22);
+  display: flex; align-items: center; justify-content: center; font-size: 16px; line-height: 20px; font-weight: 700;
+}
+.head-text { flex: 1; min-width: 0; display: flex; flex-direction: column; }
+.title { margin: 0; font-size: 16px; line-height: 22px; font-weight: 650; white-space: nowrap; overflow: hidden; text-overflow: ellipsis; }
+.sub { font-size: 12px; line-height: 16px; opacity: .92; white-space: nowrap; overflow: hidden; text-overflow: ellipsis; }
+.icon-button {
+  flex: none; width: 34px; height: 34px; border-radius: 8px; border: 0; padding: 0; background: transparent; color: inherit;
+  display: flex; align-items: center; justify-content: center;
+}
+.icon-button:hover { background: rgba(255,255,255,.18); }
+.icon-button:focus-visible { outline: 2px solid #fff; outline-offset: -2px; }
+.end-button {
+  flex: none; height: 28px; padding: 0 10px; border-radius: 14px; border: 1px solid rgba(255,255,255,.6);
+  background: transparent; color: #fff; font-size: 12px; line-height: 16px;
+}
+.end-button:hover { background: rgba(255,255,255,.18); }
+
+.notice { flex: none; padding: 10px 16px; font-size: 13px; line-height: 18px; border-bottom: 1px solid #e6e8eb; background: #f6f8fa; color: #3d444d; }
+.notice.away { background: #fff8e6; color: #5c4400; }
+.notice strong { font-weight: 650; }
+
+.list-wrap { flex: 1; min-height: 0; position: relative; display: flex; flex-direction: column; }
+.list { flex: 1; min-height: 0; overflow-y: auto; margin: 0; padding: 16px 14px 8px; list-style: none; background: #fbfbfc; overscroll-behavior: contain; }
+.greeting { margin: 0 0 12px; padding: 12px 14px; border-radius: 12px; background: #eef2ff; color: #1f2a5a; font-size: 14px; line-height: 20px; white-space: pre-wrap; overflow-wrap: anywhere; }
+.msg { display: flex; flex-direction: column; align-items: flex-start; margin: 0 0 8px; }
+.msg.mine { align-items: flex-end; }
+.who { font-size: 12px; line-height: 16px; color: #59636e; margin: 0 4px 2px; }
+.text {
+  max-width: 82%; padding: 8px 12px; border-radius: 14px; border-bottom-left-radius: 4px;
+  background: #fff; border: 1px solid #e3e6ea; font-size: 14px; line-height: 20px;
+  white-space: pre-wrap; overflow-wrap: anywhere; word-break: normal;
+}
+.msg.mine .text { background: var(--accent); color: #fff; border-color: transparent; border-bottom-left-radius: 14px; border-bottom-right-radius: 4px; }
+.meta { display: flex; align-items: center; gap: 4px; font-size: 11px; line-height: 14px; color: #6e7781; margin: 3px 4px 0; }
+.ticks { display: inline-flex; color: #8c959f; }
+.ticks[data-status="read"] { color: var(--accent); }
+.ticks[data-status="failed"] { color: #d1242f; }
+.note { text-align: center; margin: 6px 0 12px; font-size: 12px; line-height: 16px; color: #6e7781; }
+.failed-text { color: #d1242f; }
+
+.typing { flex: none; height: 22px; padding: 2px 16px; font-size: 12px; line-height: 18px; color: #59636e; font-style: italic; background: #fbfbfc; white-space: nowrap; overflow: hidden; text-overflow: ellipsis; }
+
+.composer { flex: none; display: flex; align-items: flex-end; gap: 6px; padding: 10px 10px 10px 12px; border-top: 1px solid #e6e8eb; background: #fff; }
+.composer textarea {
+  flex: 1; min-width: 0; resize: none; height: 40px; max-height: 120px; padding: 9px 12px; border-radius: 20px;
+  border: 1px solid #d0d7de; background: #fff; outline: none; font-size: 14px; line-height: 20px;
+}
+.composer textarea:focus { border-color: var(--accent); box-shadow: 0 0 0 3px rgba(37,99,235,.15); }
+.send {
+  flex: none; width: 40px; height: 40px; border-radius: 20px; border: 0; padding: 0; background: var(--accent); color: #fff;
+  display: flex; align-items: center; justify-content: center;
+}
+.send:disabled { opacity: .45; cursor: default; }
+.send:focus-visible, .attach:focus-visible { outline: 2px solid var(--accent); outline-offset: 2px; }
+.attach { flex: none; width: 40px; height: 40px; border-radius: 20px; border: 0; padding: 0; background: transparent; color: #59636e; display: flex; align-items: center; justify-content: center; }
+.attach:disabled { opacity: .4; cursor: default; }
+
+.closed { flex: none; padding: 14px 16px 16px; border-top: 1px solid #e6e8eb; background: #fff; }
+.closed p { margin: 0 0 10px; font-size: 14px; line-height: 20px; }
+.closed fieldset { border: 0; margin: 0; padding: 0; min-width: 0; }
+.closed legend { padding: 0; margin: 0 0 8px; font-size: 14px; line-height: 20px; font-weight: 650; }
+.stars { display: flex; gap: 4px; margin: 0 0 10px; }
+.star { position: relative; }
+.star input { position: absolute; opacity: 0; width: 1px; height: 1px; margin: 0; }
+.star label { display: block; width: 40px; height: 40px; border-radius: 8px; border: 1px solid #d0d7de; font-size: 22px; line-height: 38px; text-align: center; color: #c3c9d0; cursor: pointer; user-select: none; }
+.star input:checked + label, .stars[data-score="2"] .star:nth-child(-n+2) label, .stars[data-score="3"] .star:nth-child(-n+3) label,
+.stars[data-score="4"] .star:nth-child(-n+4) label, .stars[data-score="5"] .star:nth-child(-n+5) label, .stars[data-score="1"] .star:nth-child(1) label { color: #e3a008; border-color: #e3a008; background: #fffbeb; }
+.star input:focus-visible + label { outline: 2px solid var(--accent); outline-offset: 2px; }
+.closed textarea { display: block; width: 100%; height: 60px; resize: none; padding: 8px 10px; border-radius: 8px; border: 1px solid #d0d7de; margin: 0 0 10px; font-size: 14px; line-height: 20px; }
+.row { display: flex; gap: 8px; flex-wrap: wrap; }
+.primary { height: 36px; padding: 0 16px; border-radius: 18px; border: 0; background: var(--accent); color: #fff; font-weight: 600; }
+.primary:disabled { opacity: .5; cursor: default; }
+.secondary { height: 36px; padding: 0 14px; border-radius: 18px; border: 1px solid #d0d7de; background: #fff; color: #1f2328; }
+.primary:focus-visible, .secondary:focus-visible { outline: 2px solid var(--accent); outline-offset: 2px; }
+.error { color: #d1242f; font-size: 13px; line-height: 18px; margin: 0 0 8px; }
+.footer-note { flex: none; text-align: center; font-size: 11px; line-height: 14px; color: #8c959f; padding: 0 0 6px; background: #fff; }
+
+@media (max-width: 480px) {
+  .panel { right: 0; bottom: 0; left: 0; top: 0; width: 100%; height: 100%; max-height: none; border-radius: 0; }
+  .root.is-open .bubble { display: none; }
+  .bubble { right: 16px; bottom: 16px; }
+}
+@media (prefers-reduced-motion: reduce) { .bubble { transition: none; } }
+`;
+
+  const host = document.createElement('chat-support-widget');
+  host.setAttribute('data-chat-widget', '');
+  const shadow = host.attachShadow({ mode: 'open' });
+  try {
+    const sheet = new CSSStyleSheet();
+    sheet.replaceSync(CSS);
+    shadow.adoptedStyleSheets = [sheet];
+  } catch {
+    shadow.append(h('style', { text: CSS })); // browsers without constructable style sheets
+  }
+
+  const ui = {
+    badge: h('span', { class: 'badge', hidden: true, 'aria-hidden': 'true' }),
+    bubbleIcon: h('span', { class: 'bubble-icon' }),
+    avatar: h('span', { class: 'avatar', 'aria-hidden': 'true' }),
+    title: h('h2', { class: 'title', id: 'cw-title' }),
+    sub: h('span', { class: 'sub', id: 'cw-sub' }),
+    end: h('button', { type: 'button', class: 'end-button', hidden: true }, 'End chat'),
+    minimize: h('button', { type: 'button', class: 'icon-button close', 'aria-label': 'Close chat' }, icon(ICON_DOWN, 22)),
+    notice: h('div', { class: 'notice', hidden: true }),
+    list: h('ol', { class: 'list', 'aria-label': 'Messages', tabindex: '0' }),
+    greeting: h('li', { class: 'greeting' }, GREETING),
+    typing: h('div', { class: 'typing', 'aria-hidden': 'true' }),
+    input: /** @type {HTMLTextAreaElement} */ (h('textarea', { rows: '1', maxlength: '4000', placeholder: 'Write a message…', 'aria-label': 'Message', enterkeyhint: 'send' })),
+    attach: h('button', { type: 'button', class: 'attach', disabled: true, hidden: true, 'aria-label': 'Attach a file (coming soon)' }, icon(ICON_CLIP, 20)),
+    send: h('button', { type: 'submit', class: 'send', 'aria-label': 'Send message' }, icon(ICON_SEND, 20)),
+    composer: h('form', { class: 'composer', 'aria-label': 'Write a message' }),
+    closed: h('div', { class: 'closed', hidden: true }),
+    live: h('div', { class: 'sr-only', 'aria-live': 'polite', 'aria-atomic': 'true' }),
+    bubble: h('button', { type: 'button', class: 'bubble', 'aria-expanded': 'false', 'aria-controls': 'cw-panel', 'aria-label': `Open chat with ${TITLE}` }),
+    panel: h('section', { class: 'panel', id: 'cw-panel', role: 'dialog', 'aria-modal': 'false', 'aria-labelledby': 'cw-title', 'aria-describedby': 'cw-sub', tabindex: '-1', hidden: true }),
+    root: h('div', { class: 'root', 'data-state': 'connecting' }),
+  };
+  ui.bubbleIcon.append(icon(ICON_CHAT, 28));
+  ui.bubble.append(ui.bubbleIcon, ui.badge);
+  ui.composer.append(ui.attach, ui.input, ui.send);
+  ui.panel.append(
+    h('header', { class: 'head' }, ui.avatar, h('div', { class: 'head-text' }, ui.title, ui.sub), ui.end, ui.minimize),
+    ui.notice,
+    h('div', { class: 'list-wrap' }, ui.list),
+    ui.typing,
+    ui.composer,
+    ui.closed,
+  );
+  ui.root.append(ui.panel, ui.bubble, ui.live);
+  shadow.append(ui.root);
+
+  function mount() {
+    (document.body || document.documentElement).append(host);
+  }
+  if (document.body) mount();
+  else document.addEventListener('DOMContentLoaded', mount, { once: true });
+
+  // ------------------------------------------------------------------ open / close
+
+  /** @param {boolean} [focus] */
+  function openPanel(focus = true) {
+    connectSoon();
+    if (isOpen) return;
+    isOpen = true;
+    tabStore.setItem(OPEN_KEY, '1');
+    ui.panel.hidden = false;
+    ui.root.classList.add('is-open');
+    ui.bubble.setAttribute('aria-expanded', 'true');
+    ui.bubble.setAttribute('aria-label', 'Close chat');
+    render();
+    scrollToEnd();
+    if (focus) {
+      const target = !ui.composer.hidden && !ui.input.disabled ? ui.input : ui.panel;
+      target.focus({ preventScroll: true });
+    }
+    observeReads();
+    emit('open', undefined);
+  }
+
+  /** @param {boolean} [focus] */
+  function closePanel(focus = true) {
+    if (!isOpen) return;
+    isOpen = false;
+    tabStore.removeItem(OPEN_KEY);
+    ui.panel.hidden = true;
+    ui.root.classList.remove('is-open');
+    ui.bubble.setAttribute('aria-expanded', 'false');
+    ui.bubble.setAttribute('aria-label', `Open chat with ${TITLE}`);
+    if (chat && sessionId) chat.stopTyping(sessionId);
+    render();
+    if (focus) ui.bubble.focus({ preventScroll: true });
+    emit('close', undefined);
+  }
+
+  ui.bubble.addEventListener('click', () => (isOpen ? closePanel() : openPanel()));
+  ui.minimize.addEventListener('click', () => closePanel());
+  shadow.addEventListener('keydown', (e) => {
+    const ev = /** @type {KeyboardEvent} */ (e);
+    if (ev.key === 'Escape' && isOpen) {
+      ev.preventDefault();
+      ev.stopPropagation();
+      closePanel();
+    }
+  });
+  ui.end.addEventListener('click', async () => {
+    if (!chat || !sessionId) return;
+    ui.end.setAttribute('disabled', '');
+    try {
+      await chat.closeSession(sessionId, 'Ended by the visitor');
+    } catch (err) {
+      announce(`Could not end the conversation: ${err && err.message ? err.message : err}`);
+    } finally {
+      ui.end.removeAttribute('disabled');
+    }
+  });
+
+  // ------------------------------------------------------------------ composer
+
+  ui.composer.addEventListener('submit', (e) => {
+    e.preventDefault();
+    submit();
+  });
+  ui.input.addEventListener('keydown', (e) => {
+    if (e.key === 'Enter' && !e.shiftKey && !e.isComposing) {
+      e.preventDefault();
+      submit();
+    }
+  });
+  ui.input.addEventListener('input', () => {
+    autosize();
+    updateSendButton();
+    if (chat && sessionId && chat.room(sessionId) && ui.input.value.trim()) chat.typing(sessionId);
+  });
+  ui.input.addEventListener('blur', () => {
+    if (chat && sessionId) chat.stopTyping(sessionId);
+  });
+
+  function autosize() {
+    const el = ui.input;
+    el.style.height = '40px';
+    el.style.height = `${Math.min(120, Math.max(40, el.scrollHeight + 2))}px`;
+  }
+  function updateSendButton() {
+    ui.send.toggleAttribute('disabled', !ui.input.value.trim());
+  }
+
+  function submit() {
+    const text = ui.input.value;
+    if (!text.trim()) return;
+    if (new TextEncoder().encode(text).length > 16 * 1024) {
+      announce('That message is too long.');
+      return;
+    }
+    const s = currentSession();
+    if (s && s.status === 'closed') return;
+    ui.input.value = '';
+    autosize();
+    updateSendButton();
+    connectSoon();
+    if (sessionId && chat && chat.room(sessionId) && s && s.status !== 'closed') {
+      try {
+        chat.send(sessionId, text);
+      } catch (err) {
+        announce(`Not sent: ${err && err.message ? err.message : err}`);
+      }
+      forceBottom = true;
+      return;
+    }
+    if (!startPending) {
+      startPending = { clientId: newId(), content: text, createdAt: Date.now(), status: 'sending' };
+      sessionId = null; // a new conversation (or the open one, if another tab has it: the server knows)
+      startNow();
+    } else {
+      heldBack.push({ key: newId(), content: text, createdAt: Date.now() });
+    }
+    forceBottom = true;
+    render();
+  }
+
+  function newId() {
+    if (sdk && sdk.uuid) return sdk.uuid();
+    if (crypto && crypto.randomUUID) return crypto.randomUUID();
+    return `w-${Date.now().toString(36)}-${Math.random().toString(36).slice(2)}`;
+  }
+
+  /** What the visitor's page says, within the server's limits. */
+  function context() {
+    /** @type {Record<string, any>} */
+    const c = {};
+    if (/^https?:\/\//.test(location.href)) c.url = location.href.slice(0, 2048);
+    if (/^https?:\/\//.test(document.referrer || '')) c.referrer = document.referrer.slice(0, 2048);
+    if (navigator.userAgent) c.userAgent = cut(navigator.userAgent, 512);
+    if (navigator.language) c.locale = cut(navigator.language, 35);
+    /** @type {Record<string, string>} */
+    const attrs = {};
+    const all = { ...(user.id ? { userId: String(user.id) } : {}), ...(user.email ? { email: String(user.email) } : {}), ...attributes };
+    for (const [k, v] of Object.entries(all)) {
+      if (Object.keys(attrs).length >= 20) break;
+      const key = cut(String(k).replace(/[\u0000-\u001f\u007f]/g, ''), 64);
+      if (!key || v === undefined || v === null) continue;
+      attrs[key] = cut(String(v).replace(/[\u0000-\u001f\u007f]/g, ' '), 256);
+    }
+    if (Object.keys(attrs).length) c.attributes = attrs;
+    return c;
+  }
+
+  /** Sends the first message (support.start with content), once connected. */
+  async function startNow() {
+    const p = startPending;
+    if (!p || starting || !chat || !chat.ready) return;
+    starting = true;
+    p.status = 'sending';
+    delete p.error;
+    render();
+    try {
+      const res = await chat.startSupport({ context: context(), content: p.content, clientId: p.clientId });
+      if (startPending !== p) return;
+      sessionId = res.session.sessionId;
+      operatorsOnline = res.operatorsOnline;
+      resumedOn = connectionCount;
+      ratingStep = 'form';
+      afterRoomChange();
+    } catch (err) {
+      const code = err && err.code;
+      if (startPending === p && !['offline', 'disconnected', 'timeout', 'internal', 'unauthorized', 'rate_limited'].includes(code)) {
+        p.status = 'failed';
+        p.error = (err && err.message) || String(err);
+      }
+      // Else: sent again (same clientId: the server creates nothing twice) on the next `ready`.
+    } finally {
+      starting = false;
+      render();
+    }
+  }
+
+  // ------------------------------------------------------------------ sessions
+
+  /** @returns {any} */
+  function currentSession() {
+    return chat && sessionId ? chat.session(sessionId) : undefined;
+  }
+
+  function currentDismissed() {
+    const d = loadStore().dismissed;
+    return Array.isArray(d) ? d.slice(-20) : [];
+  }
+
+  /** The visitor's newest support session worth showing, or null (a new conversation). */
+  function pickSession() {
+    if (!chat) return null;
+    const dismissed = new Set(currentDismissed());
+    const rooms = chat.rooms().filter((/** @type {any} */ r) => r.type === 'support' && r.session && !dismissed.has(r.roomId));
+    rooms.sort((/** @type {any} */ a, /** @type {any} */ b) => (b.session.createdAt || b.createdAt) - (a.session.createdAt || a.createdAt));
+    for (const r of rooms) {
+      const s = r.session;
+      if (s.status === 'closed' && !(r.lastSeq > 0)) continue; // an empty session (see resume)
+      if (s.status !== 'closed') return r.roomId;
+      if (!s.rating) return r.roomId; // closed, not rated: ask for the rating
+      return Date.now() - (s.closedAt || 0) < KEEP_CLOSED_MS ? r.roomId : null;
+    }
+    return null;
+  }
+
+  function chooseSession() {
+    if (!chat) return;
+    if (startPending && !sessionId) return; // a new conversation is starting
+    const next = pickSession();
+    if (next === sessionId) return;
+    const cur = currentSession();
+    if (cur && next) {
+      const ns = chat.session(next);
+      if (ns && ns.createdAt < cur.createdAt) return; // the shown one is newer
+    }
+    // A closed conversation stays on screen (with its thanks) until the visitor starts a new one.
+    if (cur && !next && cur.status === 'closed' && !currentDismissed().includes(sessionId)) return;
+    sessionId = next;
+    ratingStep = 'form';
+    ratingError = '';
+  }
+
+  /** After every (re)connect: resume the open session (queue position, waiting channel). */
+  async function resume() {
+    if (!chat || !chat.ready || resumedOn === connectionCount) return;
+    const s = currentSession();
+    if (!s || s.status === 'closed') return;
+    resumedOn = connectionCount;
+    try {
+      const res = await chat.startSupport({ context: context() });
+      operatorsOnline = res.operatorsOnline;
+      if (res.created) {
+        // The session closed just before: this made a new, empty one. Close it again quietly.
+        chat.closeSession(res.session.sessionId, 'closed before it was resumed').catch(() => {});
+        dismiss(res.session.sessionId);
+      } else if (res.session.sessionId !== sessionId) {
+        sessionId = res.session.sessionId;
+      }
+    } catch {
+      resumedOn = -1; // the next ready tries again
+    }
+    render();
+  }
+
+  /** @param {string} id */
+  function dismiss(id) {
+    const d = currentDismissed();
+    if (!d.includes(id)) d.push(id);
+    saveStore({ dismissed: d.slice(-20) });
+  }
+
+  function newConversation() {
+    if (sessionId) dismiss(sessionId);
+    sessionId = null;
+    ratingStep = 'form';
+    ratingError = '';
+    render();
+    ui.input.focus({ preventScroll: true });
+  }
+
+  /** The room of the shown session arrived or changed. */
+  function afterRoomChange() {
+    if (!chat || !sessionId) return;
+    const r = chat.room(sessionId);
+    if (!r) return;
+    // Its messages: held ones, else the newest page.
+    if (!historyAsked.has(sessionId) && r.hasOlder && chat.messages(sessionId).filter((/** @type {any} */ m) => m.seq > 0).length < 20) {
+      historyAsked.add(sessionId);
+      const id = sessionId;
+      chat.loadOlder(id).catch(() => historyAsked.delete(id));
+    }
+    if (startPending && chat.messages(sessionId).some((/** @type {any} */ m) => m.clientId === startPending?.clientId)) startPending = null;
+    if (heldBack.length) {
+      const list = heldBack;
+      heldBack = [];
+      for (const m of list) {
+        try {
+          chat.send(sessionId, m.content);
+        } catch {
+          /* too long: it was checked before */
+        }
+      }
+    }
+  }
+
+  // ------------------------------------------------------------------ render
+
+  let renderQueued = false;
+  let forceBottom = false;
+  function schedule() {
+    if (renderQueued) return;
+    renderQueued = true;
+    queueMicrotask(() => {
+      renderQueued = false;
+      render();
+    });
+  }
+
+  function state() {
+    if (loadError) return 'error';
+    const s = currentSession();
+    if (s) {
+      if (s.status === 'waiting') return operatorsOnline === 0 ? 'away' : 'waiting';
+      return s.status;
+    }
+    if (startPending) return operatorsOnline === 0 ? 'away' : 'waiting';
+    if (!chat || !everReady) return connectRequested ? 'connecting' : 'idle';
+    return 'idle';
+  }
+
+  function render() {
+    const st = state();
+    const s = currentSession();
+    ui.root.setAttribute('data-state', st);
+    ui.panel.setAttribute('data-state', st);
+    if (st !== lastState) {
+      const before = lastState;
+      lastState = st;
+      if (before) {
+        if (st === 'active' && s && s.operator) announce(`${s.operator.name || 'An operator'} joined the conversation.`);
+        if (st === 'closed') announce('The conversation has ended.');
+        if (st === 'away') announce('The team is away. Leave a message and we will answer here.');
+      }
+      emit('state', { state: st, sessionId });
+    }
+
+    // Header.
+    const opName = s && s.operator ? s.operator.name || 'Support agent' : '';
+    ui.title.textContent = st === 'active' && opName ? opName : TITLE;
+    ui.avatar.textContent = st === 'active' && opName ? [...opName.trim()][0]?.toUpperCase() || '?' : '';
+    if (!(st === 'active' && opName)) {
+      ui.avatar.replaceChildren(icon(ICON_CHAT, 20));
+    }
+    const conn = chat ? chat.state : 'idle';
+    const reconnecting = everReady && conn !== 'open';
+    ui.sub.textContent = reconnecting
+      ? 'Reconnecting…'
+      : st === 'connecting'
+        ? 'Connecting…'
+        : st === 'error'
+          ? 'Chat is unavailable right now'
+          : st === 'idle'
+            ? 'We usually answer within a few minutes'
+            : st === 'waiting'
+              ? 'Waiting for the next available agent'
+              : st === 'away'
+                ? 'The team is away'
+                : st === 'active'
+                  ? `${TITLE} · online`
+                  : 'Conversation ended';
+    ui.end.hidden = !(s && (s.status === 'waiting' || s.status === 'active'));
+
+    // Notice: queue position, away.
+    const pos = s && chat ? chat.queuePosition(s.sessionId) : undefined;
+    ui.notice.classList.toggle('away', st === 'away');
+    if (st === 'waiting' && pos) {
+      const wait = waitText(pos.estimatedWaitSeconds);
+      ui.notice.replaceChildren(
+        'You are ',
+        h('strong', { class: 'position', 'data-position': String(pos.position) }, `number ${pos.position}`),
+        ' in line.',
+        wait ? ` Estimated wait: ${wait}.` : '',
+      );
+      ui.notice.hidden = false;
+    } else if (st === 'waiting') {
+      ui.notice.replaceChildren('Connecting you with the team…');
+      ui.notice.hidden = false;
+    } else if (st === 'away') {
+      ui.notice.replaceChildren("The team is away; leave a message and we'll answer here.");
+      ui.notice.hidden = false;
+    } else if (st === 'error') {
+      ui.notice.replaceChildren(loadError);
+      ui.notice.hidden = false;
+    } else ui.notice.hidden = true;
+
+    // Composer or rating.
+    const closed = st === 'closed';
+    ui.composer.hidden = closed || st === 'error';
+    ui.closed.hidden = !closed;
+    if (closed) renderClosed(s);
+    updateSendButton();
+
+    // Typing.
+    const typers = chat && sessionId ? chat.typers(sessionId) : [];
+    ui.typing.textContent = typers.length ? `${typers.map((/** @type {any} */ t) => t.name).join(', ')} ${typers.length > 1 ? 'are' : 'is'} typing…` : '';
+
+    renderMessages(s);
+    renderBadge();
+  }
+
+  function renderBadge() {
+    const r = chat && sessionId ? chat.room(sessionId) : undefined;
+    const n = !isOpen && r ? r.unread || 0 : 0;
+    ui.badge.hidden = n === 0;
+    ui.badge.textContent = n > 9 ? '9+' : String(n);
+    ui.bubble.setAttribute('aria-label', isOpen ? 'Close chat' : n ? `Open chat with ${TITLE}, ${n} unread message${n === 1 ? '' : 's'}` : `Open chat with ${TITLE}`);
+  }
+
+  /** @type {Map<string, HTMLElement>} */
+  const msgEls = new Map();
+  /** @type {any} */
+  let reads = null;
+
+  function observeReads() {
+    if (!chat || reads) return;
+    reads = chat.readObserver(ui.list);
+    for (const el of msgEls.values()) if (el.dataset.seq && el.dataset.mine === 'false') reads.observe(el, el.dataset.room, Number(el.dataset.seq));
+  }
+
+  const STATUS_LABEL = { sending: 'Sending', sent: 'Sent', delivered: 'Delivered', read: 'Read', failed: 'Not sent' };
+  /** @param {string} status */
+  function ticks(status) {
+    const paths = status === 'sending' ? ['M12 7v5l3 2', 'M12 21a9 9 0 1 0 0-18 9 9 0 0 0 0 18z'] : status === 'failed' ? ['M12 8v5', 'M12 16.5v.5', 'M12 21a9 9 0 1 0 0-18 9 9 0 0 0 0 18z'] : status === 'sent' ? ['M4 12.5l5 5L20 6.5'] : ['M2 12.5l5 5L18 6.5', 'M11 16l1.5 1.5L23 7'];
+    const label = STATUS_LABEL[/** @type {keyof typeof STATUS_LABEL} */ (status)] || status;
+    return h('span', { class: 'ticks', 'data-status': status, role: 'img', 'aria-label': label, title: label }, icon(paths, 14, { 'stroke-width': '2.2' }));
+  }
+
+  /** @param {any} s */
+  function renderMessages(s) {
+    /** @type {{key: string, at: number, el: () => HTMLElement, sig: string}[]} */
+    const items = [];
+    const msgs = chat && sessionId ? chat.messages(sessionId) : [];
+    const shownIds = new Set();
+    for (const m of msgs) {
+      if (m.clientId) shownIds.add(m.clientId);
+      const who = m.mine ? '' : m.senderName || (s && s.operator && s.operator.userId === m.senderId ? s.operator.name : '') || 'Support';
+      const status = m.mine ? m.status || 'sent' : '';
+      items.push({ key: `m:${m.key}`, at: m.createdAt, sig: `${m.seq}|${status}|${m.content}|${who}`, el: () => messageEl(m.content, m.mine, who, m.createdAt, status, m.kind, m.roomId, m.seq) });
+    }
+    const pend = startPending;
+    if (pend && !shownIds.has(pend.clientId)) {
+      items.push({ key: `m:${pend.clientId}`, at: pend.createdAt, sig: `0|${pend.status}|${pend.content}`, el: () => messageEl(pend.content, true, '', pend.createdAt, pend.status, 'text', '', 0, pend.error) });
+    }
+    for (const m of heldBack) items.push({ key: `m:${m.key}`, at: m.createdAt, sig: `0|sending|${m.content}`, el: () => messageEl(m.content, true, '', m.createdAt, 'sending', 'text', '', 0) });
+    if (s && s.acceptedAt && s.operator) items.push({ key: `n:joined:${s.sessionId}`, at: s.acceptedAt, sig: s.operator.name || '', el: () => h('li', { class: 'note' }, `${s.operator.name || 'An agent'} joined the conversation`) });
+    if (s && s.status === 'closed' && s.closedAt) {
+      const by = s.closedBy === s.visitor.userId ? 'You ended the conversation' : `${(s.operator && s.operator.name) || 'The team'} ended the conversation`;
+      items.push({ key: `n:closed:${s.sessionId}`, at: s.closedAt, sig: by, el: () => h('li', { class: 'note' }, by) });
+    }
+    items.sort((a, b) => a.at - b.at);
+
+    const list = ui.list;
+    const nearBottom = list.scrollHeight - list.scrollTop - list.clientHeight < 60;
+    const wanted = [ui.greeting];
+    const keep = new Set();
+    for (const it of items) {
+      let el = msgEls.get(it.key);
+      if (!el || el.dataset.sig !== it.sig) {
+        const fresh = it.el();
+        fresh.dataset.sig = it.sig;
+        fresh.dataset.key = it.key;
+        if (el && reads) reads.unobserve(el);
+        el = fresh;
+        msgEls.set(it.key, el);
+        if (reads && el.dataset.seq && el.dataset.mine === 'false') reads.observe(el, el.dataset.room, Number(el.dataset.seq));
+      }
+      keep.add(it.key);
+      wanted.push(el);
+    }
+    for (const [k, el] of msgEls) {
+      if (!keep.has(k)) {
+        if (reads) reads.unobserve(el);
+        msgEls.delete(k);
+      }
+    }
+    // Reconcile children in order without re-creating kept nodes.
+    let i = 0;
+    for (const el of wanted) {
+      if (list.children[i] !== el) list.insertBefore(el, list.children[i] || null);
+      i++;
+    }
+    while (list.children.length > wanted.length) list.lastElementChild?.remove();
+    if (nearBottom || forceBottom) scrollToEnd();
+    forceBottom = false;
+  }
+
+  /**
+   * @param {string} content @param {boolean} mine @param {string} who @param {number} at @param {string} status
+   * @param {string} kind @param {string} roomId @param {number} seq @param {string} [error]
+   */
+  function messageEl(content, mine, who, at, status, kind, roomId, seq, error) {
+    if (kind === 'system') return h('li', { class: 'note' }, content);
+    const li = h('li', { class: `msg${mine ? ' mine' : ''}`, 'data-mine': String(mine), 'data-status': status || null });
+    if (seq) {
+      li.dataset.seq = String(seq);
+      li.dataset.room = roomId;
+    }
+    if (!mine && who) li.append(h('span', { class: 'who' }, who));
+    li.append(h('div', { class: 'text' }, content));
+    const meta = h('div', { class: 'meta' }, h('time', { datetime: new Date(at).toISOString() }, clock(at)));
+    if (mine && status) meta.append(ticks(status));
+    if (error) meta.append(h('span', { class: 'failed-text' }, ` ${error}`));
+    if (mine && status === 'failed' && !seq) {
+      meta.append(
+        h('button', { type: 'button', class: 'secondary', onclick: () => startNow() }, 'Retry'),
+      );
+    }
+    li.append(meta);
+    return li;
+  }
+
+  function scrollToEnd() {
+    ui.list.scrollTop = ui.list.scrollHeight;
+  }
+
+  /** @param {any} s */
+  function renderClosed(s) {
+    const box = ui.closed;
+    const step = s && s.rating ? 'thanks' : ratingStep;
+    if (box.dataset.step === step && box.dataset.session === (s && s.sessionId) && box.dataset.error === ratingError) return;
+    box.dataset.step = step;
+    box.dataset.session = s ? s.sessionId : '';
+    box.dataset.error = ratingError;
+    const again = h('button', { type: 'button', class: 'secondary new-conversation', onclick: newConversation }, 'Start a new conversation');
+    if (step === 'thanks') {
+      const score = s && s.rating ? s.rating.score : 0;
+      box.replaceChildren(
+        h('p', { class: 'thanks' }, h('strong', {}, 'Thanks for your feedback!'), score ? ` You rated this conversation ${score} out of 5.` : ''),
+        h('div', { class: 'row' }, again),
+      );
+      return;
+    }
+    const stars = h('div', { class: 'stars' });
+    for (let n = 1; n <= 5; n++) {
+      const id = `cw-star-${n}`;
+      const input = h('input', { type: 'radio', name: 'score', value: String(n), id, required: n === 1 });
+      input.addEventListener('change', () => stars.setAttribute('data-score', String(n)));
+      stars.append(h('span', { class: 'star' }, input, h('label', { for: id, title: `${n} star${n > 1 ? 's' : ''}` }, h('span', { 'aria-hidden': 'true' }, '★'), h('span', { class: 'sr-only' }, `${n} star${n > 1 ? 's' : ''}`))));
+    }
+    const comment = /** @type {HTMLTextAreaElement} */ (h('textarea', { name: 'comment', maxlength: '1000', placeholder: 'Anything to add? (optional)', 'aria-label': 'Comment (optional)' }));
+    const submitBtn = h('button', { type: 'submit', class: 'primary', disabled: step === 'sending' }, step === 'sending' ? 'Sending…' : 'Send rating');
+    const form = h(
+      'form',
+      { class: 'rating' },
+      h('fieldset', {}, h('legend', {}, 'How was this conversation?'), stars),
+      comment,
+      ratingError ? h('p', { class: 'error', role: 'alert' }, ratingError) : null,
+      h('div', { class: 'row' }, submitBtn, again),
+    );
+    form.addEventListener('submit', async (e) => {
+      e.preventDefault();
+      const checked = /** @type {HTMLInputElement|null} */ (form.querySelector('input[name="score"]:checked'));
+      if (!checked) {
+        ratingError = 'Pick 1 to 5 stars first.';
+        renderClosedAgain(s);
+        return;
+      }
+      if (!chat || !s) return;
+      ratingStep = 'sending';
+      ratingError = '';
+      submitBtn.setAttribute('disabled', '');
+      submitBtn.textContent = 'Sending…';
+      try {
+        await chat.rateSession(s.sessionId, Number(checked.value), comment.value);
+        ratingStep = 'thanks';
+        announce('Thanks for your feedback!');
+      } catch (err) {
+        ratingStep = 'form';
+        ratingError = err && err.code === 'conflict' ? 'This conversation was rated already.' : `Could not send the rating (${(err && err.message) || err}).`;
+      }
+      renderClosedAgain(s);
+    });
+    box.replaceChildren(h('p', {}, 'This conversation has ended.'), form);
+  }
+  /** @param {any} s */
+  function renderClosedAgain(s) {
+    ui.closed.dataset.step = '';
+    renderClosed(currentSession() || s);
+    const focusable = /** @type {HTMLElement|null} */ (ui.closed.querySelector('.thanks') ? ui.closed.querySelector('.new-conversation') : ui.closed.querySelector('.error'));
+    if (focusable && isOpen) focusable.focus?.({ preventScroll: true });
+  }
+
+  /** @param {string} text */
+  function announce(text) {
+    ui.live.textContent = '';
+    // A change after clearing is announced even when the text repeats.
+    setTimeout(() => (ui.live.textContent = text), 30);
+  }
+
+  // ------------------------------------------------------------------ connection
+
+  let connectDelay = 2000;
+  function connectSoon() {
+    if (connectRequested) return;
+    connectRequested = true;
+    schedule();
+    queueMicrotask(() =>
+      connect().then(
+        () => {
+          loadError = '';
+          connectDelay = 2000;
+        },
+        (e) => fail(e),
+      ),
+    );
+  }
+
+  /** Loading the SDK or the first token failed: say so, and try again later. @param {any} e */
+  function fail(e) {
+    loadError = `Chat is unavailable right now (${(e && e.message) || e}). Trying again…`;
+    render();
+    setTimeout(() => {
+      if (chat) return;
+      connectRequested = false;
+      connectSoon();
+    }, connectDelay);
+    connectDelay = Math.min(60_000, connectDelay * 2);
+  }
+
+  /** The WebSocket URL, for a site-signed token without data-ws-url: the guest endpoint tells it. */
+  async function learnWsUrl() {
+    const res = await fetch(`${CHAT_URL}/support/guest`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{}', credentials: 'omit', cache: 'no-store' });
+    const t = await res.json().catch(() => ({}));
+    if (!res.ok || !t.wsUrl) throw new Error(t.message || `cannot learn the WebSocket URL: HTTP ${res.status}`);
+    return String(t.wsUrl);
+  }
+
+  async function loadSdk() {
+    if (!sdk) sdk = await import(/* webpackIgnore: true */ SDK_URL);
+    return sdk;
+  }
+
+  /** A guest token for this browser's guest id (a new id the first time). */
+  async function fetchGuest() {
+    /** @type {Record<string, string>} */
+    const body = {};
+    if (guestId) body.guestId = guestId;
+    const name = (user.name || '').trim();
+    if (name) body.name = cut(name, 100);
+    let res = await fetch(`${CHAT_URL}/support/guest`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body), credentials: 'omit', cache: 'no-store' });
+    if (res.status === 400 && body.guestId) {
+      // A stored id the server does not take: start over as a new guest.
+      delete body.guestId;
+      guestId = '';
+      res = await fetch(`${CHAT_URL}/support/guest`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body), credentials: 'omit', cache: 'no-store' });
+    }
+    const t = await res.json().catch(() => ({}));
+    if (!res.ok || !t.token) throw new Error(t.message || `guest token: HTTP ${res.status}`);
+    guestId = t.guestId;
+    saveStore({ guestId });
+    guestName = name;
+    guest = { token: t.token, expiresAt: Number(t.expiresAt) || Date.now() + 3600_000, wsUrl: t.wsUrl, used: false, worked: false };
+    return guest;
+  }
+
+  async function siteToken() {
+    const t = typeof user.token === 'function' ? await user.token() : user.token;
+    if (!t) throw new Error('setUser: no token');
+    return String(t);
+  }
+
+  async function connect() {
+    const { ChatClient } = await loadSdk();
+    if (chat) return;
+    let url;
+    let userId;
+    /** @type {() => Promise<string>} */
+    let token;
+    if (user.token) {
+      const first = await siteToken();
+      userId = tokenSubject(first) || String(user.id || '');
+      url = user.wsUrl || WS_URL_ATTR || (await learnWsUrl());
+      let cached = /** @type {string|undefined} */ (first);
+      token = async () => {
+        const t = cached;
+        cached = undefined;
+        return t || siteToken();
+      };
+    } else {
+      const g = await fetchGuest();
+      userId = guestId;
+      url = g.wsUrl || WS_URL_ATTR;
+      token = async () => {
+        // A fresh token when it expires soon, when the last one never got a connection open (e.g.
+        // refused), or when the visitor's name changed.
+        const g = guest;
+        const stale = !g || g.expiresAt - Date.now() < TOKEN_MARGIN_MS || (g.used && !g.worked) || guestName !== (user.name || '').trim();
+        const t = stale ? await fetchGuest() : g;
+        t.used = true;
+        return t.token;
+      };
+    }
+    const c = new ChatClient({ url, userId, token });
+    chat = c;
+    c.on('state', (/** @type {any} */ st) => {
+      if (st.state === 'open' && guest) guest.worked = true;
+      schedule();
+    });
+    c.on('ready', () => {
+      if (chat !== c) return;
+      everReady = true;
+      connectionCount++;
+      chooseSession();
+      afterRoomChange();
+      if (startPending && !sessionId) startNow();
+      else resume();
+      observeReadsIfOpen();
+      render();
+    });
+    c.on('room', (/** @type {any} */ r) => {
+      if (chat !== c || r.type !== 'support') return;
+      if (c.ready) chooseSession();
+      if (r.roomId === sessionId) afterRoomChange();
+      schedule();
+    });
+    c.on('session', (/** @type {any} */ e) => {
+      if (chat !== c) return;
+      if (e.reason === 'started') {
+        operatorsOnline = e.operatorsOnline;
+        if (!sessionId && startPending) sessionId = e.session.sessionId;
+      }
+      if (e.session && e.session.sessionId === sessionId && e.reason === 'closed') ratingStep = 'form';
+      if (c.ready) chooseSession();
+      schedule();
+    });
+    c.on('queuePosition', (/** @type {any} */ p) => {
+      if (p.sessionId === sessionId || !sessionId) operatorsOnline = p.operatorsOnline;
+      schedule();
+    });
+    c.on('operatorJoined', () => schedule());
+    c.on('message', (/** @type {any} */ m, /** @type {any} */ info) => {
+      if (m.roomId === sessionId) {
+        if (info && info.reason === 'new' && !m.mine) {
+          announce(`${m.senderName || 'Support'}: ${m.content}`);
+        }
+        if (m.mine && m.seq === 0) forceBottom = true;
+        if (startPending && m.clientId === startPending.clientId) startPending = null;
+        schedule();
+      }
+      if (info && (info.reason === 'new' || (info.reason === 'ack' && !info.duplicate))) {
+        emit('message', { sessionId: m.roomId, seq: m.seq, content: m.content, mine: m.mine, senderId: m.senderId, senderName: m.senderName, createdAt: m.createdAt });
+      }
+    });
+    c.on('messages', (/** @type {any} */ e) => {
+      if (e.roomId === sessionId) {
+        if (startPending && c.messages(sessionId).some((/** @type {any} */ m) => m.clientId === startPending?.clientId)) startPending = null;
+        schedule();
+      }
+    });
+    c.on('typing', (/** @type {any} */ e) => {
+      if (e.roomId === sessionId) schedule();
+    });
+    c.connect();
+    render();
+  }
+
+  function observeReadsIfOpen() {
+    if (isOpen) observeReads();
+  }
+
+  /** Drops the connection and everything of this identity (setUser with another token). */
+  function reset() {
+    if (chat) chat.close();
+    chat = null;
+    if (reads) reads.disconnect();
+    reads = null;
+    everReady = false;
+    sessionId = null;
+    startPending = null;
+    heldBack = [];
+    guest = null;
+    resumedOn = -1;
+    historyAsked.clear();
+    for (const el of msgEls.values()) el.remove();
+    msgEls.clear();
+    render();
+  }
+
+  // ------------------------------------------------------------------ public API
+
+  const api = {
+    __widget: true,
+    open() {
+      openPanel();
+    },
+    close() {
+      closePanel();
+    },
+    toggle() {
+      if (isOpen) closePanel();
+      else openPanel();
+    },
+    /** @param {{id?: string, name?: string, email?: string, token?: string | (() => string | Promise<string>), wsUrl?: string}} u */
+    setUser(u) {
+      const next = { ...(u || {}) };
+      const identityChanged = (next.token || null) !== (user.token || null);
+      user = next;
+      if (identityChanged && chat) {
+        reset();
+        connectRequested = false;
+        connectSoon();
+      } else if (user.token && !chat && !connectRequested) connectSoon();
+    },
+    /** @param {Record<string, any>} a */
+    setAttributes(a) {
+      for (const [k, v] of Object.entries(a || {})) {
+        if (v === null || v === undefined) delete attributes[k];
+        else attributes[k] = String(v);
+      }
+    },
+    /** @param {string} event @param {(arg: any) => void} fn */
+    on(event, fn) {
+      if (typeof fn !== 'function') return () => {};
+      let set = handlers.get(event);
+      if (!set) handlers.set(event, (set = new Set()));
+      set.add(fn);
+      return () => set?.delete(fn);
+    },
+    /** @param {string} event @param {(arg: any) => void} fn */
+    off(event, fn) {
+      handlers.get(event)?.delete(fn);
+    },
+    getState() {
+      return { state: state(), sessionId, userId: chat ? chat.userId : guestId || null, open: isOpen };
+    },
+  };
+  /** @type {any} */ (window).ChatWidget = api;
+
+  // Calls made before the script ran.
+  const queued = existing && Array.isArray(existing.q) ? existing.q : [];
+  for (const entry of queued) {
+    try {
+      const [name, args] = Array.isArray(entry) ? entry : [];
+      const fn = /** @type {any} */ (api)[name];
+      if (typeof fn === 'function' && !String(name).startsWith('_')) fn.apply(api, Array.isArray(args) ? args : [args]);
+    } catch (e) {
+      setTimeout(() => {
+        throw e;
+      });
+    }
+  }
+
+  // A returning visitor (or a site-signed user) connects at once; a new one when they open the chat.
+  if (guestId || user.token) connectSoon();
+  if (tabStore.getItem(OPEN_KEY) === '1') openPanel(false);
+  updateSendButton();
+  render();
+})();
