@@ -342,7 +342,10 @@ async fn main() {
     // ---- 3. REST routes, the indexer, search at scale.
     rest_figures(&a, &app, &meter, &notifier, &clients.dynamodb, &tables, &room, &big_room).await;
 
-    // ---- 4. The gateway: cold start and warm overhead of the Runtime API path.
+    // ---- 4. The support desk with a long queue.
+    support_figures(&app, &meter, &notifier).await;
+
+    // ---- 5. The gateway: cold start and warm overhead of the Runtime API path.
     let mut env = aws.function_env();
     env.insert("AWS_ENDPOINT_URL_APIGATEWAYMANAGEMENTAPI".into(), "http://127.0.0.1:9/local".into());
     gateway_figures(spec.functions["MessageFunction"].clone(), env).await;
@@ -559,5 +562,69 @@ async fn rest_figures(a: &Args, app: &App, meter: &CapacityMeter, notifier: &Cou
     rows.push(measure(meter, notifier, &format!("GET /search?roomId=.. (one room of {msgs})"), 10, async |_| call(rest_request("GET", "/search", "GET /search", &us, &one, &[], None)).await).await);
     println!();
     println!("REST routes (chat::rest::handle as the api function runs it), the indexer, search:");
+    print_table(&rows);
+}
+
+/// Queue operations with `WAITING` sessions waiting and `OPERATORS` operators online: what the
+/// message function does per action (queue broadcasts handed over as tasks), and what the fanout
+/// function then does for one broadcast.
+async fn support_figures(app: &App, meter: &CapacityMeter, notifier: &CountingNotifier) {
+    const WAITING: usize = 1000;
+    const OPERATORS: usize = 50;
+    let tasks = Arc::new(chat::tasks::MemoryTasks::default());
+    let app = app.clone().with_tasks(tasks.clone());
+    let now = chat::clock::SystemClock.now_ms();
+    let connect = async |id: String, role: Role| {
+        let conn = format!("c-{id}");
+        app.store.put_connection(&ConnectionRecord { connection_id: conn.clone(), user_id: id.clone(), name: Some(id.clone()), role, connected_at: now, expires_at: now / 1000 + 7800 }).await.unwrap();
+        let came = app.attach(&id, Some(&id), &conn).await.unwrap();
+        if role == Role::Operator {
+            chat::cmd::support::operator_connected(&app, &id, &conn, came).await.unwrap();
+        }
+        conn
+    };
+    eprintln!("support desk: {OPERATORS} operators online, {WAITING} visitors waiting...");
+    let mut ops = Vec::new();
+    for i in 0..OPERATORS {
+        ops.push(connect(format!("op{i}"), Role::Operator).await);
+    }
+    let handle = |conn: String, frame: Value| {
+        let app = app.clone();
+        async move { chat::cmd::handle(&app, &conn, "bench", &frame.to_string()).await }
+    };
+    let mut visitors = Vec::new();
+    for i in 0..WAITING + 50 {
+        visitors.push(connect(format!("g{i}"), Role::Guest).await);
+    }
+    for v in &visitors[..WAITING] {
+        handle(v.clone(), json!({"action": "support.start", "content": "Hello, I have a question about my order", "clientId": "first", "context": {"url": "https://shop.example.com/orders/1234"}})).await;
+    }
+    tasks.take();
+    let sid_of = |conn: &str| -> String {
+        let last = notifier.last.lock().unwrap().get(conn).cloned().unwrap_or_default();
+        serde_json::from_str::<Value>(&last).ok().and_then(|v| v["sessionId"].as_str().or(v["message"]["roomId"].as_str()).or(v["session"]["sessionId"].as_str()).map(str::to_string)).unwrap_or_default()
+    };
+    let mut rows = Vec::new();
+    let n = 20;
+    rows.push(measure(meter, notifier, &format!("support.start, new session ({WAITING} waiting, {OPERATORS} operators online), first message included"), n, async |i| {
+        handle(visitors[WAITING + i].clone(), json!({"action": "support.start", "content": "Hello, I have a question about my order", "clientId": "first", "context": {"url": "https://shop.example.com/orders/1234"}})).await
+    }).await);
+    tasks.take();
+    rows.push(measure(meter, notifier, "support.start, returning visitor (open session)", n, async |i| handle(visitors[i].clone(), json!({"action": "support.start"})).await).await);
+    tasks.take();
+    rows.push(measure(meter, notifier, &format!("support.queue (operator reads {WAITING} waiting)"), n, async |i| handle(ops[i % OPERATORS].clone(), json!({"action": "support.queue"})).await).await);
+    let sessions: Vec<String> = visitors[..n].iter().map(|v| sid_of(v)).collect();
+    rows.push(measure(meter, notifier, "session.accept (the winner)", n, async |i| handle(ops[i % OPERATORS].clone(), json!({"action": "session.accept", "sessionId": sessions[i]})).await).await);
+    let queued = tasks.take();
+    rows.push(measure(meter, notifier, "session.accept (a loser: conflict)", n, async |i| handle(ops[(i + 1) % OPERATORS].clone(), json!({"action": "session.accept", "sessionId": sessions[i]})).await).await);
+    let broadcast = queued.into_iter().next().expect("a queue broadcast was handed over");
+    rows.push(measure(meter, notifier, &format!("queue broadcast (FanoutFunction): {WAITING} positions + {OPERATORS} queue updates"), 3, async |_| {
+        app.run_task(broadcast.clone()).await;
+    }).await);
+    rows.push(measure(meter, notifier, "session.close (operator)", n, async |i| handle(ops[i % OPERATORS].clone(), json!({"action": "session.close", "sessionId": sessions[i], "resolution": "Solved"})).await).await);
+    rows.push(measure(meter, notifier, "session.rate (visitor)", n, async |i| handle(visitors[i].clone(), json!({"action": "session.rate", "sessionId": sessions[i], "score": 5})).await).await);
+    tasks.take();
+    println!();
+    println!("Support desk, {WAITING} sessions waiting, {OPERATORS} operators online:");
     print_table(&rows);
 }

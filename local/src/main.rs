@@ -158,6 +158,8 @@ async fn run(args: Args) -> Result<(), String> {
     }
     println!();
     println!("  demo app     {}/", running.http_url());
+    println!("  console      {}/console/  (support desk: operators)", running.http_url());
+    println!("  widget       {}/widget/demo.html  (a site with the one-line embed)", running.http_url());
     println!("  @connections {}/@connections/{{id}}", running.connections_endpoint());
     println!("  REST API     {}/chats  (docs: {}/openapi.yaml)", running.api_url(), running.api_url());
     println!("  health       {}/health", running.http_url());

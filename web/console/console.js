@@ -1,0 +1,778 @@
+// @ts-check
+// The operator console of the support desk: the live queue, accepting visitors, answering them,
+// transferring and closing sessions, their ratings. Everything visitors wrote (names, messages,
+// pages, attributes) is put in the page as text (textContent, text nodes): never as HTML.
+
+import { ChatClient } from '../sdk/chat.js';
+
+/** @typedef {import('../sdk/chat.js').ChatMessage} ChatMessage */
+/** @typedef {import('../sdk/chat.js').RoomInfo} RoomInfo */
+/** @typedef {import('../sdk/chat.js').SupportSession} SupportSession */
+/** @typedef {import('../sdk/chat.js').SupportQueue} SupportQueue */
+
+const SESSION_KEY = 'chat.console.session';
+const BASE_TITLE = 'Support console';
+
+/** @param {string} id @returns {any} */
+const $ = (id) => document.getElementById(id);
+
+/**
+ * Creates an element. Strings among `children` become text nodes.
+ * @param {string} tag @param {Record<string, any>} [props] @param {...any} children
+ * @returns {HTMLElement}
+ */
+function h(tag, props = {}, ...children) {
+  const el = document.createElement(tag);
+  for (const [k, v] of Object.entries(props)) {
+    if (v === null || v === undefined || v === false) continue;
+    if (k === 'class') el.className = v;
+    else if (k === 'text') el.textContent = String(v);
+    else if (k === 'dataset') Object.assign(el.dataset, v);
+    else if (k.startsWith('on') && typeof v === 'function') el.addEventListener(k.slice(2), v);
+    else el.setAttribute(k, v === true ? '' : String(v));
+  }
+  for (const c of children.flat(Infinity)) {
+    if (c === null || c === undefined || c === false) continue;
+    el.append(c instanceof Node ? c : document.createTextNode(String(c)));
+  }
+  return el;
+}
+
+// ------------------------------------------------------------------ small helpers
+
+/** @param {string} s */
+function hue(s) {
+  let x = 0;
+  for (const ch of s) x = (x * 31 + (ch.codePointAt(0) ?? 0)) % 360;
+  return x;
+}
+
+/** @param {HTMLElement} el @param {string} name @param {string} id */
+function paintAvatar(el, name, id) {
+  el.textContent = [...(name || id || '?').trim()][0]?.toUpperCase() || '?';
+  el.style.background = `hsl(${hue(id || name)} 55% 45%)`;
+}
+
+/** @param {number} t */
+function clock(t) {
+  return new Date(t).toLocaleTimeString([], { hour: '2-digit', minute: '2-digit' });
+}
+
+/** "0:42", "12:05", "1 h 3 min" @param {number} ms */
+function duration(ms) {
+  const s = Math.max(0, Math.floor(ms / 1000));
+  if (s < 3600) return `${Math.floor(s / 60)}:${String(s % 60).padStart(2, '0')}`;
+  return `${Math.floor(s / 3600)} h ${Math.floor((s % 3600) / 60)} min`;
+}
+
+/** @param {string} text */
+function toast(text) {
+  const el = $('toast');
+  el.textContent = text;
+  el.hidden = false;
+  clearTimeout(toast.timer);
+  toast.timer = setTimeout(() => (el.hidden = true), 5000);
+}
+/** @type {any} */ toast.timer = null;
+
+/** @param {string} text */
+function announce(text) {
+  $('announcer').textContent = text;
+}
+
+/** @param {any} err */
+const why = (err) => (err && err.message) || String(err);
+
+/** @param {SupportSession|undefined} s */
+function visitorName(s) {
+  return (s && (s.visitor.name || s.visitor.userId)) || 'Visitor';
+}
+
+/** @param {number} score */
+const stars = (score) => '★'.repeat(score) + '☆'.repeat(Math.max(0, 5 - score));
+
+const SVG = 'http://www.w3.org/2000/svg';
+/** @param {string} tag @param {Record<string, string>} attrs */
+function svgEl(tag, attrs) {
+  const el = document.createElementNS(SVG, tag);
+  for (const [k, v] of Object.entries(attrs)) el.setAttribute(k, v);
+  return el;
+}
+const STATUS_LABEL = { sending: 'Sending', sent: 'Sent', delivered: 'Delivered', read: 'Read', failed: 'Not sent' };
+/** @param {string} status */
+function ticks(status) {
+  const svg = svgEl('svg', { viewBox: '0 0 18 12', width: '20', height: '14', 'aria-hidden': 'true' });
+  const stroke = { fill: 'none', stroke: 'currentColor', 'stroke-width': '1.7', 'stroke-linecap': 'round', 'stroke-linejoin': 'round' };
+  if (status === 'sending') svg.append(svgEl('circle', { cx: '7', cy: '6', r: '4.6', ...stroke }), svgEl('path', { d: 'M7 3.6V6l1.7 1.2', ...stroke }));
+  else if (status === 'failed') svg.append(svgEl('circle', { cx: '7', cy: '6', r: '5', fill: 'currentColor' }));
+  else {
+    svg.append(svgEl('path', { d: 'M1.5 6.6l3 3L11 2.2', ...stroke }));
+    if (status === 'delivered' || status === 'read') svg.append(svgEl('path', { d: 'M8.3 8.8l.8.8L15.6 2.2', ...stroke }));
+  }
+  const label = STATUS_LABEL[/** @type {keyof typeof STATUS_LABEL} */ (status)] || status;
+  return h('span', { class: 'ticks', dataset: { status }, title: label, 'aria-label': label, role: 'img' }, svg);
+}
+
+// ------------------------------------------------------------------ sound
+
+/** @type {AudioContext|null} */
+let audio = null;
+/** Browsers let a page make sound only after a user gesture: the sign-in click, or any later one. */
+function unlockAudio() {
+  try {
+    const AC = window.AudioContext || /** @type {any} */ (window).webkitAudioContext;
+    if (!AC) return;
+    if (!audio) audio = new AC();
+    if (audio.state === 'suspended') audio.resume().catch(() => {});
+  } catch {
+    audio = null;
+  }
+}
+document.addEventListener('pointerdown', unlockAudio, { capture: true });
+document.addEventListener('keydown', unlockAudio, { capture: true });
+
+/** Two short tones (no sound file). */
+function beep() {
+  const ctx = audio;
+  if (!ctx || ctx.state !== 'running') return;
+  const t = ctx.currentTime;
+  for (const [i, f] of [880, 1175].entries()) {
+    const osc = ctx.createOscillator();
+    const gain = ctx.createGain();
+    osc.type = 'sine';
+    osc.frequency.value = f;
+    const start = t + i * 0.16;
+    gain.gain.setValueAtTime(0.0001, start);
+    gain.gain.exponentialRampToValueAtTime(0.18, start + 0.02);
+    gain.gain.exponentialRampToValueAtTime(0.0001, start + 0.14);
+    osc.connect(gain).connect(ctx.destination);
+    osc.start(start);
+    osc.stop(start + 0.15);
+  }
+}
+
+// ------------------------------------------------------------------ state
+
+/** @type {ChatClient|null} */
+let chat = null;
+/** @type {{userId: string, name: string, wsUrl: string, token?: string, dev: boolean}|null} */
+let me = null;
+/** @type {string|null} the open session */
+let current = null;
+/** @type {Set<string>} sessionIds seen in the queue */
+let seenQueue = new Set();
+let queueInitialized = false;
+/** @type {Set<string>} queue entries that arrived since the operator last looked at the page */
+const fresh = new Set();
+/** @type {Map<string, HTMLElement>} */
+let msgEls = new Map();
+/** @type {ReturnType<ChatClient['readObserver']>|null} */
+let reads = null;
+/** @type {{state: string}} */
+let conn = { state: 'connecting' };
+let forceBottom = false;
+
+// ------------------------------------------------------------------ sign-in
+
+/** @param {string} sub @param {string} name */
+async function devToken(sub, name) {
+  const q = new URLSearchParams({ sub, name, role: 'operator' });
+  const res = await fetch(`/_dev/token?${q}`, { cache: 'no-store' });
+  if (res.status === 404) throw new Error('Development sign-in needs the local stack (chat-dev), which serves /_dev/token. Elsewhere, sign in with a token.');
+  const body = await res.json().catch(() => ({}));
+  if (!res.ok) throw new Error(body.message || `sign-in failed (HTTP ${res.status})`);
+  return body;
+}
+
+/** The claims of a JWT, unverified (the server verifies it). @param {string} token */
+function claims(token) {
+  try {
+    const part = token.split('.')[1].replace(/-/g, '+').replace(/_/g, '/');
+    const json = decodeURIComponent([...atob(part)].map((ch) => '%' + ch.charCodeAt(0).toString(16).padStart(2, '0')).join(''));
+    return JSON.parse(json);
+  } catch {
+    return null;
+  }
+}
+
+function showSignIn() {
+  $('app').hidden = true;
+  $('signin').hidden = false;
+  document.title = BASE_TITLE;
+  $('signin-name').focus();
+}
+
+$('token-ws').value = `${location.protocol === 'https:' ? 'wss' : 'ws'}://${location.host}/local`;
+
+$('signin-form').addEventListener('submit', async (/** @type {Event} */ e) => {
+  e.preventDefault();
+  unlockAudio();
+  const name = $('signin-name').value.trim();
+  const sub = $('signin-id').value.trim() || name.toLowerCase().replace(/\s+/g, '-').slice(0, 128);
+  $('signin-error').textContent = '';
+  if (!name || !sub) return;
+  $('signin-button').disabled = true;
+  try {
+    const t = await devToken(sub, name);
+    me = { userId: t.userId, name: t.name || name, wsUrl: t.wsUrl, dev: true };
+    sessionStorage.setItem(SESSION_KEY, JSON.stringify(me));
+    start(t.token);
+  } catch (err) {
+    $('signin-error').textContent = why(err);
+  } finally {
+    $('signin-button').disabled = false;
+  }
+});
+
+$('token-form').addEventListener('submit', (/** @type {Event} */ e) => {
+  e.preventDefault();
+  unlockAudio();
+  $('signin-error').textContent = '';
+  const token = $('token-input').value.trim();
+  const wsUrl = $('token-ws').value.trim();
+  const c = claims(token);
+  if (!c || !c.sub) {
+    $('signin-error').textContent = 'That does not look like a JWT (header.payload.signature).';
+    return;
+  }
+  if (c.role !== 'operator') {
+    $('signin-error').textContent = `This token's role is ${c.role || 'user'}; the console needs role "operator".`;
+    return;
+  }
+  if (!/^wss?:\/\//.test(wsUrl)) {
+    $('signin-error').textContent = 'The WebSocket URL starts with wss:// (or ws:// locally).';
+    return;
+  }
+  me = { userId: c.sub, name: c.name || c.sub, wsUrl, token, dev: false };
+  sessionStorage.setItem(SESSION_KEY, JSON.stringify(me));
+  start(token);
+});
+
+$('signout').addEventListener('click', () => {
+  chat?.close();
+  chat = null;
+  reads?.disconnect();
+  reads = null;
+  sessionStorage.removeItem(SESSION_KEY);
+  me = null;
+  current = null;
+  seenQueue = new Set();
+  queueInitialized = false;
+  fresh.clear();
+  clearInterval(ticker);
+  ['queue', 'mine', 'closed', 'messages'].forEach((id) => $(id).replaceChildren());
+  msgEls = new Map();
+  showSignIn();
+});
+
+// ------------------------------------------------------------------ start
+
+/** @type {any} */
+let ticker = null;
+
+/** @param {string} [firstToken] */
+function start(firstToken) {
+  if (!me) return;
+  const s = me;
+  $('signin').hidden = true;
+  $('app').hidden = false;
+  $('me-name').textContent = s.name;
+  $('me-id').textContent = s.userId;
+  paintAvatar($('me-avatar'), s.name, s.userId);
+
+  let cached = firstToken;
+  chat = new ChatClient({
+    url: s.wsUrl,
+    userId: s.userId,
+    token: async () => {
+      const t = cached;
+      cached = undefined;
+      if (t) return t;
+      if (s.dev) return (await devToken(s.userId, s.name)).token;
+      return /** @type {string} */ (s.token);
+    },
+  });
+  const c = chat;
+  /** @type {any} */ (window).supportConsole = { get chat() { return chat; }, get current() { return current; }, get me() { return me; } };
+  c.on('state', (st) => {
+    conn = st;
+    renderConnection();
+  });
+  c.on('ready', () => {
+    renderConnection();
+    // The queue after every (re)connect: queue.updated frames missed while away are not replayed.
+    c.supportQueue().catch((err) => toast(`Cannot read the queue: ${why(err)}`));
+    renderLists();
+    if (current && !c.room(current)) closeSession();
+    else if (current) renderConversation();
+  });
+  c.on('queue', (q) => onQueue(q));
+  c.on('room', (r) => {
+    if (r.type !== 'support') return;
+    scheduleLists();
+    if (r.roomId === current) scheduleConversation();
+  });
+  c.on('room.removed', ({ roomId }) => {
+    scheduleLists();
+    if (roomId === current) closeSession();
+  });
+  c.on('session', (e) => {
+    const sid = e.session.sessionId;
+    scheduleLists();
+    if (sid === current) scheduleConversation();
+    if (e.reason === 'rated' && e.session.rating) {
+      const text = `${visitorName(e.session)} rated the conversation ${e.session.rating.score} out of 5.`;
+      toast(text);
+      announce(text);
+    }
+    if (e.reason === 'closed' && e.session.closedBy === e.session.visitor.userId && e.session.operator?.userId === me?.userId) {
+      toast(`${visitorName(e.session)} ended the conversation.`);
+    }
+    if (e.reason === 'transferred' && e.to && e.to.userId === me?.userId) toast(`${visitorName(e.session)} was transferred to you by ${e.from?.name || e.from?.userId}.`);
+  });
+  c.on('message', (m, info) => {
+    if (m.roomId === current) {
+      if (m.mine && m.seq === 0) forceBottom = true;
+      scheduleConversation();
+    }
+    scheduleLists();
+    if (info.reason === 'new' && !m.mine && m.roomId !== current) {
+      const s = c.session(m.roomId);
+      if (s && s.status === 'active') announce(`New message from ${visitorName(s)}`);
+    }
+    if (m.status === 'failed') toast(`A message could not be sent: ${m.error?.message || 'no answer'}.`);
+  });
+  c.on('messages', ({ roomId }) => {
+    scheduleLists();
+    if (roomId === current) scheduleConversation();
+  });
+  c.on('typing', ({ roomId }) => {
+    if (roomId === current) renderTyping();
+  });
+  c.on('error', (err) => {
+    if (err.code !== 'gateway') toast(err.message);
+  });
+  c.connect();
+  clearInterval(ticker);
+  ticker = setInterval(tick, 1000);
+  renderConnection();
+  renderLists();
+  const want = new URLSearchParams(location.hash.slice(1)).get('session');
+  if (want) current = want;
+}
+
+function renderConnection() {
+  const el = $('conn');
+  const online = conn.state === 'open' && chat?.ready;
+  const offline = conn.state === 'reconnecting' && /** @type {any} */ (conn).offline;
+  el.dataset.state = online ? 'online' : offline ? 'offline' : 'connecting';
+  el.textContent = online ? 'Online' : offline ? 'Offline' : 'Connecting…';
+  const banner = $('banner');
+  banner.hidden = !!online || conn.state === 'connecting' || conn.state === 'idle';
+  banner.textContent = offline ? 'You are offline. Replies are kept and sent when the connection is back.' : 'Reconnecting… replies are kept and sent when the connection is back.';
+}
+
+// ------------------------------------------------------------------ queue
+
+/** @param {SupportQueue} q */
+function onQueue(q) {
+  const ids = new Set(q.queue.map((e) => e.sessionId));
+  const arrived = [...ids].filter((id) => !seenQueue.has(id));
+  if (queueInitialized && arrived.length) {
+    for (const id of arrived) fresh.add(id);
+    beep();
+    const first = q.queue.find((e) => e.sessionId === arrived[0]);
+    announce(`New visitor waiting: ${first?.visitor.name || 'Visitor'}`);
+  }
+  for (const id of [...fresh]) if (!ids.has(id)) fresh.delete(id);
+  seenQueue = ids;
+  queueInitialized = true;
+  renderQueue();
+}
+
+function updateTitle() {
+  const q = chat?.queue();
+  const waiting = q ? q.total : 0;
+  const n = fresh.size;
+  document.title = n > 0 ? `(${n}) New visitor${n > 1 ? 's' : ''} · ${BASE_TITLE}` : waiting > 0 ? `(${waiting}) waiting · ${BASE_TITLE}` : BASE_TITLE;
+}
+
+/** The operator looked at the page: the new-visitor alert in the title is seen. */
+function seen() {
+  if (document.visibilityState === 'visible' && document.hasFocus() && fresh.size) {
+    // Keep highlighting the entries, but the title stops shouting after a moment of attention.
+    setTimeout(() => {
+      if (document.visibilityState === 'visible' && document.hasFocus()) {
+        fresh.clear();
+        renderQueue();
+      }
+    }, 4000);
+  }
+}
+window.addEventListener('focus', seen);
+document.addEventListener('visibilitychange', seen);
+
+function renderQueue() {
+  const q = chat?.queue();
+  const list = $('queue');
+  const entries = q ? q.queue : [];
+  $('queue-count').textContent = String(q ? q.total : 0);
+  $('queue-count').dataset.n = String(q ? q.total : 0);
+  $('queue-empty').hidden = entries.length > 0;
+  $('queue-meta').textContent = q ? `${q.operatorsOnline} operator${q.operatorsOnline === 1 ? '' : 's'} online · a new visitor waits about ${Math.max(1, Math.round(q.estimatedWaitSeconds / 60))} min` : '';
+  const items = entries.map((e) => {
+    const accept = h('button', { type: 'button', class: 'accept primary', 'aria-label': `Accept ${e.visitor.name || 'visitor'}` }, 'Accept');
+    accept.addEventListener('click', () => acceptSession(e.sessionId, /** @type {HTMLButtonElement} */ (accept)));
+    let page = null;
+    if (e.pageUrl) {
+      let shown = e.pageUrl;
+      try {
+        const u = new URL(e.pageUrl);
+        shown = u.host + u.pathname;
+      } catch {
+        /* shown as given */
+      }
+      page = h('span', { class: 'q-page', title: e.pageUrl }, shown);
+    }
+    return h(
+      'li',
+      { class: `queue-item${fresh.has(e.sessionId) ? ' is-new' : ''}`, dataset: { sessionId: e.sessionId, since: String(e.since) } },
+      h('span', { class: 'q-name' }, e.visitor.name || 'Visitor'),
+      h('span', { class: 'q-wait', title: 'Waiting for' }, duration(Date.now() - e.since)),
+      e.firstMessage ? h('span', { class: 'q-first' }, e.firstMessage) : h('span', { class: 'q-first muted' }, '(no message yet)'),
+      page || h('span', { class: 'q-page' }, ''),
+      accept,
+    );
+  });
+  list.replaceChildren(...items);
+  updateTitle();
+}
+
+/** Every second: waiting times. */
+function tick() {
+  for (const el of /** @type {NodeListOf<HTMLElement>} */ (document.querySelectorAll('#queue .queue-item'))) {
+    const w = el.querySelector('.q-wait');
+    if (w) w.textContent = duration(Date.now() - Number(el.dataset.since));
+  }
+}
+
+/** @param {string} sessionId @param {HTMLButtonElement} button */
+async function acceptSession(sessionId, button) {
+  if (!chat) return;
+  button.disabled = true;
+  try {
+    await chat.acceptSession(sessionId);
+    fresh.delete(sessionId);
+    openSession(sessionId);
+  } catch (err) {
+    const e = /** @type {any} */ (err);
+    toast(e.code === 'conflict' ? `Too late: ${e.message}.` : `Cannot accept: ${why(err)}`);
+    button.disabled = false;
+  }
+}
+
+// ------------------------------------------------------------------ session lists
+
+let listsQueued = false;
+function scheduleLists() {
+  if (listsQueued) return;
+  listsQueued = true;
+  requestAnimationFrame(() => {
+    listsQueued = false;
+    renderLists();
+  });
+}
+
+function renderLists() {
+  if (!chat || !me) return;
+  const mineId = me.userId;
+  const rooms = chat.rooms().filter((r) => r.type === 'support' && r.session);
+  const mine = rooms.filter((r) => r.session && r.session.status !== 'closed' && r.session.operator?.userId === mineId);
+  const closed = rooms
+    .filter((r) => r.session && r.session.status === 'closed')
+    .sort((a, b) => (b.session?.closedAt || 0) - (a.session?.closedAt || 0))
+    .slice(0, 20);
+  $('mine').replaceChildren(...mine.map((r) => sessionItem(r)));
+  $('closed').replaceChildren(...closed.map((r) => sessionItem(r)));
+  $('mine-count').textContent = String(mine.length);
+  $('mine-empty').hidden = mine.length > 0;
+  $('closed-empty').hidden = closed.length > 0;
+}
+
+/** @param {RoomInfo} r */
+function sessionItem(r) {
+  const s = /** @type {SupportSession} */ (r.session);
+  const avatar = h('span', { class: 'avatar', 'aria-hidden': 'true' });
+  paintAvatar(avatar, visitorName(s), s.visitor.userId);
+  const unread = r.roomId === current ? 0 : r.unread;
+  const preview = r.lastMessage ? `${r.lastMessage.senderId === me?.userId ? 'You: ' : ''}${r.lastMessage.text}` : s.firstMessage || '';
+  const side = h('span', { class: 's-side' });
+  if (unread > 0) side.append(h('span', { class: 'badge', 'aria-label': `${unread} unread` }, String(unread)));
+  if (s.rating) side.append(h('span', { class: 'stars-small', 'aria-label': `rated ${s.rating.score} of 5` }, stars(s.rating.score)));
+  const button = h('button', { type: 'button', class: 'session-button' }, avatar, h('span', { class: 's-name' }, visitorName(s)), h('span', { class: 's-preview' }, preview), side);
+  button.addEventListener('click', () => openSession(r.roomId));
+  return h('li', { class: `session-item${r.roomId === current ? ' current' : ''}`, dataset: { sessionId: r.roomId, status: s.status } }, button);
+}
+
+// ------------------------------------------------------------------ conversation
+
+/** @param {string} sessionId */
+function openSession(sessionId) {
+  if (!chat) return;
+  if (current && current !== sessionId) chat.stopTyping(current);
+  current = sessionId;
+  history.replaceState(null, '', `#session=${encodeURIComponent(sessionId)}`);
+  msgEls = new Map();
+  $('messages').replaceChildren();
+  reads?.disconnect();
+  reads = chat.readObserver($('messages'));
+  forceBottom = true;
+  $('app').classList.add('has-session');
+  renderLists();
+  renderConversation();
+  const r = chat.room(sessionId);
+  if (r && r.hasOlder && chat.messages(sessionId).length < 30) chat.loadOlder(sessionId).catch(() => {});
+  const input = $('composer-input');
+  if (!input.closest('[hidden]')) input.focus();
+}
+
+function closeSession() {
+  if (current && chat) chat.stopTyping(current);
+  current = null;
+  history.replaceState(null, '', location.pathname);
+  reads?.disconnect();
+  reads = null;
+  $('app').classList.remove('has-session');
+  renderConversation();
+  renderLists();
+}
+$('back').addEventListener('click', closeSession);
+
+let convQueued = false;
+function scheduleConversation() {
+  if (convQueued) return;
+  convQueued = true;
+  requestAnimationFrame(() => {
+    convQueued = false;
+    renderConversation();
+  });
+}
+
+function renderConversation() {
+  const r = chat && current ? chat.room(current) : undefined;
+  const s = r?.session;
+  const open = !!(r && s);
+  $('no-session').hidden = open;
+  for (const id of ['conv-header', 'messages', 'typing', 'details']) $(id).hidden = !open;
+  $('app').classList.toggle('no-details', !open);
+  if (!open || !chat || !r || !s) {
+    $('composer').hidden = true;
+    $('composer-closed').hidden = true;
+    return;
+  }
+  const mineNow = s.status === 'active' && s.operator?.userId === me?.userId;
+  $('conv-title').textContent = visitorName(s);
+  paintAvatar($('conv-avatar'), visitorName(s), s.visitor.userId);
+  const statusText =
+    s.status === 'waiting'
+      ? 'Waiting in the queue'
+      : s.status === 'active'
+        ? `Active · with ${s.operator?.userId === me?.userId ? 'you' : s.operator?.name || s.operator?.userId}`
+        : `Closed${s.closedBy ? ` by ${s.closedBy === s.visitor.userId ? 'the visitor' : s.closedBy === me?.userId ? 'you' : s.closedBy}` : ''}${s.closedAt ? ` at ${clock(s.closedAt)}` : ''}`;
+  $('conv-status').textContent = statusText;
+  $('conv-status').dataset.status = s.status;
+  $('transfer-form').hidden = !mineNow;
+  $('close-form').hidden = s.status === 'closed';
+  $('composer').hidden = s.status === 'closed';
+  $('composer-closed').hidden = s.status !== 'closed';
+  renderMessages(r, s);
+  renderTyping();
+  renderDetails(s);
+}
+
+/** @param {RoomInfo} r @param {SupportSession} s */
+function renderMessages(r, s) {
+  if (!chat) return;
+  const list = $('messages');
+  const nearBottom = list.scrollHeight - list.scrollTop - list.clientHeight < 80;
+  /** @type {{key: string, at: number, sig: string, make: () => HTMLElement}[]} */
+  const items = [];
+  for (const m of chat.messages(r.roomId)) {
+    const who = m.mine ? 'You' : m.senderName || chat.nameOf(m.senderId);
+    const sig = `${m.seq}|${m.status}|${m.content}|${who}|${m.deletedAt || ''}`;
+    items.push({ key: `m:${m.key}`, at: m.createdAt, sig, make: () => messageEl(m, who) });
+  }
+  if (s.acceptedAt && s.operator) {
+    const who = s.operator.userId === me?.userId ? 'You' : s.operator.name || s.operator.userId;
+    items.push({ key: `n:joined`, at: s.acceptedAt, sig: who, make: () => h('li', { class: 'note' }, `${who} joined the conversation`) });
+  }
+  if (s.status === 'closed' && s.closedAt) {
+    const by = s.closedBy === s.visitor.userId ? `${visitorName(s)} closed the conversation` : s.closedBy === me?.userId ? 'You closed the conversation' : 'The conversation was closed';
+    items.push({ key: 'n:closed', at: s.closedAt, sig: by + (s.resolution || ''), make: () => h('li', { class: 'note' }, s.resolution ? `${by}: ${s.resolution}` : by) });
+  }
+  if (s.rating) {
+    const text = `${visitorName(s)} rated it ${s.rating.score}/5`;
+    items.push({ key: 'n:rated', at: s.rating.ratedAt, sig: text, make: () => h('li', { class: 'note' }, text) });
+  }
+  items.sort((a, b) => a.at - b.at);
+  const keep = new Set();
+  const wanted = [];
+  for (const it of items) {
+    let el = msgEls.get(it.key);
+    if (!el || el.dataset.sig !== it.sig) {
+      if (el && reads) reads.unobserve(el);
+      el = it.make();
+      el.dataset.sig = it.sig;
+      msgEls.set(it.key, el);
+      if (reads && el.dataset.seq && el.dataset.mine === 'false') reads.observe(el, r.roomId, Number(el.dataset.seq));
+    }
+    keep.add(it.key);
+    wanted.push(el);
+  }
+  for (const [k, el] of msgEls) {
+    if (!keep.has(k)) {
+      reads?.unobserve(el);
+      msgEls.delete(k);
+    }
+  }
+  let i = 0;
+  for (const el of wanted) {
+    if (list.children[i] !== el) list.insertBefore(el, list.children[i] || null);
+    i++;
+  }
+  while (list.children.length > wanted.length) list.lastElementChild?.remove();
+  if (nearBottom || forceBottom) list.scrollTop = list.scrollHeight;
+  forceBottom = false;
+}
+
+/** @param {ChatMessage} m @param {string} who */
+function messageEl(m, who) {
+  if (m.kind === 'system') return h('li', { class: 'note' }, m.content);
+  const meta = h('div', { class: 'meta' }, h('time', { datetime: new Date(m.createdAt).toISOString() }, clock(m.createdAt)));
+  if (m.mine && m.status) meta.append(ticks(m.status));
+  const li = h(
+    'li',
+    { class: `msg${m.mine ? ' mine' : ''}`, dataset: { key: m.key, seq: m.seq ? String(m.seq) : '', mine: String(m.mine), status: m.status || '' } },
+    m.mine ? null : h('span', { class: 'who' }, who),
+    h('div', { class: 'bubble' }, h('div', { class: 'content' }, m.deletedAt ? 'This message was deleted' : m.content), meta),
+  );
+  if (!m.status) delete li.dataset.status;
+  return li;
+}
+
+function renderTyping() {
+  const el = $('typing');
+  const t = chat && current ? chat.typers(current) : [];
+  el.textContent = t.length ? `${t.map((x) => x.name).join(', ')} ${t.length > 1 ? 'are' : 'is'} typing…` : '';
+}
+
+/** @param {SupportSession} s */
+function renderDetails(s) {
+  const c = s.context || {};
+  $('ctx-name').textContent = visitorName(s);
+  $('ctx-id').textContent = s.visitor.userId;
+  const page = $('ctx-page');
+  page.replaceChildren();
+  if (c.url && /^https?:\/\//.test(c.url)) page.append(h('a', { href: c.url, target: '_blank', rel: 'noopener noreferrer nofollow' }, c.url));
+  else page.textContent = '—';
+  $('ctx-referrer').textContent = c.referrer || '—';
+  $('ctx-locale').textContent = c.locale || '—';
+  $('ctx-ua').textContent = c.userAgent || '—';
+  $('ctx-started').textContent = `${new Date(s.createdAt).toLocaleString()}${s.acceptedAt ? ` · waited ${duration(s.acceptedAt - s.createdAt)}` : ''}`;
+  const attrs = Object.entries(c.attributes || {});
+  $('ctx-attrs').replaceChildren(...attrs.flatMap(([k, v]) => [h('dt', { class: 'wrap' }, k), h('dd', { class: 'wrap' }, v)]));
+  $('ctx-attrs-empty').hidden = attrs.length > 0;
+  const closed = s.status === 'closed';
+  $('outcome').hidden = !closed;
+  $('resolution').textContent = closed ? (s.resolution ? `Resolution: ${s.resolution}` : 'No resolution given.') : '';
+  const rating = $('rating');
+  rating.dataset.score = String(s.rating ? s.rating.score : 0);
+  if (s.rating) {
+    rating.replaceChildren(
+      h('div', {}, h('span', { class: 'stars', 'aria-hidden': 'true' }, stars(s.rating.score)), ' ', h('span', { class: 'score' }, `${s.rating.score}/5`)),
+      s.rating.comment ? h('p', { class: 'comment' }, s.rating.comment) : null,
+    );
+  } else rating.replaceChildren(h('span', { class: 'muted small' }, closed ? 'Not rated (yet).' : ''));
+}
+
+// ------------------------------------------------------------------ composer and actions
+
+const input = /** @type {HTMLTextAreaElement} */ ($('composer-input'));
+$('composer').addEventListener('submit', (/** @type {Event} */ e) => {
+  e.preventDefault();
+  sendReply();
+});
+input.addEventListener('keydown', (e) => {
+  if (e.key === 'Enter' && !e.shiftKey && !e.isComposing) {
+    e.preventDefault();
+    sendReply();
+  }
+});
+input.addEventListener('input', () => {
+  input.style.height = 'auto';
+  input.style.height = `${Math.min(160, input.scrollHeight + 2)}px`;
+  if (chat && current && input.value.trim()) chat.typing(current);
+});
+input.addEventListener('blur', () => {
+  if (chat && current) chat.stopTyping(current);
+});
+
+function sendReply() {
+  if (!chat || !current) return;
+  const text = input.value;
+  if (!text.trim()) return;
+  try {
+    chat.send(current, text);
+    input.value = '';
+    input.style.height = 'auto';
+    forceBottom = true;
+  } catch (err) {
+    toast(why(err));
+  }
+}
+
+$('transfer-form').addEventListener('submit', async (/** @type {Event} */ e) => {
+  e.preventDefault();
+  if (!chat || !current) return;
+  const to = $('transfer-to').value.trim();
+  if (!to) return;
+  const sid = current;
+  const name = visitorName(chat.session(sid));
+  $('transfer-button').disabled = true;
+  try {
+    const res = await chat.transferSession(sid, to);
+    $('transfer-to').value = '';
+    toast(`${name} was transferred to ${res.to.name || res.to.userId}.`);
+    if (current === sid) closeSession();
+  } catch (err) {
+    toast(`Cannot transfer: ${why(err)}`);
+  } finally {
+    $('transfer-button').disabled = false;
+  }
+});
+
+$('close-form').addEventListener('submit', async (/** @type {Event} */ e) => {
+  e.preventDefault();
+  if (!chat || !current) return;
+  $('close-button').disabled = true;
+  try {
+    await chat.closeSession(current, $('close-resolution').value);
+    $('close-resolution').value = '';
+  } catch (err) {
+    toast(`Cannot close: ${why(err)}`);
+  } finally {
+    $('close-button').disabled = false;
+  }
+});
+
+// ------------------------------------------------------------------ boot
+
+try {
+  const saved = JSON.parse(sessionStorage.getItem(SESSION_KEY) || 'null');
+  if (saved && saved.userId && saved.wsUrl) {
+    me = saved;
+    start();
+  } else showSignIn();
+} catch {
+  showSignIn();
+}
