@@ -116,6 +116,32 @@ export async function newUser(browser, origin, { viewport = { width: 1100, heigh
   return user;
 }
 
+/**
+ * A page at any URL (another site, the operator console) in its own browser context, recorded
+ * like newUser's (page errors, dialogs, WebSocket frames) and screenshot by guard() on failure.
+ */
+export async function newPage(browser, url, { viewport = { width: 1100, height: 720 } } = {}) {
+  const context = await browser.newContext({ viewport });
+  const page = await context.newPage();
+  const user = { context, page, errors: [], dialogs: [], sent: [], received: [], console: [] };
+  live.add(user);
+  context.on('close', () => live.delete(user));
+  page.on('pageerror', (e) => user.errors.push(e.message));
+  page.on('console', (m) => {
+    if (m.type() === 'error' || m.type() === 'warning') user.console.push(`${m.type()}: ${m.text()}`);
+  });
+  page.on('dialog', (d) => {
+    user.dialogs.push(`${d.type()}: ${d.message()}`);
+    d.dismiss().catch(() => {});
+  });
+  page.on('websocket', (ws) => {
+    ws.on('framesent', (f) => user.sent.push(String(f.payload)));
+    ws.on('framereceived', (f) => user.received.push(String(f.payload)));
+  });
+  await page.goto(url);
+  return user;
+}
+
 /** Signs in through the demo's form and waits until connected and synced. */
 export async function signIn(user, name, id) {
   const { page } = user;

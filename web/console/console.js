@@ -171,6 +171,8 @@ let reads = null;
 /** @type {{state: string}} */
 let conn = { state: 'connecting' };
 let forceBottom = false;
+/** New-visitor alerts so far (sound and title). */
+let alerts = 0;
 
 // ------------------------------------------------------------------ sign-in
 
@@ -293,7 +295,7 @@ function start(firstToken) {
     },
   });
   const c = chat;
-  /** @type {any} */ (window).supportConsole = { get chat() { return chat; }, get current() { return current; }, get me() { return me; } };
+  /** @type {any} */ (window).supportConsole = { get chat() { return chat; }, get current() { return current; }, get me() { return me; }, get alerts() { return alerts; } };
   c.on('state', (st) => {
     conn = st;
     renderConnection();
@@ -304,6 +306,7 @@ function start(firstToken) {
     c.supportQueue().catch((err) => toast(`Cannot read the queue: ${why(err)}`));
     renderLists();
     if (current && !c.room(current)) closeSession();
+    else if (current && !reads) openSession(current);
     else if (current) renderConversation();
   });
   c.on('queue', (q) => onQueue(q));
@@ -380,6 +383,7 @@ function onQueue(q) {
   const arrived = [...ids].filter((id) => !seenQueue.has(id));
   if (queueInitialized && arrived.length) {
     for (const id of arrived) fresh.add(id);
+    alerts++;
     beep();
     const first = q.queue.find((e) => e.sessionId === arrived[0]);
     announce(`New visitor waiting: ${first?.visitor.name || 'Visitor'}`);
@@ -673,7 +677,7 @@ function renderDetails(s) {
   $('ctx-id').textContent = s.visitor.userId;
   const page = $('ctx-page');
   page.replaceChildren();
-  if (c.url && /^https?:\/\//.test(c.url)) page.append(h('a', { href: c.url, target: '_blank', rel: 'noopener noreferrer nofollow' }, c.url));
+  if (c.url && /^https?:\/\//.test(c.url)) page.append(h('a', { href: c.url, target: '_blank', rel: 'noopener noreferrer nofollow', title: c.url }, c.url));
   else page.textContent = '—';
   $('ctx-referrer').textContent = c.referrer || '—';
   $('ctx-locale').textContent = c.locale || '—';

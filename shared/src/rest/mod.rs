@@ -271,6 +271,10 @@ pub(crate) fn json_body<T: DeserializeOwned>(req: &Request) -> Result<T, ChatErr
             return Err(ChatError::InvalidFrame { field: None, message: format!("the body must be application/json, not {ct}") });
         }
     }
+    // Every body is a JSON object (serde would also read a struct from an array).
+    if bytes.iter().find(|b| !b.is_ascii_whitespace()) != Some(&b'{') {
+        return Err(ChatError::InvalidFrame { field: None, message: "the body must be a JSON object".into() });
+    }
     let mut de = serde_json::Deserializer::from_slice(bytes);
     let value = serde_path_to_error::deserialize::<_, T>(&mut de).map_err(|e| {
         let path = e.path().to_string();

@@ -1,0 +1,429 @@
+// The support desk end to end: a third-party site with hostile CSS embeds the one-line widget
+// (served by chat-dev, on another origin); a visitor talks to an operator working the console.
+// One stack, one browser and one "site" (a tiny HTTP server on another port) for this file; every
+// test uses its own visitors and operators (own browser contexts).
+
+import assert from 'node:assert/strict';
+import http from 'node:http';
+import { writeFile, mkdir } from 'node:fs/promises';
+import { join } from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import { ARTIFACTS, assertClean, guard, launchBrowser, newPage, screenshot, startStack, waitFor } from './helpers.mjs';
+
+let stack;
+let browser;
+let site;
+
+/** The host page: its own CSS is hostile; the widget comes from the chat origin with one tag. */
+function hostPage(chatOrigin, { name, attributes } = {}) {
+  // JSON in a script: `<` escaped so no value can close the tag.
+  const js = (v) => JSON.stringify(v).replace(/</g, '\\u003c');
+  const setup =
+    name || attributes
+      ? `<script>
+  window.ChatWidget = window.ChatWidget || { q: [] };
+  ['open', 'close', 'toggle', 'setUser', 'setAttributes', 'on'].forEach(function (m) {
+    window.ChatWidget[m] = window.ChatWidget[m] || function () { window.ChatWidget.q.push([m, [].slice.call(arguments)]); };
+  });
+  ${name ? `ChatWidget.setUser({ name: ${js(name)}, email: 'vera@example.com' });` : ''}
+  ${attributes ? `ChatWidget.setAttributes(${js(attributes)});` : ''}
+  window.__widgetEvents = [];
+  ChatWidget.on('state', function (e) { window.__widgetEvents.push('state:' + e.state); });
+  ChatWidget.on('open', function () { window.__widgetEvents.push('open'); });
+  ChatWidget.on('close', function () { window.__widgetEvents.push('close'); });
+  ChatWidget.on('message', function (m) { window.__widgetEvents.push('message:' + (m.mine ? 'mine' : 'theirs')); });
+</script>`
+      : '';
+  return `<!doctype html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>Hostile Shop</title>
+<style>
+  * { all: unset; }
+  body > * { all: unset !important; }
+  head, script, style, title { display: none; }
+  html { font-size: 48px; }
+  body { font: 40px serif; display: block; padding: 8px; color: #333; background: #fafafa; }
+  h1, p, main { display: block; margin: 0 0 16px; }
+  button { all: unset; font-size: 40px; }
+  div { font-size: 3rem !important; line-height: 3 !important; }
+</style>
+${setup}
+</head>
+<body>
+<main>
+<h1>Hostile Shop</h1>
+<p>Everything here is 40 px serif, html is 48 px, and every element is reset with all: unset.</p>
+</main>
+<script src="${chatOrigin}/widget.js" data-chat-url="${chatOrigin}/api" async></script>
+</body>
+</html>`;
+}
+
+before(async () => {
+  [stack, browser] = await Promise.all([startStack(), launchBrowser()]);
+  const server = http.createServer((req, res) => {
+    const u = new URL(req.url, 'http://site');
+    if (u.pathname !== '/' && u.pathname !== '/shop') {
+      res.writeHead(404).end();
+      return;
+    }
+    const name = u.searchParams.get('name') || undefined;
+    const attributes = u.searchParams.get('attrs') ? JSON.parse(u.searchParams.get('attrs')) : undefined;
+    res.writeHead(200, { 'content-type': 'text/html; charset=utf-8', 'cache-control': 'no-store' });
+    res.end(hostPage(stack.origin, { name, attributes }));
+  });
+  await new Promise((r) => server.listen(0, '127.0.0.1', r));
+  // "localhost" on its own port: another origin than the chat's 127.0.0.1:<port>.
+  site = { server, origin: `http://localhost:${server.address().port}` };
+});
+
+after(async () => {
+  await browser?.close();
+  await stack?.stop();
+  await new Promise((r) => (site ? site.server.close(r) : r()));
+});
+
+// ------------------------------------------------------------------ page helpers
+
+const W = 'chat-support-widget';
+
+/** Evaluates in the widget's shadow root. */
+function inWidget(page, fn, arg) {
+  return page.evaluate(
+    ({ src, arg, tag }) => {
+      const root = document.querySelector(tag)?.shadowRoot;
+      if (!root) return null;
+      // eslint-disable-next-line no-new-func
+      return new Function('root', 'arg', `return (${src})(root, arg);`)(root, arg);
+    },
+    { src: fn.toString(), arg, tag: W },
+  );
+}
+
+async function widgetState(page) {
+  return page.evaluate((tag) => document.querySelector(tag)?.shadowRoot?.querySelector('.root')?.dataset.state ?? null, W);
+}
+
+async function waitWidgetState(page, state, timeout = 20_000) {
+  await page.waitForFunction(({ tag, state }) => document.querySelector(tag)?.shadowRoot?.querySelector('.root')?.dataset.state === state, { tag: W, state }, { timeout });
+}
+
+/** The widget's message bubbles, top to bottom. */
+function widgetMessages(page) {
+  return inWidget(page, (root) =>
+    [...root.querySelectorAll('.list > li.msg')].map((li) => ({
+      text: li.querySelector('.text')?.textContent ?? '',
+      mine: li.classList.contains('mine'),
+      status: li.dataset.status || null,
+      who: li.querySelector('.who')?.textContent ?? null,
+    })),
+  );
+}
+
+async function waitWidgetMessage(page, text, { mine, status, timeout = 20_000 } = {}) {
+  await page.waitForFunction(
+    ({ tag, text, mine, status }) =>
+      [...(document.querySelector(tag)?.shadowRoot?.querySelectorAll('.list > li.msg') || [])].some(
+        (li) => li.querySelector('.text')?.textContent === text && (mine === undefined || li.classList.contains('mine') === mine) && (status === undefined || li.dataset.status === status),
+      ),
+    { tag: W, text, mine, status },
+    { timeout },
+  );
+}
+
+async function widgetSend(page, text) {
+  await page.fill(`${W} textarea[aria-label="Message"]`, text);
+  await page.press(`${W} textarea[aria-label="Message"]`, 'Enter');
+}
+
+async function consoleSignIn(user, name, id) {
+  await user.page.fill('#signin-name', name);
+  await user.page.fill('#signin-id', id);
+  await user.page.click('#signin-button');
+  await user.page.waitForSelector('#conn[data-state="online"]', { timeout: 20_000 });
+  // The queue arrives after each (re)connect.
+  await user.page.waitForFunction(() => window.supportConsole?.chat?.queue() !== null, null, { timeout: 20_000 });
+}
+
+async function waitConsoleMessage(page, text, { mine, status, timeout = 20_000 } = {}) {
+  await page.waitForFunction(
+    ({ text, mine, status }) =>
+      [...document.querySelectorAll('#messages > li.msg')].some(
+        (li) => li.querySelector('.content')?.textContent === text && (mine === undefined || li.classList.contains('mine') === mine) && (status === undefined || li.dataset.status === status),
+      ),
+    { text, mine, status },
+    { timeout },
+  );
+}
+
+function consoleMessages(page) {
+  return page.$$eval('#messages > li.msg', (els) => els.map((li) => ({ text: li.querySelector('.content')?.textContent ?? '', mine: li.classList.contains('mine'), who: li.querySelector('.who')?.textContent ?? null })));
+}
+
+/** On failure: the frames and console lines of these pages, next to guard()'s screenshots. */
+function evidence(name, users) {
+  return async (fn) => {
+    try {
+      await fn();
+    } catch (err) {
+      await mkdir(ARTIFACTS, { recursive: true });
+      const parts = [];
+      for (const [label, u] of Object.entries(users())) {
+        if (!u) continue;
+        let state = null;
+        try {
+          state = await u.page.evaluate(() => ({
+            widget: window.ChatWidget?.getState?.() ?? null,
+            console: window.supportConsole ? { current: window.supportConsole.current, rooms: window.supportConsole.chat?.rooms(), queue: window.supportConsole.chat?.queue() } : null,
+            title: document.title,
+          }));
+        } catch (e) {
+          state = `cannot inspect: ${e.message}`;
+        }
+        parts.push(
+          `--- ${label}: errors ${JSON.stringify(u.errors)} dialogs ${JSON.stringify(u.dialogs)} console ${JSON.stringify(u.console)}\nstate ${JSON.stringify(state, null, 1)}\nsent:\n${u.sent.slice(-60).join('\n')}\nreceived:\n${u.received
+            .slice(-80)
+            .map((f) => f.slice(0, 400))
+            .join('\n')}`,
+        );
+      }
+      await writeFile(join(ARTIFACTS, `FAIL-support-${name}-frames.txt`), parts.join('\n\n'));
+      throw err;
+    }
+  };
+}
+
+// ------------------------------------------------------------------ tests
+
+describe('support desk', { timeout: 180_000 }, () => {
+  test(
+    'the team is away: the message is kept; the visitor waits once an operator comes; a reload resumes',
+    guard(async () => {
+      let visitor;
+      let op;
+      await evidence('away', () => ({ visitor, op }))(async () => {
+        visitor = await newPage(browser, `${site.origin}/?name=${encodeURIComponent('Ann Away')}`);
+        await visitor.page.waitForSelector(`${W} .bubble`);
+        await visitor.page.click(`${W} .bubble`);
+        await widgetSend(visitor.page, 'Is anyone there?');
+        await waitWidgetState(visitor.page, 'away');
+        assert.match(await inWidget(visitor.page, (root) => root.querySelector('.notice').textContent), /team is away; leave a message and we'll answer here/);
+        await waitWidgetMessage(visitor.page, 'Is anyone there?', { mine: true, status: 'sent' });
+
+        // An operator comes online: waiting visitors hear it (queue.position, operatorsOnline 1).
+        op = await newPage(browser, `${stack.origin}/console/`);
+        await consoleSignIn(op, 'Omar', 'omar');
+        await waitWidgetState(visitor.page, 'waiting');
+        await visitor.page.waitForSelector(`${W} .position[data-position="1"]`);
+        await op.page.waitForSelector('#queue .queue-item .q-name');
+        assert.equal(await op.page.textContent('#queue .queue-item .q-name'), 'Ann Away');
+        assert.equal(await op.page.textContent('#queue .queue-item .q-first'), 'Is anyone there?');
+
+        // A reload finds the same session (same guest id), its message, and its place in the queue.
+        const before = await visitor.page.evaluate(() => window.ChatWidget.getState());
+        await visitor.page.reload();
+        await waitWidgetState(visitor.page, 'waiting');
+        await visitor.page.waitForSelector(`${W} .position[data-position="1"]`);
+        await waitWidgetMessage(visitor.page, 'Is anyone there?', { mine: true });
+        const afterReload = await visitor.page.evaluate(() => window.ChatWidget.getState());
+        assert.equal(afterReload.sessionId, before.sessionId, 'the same session');
+        assert.equal(afterReload.userId, before.userId, 'the same guest id');
+        assert.equal(afterReload.open, true, 'the panel stays open across a reload of the tab');
+        assert.equal((await widgetMessages(visitor.page)).length, 1, 'the message once');
+
+        // The visitor ends the chat: the queue empties.
+        await visitor.page.click(`${W} .end-button`);
+        await waitWidgetState(visitor.page, 'closed');
+        await op.page.waitForSelector('#queue-empty:not([hidden])');
+        assertClean(assert, visitor, op);
+      });
+      await Promise.all([visitor.context.close(), op.context.close()]);
+    }, () => stack),
+  );
+
+  test(
+    'a visitor on a hostile site talks to an operator: queue, accept, chat, close, rating, reload',
+    guard(async () => {
+      let visitor;
+      let op;
+      await evidence('main', () => ({ visitor, op }))(async () => {
+        const visitorName = 'Vera <b>Visitor</b> <img src=x onerror=alert(1)>';
+        const opName = 'Olga <i>ops</i>';
+        const attrs = { plan: 'pro', cart: '<script>alert(2)</script>' };
+
+        // The operator is on duty first.
+        op = await newPage(browser, `${stack.origin}/console/`, { viewport: { width: 1280, height: 800 } });
+        await consoleSignIn(op, opName, 'olga');
+        assert.equal(await op.page.title(), 'Support console');
+
+        visitor = await newPage(browser, `${site.origin}/shop?name=${encodeURIComponent(visitorName)}&attrs=${encodeURIComponent(JSON.stringify(attrs))}`);
+        const vp = visitor.page;
+        await vp.waitForSelector(`${W} .bubble`);
+
+        // It looks right on a page whose CSS is hostile: sizes in px, its own fonts.
+        const closedLook = await inWidget(vp, (root) => {
+          const b = root.querySelector('.bubble');
+          const r = b.getBoundingClientRect();
+          return { w: b.offsetWidth, h: b.offsetHeight, right: innerWidth - r.right, bottom: innerHeight - r.bottom, panelHidden: root.querySelector('.panel').hidden };
+        });
+        assert.deepEqual(closedLook, { w: 60, h: 60, right: 20, bottom: 20, panelHidden: true }, 'a 60 px bubble, 20 px from the bottom-right corner');
+        const hostFont = await vp.evaluate(() => getComputedStyle(document.body).fontSize);
+        assert.equal(hostFont, '40px', 'the host page really is hostile');
+
+        // Open with the keyboard: focus moves into the panel; Esc closes and focus goes back.
+        await vp.focus(`${W} .bubble`);
+        await vp.keyboard.press('Enter');
+        await waitWidgetState(vp, 'idle');
+        const openLook = await inWidget(vp, (root) => {
+          const p = root.querySelector('.panel');
+          const r = p.getBoundingClientRect();
+          const fs = (sel) => getComputedStyle(root.querySelector(sel)).fontSize;
+          return {
+            panel: { w: Math.round(r.width), h: Math.round(r.height), right: Math.round(innerWidth - r.right) },
+            fonts: { root: fs('.root'), greeting: fs('.greeting'), title: fs('.title'), input: fs('textarea'), family: getComputedStyle(root.querySelector('.greeting')).fontFamily },
+            focus: root.activeElement?.getAttribute('aria-label'),
+            live: !!root.querySelector('[aria-live="polite"]'),
+            labelled: [...root.querySelectorAll('button, textarea, input')].filter((el) => !el.hidden && !el.closest('[hidden]')).every((el) => el.getAttribute('aria-label') || el.textContent.trim() || el.labels?.length),
+          };
+        });
+        assert.ok(openLook.panel.w >= 340 && openLook.panel.w <= 420, `panel width ${openLook.panel.w}`);
+        assert.ok(openLook.panel.h >= 480 && openLook.panel.h <= 640, `panel height ${openLook.panel.h}`);
+        assert.equal(openLook.panel.right, 20);
+        assert.deepEqual({ ...openLook.fonts, family: undefined }, { root: '14px', greeting: '14px', title: '16px', input: '14px', family: undefined }, 'the widget sets its own font sizes');
+        assert.doesNotMatch(openLook.fonts.family, /^serif$/);
+        assert.equal(openLook.focus, 'Message', 'focus is in the composer');
+        assert.ok(openLook.live, 'an aria-live region');
+        assert.ok(openLook.labelled, 'every control has a name');
+        await vp.keyboard.press('Escape');
+        await vp.waitForFunction((tag) => document.querySelector(tag).shadowRoot.querySelector('.panel').hidden, W);
+        assert.equal(await inWidget(vp, (root) => root.activeElement?.classList.contains('bubble')), true, 'focus back on the bubble');
+        await vp.keyboard.press('Enter');
+        await vp.waitForFunction((tag) => !document.querySelector(tag).shadowRoot.querySelector('.panel').hidden, W);
+
+        // The first message starts the session: waiting, number 1 in line.
+        const first = 'Hello <b>there</b> & <img src=x onerror=alert(3)>';
+        await widgetSend(vp, first);
+        await waitWidgetState(vp, 'waiting');
+        await vp.waitForSelector(`${W} .position[data-position="1"]`);
+        assert.match(await inWidget(vp, (root) => root.querySelector('.notice').textContent), /You are number 1 in line\./);
+        await waitWidgetMessage(vp, first, { mine: true });
+        assert.equal(await inWidget(vp, (root) => root.querySelectorAll('.list img, .list b').length), 0, 'markup in the message is text');
+
+        // The operator hears of the new visitor (title, sound) and sees them in the queue, as text.
+        await op.page.waitForSelector('#queue .queue-item');
+        await op.page.waitForFunction(() => document.title.startsWith('(1) New visitor'));
+        assert.ok((await op.page.evaluate(() => window.supportConsole.alerts)) >= 1, 'a new-visitor alert');
+        assert.equal(await op.page.textContent('#queue .queue-item .q-name'), visitorName);
+        assert.equal(await op.page.textContent('#queue .queue-item .q-first'), first);
+        assert.match(await op.page.textContent('#queue .queue-item .q-page'), /^localhost:\d+\/shop$/);
+        const waited1 = await op.page.textContent('#queue .queue-item .q-wait');
+        await op.page.waitForFunction((w) => document.querySelector('#queue .queue-item .q-wait')?.textContent !== w, waited1, { timeout: 5000 });
+        assert.equal(await op.page.$$eval('#queue img, #queue b, #queue script', (els) => els.length), 0);
+
+        // Accept: the conversation opens with the visitor's context; the visitor sees who answers.
+        await op.page.click('#queue .queue-item .accept');
+        await waitConsoleMessage(op.page, first, { mine: false });
+        await op.page.waitForSelector('#queue-empty:not([hidden])');
+        assert.equal(await op.page.textContent('#conv-title'), visitorName);
+        assert.equal(await op.page.textContent('#mine .session-item .s-name'), visitorName);
+        assert.match(await op.page.textContent('#ctx-page'), /^http:\/\/localhost:\d+\/shop\?name=/);
+        assert.match(await op.page.textContent('#ctx-ua'), /Chrom/);
+        assert.notEqual(await op.page.textContent('#ctx-locale'), '—');
+        const shownAttrs = await op.page.$$eval('#ctx-attrs dt, #ctx-attrs dd', (els) => els.map((e) => e.textContent));
+        assert.deepEqual(shownAttrs, ['cart', '<script>alert(2)</script>', 'email', 'vera@example.com', 'plan', 'pro']);
+        await waitWidgetState(vp, 'active');
+        await vp.waitForFunction(({ tag, name }) => document.querySelector(tag).shadowRoot.querySelector('.title').textContent === name, { tag: W, name: opName });
+        assert.equal(await inWidget(vp, (root) => root.querySelectorAll('.head i').length), 0, "the operator's name is text");
+
+        // Typing, both ways.
+        await op.page.fill('#composer-input', 'Let me');
+        await op.page.type('#composer-input', ' check');
+        await vp.waitForFunction(({ tag, name }) => document.querySelector(tag).shadowRoot.querySelector('.typing').textContent === `${name} is typing…`, { tag: W, name: opName });
+        await op.page.fill('#composer-input', 'Hi Vera! <i>How</i> can I help?');
+        await op.page.press('#composer-input', 'Enter');
+        await waitWidgetMessage(vp, 'Hi Vera! <i>How</i> can I help?', { mine: false });
+        const theirs = (await widgetMessages(vp)).find((m) => !m.mine);
+        assert.equal(theirs.who, opName);
+        // A message from someone who then stops typing clears the indicator.
+        await vp.waitForFunction((tag) => document.querySelector(tag).shadowRoot.querySelector('.typing').textContent === '', W);
+
+        await vp.type(`${W} textarea[aria-label="Message"]`, 'My order');
+        await op.page.waitForFunction((name) => document.getElementById('typing').textContent === `${name} is typing…`, visitorName);
+        await vp.type(`${W} textarea[aria-label="Message"]`, ' #42 is late');
+        await vp.press(`${W} textarea[aria-label="Message"]`, 'Enter');
+        await waitConsoleMessage(op.page, 'My order #42 is late', { mine: false });
+        // The operator has the conversation open: the visitor's ticks go to read.
+        await waitWidgetMessage(vp, 'My order #42 is late', { mine: true, status: 'read' });
+        await op.page.fill('#composer-input', 'Sorry about that: a refund is on its way.');
+        await op.page.press('#composer-input', 'Enter');
+        await waitWidgetMessage(vp, 'Sorry about that: a refund is on its way.', { mine: false });
+        await waitConsoleMessage(op.page, 'Sorry about that: a refund is on its way.', { mine: true, status: 'read' });
+
+        const expected = [first, 'Hi Vera! <i>How</i> can I help?', 'My order #42 is late', 'Sorry about that: a refund is on its way.'];
+        assert.deepEqual((await widgetMessages(vp)).map((m) => m.text), expected, 'the visitor sees each message once, in order');
+        assert.deepEqual((await consoleMessages(op.page)).map((m) => m.text), expected, 'the operator sees each message once, in order');
+        assert.equal(await op.page.$$eval('#messages img, #messages i, #messages b', (els) => els.length), 0, 'markup in messages is text in the console');
+        assert.equal(await inWidget(vp, (root) => root.querySelectorAll('.list img, .list i, .list b').length), 0, 'markup in messages is text in the widget');
+
+        await screenshot(vp, 'support-widget-desktop');
+        await screenshot(op.page, 'support-console');
+
+        // A narrow phone: the panel fills the screen, still with the widget's own sizes.
+        await vp.setViewportSize({ width: 360, height: 740 });
+        await vp.waitForFunction((tag) => {
+          const r = document.querySelector(tag).shadowRoot.querySelector('.panel').getBoundingClientRect();
+          return r.width === 360 && r.height === 740;
+        }, W);
+        const narrow = await inWidget(vp, (root) => ({ bubble: getComputedStyle(root.querySelector('.bubble')).display, text: getComputedStyle(root.querySelector('.text')).fontSize, scroll: document.documentElement.scrollWidth }));
+        assert.deepEqual(narrow, { bubble: 'none', text: '14px', scroll: 360 });
+        await screenshot(vp, 'support-widget-360');
+        await vp.setViewportSize({ width: 1100, height: 720 });
+
+        // The operator closes with a resolution; the visitor is asked for a rating.
+        await op.page.fill('#close-resolution', 'Refund issued');
+        await op.page.click('#close-button');
+        await waitWidgetState(vp, 'closed');
+        await vp.waitForSelector(`${W} form.rating`);
+        await op.page.waitForSelector('#conv-status[data-status="closed"]');
+        assert.equal(await op.page.textContent('#resolution'), 'Resolution: Refund issued');
+        assert.ok(await op.page.isHidden('#composer'));
+
+        await vp.click(`${W} label[for="cw-star-5"]`);
+        await vp.fill(`${W} form.rating textarea`, 'Quick and kind <3 <b>thanks</b>');
+        await vp.click(`${W} form.rating button[type="submit"]`);
+        await vp.waitForSelector(`${W} .thanks`);
+        assert.match(await inWidget(vp, (root) => root.querySelector('.thanks').textContent), /Thanks for your feedback! You rated this conversation 5 out of 5\./);
+
+        await op.page.waitForSelector('#rating[data-score="5"]');
+        assert.equal(await op.page.textContent('#rating .score'), '5/5');
+        assert.equal(await op.page.textContent('#rating .comment'), 'Quick and kind <3 <b>thanks</b>');
+        await op.page.waitForSelector('#closed .session-item .stars-small');
+        await screenshot(op.page, 'support-console-rated');
+
+        // A reload restores the conversation: its messages, closed, with the thanks.
+        const state = await vp.evaluate(() => window.ChatWidget.getState());
+        await vp.reload();
+        await waitWidgetState(vp, 'closed');
+        await vp.waitForSelector(`${W} .thanks`);
+        await waitWidgetMessage(vp, expected[3], { mine: false });
+        assert.deepEqual((await widgetMessages(vp)).map((m) => m.text), expected);
+        const restored = await vp.evaluate(() => window.ChatWidget.getState());
+        assert.equal(restored.sessionId, state.sessionId);
+        assert.equal(restored.userId, state.userId);
+
+        // And a new conversation can start from there.
+        await vp.click(`${W} .new-conversation`);
+        await waitWidgetState(vp, 'idle');
+        assert.deepEqual(await widgetMessages(vp), []);
+
+        const events = await vp.evaluate(() => window.__widgetEvents);
+        assert.ok(events.includes('open') && events.includes('state:idle'), `widget events: ${events}`);
+        assertClean(assert, visitor, op);
+      });
+      await Promise.all([visitor.context.close(), op.context.close()]);
+    }, () => stack),
+  );
+});
