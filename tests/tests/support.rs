@@ -331,3 +331,36 @@ async fn no_operator_online_publishes_exactly_one_alert_to_the_sns_topic() {
     let body = n["Message"].as_str().unwrap();
     assert!(body.contains("Is anyone there?") && body.contains("https://shop.example.com/help"), "{body}");
 }
+
+#[tokio::test]
+async fn auto_assignment_gives_each_session_to_the_least_loaded_online_operator_under_capacity() {
+    let mut spec = chat_tests::StackSpec::default();
+    spec.parameters.insert("SupportAutoAssign".into(), "true".into());
+    spec.parameters.insert("OperatorCapacity".into(), "1".into());
+    let s = TestStack::start(spec).await;
+    let (a_id, b_id) = (uid("opa"), uid("opb"));
+    let mut a = operator(&s, &a_id, "Ann").await;
+    let mut b = operator(&s, &b_id, "Ben").await;
+    let mut assigned = Vec::new();
+    for name in ["V1", "V2"] {
+        let (mut v, _, _) = guest(&s, name).await;
+        let started = v.request(json!({"action": "support.start", "content": format!("hi from {name}"), "clientId": "c1"})).await;
+        let id = sid(&started["session"]);
+        let joined = v.expect(|f| f["type"] == "operator.joined" && f["sessionId"] == json!(id)).await;
+        assigned.push(joined["operatorId"].as_str().unwrap().to_string());
+    }
+    // One each (capacity 1): the second went to the one without a session.
+    assigned.sort();
+    let mut both = vec![a_id.clone(), b_id.clone()];
+    both.sort();
+    assert_eq!(assigned, both);
+    for op in [&mut a, &mut b] {
+        let got = op.expect_type("session.accepted").await;
+        assert_eq!(got["session"]["status"], "active");
+    }
+    // Both at capacity: the third waits in the queue.
+    let (mut v3, _, _) = guest(&s, "V3").await;
+    let (session, pos) = start(&mut v3, "anyone?").await;
+    assert_eq!((session["status"].as_str(), pos["position"].as_u64()), (Some("waiting"), Some(1)));
+    a.expect(|f| f["type"] == "queue.updated" && f["total"] == 1).await;
+}
