@@ -186,6 +186,7 @@ async fn main() {
         search: t("SearchTable"),
         room_conns: t("RoomConnsTable"),
         support: t("SupportTable"),
+        beats: t("BeatsTable"),
     };
     let store = DynamoStore::new(clients.dynamodb.clone(), tables.clone());
     let meter = store.meter();

@@ -7,7 +7,11 @@
 //!
 //! @connections side, same host and stage, as the SDK calls it:
 //! `POST|GET|DELETE /<stage>/@connections/{connectionId}`.
+//!
+//! Fault injection ([`crate::faults`]): posts answered 410 while the socket stays open, 500 (also
+//! for the SDK's retries of that post), or delivered late; `$disconnect` not delivered.
 
+use crate::faults::{Fault, Faults};
 use crate::lambda::{FunctionPool, InvokeError, InvokeReport};
 use crate::log::LogSink;
 use crate::util::{aws_style_id, clf_time, iso8601, now_ms};
@@ -50,6 +54,8 @@ pub struct GatewayConfig {
     /// (API Gateway delivers `$disconnect` on a best-effort basis). The backend must then clean up
     /// from the 410 of its next post.
     pub lose_disconnect_on_abort: bool,
+    /// Fault injection for the whole stack (gateway, functions, DynamoDB): none by default.
+    pub faults: Faults,
 }
 
 impl Default for GatewayConfig {
@@ -66,6 +72,7 @@ impl Default for GatewayConfig {
             dev_token_secret: None,
             lose_disconnect_on_abort: false,
             connections_credentials: None,
+            faults: Faults::none(),
         }
     }
 }
@@ -104,6 +111,8 @@ pub struct Gateway {
     buckets: BTreeMap<String, Mutex<crate::http_api::Bucket>>,
     selection_path: Vec<String>,
     connections: Mutex<HashMap<String, Arc<Connection>>>,
+    /// SDK invocations (`amz-sdk-invocation-id`) whose posts fail with 500: their retries fail too.
+    failed_posts: Mutex<std::collections::VecDeque<String>>,
     /// `host:port` the gateway listens on (the events' `domainName`).
     domain: String,
     log: LogSink,
@@ -123,7 +132,19 @@ impl Gateway {
             .split('.')
             .map(str::to_string)
             .collect();
-        Ok(Arc::new(Gateway { cfg, routes, http_api: None, other_pools: Vec::new(), sns: None, buckets: BTreeMap::new(), selection_path, connections: Mutex::new(HashMap::new()), domain, log }))
+        Ok(Arc::new(Gateway {
+            cfg,
+            routes,
+            http_api: None,
+            other_pools: Vec::new(),
+            sns: None,
+            buckets: BTreeMap::new(),
+            selection_path,
+            connections: Mutex::new(HashMap::new()),
+            failed_posts: Mutex::new(std::collections::VecDeque::new()),
+            domain,
+            log,
+        }))
     }
 
     /// Adds the HTTP API and the functions event sources invoke (before the gateway serves).
@@ -132,6 +153,11 @@ impl Gateway {
         gw.http_api = http_api.map(Arc::new);
         gw.other_pools = other_pools;
         gw.sns = sns;
+        if gw.cfg.faults.active() {
+            for p in gw.pools() {
+                p.set_faults(gw.cfg.faults.clone());
+            }
+        }
         Arc::new(gw)
     }
 
@@ -346,6 +372,10 @@ impl Gateway {
             self.log.gateway(&format!("{id}: connection lost without close frame; $disconnect not delivered (lose_disconnect_on_abort)"));
             return;
         }
+        if self.cfg.faults.roll(Fault::DropDisconnect) {
+            self.log.gateway(&format!("fault: {id} closed ({code}); $disconnect not delivered"));
+            return;
+        }
         self.disconnect(&id, (&conn.source_ip, &conn.user_agent, conn.connected_at), code, &reason).await;
     }
 
@@ -556,7 +586,39 @@ async fn post_to_connection(State(gw): State<Arc<Gateway>>, Path(id): Path<Strin
         return r;
     }
     let conn = gw.connections.lock().unwrap().get(&id).cloned();
-    let Some(conn) = conn else { return gone(&id) };
+    let Some(mut conn) = conn else { return gone(&id) };
+    let faults = &gw.cfg.faults;
+    if faults.active() {
+        let invocation = headers.get("amz-sdk-invocation-id").and_then(|v| v.to_str().ok()).map(str::to_string);
+        let retry_of_failed = invocation.as_ref().is_some_and(|i| gw.failed_posts.lock().unwrap().contains(i));
+        if retry_of_failed || faults.roll(Fault::Post500) {
+            if !retry_of_failed {
+                gw.log.gateway(&format!("fault: POST @connections/{id}: 500"));
+                if let Some(i) = invocation {
+                    let mut failed = gw.failed_posts.lock().unwrap();
+                    failed.push_back(i);
+                    if failed.len() > 4096 {
+                        failed.pop_front();
+                    }
+                }
+            }
+            let mut r = plain(StatusCode::INTERNAL_SERVER_ERROR, json!({ "message": "Internal server error" }));
+            r.headers_mut().insert("x-amzn-errortype", HeaderValue::from_static("InternalServerErrorException"));
+            return r;
+        }
+        if faults.roll(Fault::Post410) {
+            gw.log.gateway(&format!("fault: POST @connections/{id}: 410 while the socket is open"));
+            return gone(&id);
+        }
+        if faults.roll(Fault::Slow) {
+            let delay = faults.slow_delay();
+            gw.log.gateway(&format!("fault: POST @connections/{id}: delivered {} ms late", delay.as_millis()));
+            tokio::time::sleep(delay).await;
+            let again = gw.connections.lock().unwrap().get(&id).cloned();
+            let Some(c) = again else { return gone(&id) };
+            conn = c;
+        }
+    }
     let frame = match String::from_utf8(body.to_vec()) {
         Ok(text) => Message::Text(text.into()),
         Err(_) => Message::Binary(body),
@@ -656,6 +718,7 @@ async fn health(State(gw): State<Arc<Gateway>>) -> Response {
             "routes": gw.routes.iter().map(|(k, p)| (k.clone(), json!(p.name()))).collect::<Map<String, Value>>(),
             "httpRoutes": gw.http_api.iter().flat_map(|h| h.route_keys()).map(|(k, f)| (k, json!(f))).collect::<Map<String, Value>>(),
             "functions": functions,
+            "faults": if gw.cfg.faults.active() { gw.cfg.faults.to_json() } else { Value::Null },
         }),
     )
 }

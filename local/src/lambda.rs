@@ -10,7 +10,13 @@
 //! stopped) even if whoever asked stops waiting, as on Lambda: the instance count never exceeds the
 //! limit and nothing leaks. An instance that exits or times out is replaced on the next
 //! invocation.
+//!
+//! Fault injection ([`crate::faults`], `kill`): an instance is killed with SIGKILL at a random
+//! point of an invocation it was handed, before it answers; the caller sees the runtime exit
+//! (`Crashed`), whatever the function did so far stays done, and the next invocation gets another
+//! instance.
 
+use crate::faults::{Fault, Faults};
 use crate::log::{LogSink, Stream};
 use crate::template::FunctionSpec;
 use axum::body::Bytes;
@@ -163,6 +169,28 @@ impl Instance {
         }
     }
 
+    /// Fault injection: kills the process if it is still running invocation `request_id`, and
+    /// fails that invocation as a runtime that died does. The instance is dead from this moment
+    /// (never handed another invocation), before the process is reaped.
+    fn kill_during(&self, request_id: &str) -> bool {
+        let mut st = self.state.lock().unwrap();
+        if !st.alive || st.current.as_ref().is_none_or(|(id, _)| id != request_id) {
+            return false;
+        }
+        st.alive = false;
+        st.waiting_next = None;
+        let why = InvokeError::Crashed("Runtime exited with signal: 9 (SIGKILL) (fault injection: kill)".into());
+        if let Some((_, reply)) = st.current.take() {
+            let _ = reply.send(Err(why.clone()));
+        }
+        if let Some(inv) = st.pending.take() {
+            let _ = inv.reply.send(Err(why));
+        }
+        // Under the lock: the runtime's answer cannot complete the invocation in between.
+        self.kill();
+        true
+    }
+
     fn kill(&self) {
         if let Some(pid) = self.pid {
             // SAFETY: plain kill(2) on the instance's own process group.
@@ -197,6 +225,8 @@ pub struct PoolStats {
     pub invocations: u64,
     pub throttled: u64,
     pub timeouts: u64,
+    /// Process ids of the live instances.
+    pub pids: Vec<u32>,
 }
 
 pub struct FunctionPool {
@@ -213,6 +243,10 @@ pub struct FunctionPool {
     throttled: AtomicU64,
     timeouts: AtomicU64,
     next_request: AtomicU64,
+    /// Fault injection (set by the stack; none by default).
+    faults: Mutex<Faults>,
+    /// Recent invocation durations (µs, moving average): where in an invocation a kill lands.
+    recent_us: Arc<AtomicU64>,
 }
 
 impl FunctionPool {
@@ -249,6 +283,8 @@ impl FunctionPool {
             throttled: AtomicU64::new(0),
             timeouts: AtomicU64::new(0),
             next_request: AtomicU64::new(0),
+            faults: Mutex::new(Faults::none()),
+            recent_us: Arc::new(AtomicU64::new(20_000)),
         })
     }
 
@@ -262,6 +298,16 @@ impl FunctionPool {
         let spec = FunctionSpec { logical_id: name.into(), binary: name.into(), memory_mb: 128, timeout_secs: 3, environment: BTreeMap::new() };
         let settings = LambdaSettings { bin_dir: PathBuf::new(), max_concurrency: 1, max_queue: 1, region: "us-east-1".into(), account_id: "0".into(), base_env: BTreeMap::new(), log: LogSink::capture() };
         FunctionPool::new(spec, settings, &BTreeMap::new())
+    }
+
+    /// Injects the faults of `faults` into this function's invocations (`kill`).
+    pub fn set_faults(&self, faults: Faults) {
+        *self.faults.lock().unwrap() = faults;
+    }
+
+    /// The process ids of the instances alive now.
+    pub fn pids(&self) -> Vec<u32> {
+        self.live.lock().unwrap().iter().filter(|i| i.is_alive()).filter_map(|i| i.pid).collect()
     }
 
     pub fn binary_path(&self) -> PathBuf {
@@ -278,6 +324,7 @@ impl FunctionPool {
             invocations: self.invocations.load(Ordering::Relaxed),
             throttled: self.throttled.load(Ordering::Relaxed),
             timeouts: self.timeouts.load(Ordering::Relaxed),
+            pids: self.pids(),
         }
     }
 
@@ -353,6 +400,11 @@ impl FunctionPool {
         } else {
             None
         };
+        if result.is_ok() {
+            let us = started.elapsed().as_micros().min(u64::MAX as u128) as u64;
+            let old = self.recent_us.load(Ordering::Relaxed);
+            self.recent_us.store((old * 7 + us) / 8, Ordering::Relaxed);
+        }
         if instance.is_alive() && !matches!(result, Err(InvokeError::Timeout)) {
             self.idle.lock().unwrap().push(instance.clone());
         }
@@ -416,7 +468,13 @@ impl FunctionPool {
             .route("/2018-06-01/runtime/invocation/{id}/response", post(response))
             .route("/2018-06-01/runtime/invocation/{id}/error", post(error))
             .route("/2018-06-01/runtime/init/error", post(init_error))
-            .with_state(RuntimeState { instance: instance.clone(), arn: self.arn() });
+            .with_state(RuntimeState {
+                instance: instance.clone(),
+                arn: self.arn(),
+                faults: self.faults.lock().unwrap().clone(),
+                recent_us: self.recent_us.clone(),
+                log: self.settings.log.clone(),
+            });
         let server_task = tokio::spawn(async move {
             let _ = axum::serve(listener, server).await;
         });
@@ -474,6 +532,9 @@ impl LinesOf {
 struct RuntimeState {
     instance: Arc<Instance>,
     arn: String,
+    faults: Faults,
+    recent_us: Arc<AtomicU64>,
+    log: LogSink,
 }
 
 async fn next(State(rt): State<RuntimeState>) -> Response {
@@ -502,6 +563,19 @@ async fn next(State(rt): State<RuntimeState>) -> Response {
     let Some((request_id, payload, deadline_ms)) = inst.deliver(inv) else {
         return StatusCode::GONE.into_response();
     };
+    if rt.faults.decide(Fault::Kill) {
+        // Somewhere in the invocation: up to about as long as invocations take lately.
+        let within = rt.recent_us.load(Ordering::Relaxed).clamp(1_000, 2_000_000);
+        let after = Duration::from_micros(rt.faults.uniform(Fault::Kill, within));
+        let (instance, faults, log, id) = (inst.clone(), rt.faults.clone(), rt.log.clone(), request_id.clone());
+        tokio::spawn(async move {
+            tokio::time::sleep(after).await;
+            if instance.kill_during(&id) {
+                faults.record(Fault::Kill);
+                log.gateway(&format!("fault: {} instance {} killed {:.1}ms into invocation {id}", instance.function, instance.id, after.as_secs_f64() * 1000.0));
+            }
+        });
+    }
     let mut headers = HeaderMap::new();
     let hv = |s: &str| HeaderValue::from_str(s).unwrap_or(HeaderValue::from_static(""));
     headers.insert("lambda-runtime-aws-request-id", hv(&request_id));

@@ -2,11 +2,14 @@
 //! that runs the real Lambda binaries through the Lambda Runtime API, against local AWS services,
 //! all derived from `infra/template.yaml`.
 
+pub mod ddb_relay;
+pub mod faults;
 pub mod gateway;
 pub mod http_api;
 pub mod lambda;
 pub mod log;
 pub mod provision;
+pub mod schedule;
 pub mod services;
 pub mod sigv4;
 pub mod sns;

@@ -5,7 +5,11 @@
 //!          [--bin-dir target/debug] [--web-dir web] [--tools-dir .local/tools]
 //!          [--max-concurrency 10] [--max-queue 1000] [--idle-timeout SECS] [--max-duration SECS] [--no-provision]
 //!          [--parameter Key=Value]...   (template parameters, e.g. AllowedOrigins=http://127.0.0.1:3001)
+//!          [--faults post410=P,post500=P,slow=P,slowMs=MS,ddbThrottle=P,txConflict=P,kill=P,dropDisconnect=P,seed=N]
 //! ```
+//! `--faults` injects failures (see `chat_dev::faults`): @connections posts answered 410 or 500 or
+//! delivered late, DynamoDB throttling and transaction conflicts, function instances killed
+//! mid-invocation, `$disconnect` never delivered; `/health` counts what was injected.
 //! With `AWS_ENDPOINT_URL` (or `AWS_ENDPOINT_URL_DYNAMODB`) set, no emulator is started and the
 //! stack uses those endpoints (LocalStack: `AWS_ENDPOINT_URL=http://localhost:4566`).
 
@@ -35,11 +39,19 @@ struct Args {
     provision: bool,
     /// Template parameter overrides (`--parameter Key=Value`, as `sam deploy --parameter-overrides`).
     parameters: BTreeMap<String, String>,
+    /// Fault injection (`--faults`).
+    faults: Option<chat_dev::faults::FaultConfig>,
 }
 
 const USAGE: &str = "usage: chat-dev [--port N] [--host ADDR] [--stage NAME] [--template FILE] [--bin-dir DIR] [--web-dir DIR] \
 [--tools-dir DIR] [--state-dir DIR] [--max-concurrency N] [--max-queue N] [--idle-timeout SECS] [--max-duration SECS] [--no-provision] \
-[--parameter Key=Value]...";
+[--parameter Key=Value]... [--faults post410=P,post500=P,slow=P,slowMs=MS,ddbThrottle=P,txConflict=P,kill=P,dropDisconnect=P,seed=N]
+
+  --faults   inject failures, each with probability P (0..1) per event: @connections posts answered
+             410 (post410) or 500 (post500) or delivered slowMs late (slow); DynamoDB requests throttled
+             (ddbThrottle) and transactions cancelled by a conflict (txConflict); function instances
+             killed mid-invocation (kill); $disconnect not delivered (dropDisconnect). seed: the random
+             streams' seed. Any subset, e.g. --faults kill=0.01,post410=0.02. /health counts them.";
 
 fn parse_args() -> Result<Args, String> {
     let mut a = Args {
@@ -57,6 +69,7 @@ fn parse_args() -> Result<Args, String> {
         max_duration: 7200,
         provision: true,
         parameters: BTreeMap::new(),
+        faults: None,
     };
     let mut it = std::env::args().skip(1);
     while let Some(flag) = it.next() {
@@ -80,6 +93,7 @@ fn parse_args() -> Result<Args, String> {
                 let (k, v) = kv.split_once('=').ok_or_else(|| format!("--parameter takes Key=Value, not {kv}"))?;
                 a.parameters.insert(k.trim().to_string(), v.to_string());
             }
+            "--faults" => a.faults = Some(chat_dev::faults::FaultConfig::parse(&val()?)?),
             "-h" | "--help" => {
                 println!("{USAGE}");
                 std::process::exit(0);
@@ -129,6 +143,7 @@ async fn run(args: Args) -> Result<(), String> {
             max_duration: Duration::from_secs(args.max_duration),
             web_dir: Some(args.web_dir.clone()),
             dev_token_secret: Some(secret.clone()),
+            faults: args.faults.map(chat_dev::faults::Faults::new).unwrap_or_default(),
             ..GatewayConfig::default()
         },
         max_concurrency: args.max_concurrency,
@@ -163,6 +178,9 @@ async fn run(args: Args) -> Result<(), String> {
     println!("  @connections {}/@connections/{{id}}", running.connections_endpoint());
     println!("  REST API     {}/chats  (docs: {}/openapi.yaml)", running.api_url(), running.api_url());
     println!("  health       {}/health", running.http_url());
+    if let Some(f) = &args.faults {
+        println!("  faults       {}  (injected so far: /health, \"faults\")", f.spec());
+    }
     println!();
     println!("Try it (in another terminal):");
     println!("  TOKEN=$(target/debug/chatctl token --sub alice --name Alice)");

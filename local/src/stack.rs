@@ -38,6 +38,9 @@ pub struct RunningStack {
     pub gateway: Arc<Gateway>,
     pub addr: SocketAddr,
     streams: Option<crate::streams::StreamPoller>,
+    _schedules: crate::schedule::Schedules,
+    /// Fault injection's DynamoDB relay (stops when dropped).
+    _ddb_relay: Option<crate::ddb_relay::DdbRelay>,
     server: tokio::task::JoinHandle<()>,
     shutdown: Option<tokio::sync::oneshot::Sender<()>>,
 }
@@ -108,6 +111,14 @@ pub async fn start(opts: StackOptions) -> Result<RunningStack, String> {
     let mut base_env = opts.aws.function_env();
     // The @connections API of this gateway, where the SDK looks for the management endpoint.
     base_env.insert("AWS_ENDPOINT_URL_APIGATEWAYMANAGEMENTAPI".into(), format!("http://{addr}/{}", gw_cfg.stage));
+    // Fault injection: the functions reach DynamoDB through a relay that throttles and cancels.
+    let ddb_relay = match (gw_cfg.faults.active(), opts.aws.endpoint("DYNAMODB")) {
+        (true, Some(upstream)) => Some(crate::ddb_relay::DdbRelay::start(upstream, gw_cfg.faults.clone(), opts.log.clone()).await?),
+        _ => None,
+    };
+    if let Some(r) = &ddb_relay {
+        base_env.insert("AWS_ENDPOINT_URL_DYNAMODB".into(), r.url());
+    }
     let settings = LambdaSettings {
         bin_dir: opts.bin_dir.clone(),
         max_concurrency: opts.max_concurrency,
@@ -152,13 +163,15 @@ pub async fn start(opts: StackOptions) -> Result<RunningStack, String> {
         subs.subscribe(&clients.sns, &addr.to_string()).await?;
         Some(subs)
     };
-    let others: Vec<Arc<FunctionPool>> = stream_pools.values().chain(sns_pools.values()).cloned().collect();
+    let schedule_pools: BTreeMap<String, Arc<FunctionPool>> = spec.schedule_sources.iter().map(|s| pool_of(&s.function).map(|p| (s.function.clone(), p))).collect::<Result<_, _>>()?;
+    let others: Vec<Arc<FunctionPool>> = stream_pools.values().chain(sns_pools.values()).chain(schedule_pools.values()).cloned().collect();
     let gateway = Gateway::new(gw_cfg, &spec.websocket.route_selection_expression, routes, addr.to_string(), opts.log.clone())?.with_extras(http_api, others, sns).with_throttling(spec.websocket.throttle, &spec.websocket.route_throttle);
     let streams = if spec.stream_sources.is_empty() {
         None
     } else {
         Some(crate::streams::StreamPoller::start(&spec.stream_sources, &stream_pools, clients.dynamodb.clone(), clients.streams.clone(), &ctx.region, opts.log.clone()).await?)
     };
+    let schedules = crate::schedule::Schedules::start(&spec.schedule_sources, &schedule_pools, &ctx.region, &ctx.account_id, opts.log.clone());
     let app = gateway.router().into_make_service_with_connect_info::<SocketAddr>();
     let (tx, rx) = tokio::sync::oneshot::channel::<()>();
     let server = tokio::spawn(async move {
@@ -168,5 +181,5 @@ pub async fn start(opts: StackOptions) -> Result<RunningStack, String> {
             })
             .await;
     });
-    Ok(RunningStack { spec, gateway, addr, streams, server, shutdown: Some(tx) })
+    Ok(RunningStack { spec, gateway, addr, streams, _schedules: schedules, _ddb_relay: ddb_relay, server, shutdown: Some(tx) })
 }

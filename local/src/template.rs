@@ -387,6 +387,18 @@ pub struct SnsSourceSpec {
     pub topic_arn: String,
 }
 
+/// A function run on a schedule (a SAM `Events: {Type: Schedule}` source): `rate(N unit)`.
+#[derive(Debug, Clone)]
+pub struct ScheduleSourceSpec {
+    pub function: String,
+    /// The source's logical name (`<Function><Event>` is its rule's name on AWS).
+    pub name: String,
+    pub expression: String,
+    /// The period in seconds (EventBridge's units; the local platform also takes `second(s)`,
+    /// for tests).
+    pub period_secs: u64,
+}
+
 /// A DynamoDB stream feeding a function (a SAM `Events: {Type: DynamoDB}` source).
 #[derive(Debug, Clone)]
 pub struct StreamSourceSpec {
@@ -493,6 +505,7 @@ pub struct StackSpec {
     pub http_api: Option<HttpApiSpec>,
     pub stream_sources: Vec<StreamSourceSpec>,
     pub sns_sources: Vec<SnsSourceSpec>,
+    pub schedule_sources: Vec<ScheduleSourceSpec>,
     pub functions: BTreeMap<String, FunctionSpec>,
     pub tables: Vec<TableSpec>,
     pub buckets: Vec<String>,
@@ -663,9 +676,17 @@ impl StackSpec {
         // DynamoDB stream event sources (SAM `Events: {Type: DynamoDB}`).
         let mut stream_sources = Vec::new();
         let mut sns_sources = Vec::new();
+        let mut schedule_sources = Vec::new();
         for (id, f) in t.resources_of_type("AWS::Serverless::Function") {
             let Some(events) = f.pointer("/Properties/Events").and_then(Value::as_object) else { continue };
             for (name, ev) in events {
+                if ev.get("Type").and_then(Value::as_str) == Some("Schedule") {
+                    let expr = ev.pointer("/Properties/Schedule").ok_or_else(|| invalid(format!("{id}.{name}: Schedule event without Schedule")))?;
+                    let expression = r.string(expr)?;
+                    let period_secs = chat::heartbeat::rate_seconds(&expression).ok_or_else(|| invalid(format!("{id}.{name}: only rate(N unit) schedules run locally, not {expression}")))?;
+                    schedule_sources.push(ScheduleSourceSpec { function: id.clone(), name: format!("{id}{name}"), expression, period_secs });
+                    continue;
+                }
                 if ev.get("Type").and_then(Value::as_str) == Some("SNS") {
                     let topic = ev.pointer("/Properties/Topic").ok_or_else(|| invalid(format!("{id}.{name}: SNS event without Topic")))?;
                     let topic_logical_id = topic.get("Ref").and_then(Value::as_str).ok_or_else(|| invalid(format!("{id}.{name}: Topic must be !Ref <Topic>")))?.to_string();
@@ -698,6 +719,7 @@ impl StackSpec {
             http_api,
             stream_sources,
             sns_sources,
+            schedule_sources,
             functions,
             tables,
             buckets,

@@ -31,6 +31,9 @@ pub struct ChatConfig {
     /// Support desk: assign a new session to the online operator with the fewest open sessions
     /// (under capacity) instead of queueing it.
     pub auto_assign: bool,
+    /// Clients send `ping` this often; a connection without one for [`MISSED_BEATS`] intervals
+    /// is swept (its user announced offline, its socket closed).
+    pub heartbeat_secs: u64,
 }
 
 /// The window of the per-connection send budget.
@@ -38,7 +41,7 @@ pub const SEND_WINDOW_MS: u64 = 10_000;
 
 impl Default for ChatConfig {
     fn default() -> Self {
-        ChatConfig { max_group_size: 100, fanout_concurrency: 32, max_sends_per_window: 30, direct_fanout: 200, fanout_batch: 250, operator_capacity: 5, auto_assign: false }
+        ChatConfig { max_group_size: 100, fanout_concurrency: 32, max_sends_per_window: 30, direct_fanout: 200, fanout_batch: 250, operator_capacity: 5, auto_assign: false, heartbeat_secs: 30 }
     }
 }
 
@@ -275,10 +278,16 @@ impl App {
     /// connection younger than [`HANDSHAKE_GRACE_MS`] is left alone: its `$connect` registered it
     /// before API Gateway finished the handshake, and posts in that window are refused.
     pub async fn cleanup_gone(&self, gone: Vec<(String, String)>, announce: bool) {
+        self.cleanup_connections(gone, announce, HANDSHAKE_GRACE_MS).await
+    }
+
+    /// [`Self::cleanup_gone`] for connections known dead whatever their age (`grace_ms`: leave
+    /// connections younger than this alone).
+    pub async fn cleanup_connections(&self, gone: Vec<(String, String)>, announce: bool, grace_ms: u64) {
         let now = self.now();
         let mut by_user: BTreeMap<String, Vec<String>> = BTreeMap::new();
         for (u, c) in gone {
-            match self.store.delete_stale_connection(&c, now.saturating_sub(HANDSHAKE_GRACE_MS)).await {
+            match self.store.delete_stale_connection(&c, now.saturating_sub(grace_ms)).await {
                 Ok(StaleDelete::TooYoung) => continue,
                 Ok(_) => {}
                 Err(e) => tracing::warn!(connection_id = %c, error = %e, "cannot delete gone connection"),

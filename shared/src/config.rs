@@ -13,6 +13,7 @@ pub struct Tables {
     pub search: String,
     pub room_conns: String,
     pub support: String,
+    pub beats: String,
 }
 
 #[derive(Debug, Clone)]
@@ -56,6 +57,7 @@ impl Config {
             search: required("SEARCH_TABLE")?,
             room_conns: required("ROOM_CONNS_TABLE")?,
             support: required("SUPPORT_TABLE")?,
+            beats: required("BEATS_TABLE")?,
         };
         let ws_endpoint = var("AWS_ENDPOINT_URL_APIGATEWAYMANAGEMENTAPI").or_else(|| var("WS_ENDPOINT")).ok_or("neither WS_ENDPOINT nor AWS_ENDPOINT_URL_APIGATEWAYMANAGEMENTAPI is set")?;
         let max_group_size = match var("MAX_GROUP_SIZE") {
@@ -70,11 +72,15 @@ impl Config {
             Some(v) => v.parse().map_err(|_| format!("OPERATOR_CAPACITY={v} is not a number"))?,
             None => ChatConfig::default().operator_capacity,
         };
+        let heartbeat_secs = match var("HEARTBEAT_SECONDS") {
+            Some(v) => v.parse().ok().filter(|s: &u64| *s > 0).ok_or_else(|| format!("HEARTBEAT_SECONDS={v} is not a positive number"))?,
+            None => ChatConfig::default().heartbeat_secs,
+        };
         let auto_assign = var("SUPPORT_AUTO_ASSIGN").is_some_and(|v| v.eq_ignore_ascii_case("true"));
         Ok(Config {
             tables,
             ws_endpoint,
-            chat: ChatConfig { max_group_size, max_sends_per_window, operator_capacity, auto_assign, ..ChatConfig::default() },
+            chat: ChatConfig { max_group_size, max_sends_per_window, operator_capacity, auto_assign, heartbeat_secs, ..ChatConfig::default() },
             jwt_secret: var("JWT_SECRET"),
             jwt_secret_param: var("JWT_SECRET_PARAM"),
             jwks_url: var("JWKS_URL"),

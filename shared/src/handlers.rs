@@ -119,6 +119,7 @@ pub async fn connect(app: &App, verifier: &Verifier, origins: &OriginPolicy, eve
     };
     let registered = async {
         app.store.put_connection(&record).await?;
+        app.beat(&connection_id, &identity.user_id).await?;
         let came_online = app.attach(&identity.user_id, identity.name.as_deref(), &connection_id).await?;
         if identity.role == crate::model::Role::Operator {
             crate::cmd::support::operator_connected(app, &identity.user_id, &connection_id, came_online).await?;
@@ -172,6 +173,14 @@ pub async fn tasks(app: &App, event: aws_lambda_events::event::sns::SnsEvent) ->
         let report = app.run_task(task).await;
         tracing::info!(posted = report.posted, gone = report.gone, failed = report.failed, "task done");
     }
+    Ok(())
+}
+
+/// The sweeper (an EventBridge schedule, `SWEEP_SCHEDULE` apart): connections without heartbeats
+/// are cleaned up and closed.
+pub async fn sweep(app: &App, period_secs: u64, _event: aws_lambda_events::event::cloudwatch_events::CloudWatchEvent) -> Result<(), Error> {
+    let report = app.sweep(period_secs).await;
+    tracing::info!(buckets = report.buckets, swept = report.swept, "swept");
     Ok(())
 }
 

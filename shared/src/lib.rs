@@ -8,6 +8,7 @@
 //! - [`rest`]: the REST API (HTTP API, payload format 2.0) over the same rules.
 //! - [`search`]: full-text search and the index the `indexer` function keeps.
 //! - [`alerts`]: alerts to people who are not connected (SNS).
+//! - [`heartbeat`]: heartbeats and the sweeper of dead connections.
 //! - [`handlers`]: the Lambda entry points the functions wire up.
 
 pub mod alerts;
@@ -18,6 +19,7 @@ pub mod cmd;
 pub mod config;
 pub mod error;
 pub mod handlers;
+pub mod heartbeat;
 pub mod ids;
 pub mod model;
 pub mod notify;

@@ -350,3 +350,29 @@ pub enum StartOutcome {
     /// The visitor has an open session already (another tab, a returning visitor): its id.
     Existing(String),
 }
+
+/// A heartbeat: `connection_id` (of `user_id`) was alive during heartbeat interval `bucket`
+/// (`epoch seconds / interval`). Items are spread over [`BEAT_SHARDS`] partitions per bucket.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Beat {
+    pub bucket: u64,
+    pub shard: u32,
+    pub connection_id: String,
+    pub user_id: String,
+    /// Epoch seconds (TTL).
+    pub expires_at: u64,
+}
+
+/// Partitions per heartbeat bucket: each takes up to 1,000 writes per second, so 8 carry the
+/// heartbeats of ~240,000 connections at the default 30 s interval.
+pub const BEAT_SHARDS: u32 = 8;
+
+/// The shard of a connection's heartbeats (FNV-1a of its id).
+pub fn beat_shard(connection_id: &str) -> u32 {
+    let mut h: u32 = 0x811c9dc5;
+    for b in connection_id.bytes() {
+        h ^= b as u32;
+        h = h.wrapping_mul(0x01000193);
+    }
+    h % BEAT_SHARDS
+}

@@ -595,11 +595,14 @@ pub struct QueueEntry {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "type")]
 pub enum ServerFrame {
-    #[serde(rename = "pong")]
+    /// Answer to `ping`. `heartbeatSeconds`: send a `ping` at least this often, or the
+    /// connection is taken for dead after 3 intervals (closed, the user announced offline).
+    #[serde(rename = "pong", rename_all = "camelCase")]
     Pong {
         #[serde(default, rename = "ref", skip_serializing_if = "Option::is_none")]
         reference: Option<String>,
         time: u64,
+        heartbeat_seconds: u64,
     },
     /// Answer to `room.create`; `created: false` when the direct room already existed.
     #[serde(rename = "room.created", rename_all = "camelCase")]

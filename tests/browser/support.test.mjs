@@ -8,7 +8,8 @@ import http from 'node:http';
 import { writeFile, mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { ARTIFACTS, assertClean, guard, launchBrowser, newPage, screenshot, startStack, waitFor } from './helpers.mjs';
+import { ARTIFACTS, assertClean, guard, launchBrowser, newPage, screenshot, startStack } from './helpers.mjs';
+import { ChatClient } from '../../web/sdk/chat.js';
 
 let stack;
 let browser;
@@ -40,6 +41,7 @@ function hostPage(chatOrigin, { name, attributes } = {}) {
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <title>Hostile Shop</title>
+<link rel="icon" href="data:,">
 <style>
   * { all: unset; }
   body > * { all: unset !important; }
@@ -257,7 +259,7 @@ describe('support desk', { timeout: 180_000 }, () => {
         // The operator is on duty first.
         op = await newPage(browser, `${stack.origin}/console/`, { viewport: { width: 1280, height: 800 } });
         await consoleSignIn(op, opName, 'olga');
-        assert.equal(await op.page.title(), 'Support console');
+        assert.doesNotMatch(await op.page.title(), /New visitor/);
 
         visitor = await newPage(browser, `${site.origin}/shop?name=${encodeURIComponent(visitorName)}&attrs=${encodeURIComponent(JSON.stringify(attrs))}`);
         const vp = visitor.page;
@@ -426,4 +428,170 @@ describe('support desk', { timeout: 180_000 }, () => {
       await Promise.all([visitor.context.close(), op.context.close()]);
     }, () => stack),
   );
+});
+
+// ------------------------------------------------------------------ the SDK's support frames, without a server
+
+class FakeSocket {
+  static all = [];
+  constructor(url, protocols) {
+    this.url = url;
+    this.protocols = protocols;
+    this.readyState = 0;
+    this.sent = [];
+    FakeSocket.all.push(this);
+  }
+  send(data) {
+    this.sent.push(JSON.parse(data));
+  }
+  close() {
+    this.readyState = 3;
+  }
+  open() {
+    this.readyState = 1;
+    this.onopen?.({});
+  }
+  receive(frame) {
+    this.onmessage?.({ data: JSON.stringify(frame) });
+  }
+  frames(action) {
+    return this.sent.filter((f) => f.action === action);
+  }
+}
+
+const until = async (fn, what, timeout = 2000) => {
+  const end = Date.now() + timeout;
+  while (!fn()) {
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 2));
+  }
+};
+
+const memory = () => {
+  const m = new Map();
+  return { getItem: (k) => (m.has(k) ? m.get(k) : null), setItem: (k, v) => m.set(k, String(v)), removeItem: (k) => m.delete(k) };
+};
+
+/** A client of `sub` connected to a fake socket, synced with `rooms`. */
+async function fakeClient(sub, rooms = []) {
+  FakeSocket.all = [];
+  const token = `h.${Buffer.from(JSON.stringify({ sub })).toString('base64url')}.s`;
+  const c = new ChatClient({ url: 'ws://test/local', token, WebSocket: FakeSocket, storage: memory(), gapDelay: 20, receiptDelay: 20 });
+  c.connect();
+  await until(() => FakeSocket.all.length === 1, 'a socket');
+  const ws = FakeSocket.all[0];
+  ws.open();
+  await until(() => ws.frames('sync').length === 1, 'the sync');
+  ws.receive({ type: 'sync', ref: ws.frames('sync')[0].ref, rooms: rooms.map((room) => ({ room, messages: [], hasMore: false, ver: 0, receipts: [], new: true })), hasMore: false });
+  await until(() => c.ready, 'ready');
+  return { c, ws };
+}
+
+const SID = 'sp_01TEST';
+const session = (extra = {}) => ({ sessionId: SID, status: 'waiting', visitor: { userId: 'g_v', name: 'Vee' }, context: {}, createdAt: 1000, ...extra });
+const supportView = (extra = {}) => ({ roomId: SID, type: 'support', name: 'Vee', createdBy: 'g_v', createdAt: 1000, lastSeq: 0, memberCount: 1, role: 'member', readSeq: 0, deliveredSeq: 0, unread: 0, session: session(), ...extra });
+const message = (seq, senderId, content, extra = {}) => ({ roomId: SID, seq, id: `m${seq}`, senderId, kind: 'text', content, createdAt: 1000 + seq, ...extra });
+
+describe('SDK: support frames (fake socket)', () => {
+  test('a visitor starts a session: first message, room, queue position, operator, close, rating', async () => {
+    const other = { ...supportView({ roomId: 'sp_OLD', session: session({ sessionId: 'sp_OLD', status: 'closed' }) }) };
+    const { c, ws } = await fakeClient('g_v', [other]);
+    const events = [];
+    c.on('session', (e) => events.push(`${e.reason}:${e.session.status}`));
+    c.on('queuePosition', (p) => events.push(`position:${p.position}`));
+    c.on('operatorJoined', (e) => events.push(`joined:${e.name}`));
+
+    const started = c.startSupport({ context: { url: 'https://shop.example/p' }, content: 'Hello <b>', clientId: 'c-1' });
+    const f = ws.frames('support.start')[0];
+    assert.deepEqual({ ...f, ref: undefined }, { action: 'support.start', context: { url: 'https://shop.example/p' }, content: 'Hello <b>', clientId: 'c-1', ref: undefined });
+    ws.receive({ type: 'session.started', ref: f.ref, session: session(), created: true, operatorsOnline: 2 });
+    ws.receive({ type: 'queue.position', sessionId: SID, position: 1, estimatedWaitSeconds: 60, operatorsOnline: 2 });
+    // The ack comes before this client holds the room.
+    ws.receive({ type: 'ack', clientId: 'c-1', message: message(1, 'g_v', 'Hello <b>', { clientId: 'c-1' }), duplicate: false });
+    const res = await started;
+    assert.deepEqual([res.created, res.operatorsOnline, res.session.status, res.clientId], [true, 2, 'waiting', 'c-1']);
+    assert.deepEqual(c.queuePosition(SID), { sessionId: SID, position: 1, estimatedWaitSeconds: 60, operatorsOnline: 2 });
+
+    // The room comes with a sync that leaves it out (so the server registers this connection in it),
+    // read before the first message was stored.
+    await until(() => ws.frames('sync').length === 2, 'a sync after the start');
+    const sync = ws.frames('sync')[1];
+    assert.deepEqual(Object.keys(sync.rooms), ['sp_OLD'], 'the new room is not listed');
+    ws.receive({ type: 'sync', ref: sync.ref, rooms: [{ room: supportView(), messages: [], hasMore: false, ver: 0, receipts: [], new: true }], hasMore: false });
+    await until(() => c.room(SID), 'the room');
+    assert.deepEqual(c.messages(SID).map((m) => [m.seq, m.content, m.status]), [[1, 'Hello <b>', 'sent']], 'the first message, from its ack');
+    assert.equal(c.room(SID).session.status, 'waiting');
+
+    ws.receive({ type: 'operator.joined', sessionId: SID, operatorId: 'op', name: 'Olga' });
+    assert.deepEqual(c.session(SID).operator, { userId: 'op', name: 'Olga' });
+    assert.equal(c.room(SID).session.status, 'active');
+    // A view read before that (a late sync answer) does not take the session back.
+    ws.receive({ type: 'room.updated', room: supportView({ lastSeq: 1 }) });
+    assert.equal(c.session(SID).status, 'active');
+
+    const closed = session({ status: 'closed', operator: { userId: 'op', name: 'Olga' }, closedAt: 5000, closedBy: 'op', resolution: 'done' });
+    ws.receive({ type: 'session.closed', session: closed, ratingRequested: true });
+    assert.equal(c.session(SID).status, 'closed');
+    const rated = c.rateSession(SID, 5, '  great  ');
+    const r = ws.frames('session.rate')[0];
+    assert.deepEqual([r.sessionId, r.score, r.comment], [SID, 5, 'great']);
+    ws.receive({ type: 'session.rated', ref: r.ref, session: { ...closed, rating: { score: 5, comment: 'great', ratedAt: 6000 } } });
+    assert.equal((await rated).rating.score, 5);
+    // A second rating: conflict.
+    const again = c.rateSession(SID, 4);
+    ws.receive({ type: 'error', ref: ws.frames('session.rate')[1].ref, code: 'conflict', message: 'the session was rated already', requestId: 'x' });
+    await assert.rejects(again, (e) => e.code === 'conflict');
+    assert.equal(c.session(SID).rating.score, 5);
+    assert.deepEqual(events, ['started:waiting', 'position:1', 'joined:active', 'joined:Olga', 'closed:closed', 'rated:closed']);
+    c.close();
+  });
+
+  test('an operator: queue, accept (with its messages), conflict, transfer away', async () => {
+    const { c, ws } = await fakeClient('op');
+    const queues = [];
+    c.on('queue', (q) => queues.push(q.total));
+    const q = c.supportQueue();
+    const qf = ws.frames('support.queue')[0];
+    const entry = { sessionId: SID, visitor: { userId: 'g_v', name: 'Vee' }, since: 1000, firstMessage: 'Hello', pageUrl: 'https://shop.example/p' };
+    ws.receive({ type: 'queue.updated', ref: qf.ref, queue: [entry], total: 1, operatorsOnline: 1, estimatedWaitSeconds: 60 });
+    assert.equal((await q).queue[0].firstMessage, 'Hello');
+    assert.equal(c.queue().total, 1);
+
+    const accepted = c.acceptSession(SID);
+    const af = ws.frames('session.accept')[0];
+    assert.equal(af.sessionId, SID);
+    const active = session({ status: 'active', operator: { userId: 'op', name: 'Olga' }, acceptedAt: 2000 });
+    ws.receive({ type: 'operator.joined', sessionId: SID, operatorId: 'op', name: 'Olga' });
+    ws.receive({ type: 'session.accepted', ref: af.ref, session: active, room: supportView({ lastSeq: 2, memberCount: 2, role: 'admin', session: active }), messages: [message(2, 'g_v', 'second'), message(1, 'g_v', 'first')] });
+    ws.receive({ type: 'queue.updated', queue: [], total: 0, operatorsOnline: 1, estimatedWaitSeconds: 60 });
+    const a = await accepted;
+    assert.equal(a.room.session.status, 'active');
+    assert.deepEqual(c.messages(SID).map((m) => m.content), ['first', 'second'], 'its messages, oldest first');
+    assert.equal(c.room(SID).hasOlder, false);
+    await until(() => ws.frames('delivered').length === 1, 'a delivered receipt');
+    assert.deepEqual(queues, [1, 0]);
+
+    const lost = c.acceptSession('sp_OTHER');
+    ws.receive({ type: 'error', ref: ws.frames('session.accept')[1].ref, code: 'conflict', message: 'the session was accepted by Omar', requestId: 'x' });
+    await assert.rejects(lost, (e) => e.code === 'conflict');
+
+    const moved = c.transferSession(SID, 'omar');
+    const tf = ws.frames('session.transfer')[0];
+    assert.deepEqual([tf.sessionId, tf.toOperatorId], [SID, 'omar']);
+    ws.receive({ type: 'session.transferred', ref: tf.ref, session: { ...active, operator: { userId: 'omar', name: 'Omar' } }, from: { userId: 'op', name: 'Olga' }, to: { userId: 'omar', name: 'Omar' } });
+    assert.equal((await moved).to.userId, 'omar');
+    assert.equal(c.room(SID), undefined, 'the room left this operator');
+    c.close();
+  });
+
+  test("a session started in another tab: the room is synced without being listed", async () => {
+    const { c, ws } = await fakeClient('g_v');
+    ws.receive({ type: 'room.joined', room: supportView() });
+    assert.ok(c.room(SID));
+    await until(() => ws.frames('sync').length === 2, 'a sync');
+    assert.deepEqual(ws.frames('sync')[1].rooms, {}, 'the room is left out');
+    ws.receive({ type: 'sync', ref: ws.frames('sync')[1].ref, rooms: [{ room: supportView({ lastSeq: 1 }), messages: [], hasMore: false, ver: 0, receipts: [], new: true }], hasMore: false });
+    await until(() => c.room(SID).lastSeq === 1, 'the view');
+    c.close();
+  });
 });

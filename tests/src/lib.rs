@@ -132,7 +132,12 @@ impl TestStack {
             max_concurrency: spec.max_concurrency,
             max_queue: spec.max_queue,
             aws: aws.clone().unwrap_or_else(|| AwsTarget { region: "us-east-1".into(), endpoints: BTreeMap::new(), dummy_credentials: true }),
-            function_env: spec.function_env,
+            function_env: {
+                // Marks this stack's function processes (see [`stack_processes`]).
+                let mut env = spec.function_env;
+                env.insert(STACK_MARKER.into(), stack_name.clone());
+                env
+            },
             ssm_value: Some(secret.clone()),
             provision: spec.with_aws,
             log: log.clone(),
@@ -146,6 +151,13 @@ impl TestStack {
 
     pub fn ws_url(&self) -> String {
         self.stack.ws_url()
+    }
+
+    /// The gateway's `/health` JSON (functions' instances and pids, injected faults).
+    pub async fn health(&self) -> Value {
+        let (status, body) = http_get(&format!("{}/health", self.stack.http_url())).await;
+        assert_eq!(status, 200, "{body}");
+        serde_json::from_str(&body).expect("/health is JSON")
     }
 
     /// The REST API's base URL (`http://127.0.0.1:PORT/api`).
@@ -193,6 +205,32 @@ impl TestStack {
             .await;
         aws_sdk_apigatewaymanagement::Client::from_conf(aws_sdk_apigatewaymanagement::config::Builder::from(&conf).endpoint_url(self.stack.connections_endpoint()).build())
     }
+}
+
+/// The environment variable every function process of a [`TestStack`] carries, with the stack's
+/// name as its value.
+pub const STACK_MARKER: &str = "CHAT_TEST_STACK";
+
+/// The process ids of every live (not zombie) process of this user whose environment carries
+/// `CHAT_TEST_STACK=<stack_name>`: the stack's function instances, whoever spawned them.
+pub fn stack_processes(stack_name: &str) -> Vec<u32> {
+    let needle = format!("{STACK_MARKER}={stack_name}");
+    let mut out = Vec::new();
+    let Ok(dir) = std::fs::read_dir("/proc") else { return out };
+    for entry in dir.flatten() {
+        let Some(pid) = entry.file_name().to_str().and_then(|n| n.parse::<u32>().ok()) else { continue };
+        let Ok(env) = std::fs::read(entry.path().join("environ")) else { continue };
+        if !env.split(|b| *b == 0).any(|kv| kv == needle.as_bytes()) {
+            continue;
+        }
+        // A zombie has given everything back; only its parent's wait is missing.
+        let zombie = std::fs::read_to_string(entry.path().join("stat")).ok().and_then(|s| s.rsplit_once(')').map(|(_, rest)| rest.trim_start().starts_with('Z'))).unwrap_or(false);
+        if !zombie {
+            out.push(pid);
+        }
+    }
+    out.sort_unstable();
+    out
 }
 
 /// An HS256 token for `sub`, signed with `secret`, expiring `ttl` seconds from now (negative: expired).

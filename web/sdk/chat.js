@@ -12,7 +12,10 @@
  * What it takes care of:
  * - the connection: the token travels in `Sec-WebSocket-Protocol` (`["chat.v1", token]`);
  *   reconnects with exponential backoff and jitter (a refused handshake, e.g. HTTP 401, backs off
- *   the same way); `ping` every 4.5 minutes (API Gateway closes idle sockets after 10); the
+ *   the same way); `ping` as the heartbeat, as often as the server's `pong` asks
+ *   (`heartbeatSeconds`, 30 s by default: after 3 missed ones the server takes the socket for dead
+ *   and shows the user offline). Hidden tabs keep beating (browsers slow their timers to once a
+ *   minute at most, still inside the 3 intervals), so a user in another tab is never shown gone; the
  *   `offline`/`online` events of the page drop and restore the socket at once;
  * - messages kept per room by `seq` (duplicates dropped; a gap triggers a `sync`); on every
  *   (re)connect a `sync` from the last seq and edit version per room, repeated while `hasMore`;
@@ -161,7 +164,7 @@ const MAX_SYNC_ROOMS = 500;
  * @property {Pick<Storage, 'getItem'|'setItem'|'removeItem'> | null} [storage] where the outbox
  *   survives reloads (default: localStorage; null: memory only)
  * @property {typeof WebSocket} [WebSocket] default: the global one
- * @property {number} [pingInterval] ms between pings (default 270000)
+ * @property {number} [pingInterval] ms between pings until the server says its heartbeat interval (default 30000)
  * @property {number} [pongTimeout] ms to wait for a pong before the socket counts as dead (10000)
  * @property {number} [connectTimeout] ms for a handshake (10000)
  * @property {number} [ackTimeout] ms to wait for an ack before sending again (10000)
@@ -178,7 +181,7 @@ const MAX_SYNC_ROOMS = 500;
  */
 
 const DEFAULTS = {
-  pingInterval: 270_000,
+  pingInterval: 30_000,
   pongTimeout: 10_000,
   connectTimeout: 10_000,
   ackTimeout: 10_000,
@@ -539,8 +542,8 @@ export class ChatClient {
   /** @param {number} gen */
   async _onOpen(gen) {
     this._setState('open');
-    clearInterval(this._pingTimer);
-    this._pingTimer = setInterval(() => this._ping(), this.opts.pingInterval);
+    this._beat(this._beatMs || this.opts.pingInterval);
+    this._ping();
     try {
       await this._syncAll();
     } catch (e) {
@@ -622,6 +625,14 @@ export class ChatClient {
     this._retryTimer = setTimeout(() => this._openSocket(), delay);
   }
 
+  /** (Re)starts the heartbeat timer at `ms` if it is not running at that interval. @param {number} ms */
+  _beat(ms) {
+    if (this._pingTimer && this._beatMs === ms) return;
+    this._beatMs = ms;
+    clearInterval(this._pingTimer);
+    this._pingTimer = setInterval(() => this._ping(), ms);
+  }
+
   _ping() {
     if (!this._ws || this._ws.readyState !== 1) return;
     const ws = this._ws;
@@ -693,6 +704,8 @@ export class ChatClient {
   _apply(f) {
     switch (f.type) {
       case 'pong':
+        // The server's heartbeat interval: beat a little more often than asked.
+        if (f.heartbeatSeconds > 0) this._beat(Math.max(1000, f.heartbeatSeconds * 900));
         return;
       case 'message.new':
         return this._onMessageNew(f.message);
@@ -838,7 +851,17 @@ export class ChatClient {
     const r = m && this._rooms.get(m.roomId);
     const entry = this._outbox.find((x) => x.clientId === f.clientId);
     if (entry) this._complete(entry);
-    if (!r) return;
+    if (!r) {
+      // A room not held yet (the first message of a support session, sent with support.start,
+      // whose room arrives with the next sync): keep the message for when it does.
+      if (m && m.roomId && typeof m.seq === 'number') {
+        const list = this._orphans.get(m.roomId) || [];
+        list.push(m);
+        this._orphans.set(m.roomId, list);
+        this._scheduleGapSync();
+      }
+      return;
+    }
     this._insert(r, m, 'ack');
     this._notePreview(r, m);
     // The server moves the sender's read cursor to its own message.

@@ -5,10 +5,12 @@ use crate::app::{App, Caller};
 use crate::error::Result;
 use crate::protocol::{Ping, PresenceEntry, PresenceQuery, ServerFrame};
 
-/// Any frame resets API Gateway's 10-minute idle timeout; `ping` is the cheapest one.
+/// The heartbeat: records that the connection is alive (see [`crate::heartbeat`]); any frame
+/// also resets API Gateway's 10-minute idle timeout.
 pub async fn ping(app: &App, caller: &Caller, f: Ping) -> Result<()> {
     check_ref(&f.reference)?;
-    app.reply(caller, &ServerFrame::Pong { reference: f.reference, time: app.now() }).await;
+    app.beat(&caller.connection_id, &caller.user_id).await?;
+    app.reply(caller, &ServerFrame::Pong { reference: f.reference, time: app.now(), heartbeat_seconds: app.cfg.heartbeat_secs }).await;
     Ok(())
 }
 

@@ -25,6 +25,7 @@ struct Data {
     counters: HashMap<String, u32>,
     /// (acceptedAt, waitMs) of accepted sessions.
     waits: Vec<(u64, u64)>,
+    beats: BTreeMap<(u64, u32), BTreeMap<String, String>>,
 }
 
 #[derive(Default)]
@@ -121,6 +122,22 @@ impl ConnectionStore for MemoryStore {
             d.bars.remove(&(room_id.to_string(), u.clone()));
         }
         Ok(())
+    }
+    async fn beat(&self, b: &Beat) -> Result<()> {
+        self.beat_now(b);
+        Ok(())
+    }
+    async fn beats(&self, bucket: u64, shard: u32) -> Result<Vec<(String, String)>> {
+        Ok(self.beats_of(bucket, shard))
+    }
+}
+
+impl MemoryStore {
+    fn beat_now(&self, b: &Beat) {
+        self.data.lock().unwrap().beats.entry((b.bucket, b.shard)).or_default().insert(b.connection_id.clone(), b.user_id.clone());
+    }
+    fn beats_of(&self, bucket: u64, shard: u32) -> Vec<(String, String)> {
+        self.data.lock().unwrap().beats.get(&(bucket, shard)).map(|m| m.iter().map(|(c, u)| (c.clone(), u.clone())).collect()).unwrap_or_default()
     }
 }
 

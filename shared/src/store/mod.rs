@@ -50,6 +50,12 @@ pub trait ConnectionStore: Send + Sync {
     async fn bar_from_room(&self, room_id: &str, user_id: &str, until: u64) -> Result<()>;
     /// Lifts the bar (the user is a member again).
     async fn unbar(&self, room_id: &str, user_ids: &[String]) -> Result<()>;
+
+    // ---- heartbeats: one small item per connection per heartbeat interval ("bucket")
+    /// Records that the connection was alive in `bucket` (idempotent).
+    async fn beat(&self, beat: &Beat) -> Result<()>;
+    /// The connections (with their users) that beat in `bucket`, shard `shard`.
+    async fn beats(&self, bucket: u64, shard: u32) -> Result<Vec<(String, String)>>;
 }
 
 /// Rooms and their members.

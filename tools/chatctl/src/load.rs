@@ -152,6 +152,9 @@ pub async fn run(a: LoadArgs) -> Result<Value, String> {
     let mut next_send = send_start;
     let mut n = 0u64;
     let grace = Duration::from_secs(10);
+    // Every socket beats like the SDK does (the server closes sockets that miss 3 heartbeats).
+    let mut beat = tokio::time::interval(Duration::from_secs(25));
+    beat.tick().await;
     loop {
         let now = Instant::now();
         if now >= send_end && sent_at.len() <= acked.len() + errors.values().sum::<u64>() as usize && delivery_total >= expected_total {
@@ -162,6 +165,11 @@ pub async fn run(a: LoadArgs) -> Result<Value, String> {
         }
         let wake = if now < send_end { next_send.min(send_end) } else { now + Duration::from_millis(50) };
         tokio::select! {
+            _ = beat.tick() => {
+                for s in &sockets {
+                    let _ = s.tx.send(json!({"action": "ping"}).to_string());
+                }
+            }
             _ = tokio::time::sleep_until(wake.into()), if now < send_end => {
                 while next_send <= Instant::now() && next_send < send_end {
                     next_send += interval;

@@ -68,14 +68,18 @@ async fn connect(url: String, token: String) -> Result<(), String> {
     eprintln!("connected; type JSON frames, one per line (e.g. {{\"action\":\"ping\"}}); Ctrl-D quits");
     let (mut tx, mut rx) = ws.split();
     let mut lines = tokio::io::BufReader::new(tokio::io::stdin()).lines();
+    // The heartbeat (the server closes sockets that miss 3): a ping every 25 s, its pong not shown.
+    let mut beat = tokio::time::interval(std::time::Duration::from_secs(25));
     loop {
         tokio::select! {
+            _ = beat.tick() => tx.send(Message::Text(r#"{"action":"ping","ref":"heartbeat"}"#.into())).await.map_err(|e| e.to_string())?,
             line = lines.next_line() => match line {
                 Ok(Some(l)) if !l.trim().is_empty() => tx.send(Message::Text(l.into())).await.map_err(|e| e.to_string())?,
                 Ok(Some(_)) => {}
                 _ => { let _ = tx.send(Message::Close(None)).await; return Ok(()); }
             },
             frame = rx.next() => match frame {
+                Some(Ok(Message::Text(t))) if t.contains(r#""ref":"heartbeat""#) => {}
                 Some(Ok(Message::Text(t))) => println!("< {t}"),
                 Some(Ok(Message::Close(c))) => { eprintln!("closed by the server: {c:?}"); return Ok(()); }
                 Some(Ok(_)) => {}

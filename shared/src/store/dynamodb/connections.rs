@@ -224,6 +224,33 @@ impl ConnectionStore for DynamoStore {
         let entries: Vec<(String, String)> = user_ids.iter().map(|u| (room_id.to_string(), format!("{BAR_PREFIX}{u}"))).collect();
         self.unregister_connections(&entries).await
     }
+
+    async fn beat(&self, b: &Beat) -> Result<()> {
+        let out = self
+            .client
+            .put_item()
+            .table_name(&self.t.beats)
+            .item("b", s(format!("{}#{}", b.bucket, b.shard)))
+            .item("c", s(&b.connection_id))
+            .item("u", s(&b.user_id))
+            .item("x", n(b.expires_at))
+            .return_consumed_capacity(ReturnConsumedCapacity::Total)
+            .send()
+            .await
+            .map_err(|e| err("PutItem", e))?;
+        self.count_write(out.consumed_capacity());
+        Ok(())
+    }
+
+    async fn beats(&self, bucket: u64, shard: u32) -> Result<Vec<(String, String)>> {
+        let q = self.client.query().table_name(&self.t.beats).key_condition_expression("b = :b").expression_attribute_values(":b", s(format!("{bucket}#{shard}")));
+        Ok(self
+            .query_all(q)
+            .await?
+            .into_iter()
+            .filter_map(|i| Some((i.get("c")?.as_s().ok()?.clone(), i.get("u")?.as_s().ok()?.clone())))
+            .collect())
+    }
 }
 
 /// Sort key prefix of a bar in RoomConnsTable (connection ids never start with it).
