@@ -13,8 +13,11 @@ use serde_json::{json, Map, Value};
 
 const FIELDS: &[&str] = &[
     "roomId", "clientId", "content", "kind", "replyTo", "seq", "members", "type", "name", "userId", "isTyping", "beforeSeq", "limit", "rooms", "versions", "cursor", "ref",
-    "archived", "meta", "extra",
+    "archived", "meta", "extra", "sessionId", "context", "score", "comment", "resolution", "toOperatorId",
 ];
+
+/// Stands for the world's real support session in generated frames (replaced before sending).
+const SESSION: &str = "@session";
 
 fn text() -> impl Strategy<Value = String> {
     prop_oneof![
@@ -53,6 +56,11 @@ fn id() -> impl Strategy<Value = Value> {
         1 => text().prop_map(Value::String),
         1 => value(),
     ]
+}
+
+/// A session id: mostly the world's real session, else anything.
+fn session() -> impl Strategy<Value = Value> {
+    prop_oneof![6 => Just(json!(SESSION)), 1 => id()]
 }
 
 fn small() -> impl Strategy<Value = Value> {
@@ -104,6 +112,41 @@ fn fields_of(action: &str) -> BoxedStrategy<Vec<(&'static str, Value)>> {
             f.extend(a.map(|a| ("archived", json!(a))));
             f
         }).boxed(),
+        "support.start" => (
+            proptest::option::of(prop_oneof![
+                4 => (proptest::option::of(prop_oneof![3 => "https://[a-z]{1,8}\\.example/[a-z]{0,8}".prop_map(Value::String), 1 => value()]), proptest::option::of(text()), proptest::option::of(value()))
+                    .prop_map(|(url, locale, attrs)| {
+                        let mut c = Map::new();
+                        if let Some(u) = url { c.insert("url".into(), u); }
+                        if let Some(l) = locale { c.insert("locale".into(), json!(l)); }
+                        if let Some(a) = attrs { c.insert("attributes".into(), a); }
+                        Value::Object(c)
+                    }),
+                1 => value(),
+            ]),
+            proptest::option::of(content.clone()),
+            proptest::option::of("[a-z0-9-]{1,12}".prop_map(Value::String)),
+        )
+            .prop_map(|(ctx, t, c)| {
+                let mut f = Vec::new();
+                if let Some(ctx) = ctx { f.push(("context", ctx)); }
+                if let Some(t) = t { f.push(("content", t)); }
+                if let Some(c) = c { f.push(("clientId", c)); }
+                f
+            })
+            .boxed(),
+        "session.accept" => session().prop_map(|s| vec![("sessionId", s)]).boxed(),
+        "session.transfer" => (session(), user()).prop_map(|(s, u)| vec![("sessionId", s), ("toOperatorId", u)]).boxed(),
+        "session.close" => (session(), proptest::option::of(content.clone())).prop_map(|(s, r)| {
+            let mut f = vec![("sessionId", s)];
+            if let Some(r) = r { f.push(("resolution", r)); }
+            f
+        }).boxed(),
+        "session.rate" => (session(), small(), proptest::option::of(content)).prop_map(|(s, n, c)| {
+            let mut f = vec![("sessionId", s), ("score", n)];
+            if let Some(c) = c { f.push(("comment", c)); }
+            f
+        }).boxed(),
         "sync" => (prop::collection::btree_map(prop_oneof![Just(crate::ids::direct_room_id("alice", "bob")), text()], small(), 0..3)).prop_map(|m| vec![("rooms", Value::Object(m.into_iter().collect()))]).boxed(),
         _ => Just(Vec::new()).boxed(),
     }
@@ -151,18 +194,22 @@ fn frame() -> impl Strategy<Value = String> {
     ]
 }
 
-/// Runs one frame from `a1`; checks the properties; returns whether the parser refused it.
-pub(super) fn check(rt: &tokio::runtime::Runtime, w: &World, body: &str) -> Result<bool, String> {
+/// Runs one frame from `a1` (a user), or from `o1` (an operator) when `as_operator`; checks the
+/// properties; returns whether the parser refused it.
+pub(super) fn check(rt: &tokio::runtime::Runtime, w: &World, body: &str, as_operator: bool) -> Result<bool, String> {
+    let session = w.session.get().cloned().unwrap_or_default();
+    let body = &body.replace(SESSION, &session);
+    let sender = if as_operator { "o1" } else { "a1" };
     let refused = super::parse(body).is_err();
-    rt.block_on(super::handle(&w.app, "a1", "fuzz", body));
+    rt.block_on(super::handle(&w.app, sender, "fuzz", body));
     let mut answers = 0;
-    for conn in ["a1", "a2", "b1"] {
+    for conn in ["a1", "a2", "b1", "o1"] {
         for f in w.notifier.take(conn) {
             let len = f.to_string().len();
             if len > 128 * 1024 {
                 return Err(format!("a {len}-byte frame to {conn} for {}", &body[..body.len().min(200)]));
             }
-            if conn == "a1" {
+            if conn == sender {
                 answers += 1;
                 if refused && f["type"] != "error" {
                     return Err(format!("a refused frame got {f} for {}", &body[..body.len().min(200)]));
@@ -184,7 +231,12 @@ pub(super) fn world(rt: &tokio::runtime::Runtime) -> World {
         w.connect("bob", "b1").await;
         w.direct("a1", "bob").await;
         w.frame("a1", json!({"action": "room.create", "type": "group", "members": ["bob"]})).await;
-        for c in ["a1", "a2", "b1"] {
+        // A support session bob waits in, and an operator online.
+        w.connect_operator("olga", "o1").await;
+        w.frame("b1", json!({"action": "support.start", "content": "help"})).await;
+        let started = w.notifier.take("b1").into_iter().find(|f| f["type"] == "session.started").expect("bob's session");
+        let _ = w.session.set(started["session"]["sessionId"].as_str().unwrap().to_string());
+        for c in ["a1", "a2", "b1", "o1"] {
             w.notifier.take(c);
         }
         w
@@ -194,7 +246,7 @@ pub(super) fn world(rt: &tokio::runtime::Runtime) -> World {
 proptest! {
     #![proptest_config(ProptestConfig { cases: 2_000, failure_persistence: None, ..ProptestConfig::default() })]
     #[test]
-    fn any_frame_gets_a_bounded_answer_and_refusals_an_error(body in frame()) {
+    fn any_frame_gets_a_bounded_answer_and_refusals_an_error(body in frame(), as_operator in prop::bool::weighted(0.25)) {
         thread_local! {
             static RT: tokio::runtime::Runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
         }
@@ -202,7 +254,7 @@ proptest! {
             thread_local! { static W: std::cell::OnceCell<World> = const { std::cell::OnceCell::new() }; }
             W.with(|w| {
                 let w = w.get_or_init(|| world(rt));
-                check(rt, w, &body)
+                check(rt, w, &body, as_operator)
             })
         }).map_err(TestCaseError::fail)?;
     }
@@ -221,7 +273,7 @@ fn fuzz_many() {
     let mut runner = TestRunner::new_with_rng(Config::default(), TestRng::from_seed(proptest::test_runner::RngAlgorithm::ChaCha, &seed_bytes));
     let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
     let mut w = world(&rt);
-    let strategy = frame();
+    let strategy = (frame(), prop::bool::weighted(0.25));
     let started = std::time::Instant::now();
     let mut refused = 0u64;
     for i in 0..cases {
@@ -230,8 +282,8 @@ fn fuzz_many() {
             w = world(&rt);
             eprintln!("{i} frames, {refused} refused, {:.0}/s", i as f64 / started.elapsed().as_secs_f64());
         }
-        let body = strategy.new_tree(&mut runner).unwrap().current();
-        match check(&rt, &w, &body) {
+        let (body, as_operator) = strategy.new_tree(&mut runner).unwrap().current();
+        match check(&rt, &w, &body, as_operator) {
             Ok(r) => refused += r as u64,
             Err(e) => panic!("frame {i}: {e}"),
         }

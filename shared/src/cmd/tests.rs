@@ -13,6 +13,8 @@ pub(super) struct World {
     pub(super) app: App,
     pub(super) notifier: Arc<MemoryNotifier>,
     clock: Arc<ManualClock>,
+    /// A support session, when the test made one (the fuzzer's world does).
+    pub(super) session: std::sync::OnceLock<String>,
 }
 
 impl World {
@@ -20,7 +22,7 @@ impl World {
         let notifier = Arc::new(MemoryNotifier::new());
         let clock = Arc::new(ManualClock::new(1_800_000_000_000));
         let app = App::new(Arc::new(MemoryStore::new()), notifier.clone(), clock.clone(), ChatConfig { max_group_size: 5, ..ChatConfig::default() });
-        World { app, notifier, clock }
+        World { app, notifier, clock, session: Default::default() }
     }
 
     /// Registers a connection as `$connect` does.
@@ -28,6 +30,14 @@ impl World {
         let rec = ConnectionRecord { connection_id: conn.into(), user_id: user.into(), name: Some(user.to_uppercase()), role: Role::User, connected_at: 0, expires_at: 0 };
         self.app.store.put_connection(&rec).await.unwrap();
         self.app.attach(user, rec.name.as_deref(), conn).await.unwrap();
+    }
+
+    /// Registers an operator's connection (`$connect` with an operator token).
+    pub(super) async fn connect_operator(&self, user: &str, conn: &str) {
+        let rec = ConnectionRecord { connection_id: conn.into(), user_id: user.into(), name: Some(user.to_uppercase()), role: Role::Operator, connected_at: 0, expires_at: 0 };
+        self.app.store.put_connection(&rec).await.unwrap();
+        let came = self.app.attach(user, rec.name.as_deref(), conn).await.unwrap();
+        crate::cmd::support::operator_connected(&self.app, user, conn, came).await.unwrap();
     }
 
     pub(super) async fn frame(&self, conn: &str, frame: Value) {
