@@ -34,6 +34,17 @@ pub struct ChatConfig {
     /// Clients send `ping` this often; a connection without one for [`MISSED_BEATS`] intervals
     /// is swept (its user announced offline, its socket closed).
     pub heartbeat_secs: u64,
+    /// Largest attachment, in bytes.
+    pub max_upload_bytes: u64,
+    /// Allowed attachment types (lower case).
+    pub upload_types: Vec<String>,
+}
+
+/// Images, PDF, plain text and CSV, and the common office formats.
+pub const DEFAULT_UPLOAD_TYPES: &str = "image/jpeg,image/png,image/gif,image/webp,application/pdf,text/plain,text/csv,application/msword,application/vnd.openxmlformats-officedocument.wordprocessingml.document,application/vnd.ms-excel,application/vnd.openxmlformats-officedocument.spreadsheetml.sheet,application/vnd.ms-powerpoint,application/vnd.openxmlformats-officedocument.presentationml.presentation,application/vnd.oasis.opendocument.text,application/vnd.oasis.opendocument.spreadsheet";
+
+pub fn parse_types(list: &str) -> Vec<String> {
+    list.split(',').map(|t| t.trim().to_ascii_lowercase()).filter(|t| !t.is_empty()).collect()
 }
 
 /// The window of the per-connection send budget.
@@ -41,7 +52,18 @@ pub const SEND_WINDOW_MS: u64 = 10_000;
 
 impl Default for ChatConfig {
     fn default() -> Self {
-        ChatConfig { max_group_size: 100, fanout_concurrency: 32, max_sends_per_window: 30, direct_fanout: 200, fanout_batch: 250, operator_capacity: 5, auto_assign: false, heartbeat_secs: 30 }
+        ChatConfig {
+            max_group_size: 100,
+            fanout_concurrency: 32,
+            max_sends_per_window: 30,
+            direct_fanout: 200,
+            fanout_batch: 250,
+            operator_capacity: 5,
+            auto_assign: false,
+            heartbeat_secs: 30,
+            max_upload_bytes: 25 * 1024 * 1024,
+            upload_types: parse_types(DEFAULT_UPLOAD_TYPES),
+        }
     }
 }
 
@@ -55,6 +77,8 @@ pub struct App {
     pub tasks: Option<Arc<dyn TaskQueue>>,
     /// Where "a visitor waits and no operator is online" goes (SNS); `None`: logged only.
     pub alerts: Option<Arc<dyn crate::alerts::Alerts>>,
+    /// Attachments' bytes (S3); `None`: messages cannot carry files.
+    pub files: Option<Arc<dyn crate::files::Files>>,
 }
 
 /// Who acts: the user a verified token names (over a socket or REST).
@@ -98,11 +122,15 @@ pub struct FanoutReport {
 
 impl App {
     pub fn new(store: Arc<dyn Store>, notifier: Arc<dyn Notifier>, clock: Arc<dyn Clock>, cfg: ChatConfig) -> App {
-        App { store, notifier, clock, cfg, tasks: None, alerts: None }
+        App { store, notifier, clock, cfg, tasks: None, alerts: None, files: None }
     }
 
     pub fn with_tasks(self, tasks: Arc<dyn TaskQueue>) -> App {
         App { tasks: Some(tasks), ..self }
+    }
+
+    pub fn with_files(self, files: Arc<dyn crate::files::Files>) -> App {
+        App { files: Some(files), ..self }
     }
 
     pub fn with_alerts(self, alerts: Arc<dyn crate::alerts::Alerts>) -> App {

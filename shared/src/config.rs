@@ -33,6 +33,8 @@ pub struct Config {
     pub fanout_topic_arn: Option<String>,
     /// `SUPPORT_ALERT_TOPIC_ARN`: where "a visitor waits, no operator is online" is published.
     pub support_alert_topic_arn: Option<String>,
+    /// `ATTACHMENTS_BUCKET`: where attachments are uploaded (none: messages carry no files).
+    pub attachments_bucket: Option<String>,
     /// `ALLOWED_ORIGINS`: pages of these origins may connect (`*`: any).
     pub allowed_origins: crate::auth::OriginPolicy,
 }
@@ -76,11 +78,16 @@ impl Config {
             Some(v) => v.parse().ok().filter(|s: &u64| *s > 0).ok_or_else(|| format!("HEARTBEAT_SECONDS={v} is not a positive number"))?,
             None => ChatConfig::default().heartbeat_secs,
         };
+        let max_upload_bytes = match var("MAX_UPLOAD_BYTES") {
+            Some(v) => v.parse().map_err(|_| format!("MAX_UPLOAD_BYTES={v} is not a number"))?,
+            None => ChatConfig::default().max_upload_bytes,
+        };
+        let upload_types = var("ALLOWED_UPLOAD_TYPES").map(|v| crate::app::parse_types(&v)).unwrap_or_else(|| ChatConfig::default().upload_types);
         let auto_assign = var("SUPPORT_AUTO_ASSIGN").is_some_and(|v| v.eq_ignore_ascii_case("true"));
         Ok(Config {
             tables,
             ws_endpoint,
-            chat: ChatConfig { max_group_size, max_sends_per_window, operator_capacity, auto_assign, heartbeat_secs, ..ChatConfig::default() },
+            chat: ChatConfig { max_group_size, max_sends_per_window, operator_capacity, auto_assign, heartbeat_secs, max_upload_bytes, upload_types, ..ChatConfig::default() },
             jwt_secret: var("JWT_SECRET"),
             jwt_secret_param: var("JWT_SECRET_PARAM"),
             jwks_url: var("JWKS_URL"),
@@ -88,6 +95,7 @@ impl Config {
             jwt_audience: var("JWT_AUDIENCE"),
             fanout_topic_arn: var("FANOUT_TOPIC_ARN"),
             support_alert_topic_arn: var("SUPPORT_ALERT_TOPIC_ARN"),
+            attachments_bucket: var("ATTACHMENTS_BUCKET"),
             allowed_origins: crate::auth::OriginPolicy::parse(&var("ALLOWED_ORIGINS").unwrap_or_default()),
         })
     }

@@ -42,6 +42,9 @@ pub fn aws_app(cfg: &Config, sdk: &aws_config::SdkConfig) -> App {
     if let Some(arn) = &cfg.fanout_topic_arn {
         app = app.with_tasks(Arc::new(crate::tasks::sns::SnsTasks::new(sdk, arn)));
     }
+    if let Some(bucket) = &cfg.attachments_bucket {
+        app = app.with_files(Arc::new(crate::files::s3::S3Files::new(sdk, bucket)));
+    }
     if let Some(arn) = &cfg.support_alert_topic_arn {
         app = app.with_alerts(Arc::new(crate::alerts::sns::SnsAlerts::new(sdk, arn)));
     }

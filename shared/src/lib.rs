@@ -9,6 +9,7 @@
 //! - [`search`]: full-text search and the index the `indexer` function keeps.
 //! - [`alerts`]: alerts to people who are not connected (SNS).
 //! - [`heartbeat`]: heartbeats and the sweeper of dead connections.
+//! - [`files`]: attachments' bytes (S3, presigned URLs).
 //! - [`handlers`]: the Lambda entry points the functions wire up.
 
 pub mod alerts;
@@ -18,6 +19,7 @@ pub mod clock;
 pub mod cmd;
 pub mod config;
 pub mod error;
+pub mod files;
 pub mod handlers;
 pub mod heartbeat;
 pub mod ids;

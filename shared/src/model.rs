@@ -206,6 +206,7 @@ pub struct NewMessage {
     pub kind: MessageKind,
     pub content: String,
     pub reply_to: Option<u64>,
+    pub attachments: Vec<crate::protocol::Attachment>,
     pub meta: Option<serde_json::Value>,
     pub created_at: u64,
 }
@@ -221,6 +222,7 @@ impl NewMessage {
             kind: self.kind,
             content: self.content,
             reply_to: self.reply_to,
+            attachments: self.attachments,
             client_id: Some(self.client_id),
             created_at: self.created_at,
             edited_at: None,
@@ -271,7 +273,17 @@ pub fn preview(m: &Message) -> MessagePreview {
         sender_id: m.sender_id.clone(),
         sender_name: m.sender_name.clone(),
         kind: m.kind,
-        text: m.content.chars().take(200).collect(),
+        text: if m.content.trim().is_empty() && !m.attachments.is_empty() {
+            // A file without a caption: what a room list shows for it.
+            match m.kind {
+                MessageKind::Image if m.attachments.len() > 1 => format!("{} photos", m.attachments.len()),
+                MessageKind::Image => "Photo".into(),
+                _ if m.attachments.len() > 1 => format!("{} files", m.attachments.len()),
+                _ => format!("File: {}", m.attachments[0].name.chars().take(180).collect::<String>()),
+            }
+        } else {
+            m.content.chars().take(200).collect()
+        },
         created_at: m.created_at,
     }
 }

@@ -62,6 +62,25 @@ pub struct UserRef {
     pub name: Option<String>,
 }
 
+/// A file sent with a message: uploaded first through a presigned URL (`POST
+/// /chats/{id}/uploads`), then named in `message.send`. Downloads: `GET
+/// /chats/{id}/attachments?key=` (members only).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct Attachment {
+    /// The object key: as the upload returned it in `message.send`; the stored message names
+    /// the file's permanent key (`rooms/<roomId>/…`).
+    pub key: String,
+    /// The file name to show and download as.
+    pub name: String,
+    /// Bytes.
+    pub size: u64,
+    pub mime_type: String,
+}
+
+/// Files per message at most.
+pub const MAX_ATTACHMENTS: usize = 10;
+
 /// A stored message. `(roomId, seq)` identifies it; `seq` is assigned by the server, strictly
 /// increasing per room without gaps; `id` is globally unique.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -79,6 +98,9 @@ pub struct Message {
     pub content: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub reply_to: Option<u64>,
+    /// Files (kinds `image` and `file`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub attachments: Vec<Attachment>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub client_id: Option<String>,
     pub created_at: u64,
@@ -358,11 +380,16 @@ pub struct MessageSend {
     /// The client's id for this message (a UUID): retries with the same id are answered with the
     /// original ack and create nothing.
     pub client_id: String,
+    /// May be empty when the message carries attachments (a caption is optional).
+    #[serde(default)]
     pub content: String,
     #[serde(default)]
     pub kind: MessageKind,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub reply_to: Option<u64>,
+    /// Uploaded files (kind `image`: images only; kind `file`: any allowed type).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub attachments: Vec<Attachment>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -866,7 +893,7 @@ mod tests {
         let f: ClientFrame = serde_json::from_str(r#"{"action":"message.send","roomId":"r","clientId":"c","content":"hi"}"#).unwrap();
         assert_eq!(
             f,
-            ClientFrame::MessageSend(MessageSend { reference: None, room_id: "r".into(), client_id: "c".into(), content: "hi".into(), kind: MessageKind::Text, reply_to: None })
+            ClientFrame::MessageSend(MessageSend { reference: None, room_id: "r".into(), client_id: "c".into(), content: "hi".into(), kind: MessageKind::Text, reply_to: None, attachments: vec![] })
         );
         let s = ServerFrame::Read { room_id: "r".into(), user_id: "u".into(), seq: 3 }.to_json();
         assert_eq!(s, r#"{"type":"read","roomId":"r","userId":"u","seq":3}"#);

@@ -8,7 +8,7 @@ import http from 'node:http';
 import { writeFile, mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { ARTIFACTS, assertClean, guard, launchBrowser, newPage, screenshot, startStack } from './helpers.mjs';
+import { ARTIFACTS, assertClean, guard, launchBrowser, newPage, screenshot, startStack, waitFor } from './helpers.mjs';
 import { ChatClient } from '../../web/sdk/chat.js';
 
 let stack;
@@ -16,17 +16,17 @@ let browser;
 let site;
 
 /** The host page: its own CSS is hostile; the widget comes from the chat origin with one tag. */
-function hostPage(chatOrigin, { name, attributes } = {}) {
+function hostPage(chatOrigin, { name, attributes, token } = {}) {
   // JSON in a script: `<` escaped so no value can close the tag.
   const js = (v) => JSON.stringify(v).replace(/</g, '\\u003c');
   const setup =
-    name || attributes
+    name || attributes || token
       ? `<script>
   window.ChatWidget = window.ChatWidget || { q: [] };
   ['open', 'close', 'toggle', 'setUser', 'setAttributes', 'on'].forEach(function (m) {
     window.ChatWidget[m] = window.ChatWidget[m] || function () { window.ChatWidget.q.push([m, [].slice.call(arguments)]); };
   });
-  ${name ? `ChatWidget.setUser({ name: ${js(name)}, email: 'vera@example.com' });` : ''}
+  ${token ? `ChatWidget.setUser({ id: 'site-42', name: ${js(name || '')}, token: ${js(token)} });` : name ? `ChatWidget.setUser({ name: ${js(name)}, email: 'vera@example.com' });` : ''}
   ${attributes ? `ChatWidget.setAttributes(${js(attributes)});` : ''}
   window.__widgetEvents = [];
   ChatWidget.on('state', function (e) { window.__widgetEvents.push('state:' + e.state); });
@@ -74,8 +74,9 @@ before(async () => {
     }
     const name = u.searchParams.get('name') || undefined;
     const attributes = u.searchParams.get('attrs') ? JSON.parse(u.searchParams.get('attrs')) : undefined;
+    const token = u.searchParams.get('token') || undefined;
     res.writeHead(200, { 'content-type': 'text/html; charset=utf-8', 'cache-control': 'no-store' });
-    res.end(hostPage(stack.origin, { name, attributes }));
+    res.end(hostPage(stack.origin, { name, attributes, token }));
   });
   await new Promise((r) => server.listen(0, '127.0.0.1', r));
   // "localhost" on its own port: another origin than the chat's 127.0.0.1:<port>.
@@ -344,9 +345,21 @@ describe('support desk', { timeout: 180_000 }, () => {
         await op.page.fill('#composer-input', 'Let me');
         await op.page.type('#composer-input', ' check');
         await vp.waitForFunction(({ tag, name }) => document.querySelector(tag).shadowRoot.querySelector('.typing').textContent === `${name} is typing…`, { tag: W, name: opName });
+        // The visitor closes the panel: the answer shows as an unread badge on the bubble.
+        await vp.keyboard.press('Escape');
+        await vp.waitForFunction((tag) => document.querySelector(tag).shadowRoot.querySelector('.panel').hidden, W);
         await op.page.fill('#composer-input', 'Hi Vera! <i>How</i> can I help?');
         await op.page.press('#composer-input', 'Enter');
+        await vp.waitForFunction((tag) => {
+          const b = document.querySelector(tag).shadowRoot.querySelector('.badge');
+          return !b.hidden && b.textContent === '1';
+        }, W);
+        assert.match(await inWidget(vp, (root) => root.querySelector('.bubble').getAttribute('aria-label')), /1 unread message/);
+        await vp.waitForFunction(({ tag, text }) => document.querySelector(tag).shadowRoot.querySelector('[aria-live="polite"]').textContent === text, { tag: W, text: `${opName}: Hi Vera! <i>How</i> can I help?` });
+        await vp.keyboard.press('Enter'); // focus is on the bubble
         await waitWidgetMessage(vp, 'Hi Vera! <i>How</i> can I help?', { mine: false });
+        await vp.waitForFunction((tag) => document.querySelector(tag).shadowRoot.querySelector('.badge').hidden, W);
+        await waitConsoleMessage(op.page, 'Hi Vera! <i>How</i> can I help?', { mine: true, status: 'read' });
         const theirs = (await widgetMessages(vp)).find((m) => !m.mine);
         assert.equal(theirs.who, opName);
         // A message from someone who then stops typing clears the indicator.
@@ -395,6 +408,8 @@ describe('support desk', { timeout: 180_000 }, () => {
 
         await vp.click(`${W} label[for="cw-star-5"]`);
         await vp.fill(`${W} form.rating textarea`, 'Quick and kind <3 <b>thanks</b>');
+        await vp.waitForSelector(`${W} .stars[data-score="5"]`);
+        await screenshot(vp, 'support-widget-rating');
         await vp.click(`${W} form.rating button[type="submit"]`);
         await vp.waitForSelector(`${W} .thanks`);
         assert.match(await inWidget(vp, (root) => root.querySelector('.thanks').textContent), /Thanks for your feedback! You rated this conversation 5 out of 5\./);
@@ -404,6 +419,9 @@ describe('support desk', { timeout: 180_000 }, () => {
         assert.equal(await op.page.textContent('#rating .comment'), 'Quick and kind <3 <b>thanks</b>');
         await op.page.waitForSelector('#closed .session-item .stars-small');
         await screenshot(op.page, 'support-console-rated');
+
+        const events = await vp.evaluate(() => window.__widgetEvents);
+        for (const e of ['open', 'close', 'state:idle', 'state:waiting', 'state:active', 'state:closed', 'message:mine', 'message:theirs']) assert.ok(events.includes(e), `widget event ${e} in ${events}`);
 
         // A reload restores the conversation: its messages, closed, with the thanks.
         const state = await vp.evaluate(() => window.ChatWidget.getState());
@@ -415,14 +433,130 @@ describe('support desk', { timeout: 180_000 }, () => {
         const restored = await vp.evaluate(() => window.ChatWidget.getState());
         assert.equal(restored.sessionId, state.sessionId);
         assert.equal(restored.userId, state.userId);
+        await screenshot(vp, 'support-widget-restored');
 
         // And a new conversation can start from there.
         await vp.click(`${W} .new-conversation`);
         await waitWidgetState(vp, 'idle');
         assert.deepEqual(await widgetMessages(vp), []);
 
-        const events = await vp.evaluate(() => window.__widgetEvents);
-        assert.ok(events.includes('open') && events.includes('state:idle'), `widget events: ${events}`);
+        assertClean(assert, visitor, op);
+      });
+      await Promise.all([visitor.context.close(), op.context.close()]);
+    }, () => stack),
+  );
+
+  test(
+    'two operators race for a visitor with two tabs; the winner transfers the session to the other',
+    guard(async () => {
+      let visitor;
+      let amy;
+      let ben;
+      let tab2;
+      await evidence('transfer', () => ({ visitor, amy, ben, tab2 }))(async () => {
+        [amy, ben] = await Promise.all([newPage(browser, `${stack.origin}/console/`), newPage(browser, `${stack.origin}/console/`)]);
+        await Promise.all([consoleSignIn(amy, 'Amy', 'amy'), consoleSignIn(ben, 'Ben', 'ben')]);
+
+        // The visitor opens the chat in one tab (and gets a guest id), then opens a second tab.
+        visitor = await newPage(browser, `${site.origin}/?name=Tom`);
+        await visitor.page.click(`${W} .bubble`);
+        await waitWidgetState(visitor.page, 'idle');
+        await visitor.page.waitForFunction(() => window.ChatWidget.getState().userId);
+        const page2 = await visitor.context.newPage();
+        tab2 = { context: visitor.context, page: page2, errors: [], dialogs: [], sent: [], received: [], console: [] };
+        page2.on('pageerror', (e) => tab2.errors.push(e.message));
+        page2.on('dialog', (d) => (tab2.dialogs.push(d.message()), d.dismiss().catch(() => {})));
+        page2.on('websocket', (ws) => {
+          ws.on('framesent', (f) => tab2.sent.push(String(f.payload)));
+          ws.on('framereceived', (f) => tab2.received.push(String(f.payload)));
+        });
+        await page2.goto(`${site.origin}/?name=Tom`);
+        await page2.waitForFunction(() => window.ChatWidget?.getState().state === 'idle');
+        assert.equal(await page2.evaluate(() => window.ChatWidget.getState().userId), await visitor.page.evaluate(() => window.ChatWidget.getState().userId), 'the same guest in both tabs');
+
+        // The first tab starts the conversation; the second one follows it.
+        await widgetSend(visitor.page, 'Two tabs here');
+        await waitWidgetState(visitor.page, 'waiting');
+        // (`waiting` shows from the first message on; the session id once the server answered.)
+        const sessionId = await visitor.page.waitForFunction(() => window.ChatWidget.getState().sessionId).then((h) => h.jsonValue());
+        assert.match(sessionId, /^sp_/);
+        await page2.waitForFunction((id) => window.ChatWidget.getState().sessionId === id, sessionId);
+        await waitWidgetState(page2, 'waiting');
+
+        // Both operators click Accept at once: exactly one gets the visitor.
+        await Promise.all([amy.page.waitForSelector('#queue .queue-item .accept'), ben.page.waitForSelector('#queue .queue-item .accept')]);
+        await Promise.all([amy, ben].map((o) => o.page.evaluate(() => document.querySelector('#queue .queue-item .accept').click())));
+        const winnerIs = await waitFor(
+          async () => {
+            const [a, b] = await Promise.all([amy, ben].map((o) => o.page.evaluate((id) => !!document.querySelector(`#mine .session-item[data-session-id="${id}"]`), sessionId)));
+            return a ? 'amy' : b ? 'ben' : null;
+          },
+          { message: 'a winner' },
+        );
+        const [winner, loser, loserId, loserName] = winnerIs === 'amy' ? [amy, ben, 'ben', 'Ben'] : [ben, amy, 'amy', 'Amy'];
+        await loser.page.waitForFunction(() => /^Too late: /.test(document.getElementById('toast').textContent));
+        assert.equal(await loser.page.$$eval('#mine .session-item', (els) => els.length), 0, 'the loser has no session');
+        await waitWidgetState(visitor.page, 'active');
+
+        // The winner hands the visitor over.
+        await waitConsoleMessage(winner.page, 'Two tabs here', { mine: false });
+        await winner.page.fill('#transfer-to', loserId);
+        await winner.page.click('#transfer-button');
+        await winner.page.waitForFunction(() => /was transferred to/.test(document.getElementById('toast').textContent));
+        await winner.page.waitForSelector('#mine-empty:not([hidden])');
+        assert.equal(await winner.page.isVisible('#no-session'), true, 'the conversation left the winner');
+        await loser.page.waitForSelector(`#mine .session-item[data-session-id="${sessionId}"]`);
+        await loser.page.waitForFunction(() => /was transferred to you/.test(document.getElementById('toast').textContent));
+        await loser.page.click(`#mine .session-item[data-session-id="${sessionId}"] .session-button`);
+        await waitConsoleMessage(loser.page, 'Two tabs here', { mine: false });
+        for (const p of [visitor.page, page2]) await p.waitForFunction(({ tag, name }) => document.querySelector(tag).shadowRoot.querySelector('.title').textContent === name, { tag: W, name: loserName });
+
+        // Both tabs get the new operator's messages live.
+        await loser.page.fill('#composer-input', `${loserName} here, I will take it from here.`);
+        await loser.page.press('#composer-input', 'Enter');
+        await waitWidgetMessage(visitor.page, `${loserName} here, I will take it from here.`, { mine: false });
+        await page2.click(`${W} .bubble`);
+        await waitWidgetMessage(page2, `${loserName} here, I will take it from here.`, { mine: false });
+        await waitWidgetMessage(page2, 'Two tabs here', { mine: true });
+
+        // The visitor ends it in the second tab; the first tab and the operator see it end.
+        await page2.click(`${W} .end-button`);
+        await waitWidgetState(page2, 'closed');
+        await waitWidgetState(visitor.page, 'closed');
+        await loser.page.waitForSelector('#conv-status[data-status="closed"]');
+        assertClean(assert, visitor, tab2, amy, ben);
+      });
+      await Promise.all([visitor.context.close(), amy.context.close(), ben.context.close()]);
+    }, () => stack),
+  );
+
+  test(
+    'identity validation: with a token the site signed, the visitor is the site\'s user',
+    guard(async () => {
+      let visitor;
+      let op;
+      await evidence('identity', () => ({ visitor, op }))(async () => {
+        // The site signs a token for its user (here chat-dev signs it with the stack's secret).
+        const t = await (await fetch(`${stack.origin}/_dev/token?${new URLSearchParams({ sub: 'site-user-42', name: 'Sam Site', role: 'user' })}`)).json();
+        op = await newPage(browser, `${stack.origin}/console/`);
+        await consoleSignIn(op, 'Ida', 'ida');
+        visitor = await newPage(browser, `${site.origin}/?${new URLSearchParams({ name: 'Sam Site', token: t.token })}`);
+        await visitor.page.waitForFunction(() => window.ChatWidget?.getState().userId === 'site-user-42');
+        await visitor.page.click(`${W} .bubble`);
+        await widgetSend(visitor.page, 'Signed in as myself');
+        await waitWidgetState(visitor.page, 'waiting');
+        await op.page.waitForSelector('#queue .queue-item');
+        assert.equal(await op.page.textContent('#queue .queue-item .q-name'), 'Sam Site');
+        await op.page.click('#queue .queue-item .accept');
+        await waitConsoleMessage(op.page, 'Signed in as myself', { mine: false });
+        assert.equal(await op.page.textContent('#ctx-id'), 'site-user-42');
+        const attrs = await op.page.$$eval('#ctx-attrs dt, #ctx-attrs dd', (els) => els.map((e) => e.textContent));
+        assert.deepEqual(attrs, ['userId', 'site-42']);
+        const stored = await visitor.page.evaluate(() => Object.entries(localStorage).filter(([k]) => k.startsWith('chat.widget')).map(([, v]) => JSON.parse(v)));
+        assert.ok(stored.every((v) => !v.guestId), `no guest id for a known user: ${JSON.stringify(stored)}`);
+        await op.page.fill('#close-resolution', 'answered');
+        await op.page.click('#close-button');
+        await waitWidgetState(visitor.page, 'closed');
         assertClean(assert, visitor, op);
       });
       await Promise.all([visitor.context.close(), op.context.close()]);
@@ -512,14 +646,14 @@ describe('SDK: support frames (fake socket)', () => {
     assert.deepEqual([res.created, res.operatorsOnline, res.session.status, res.clientId], [true, 2, 'waiting', 'c-1']);
     assert.deepEqual(c.queuePosition(SID), { sessionId: SID, position: 1, estimatedWaitSeconds: 60, operatorsOnline: 2 });
 
-    // The room comes with a sync that leaves it out (so the server registers this connection in it),
-    // read before the first message was stored.
+    // The room comes with a sync, read before the first message was stored (lastSeq 0).
     await until(() => ws.frames('sync').length === 2, 'a sync after the start');
     const sync = ws.frames('sync')[1];
-    assert.deepEqual(Object.keys(sync.rooms), ['sp_OLD'], 'the new room is not listed');
+    assert.deepEqual(Object.keys(sync.rooms), ['sp_OLD'], 'the rooms held');
     ws.receive({ type: 'sync', ref: sync.ref, rooms: [{ room: supportView(), messages: [], hasMore: false, ver: 0, receipts: [], new: true }], hasMore: false });
     await until(() => c.room(SID), 'the room');
     assert.deepEqual(c.messages(SID).map((m) => [m.seq, m.content, m.status]), [[1, 'Hello <b>', 'sent']], 'the first message, from its ack');
+    assert.equal(c.room(SID).unread, 0, 'an own message is not unread');
     assert.equal(c.room(SID).session.status, 'waiting');
 
     ws.receive({ type: 'operator.joined', sessionId: SID, operatorId: 'op', name: 'Olga' });
@@ -581,17 +715,6 @@ describe('SDK: support frames (fake socket)', () => {
     ws.receive({ type: 'session.transferred', ref: tf.ref, session: { ...active, operator: { userId: 'omar', name: 'Omar' } }, from: { userId: 'op', name: 'Olga' }, to: { userId: 'omar', name: 'Omar' } });
     assert.equal((await moved).to.userId, 'omar');
     assert.equal(c.room(SID), undefined, 'the room left this operator');
-    c.close();
-  });
-
-  test("a session started in another tab: the room is synced without being listed", async () => {
-    const { c, ws } = await fakeClient('g_v');
-    ws.receive({ type: 'room.joined', room: supportView() });
-    assert.ok(c.room(SID));
-    await until(() => ws.frames('sync').length === 2, 'a sync');
-    assert.deepEqual(ws.frames('sync')[1].rooms, {}, 'the room is left out');
-    ws.receive({ type: 'sync', ref: ws.frames('sync')[1].ref, rooms: [{ room: supportView({ lastSeq: 1 }), messages: [], hasMore: false, ver: 0, receipts: [], new: true }], hasMore: false });
-    await until(() => c.room(SID).lastSeq === 1, 'the view');
     c.close();
   });
 });

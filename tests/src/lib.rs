@@ -450,7 +450,10 @@ pub async fn eventually<T, F: std::future::Future<Output = Option<T>>>(what: &st
 pub struct HttpReply {
     pub status: u16,
     pub headers: Vec<(String, String)>,
+    /// The body as text (lossy), for JSON and pages.
     pub body: String,
+    /// The body as it came (files).
+    pub bytes: Vec<u8>,
 }
 
 impl HttpReply {
@@ -473,7 +476,9 @@ pub async fn http(method: &str, url: &str, headers: &[(&str, &str)], body: Optio
         req.push_str(&format!("{k}: {v}\r\n"));
     }
     if let Some(b) = body {
-        req.push_str(&format!("Content-Length: {}\r\n", b.len()));
+        if !headers.iter().any(|(k, _)| k.eq_ignore_ascii_case("content-length")) {
+            req.push_str(&format!("Content-Length: {}\r\n", b.len()));
+        }
     }
     req.push_str("\r\n");
     let mut bytes = req.into_bytes();
@@ -483,28 +488,30 @@ pub async fn http(method: &str, url: &str, headers: &[(&str, &str)], body: Optio
     s.write_all(&bytes).await.expect("write");
     let mut out = Vec::new();
     s.read_to_end(&mut out).await.expect("read");
-    let text = String::from_utf8_lossy(&out).into_owned();
-    let (head, body) = text.split_once("\r\n\r\n").unwrap_or((&text, ""));
+    let split = out.windows(4).position(|w| w == b"\r\n\r\n").map(|i| (i, i + 4)).unwrap_or((out.len(), out.len()));
+    let head = String::from_utf8_lossy(&out[..split.0]).into_owned();
+    let raw = &out[split.1..];
     let mut lines = head.lines();
     let status = lines.next().and_then(|l| l.split_whitespace().nth(1)).and_then(|c| c.parse().ok()).unwrap_or(0);
     let headers: Vec<(String, String)> = lines.filter_map(|l| l.split_once(':')).map(|(k, v)| (k.trim().to_ascii_lowercase(), v.trim().to_string())).collect();
     let chunked = headers.iter().any(|(k, v)| k == "transfer-encoding" && v.contains("chunked"));
-    let body = if chunked {
-        let mut out = String::new();
-        let mut rest = body;
-        while let Some((size, after)) = rest.split_once("\r\n") {
-            let n = usize::from_str_radix(size.trim(), 16).unwrap_or(0);
+    let body: Vec<u8> = if chunked {
+        let mut body = Vec::new();
+        let mut rest = raw;
+        while let Some(eol) = rest.windows(2).position(|w| w == b"\r\n") {
+            let n = usize::from_str_radix(String::from_utf8_lossy(&rest[..eol]).trim(), 16).unwrap_or(0);
             if n == 0 {
                 break;
             }
-            out.push_str(&after[..n.min(after.len())]);
-            rest = after.get(n + 2..).unwrap_or("");
+            let after = &rest[eol + 2..];
+            body.extend_from_slice(&after[..n.min(after.len())]);
+            rest = after.get(n + 2..).unwrap_or(&[]);
         }
-        out
+        body
     } else {
-        body.to_string()
+        raw.to_vec()
     };
-    HttpReply { status, headers, body }
+    HttpReply { status, headers, body: String::from_utf8_lossy(&body).into_owned(), bytes: body }
 }
 
 /// A REST call with a bearer token and an optional JSON body.

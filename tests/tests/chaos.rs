@@ -11,7 +11,7 @@
 //! `$disconnect` was lost), and no function process is left.
 //!
 //! `make test` runs 2,000 messages; `make chaos` runs `CHAOS_MESSAGES=20000`. Settings:
-//! `CHAOS_MESSAGES`, `CHAOS_USERS` (default 10), `CHAOS_SEED` (42), `CHAOS_FAULTS` (the
+//! `CHAOS_MESSAGES`, `CHAOS_USERS` (default 12), `CHAOS_SEED` (42), `CHAOS_FAULTS` (the
 //! `--faults` syntax; default [`DEFAULT_FAULTS`]), `CHAOS_DROP` (chance a device drops its socket
 //! after an ack; 0.02).
 
@@ -25,13 +25,19 @@ use tokio_tungstenite::tungstenite::Message as WsMessage;
 /// The fault mix of `make test` (per event: post, DynamoDB request, invocation, closed socket).
 const DEFAULT_FAULTS: &str = "post410=0.01,post500=0.02,slow=0.03,slowMs=400,ddbThrottle=0.02,txConflict=0.05,kill=0.01,dropDisconnect=0.3";
 
-/// No ack this long after a send: sent again (same clientId).
-const ACK_TIMEOUT: Duration = Duration::from_secs(6);
+/// No ack this long after a send: sent again (same clientId); doubled on each attempt, up to
+/// [`MAX_ACK_TIMEOUT`].
+const ACK_TIMEOUT: Duration = Duration::from_secs(3);
+const MAX_ACK_TIMEOUT: Duration = Duration::from_secs(12);
+
+fn ack_timeout(attempts: u32) -> Duration {
+    (ACK_TIMEOUT * 2u32.pow(attempts.saturating_sub(1).min(4))).min(MAX_ACK_TIMEOUT)
+}
 /// No answer to a sync page this long: asked again.
 const SYNC_TIMEOUT: Duration = Duration::from_secs(10);
 /// Heartbeats: the stack's `HeartbeatSeconds`, and how often devices ping.
-const HEARTBEAT_SECONDS: u64 = 2;
-const PING_EVERY: Duration = Duration::from_millis(1000);
+const HEARTBEAT_SECONDS: u64 = 3;
+const PING_EVERY: Duration = Duration::from_millis(2000);
 
 struct Settings {
     messages: usize,
@@ -50,7 +56,7 @@ fn settings() -> Settings {
         faults.seed = seed;
     }
     let drop = env("CHAOS_DROP").map(|v| v.parse().expect("CHAOS_DROP takes a probability")).unwrap_or(0.02);
-    Settings { messages: num("CHAOS_MESSAGES", 2000), users: num("CHAOS_USERS", 10).max(4), seed, faults, drop }
+    Settings { messages: num("CHAOS_MESSAGES", 2000), users: num("CHAOS_USERS", 12).max(4), seed, faults, drop }
 }
 
 fn splitmix(state: &mut u64) -> u64 {
@@ -327,7 +333,7 @@ impl Device {
             let due: Vec<(String, String, u32)> = self
                 .pending
                 .iter()
-                .filter(|(_, p)| p.sent_at.is_none_or(|t| now >= t + ACK_TIMEOUT))
+                .filter(|(_, p)| p.sent_at.is_none_or(|t| now >= t + ack_timeout(p.attempts)))
                 .map(|(r, p)| (r.clone(), p.client_id.clone(), p.attempts))
                 .collect();
             for (room, cid, attempts) in due {
@@ -345,7 +351,7 @@ impl Device {
                 self.next_ping = now + PING_EVERY;
                 self.send(json!({"action": "ping"})).await;
             }
-            let until = self.pending.values().filter_map(|p| p.sent_at).map(|t| t + ACK_TIMEOUT).chain([self.next_ping]).min().unwrap();
+            let until = self.pending.values().filter_map(|p| p.sent_at.map(|t| t + ack_timeout(p.attempts))).chain([self.next_ping]).min().unwrap();
             let acks_before = self.stats.acks;
             if let Some(f) = self.next_frame(until).await {
                 if let Next::Reconnect = self.on_frame(&f) {
@@ -458,6 +464,22 @@ async fn stored(s: &TestStack, room: &str) -> BTreeMap<u64, (String, String, Str
             return out;
         }
     }
+}
+
+/// For a failure message: each user's live connection ids, and whether each still has its row.
+async fn connections_of(s: &TestStack, users: &[&str]) -> String {
+    use aws_sdk_dynamodb::types::AttributeValue;
+    let ddb = s.dynamodb().await;
+    let mut out = String::new();
+    for u in users {
+        let item = ddb.get_item().table_name(s.table("UsersTable")).key("userId", AttributeValue::S(u.to_string())).consistent_read(true).send().await.expect("get user").item;
+        let conns = item.as_ref().and_then(|i| i.get("conns")).and_then(|c| c.as_ss().ok()).cloned().unwrap_or_default();
+        for c in conns {
+            let row = ddb.get_item().table_name(s.table("ConnectionsTable")).key("connectionId", AttributeValue::S(c.clone())).consistent_read(true).send().await.expect("get connection").item;
+            out.push_str(&format!("\n  {u}: {c} ({})", if row.is_some() { "row present" } else { "NO ROW: a cleanup stopped between deleting the row and detaching it from the user" }));
+        }
+    }
+    out
 }
 
 async fn users_online(s: &TestStack, users: &[String]) -> Vec<String> {
@@ -609,7 +631,9 @@ async fn chaos_nothing_lost_nothing_duplicated_order_kept_presence_converges_not
         if online.is_empty() {
             break wait.elapsed();
         }
-        assert!(wait.elapsed() < Duration::from_secs(90), "still online after 90 s: {online:?} (the sweeper runs every {HEARTBEAT_SECONDS} s)");
+        if wait.elapsed() > Duration::from_secs(90) {
+            panic!("still online 90 s after everyone left: {online:?} (heartbeats every {HEARTBEAT_SECONDS} s); their connections:{}", connections_of(&s, &online).await);
+        }
         tokio::time::sleep(Duration::from_millis(500)).await;
         obs.send(json!({"action": "ping"})).await;
     };

@@ -481,7 +481,8 @@ let listsQueued = false;
 function scheduleLists() {
   if (listsQueued) return;
   listsQueued = true;
-  requestAnimationFrame(() => {
+  // A microtask, not requestAnimationFrame: a console in a background window still updates.
+  queueMicrotask(() => {
     listsQueued = false;
     renderLists();
   });
@@ -556,7 +557,7 @@ let convQueued = false;
 function scheduleConversation() {
   if (convQueued) return;
   convQueued = true;
-  requestAnimationFrame(() => {
+  queueMicrotask(() => {
     convQueued = false;
     renderConversation();
   });
@@ -603,7 +604,7 @@ function renderMessages(r, s) {
   const items = [];
   for (const m of chat.messages(r.roomId)) {
     const who = m.mine ? 'You' : m.senderName || chat.nameOf(m.senderId);
-    const sig = `${m.seq}|${m.status}|${m.content}|${who}|${m.deletedAt || ''}`;
+    const sig = `${m.seq}|${m.status}|${m.content}|${who}|${m.deletedAt || ''}|${(/** @type {any} */ (m).attachments || []).length}`;
     items.push({ key: `m:${m.key}`, at: m.createdAt, sig, make: () => messageEl(m, who) });
   }
   if (s.acceptedAt && s.operator) {
@@ -658,10 +659,16 @@ function messageEl(m, who) {
     'li',
     { class: `msg${m.mine ? ' mine' : ''}`, dataset: { key: m.key, seq: m.seq ? String(m.seq) : '', mine: String(m.mine), status: m.status || '' } },
     m.mine ? null : h('span', { class: 'who' }, who),
-    h('div', { class: 'bubble' }, h('div', { class: 'content' }, m.deletedAt ? 'This message was deleted' : m.content), meta),
+    h('div', { class: 'bubble' }, h('div', { class: 'content' }, m.deletedAt ? 'This message was deleted' : m.content), ...files(m), meta),
   );
   if (!m.status) delete li.dataset.status;
   return li;
+}
+
+/** The files of a message, by name (as text). @param {any} m */
+function files(m) {
+  if (m.deletedAt || !Array.isArray(m.attachments)) return [];
+  return m.attachments.map((/** @type {any} */ a) => h('div', { class: 'file' }, `📎 ${(a && a.name) || 'file'}${a && a.size ? ` (${Math.max(1, Math.round(a.size / 1024))} KB)` : ''}`));
 }
 
 function renderTyping() {

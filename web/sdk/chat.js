@@ -366,8 +366,6 @@ export class ChatClient {
     this._positions = new Map();
     /** @type {Map<string, SupportSession>} sessions heard of whose room this client does not hold */
     this._sessions = new Map();
-    /** @type {Set<string>} rooms the next sync leaves out, so the server registers this connection there */
-    this._unlisted = new Set();
     /** @type {Map<string, string>} roomId → clientId of the message in flight */
     this._inFlight = new Map();
     /** @type {Map<string, any>} clientId → ack timer */
@@ -722,16 +720,8 @@ export class ChatClient {
         return this._applySync(f);
       case 'history':
         return this._applyHistory(f);
-      case 'room.joined':
-        if (f.room && f.room.type === 'support' && !this._rooms.has(f.room.roomId)) {
-          // A support session this visitor started in another tab: the server does not register
-          // this connection in its room, but registers it on a sync that does not list the room.
-          this._upsertRoom(f.room);
-          this._syncUnlisted(f.room.roomId);
-          return;
-        }
-        return this._upsertRoom(f.room);
       case 'room.created':
+      case 'room.joined':
       case 'room.updated':
         return this._upsertRoom(f.room);
       case 'room.list':
@@ -968,18 +958,16 @@ export class ChatClient {
     const s = f.session;
     if (!s || !s.sessionId) return;
     this._setSession(s, { reason: 'started', created: !!f.created, operatorsOnline: f.operatorsOnline || 0 });
-    // The answer carries no room view, and the server registers the visitor's connection in a new
-    // session's room only on a sync that does not list it: sync, leaving it out.
-    if (f.created || !this._rooms.has(s.sessionId)) this._syncUnlisted(s.sessionId);
+    // The answer carries no room view: a sync brings the new room (its first message may come
+    // first, with its ack: kept until then).
+    if (!this._rooms.has(s.sessionId) && this._ready) this._syncAll().catch(() => {});
   }
 
   /** @param {any} f */
   _onSessionAccepted(f) {
     if (!f.room || !f.room.roomId) return;
-    const known = this._rooms.has(f.room.roomId);
     const r = this._upsertRoom({ ...f.room, session: f.session || f.room.session });
     if (!r) return;
-    if (known && f.session) r.view.session = laterSession(r.view.session, f.session);
     let changed = false;
     for (const m of f.messages || []) if (this._insert(r, m, 'history')) changed = true; // newest first, like history
     for (const m of f.messages || []) this._notePreview(r, m);
@@ -1019,12 +1007,6 @@ export class ChatClient {
     this._emit('session', { session: this.session(id) || session, ...extra });
   }
 
-  /** Syncs without listing `roomId` (the server then registers this connection in it). @param {string} roomId */
-  _syncUnlisted(roomId) {
-    this._unlisted.add(roomId);
-    if (this._ready) this._syncAll().catch(() => {});
-  }
-
   // ---------------------------------------------------------------- rooms and messages
 
   /** @param {any} view */
@@ -1045,8 +1027,12 @@ export class ChatClient {
       for (const m of orphans || []) {
         this._insert(r, m, 'live');
         if (m.senderId !== this.userId) this._queueReceipt(r, 'delivered', m.seq);
+        else r.view.readSeq = Math.max(r.view.readSeq || 0, m.seq); // writing moves the writer's read cursor
       }
-      if (orphans) this._emit('messages', { roomId: r.id, reason: 'sync' });
+      if (orphans) {
+        this._recountUnread(r);
+        this._emit('messages', { roomId: r.id, reason: 'sync' });
+      }
     } else {
       this._updateView(r, view, false);
     }
@@ -1210,9 +1196,7 @@ export class ChatClient {
           const rooms = /** @type {Record<string, number>} */ ({});
           const versions = /** @type {Record<string, number>} */ ({});
           const known = [...this._rooms.values()].sort((a, b) => activity(b.view) - activity(a.view)).slice(0, MAX_SYNC_ROOMS);
-          const unlisted = [...this._unlisted];
           for (const r of known) {
-            if (this._unlisted.has(r.id)) continue;
             rooms[r.id] = r.hi;
             if (r.ver !== null) versions[r.id] = r.ver;
           }
@@ -1220,7 +1204,6 @@ export class ChatClient {
           const frame = { action: 'sync', rooms, versions };
           if (cursor) frame.cursor = cursor;
           const ans = await this._request(frame);
-          for (const id of unlisted) this._unlisted.delete(id);
           if (gen !== this._gen) return;
           more = !!ans.hasMore;
           cursor = ans.nextCursor || undefined;

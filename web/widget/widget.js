@@ -44,7 +44,8 @@
 (function () {
   'use strict';
 
-  const script = /** @type {HTMLScriptElement|null} */ (document.currentScript);
+  // The tag that loaded this file (currentScript; a tag injected by a tag manager is found by its attribute).
+  const script = /** @type {HTMLScriptElement|null} */ (document.currentScript || document.querySelector('script[data-chat-url][src*="widget"]'));
   const existing = /** @type {any} */ (window).ChatWidget;
   if (existing && existing.__widget) return; // the tag is on the page twice
 
@@ -357,7 +358,8 @@ button { cursor: pointer; }
 .star input:checked + label, .stars[data-score="2"] .star:nth-child(-n+2) label, .stars[data-score="3"] .star:nth-child(-n+3) label,
 .stars[data-score="4"] .star:nth-child(-n+4) label, .stars[data-score="5"] .star:nth-child(-n+5) label, .stars[data-score="1"] .star:nth-child(1) label { color: #e3a008; border-color: #e3a008; background: #fffbeb; }
 .star input:focus-visible + label { outline: 2px solid var(--accent); outline-offset: 2px; }
-.closed textarea { display: block; width: 100%; height: 60px; resize: none; padding: 8px 10px; border-radius: 8px; border: 1px solid #d0d7de; margin: 0 0 10px; font-size: 14px; line-height: 20px; }
+.closed textarea { display: block; width: 100%; height: 60px; resize: none; padding: 8px 10px; border-radius: 8px; border: 1px solid #d0d7de; margin: 0 0 10px; font-size: 14px; line-height: 20px; background: #fff; outline: none; }
+.closed textarea:focus { border-color: var(--accent); box-shadow: 0 0 0 3px rgba(37,99,235,.15); }
 .row { display: flex; gap: 8px; flex-wrap: wrap; }
 .primary { height: 36px; padding: 0 16px; border-radius: 18px; border: 0; background: var(--accent); color: #fff; font-weight: 600; }
 .primary:disabled { opacity: .5; cursor: default; }
@@ -746,6 +748,7 @@ button { cursor: pointer; }
     if (st !== lastState) {
       const before = lastState;
       lastState = st;
+      forceBottom = true;
       if (before) {
         if (st === 'active' && s && s.operator) announce(`${s.operator.name || 'An operator'} joined the conversation.`);
         if (st === 'closed') announce('The conversation has ended.');
@@ -855,7 +858,8 @@ button { cursor: pointer; }
       if (m.clientId) shownIds.add(m.clientId);
       const who = m.mine ? '' : m.senderName || (s && s.operator && s.operator.userId === m.senderId ? s.operator.name : '') || 'Support';
       const status = m.mine ? m.status || 'sent' : '';
-      items.push({ key: `m:${m.key}`, at: m.createdAt, sig: `${m.seq}|${status}|${m.content}|${who}`, el: () => messageEl(m.content, m.mine, who, m.createdAt, status, m.kind, m.roomId, m.seq) });
+      const text = withFiles(m);
+      items.push({ key: `m:${m.key}`, at: m.createdAt, sig: `${m.seq}|${status}|${text}|${who}`, el: () => messageEl(text, m.mine, who, m.createdAt, status, m.kind, m.roomId, m.seq) });
     }
     const pend = startPending;
     if (pend && !shownIds.has(pend.clientId)) {
@@ -904,6 +908,13 @@ button { cursor: pointer; }
     forceBottom = false;
   }
 
+  /** A message's text, with the names of its files (attachments are shown as names for now). @param {any} m */
+  function withFiles(m) {
+    const files = Array.isArray(m.attachments) ? m.attachments.map((/** @type {any} */ a) => `📎 ${a && a.name ? a.name : 'file'}`) : [];
+    if (m.deletedAt) return 'This message was deleted';
+    return [m.content || '', ...files].filter(Boolean).join('\n');
+  }
+
   /**
    * @param {string} content @param {boolean} mine @param {string} who @param {number} at @param {string} status
    * @param {string} kind @param {string} roomId @param {number} seq @param {string} [error]
@@ -932,6 +943,10 @@ button { cursor: pointer; }
   function scrollToEnd() {
     ui.list.scrollTop = ui.list.scrollHeight;
   }
+  // A list scrolled to its end stays there when it shrinks or grows (rating form, rotation, keyboard).
+  let stickToEnd = true;
+  ui.list.addEventListener('scroll', () => (stickToEnd = ui.list.scrollHeight - ui.list.scrollTop - ui.list.clientHeight < 60), { passive: true });
+  if (typeof ResizeObserver === 'function') new ResizeObserver(() => stickToEnd && scrollToEnd()).observe(ui.list);
 
   /** @param {any} s */
   function renderClosed(s) {

@@ -3,6 +3,7 @@
 //! dropped silently.
 
 pub mod context;
+pub mod files;
 pub mod history;
 pub mod message;
 pub mod misc;

@@ -260,6 +260,7 @@ pub(crate) async fn system_message(app: &App, actor: &Actor, room_id: &str, cont
             kind: MessageKind::System,
             content,
             reply_to: None,
+            attachments: Vec::new(),
             meta: Some(meta),
             created_at: now,
         },

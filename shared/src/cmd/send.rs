@@ -21,11 +21,13 @@ pub struct Outgoing {
     pub reply_to: Option<u64>,
     /// Structured data; only the site (`service`) sets it.
     pub meta: Option<serde_json::Value>,
+    /// Uploaded files, as the upload named them.
+    pub attachments: Vec<crate::protocol::Attachment>,
 }
 
 impl From<MessageSend> for Outgoing {
     fn from(f: MessageSend) -> Self {
-        Outgoing { room_id: f.room_id, client_id: f.client_id, content: f.content, kind: f.kind, reply_to: f.reply_to, meta: None }
+        Outgoing { room_id: f.room_id, client_id: f.client_id, content: f.content, kind: f.kind, reply_to: f.reply_to, meta: None, attachments: f.attachments }
     }
 }
 
@@ -48,7 +50,11 @@ pub async fn apply(app: &App, caller: &Caller, f: MessageSend) -> Result<()> {
 pub async fn persist(app: &App, actor: &Actor, o: Outgoing) -> Result<Appended> {
     check_id("roomId", &o.room_id)?;
     check_id("clientId", &o.client_id)?;
-    check_content(&o.content)?;
+    // A file needs no caption; anything else needs content.
+    if o.attachments.is_empty() || !o.content.is_empty() {
+        check_content(&o.content)?;
+    }
+    super::files::check(app, &o.room_id, o.kind, &o.attachments)?;
     if o.kind == MessageKind::System && !actor.is_service() {
         return Err(ChatError::invalid("kind", "system messages are sent by the server or the site only"));
     }
@@ -102,6 +108,17 @@ pub async fn persist(app: &App, actor: &Actor, o: Outgoing) -> Result<Appended> 
             return Err(ChatError::invalid("replyTo", format!("replyTo names no message of this room (seq {r})")));
         }
     }
+    // The files, checked against what was uploaded and moved to the room's permanent prefix
+    // (after the membership check: non-members cause no S3 request).
+    let attachments = match super::files::claim(app, &o.attachments).await {
+        Ok(a) => a,
+        Err(e) => {
+            if let Some((expected, previous)) = charged {
+                let _ = app.store.correct_own_seq(&o.room_id, &actor.user_id, expected, previous).await;
+            }
+            return Err(e);
+        }
+    };
     let now = app.now();
     let appended = app
         .store
@@ -115,6 +132,7 @@ pub async fn persist(app: &App, actor: &Actor, o: Outgoing) -> Result<Appended> 
                 kind: o.kind,
                 content: o.content,
                 reply_to: o.reply_to,
+                attachments,
                 meta: o.meta,
                 created_at: now,
             },

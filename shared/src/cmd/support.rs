@@ -194,7 +194,7 @@ pub async fn start(app: &App, caller: &Caller, f: SupportStart) -> Result<()> {
     }
     if let Some(content) = f.content {
         let client_id = f.client_id.unwrap_or_else(|| format!("start-{}", ids::ulid(now)));
-        let send = MessageSend { reference: None, room_id: session_id.clone(), client_id, content, kind: MessageKind::Text, reply_to: None };
+        let send = MessageSend { reference: None, room_id: session_id.clone(), client_id, content, kind: MessageKind::Text, reply_to: None, attachments: Vec::new() };
         super::send::apply(app, caller, send).await?;
     }
     if created {

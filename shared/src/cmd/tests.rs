@@ -412,7 +412,7 @@ async fn the_site_binds_one_room_per_context_and_posts_system_messages() {
     bad.url = Some("javascript:alert(1)".into());
     assert!(super::context::upsert(&w.app, &site, "order:8", bad).await.is_err());
     // The site's message: system by default over REST, with meta; no membership needed.
-    let out = super::send::Outgoing { room_id: first.room_id.clone(), client_id: "s1".into(), content: "Shipped".into(), kind: MessageKind::System, reply_to: None, meta: Some(json!({"event": "shipped"})) };
+    let out = super::send::Outgoing { room_id: first.room_id.clone(), client_id: "s1".into(), content: "Shipped".into(), kind: MessageKind::System, reply_to: None, meta: Some(json!({"event": "shipped"})), attachments: vec![] };
     let appended = super::send::persist(&w.app, &site, out.clone()).await.unwrap();
     assert_eq!(appended.message().meta, Some(json!({"event": "shipped"})));
     // meta that DynamoDB could not store is refused up front.

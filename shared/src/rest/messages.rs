@@ -32,9 +32,12 @@ pub async fn history(api: &Api, actor: &Actor, req: &Request) -> Result<HttpResp
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 struct PostBody {
     client_id: String,
+    #[serde(default)]
     content: String,
     #[serde(default)]
     kind: Option<MessageKind>,
+    #[serde(default)]
+    attachments: Vec<crate::protocol::Attachment>,
     #[serde(default)]
     reply_to: Option<u64>,
     #[serde(default)]
@@ -53,7 +56,7 @@ pub async fn post(api: &Api, actor: &Actor, req: &Request) -> Result<HttpRespons
     let room_id = path_param(req, "id")?;
     let b: PostBody = json_body(req)?;
     let kind = b.kind.unwrap_or(if actor.is_service() { MessageKind::System } else { MessageKind::Text });
-    let out = send::Outgoing { room_id, client_id: b.client_id, content: b.content, kind, reply_to: b.reply_to, meta: b.meta };
+    let out = send::Outgoing { room_id, client_id: b.client_id, content: b.content, kind, reply_to: b.reply_to, meta: b.meta, attachments: b.attachments };
     match send::persist(&api.app, actor, out).await? {
         Appended::Created(message) => {
             send::broadcast(&api.app, message.clone(), None).await;

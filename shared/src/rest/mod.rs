@@ -4,6 +4,7 @@
 //!
 //! - [`chats`]: `GET /chats`, `GET /chats/{id}`, archive, members;
 //! - [`messages`]: history and sending;
+//! - [`files`]: attachments' presigned uploads and downloads;
 //! - [`contexts`]: order-bound rooms (the site's `service` token);
 //! - [`search`]: full-text search;
 //! - [`support`]: guest tokens for the support widget.
@@ -13,6 +14,7 @@
 
 pub mod chats;
 pub mod contexts;
+pub mod files;
 pub mod messages;
 pub mod search;
 pub mod support;
@@ -28,7 +30,7 @@ use serde::Serialize;
 
 /// Every route the function serves, as API Gateway route keys. The template declares exactly
 /// these, and `docs/openapi.yaml` describes exactly these (tests keep the three in step).
-pub const ROUTES: [&str; 12] = [
+pub const ROUTES: [&str; 14] = [
     "GET /health",
     "GET /chats",
     "GET /chats/{id}",
@@ -41,6 +43,8 @@ pub const ROUTES: [&str; 12] = [
     "GET /search",
     "GET /openapi.yaml",
     "POST /support/guest",
+    "POST /chats/{id}/uploads",
+    "GET /chats/{id}/attachments",
 ];
 
 /// Largest request body, in bytes (a message is at most 16 KiB of content; JSON escaping and the
@@ -192,6 +196,8 @@ async fn route_request(api: &Api, route: &str, req: &Request) -> Result<HttpResp
                 "POST /chats/{id}/messages" => messages::post(api, &actor, req).await,
                 "PUT /contexts/{contextId}/chat" => contexts::put(api, &actor, req).await,
                 "GET /search" => search::get(api, &actor, req).await,
+                "POST /chats/{id}/uploads" => files::upload(api, &actor, req).await,
+                "GET /chats/{id}/attachments" => files::download(api, &actor, req).await,
                 other => Err(ChatError::NotFound(format!("no route {other}"))),
             }
         }
