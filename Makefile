@@ -15,7 +15,7 @@ PROFILE_DIR := target/debug
 BUILD_FLAGS :=
 endif
 
-.PHONY: dev test build tools lint test-rust test-browser bench fuzz deploy destroy release clean
+.PHONY: dev test build tools lint test-rust test-browser bench fuzz chaos deploy destroy release clean
 
 ## Start the whole local stack: emulators, the gateway, the real functions. Prints the ws:// URL.
 dev: tools
@@ -55,6 +55,13 @@ bench: tools build
 FUZZ_CASES ?= 10000000
 fuzz:
 	FUZZ_CASES=$(FUZZ_CASES) $(CARGO) test --profile local -p chat-shared --lib fuzz_many -- --ignored --nocapture
+
+## Chaos: the chaos test (tests/tests/chaos.rs) with CHAOS_MESSAGES messages through the local
+## platform injecting faults (`make test` runs 2,000); prints its figures. Also CHAOS_USERS,
+## CHAOS_SEED, CHAOS_FAULTS (chat-dev's --faults syntax), CHAOS_DROP.
+CHAOS_MESSAGES ?= 20000
+chaos: tools build
+	CHAOS_MESSAGES=$(CHAOS_MESSAGES) $(CARGO) test -p chat-tests --test chaos chaos_nothing_lost -- --nocapture
 
 ## Build every function for Lambda (arm64) and deploy with SAM; guided on first run.
 deploy:

@@ -218,6 +218,18 @@ async fn main() {
     rows.push(measure(&meter, &notifier, "message.send, one member's burst (same 10 s window)", a.sends, async |i| {
         handle("conn0", json!({"action": "message.send", "roomId": room, "clientId": format!("burst{i}"), "content": "Hello everyone, this is a typical chat line of about eighty characters."})).await
     }).await);
+    // The same send carrying one attachment (a 20 KB image uploaded beforehand): the server's
+    // check (HeadObject) and copy to the room's prefix (CopyObject) on moto's S3.
+    let bucket = "bench-attachmentsbucket";
+    let files_app = app.clone().with_files(Arc::new(chat::files::s3::S3Files::from_client(clients.s3.clone(), bucket)));
+    for i in 0..a.sends {
+        let key = format!("uploads/{room}/up{i:04}/photo.png");
+        clients.s3.put_object().bucket(bucket).key(&key).content_type("image/png").body(vec![7u8; 20_000].into()).send().await.unwrap();
+    }
+    rows.push(measure(&meter, &notifier, &format!("message.send with an attachment ({} members; + HeadObject + CopyObject)", a.members), a.sends, async |i| {
+        let att = json!({"key": format!("uploads/{room}/up{i:04}/photo.png"), "name": "photo.png", "size": 20_000, "mimeType": "image/png"});
+        chat::cmd::handle(&files_app, &format!("conn{}", (i + 7) % a.members), "bench", &json!({"action": "message.send", "roomId": room, "clientId": format!("att{i}"), "kind": "image", "attachments": [att]}).to_string()).await
+    }).await);
     rows.push(measure(&meter, &notifier, "message.send, retried clientId", a.sends, async |i| {
         handle(&format!("conn{}", i % a.members), json!({"action": "message.send", "roomId": room, "clientId": format!("b{i}"), "content": "Hello everyone, this is a typical chat line of about eighty characters."})).await
     }).await);

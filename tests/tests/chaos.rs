@@ -698,3 +698,99 @@ async fn chaos_nothing_lost_nothing_duplicated_order_kept_presence_converges_not
         }
     }
 }
+
+/// The connection id of a user's only connection.
+async fn connection_of(s: &TestStack, user: &str) -> String {
+    use aws_sdk_dynamodb::types::AttributeValue;
+    let ddb = s.dynamodb().await;
+    let out = ddb.get_item().table_name(s.table("UsersTable")).key("userId", AttributeValue::S(user.into())).consistent_read(true).send().await.unwrap();
+    out.item.unwrap()["conns"].as_ss().unwrap()[0].clone()
+}
+
+/// Each fault on its own, with probability 1: what it does, that it is counted, and that turning
+/// it off brings the normal behaviour back.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn each_fault_does_what_it_says() {
+    use aws_sdk_apigatewaymanagement::primitives::Blob;
+    let faults = Faults::new(FaultConfig::default());
+    let only = |f: FaultConfig| faults.set(f);
+    let mut spec = StackSpec::default();
+    spec.gateway.faults = faults.clone();
+    let s = TestStack::start(spec).await;
+    let (alice, bob) = (chat_tests::uid("alice"), chat_tests::uid("bob"));
+    let mut a = s.user(&alice).await;
+    assert_eq!(a.request(json!({"action": "ping"})).await["type"], "pong");
+    let conn = connection_of(&s, &alice).await;
+    let api = s.connections_api().await;
+    let post = |text: &'static str| api.post_to_connection().connection_id(&conn).data(Blob::new(text)).send();
+
+    // post410: Gone, though the socket is open; nothing delivered.
+    only(FaultConfig { post410: 1.0, ..FaultConfig::default() });
+    let e = post("\"gone?\"").await.unwrap_err();
+    assert!(e.as_service_error().is_some_and(|e| e.is_gone_exception()), "{e:?}");
+    // post500: the SDK retries, and every retry of that post fails too; counted once.
+    only(FaultConfig { post500: 1.0, ..FaultConfig::default() });
+    let e = post("\"failed\"").await.unwrap_err();
+    assert_eq!(e.raw_response().map(|r| r.status().as_u16()), Some(500), "{e:?}");
+    assert_eq!(faults.injected(Fault::Post500), 1);
+    a.assert_none(|f| f == "gone?" || f == "failed", Duration::from_millis(300)).await;
+    // slow: delivered, late.
+    only(FaultConfig { slow: 1.0, slow_ms: 700, ..FaultConfig::default() });
+    let t = Instant::now();
+    post("\"late\"").await.unwrap();
+    assert!(t.elapsed() >= Duration::from_millis(700));
+    a.expect(|f| f == "late").await;
+
+    // ddbThrottle: every DynamoDB call of the functions throttled; the SDK retries, then the
+    // action fails with `internal`.
+    only(FaultConfig { ddb_throttle: 1.0, ..FaultConfig::default() });
+    let r = a.request(json!({"action": "room.create", "type": "direct", "members": [bob]})).await;
+    assert_eq!((r["type"].as_str(), r["code"].as_str()), (Some("error"), Some("internal")), "{r}");
+    assert!(faults.injected(Fault::DdbThrottle) >= 3, "retried: {}", faults.injected(Fault::DdbThrottle));
+    // txConflict: the room's transaction is cancelled; nothing is created.
+    only(FaultConfig { tx_conflict: 1.0, ..FaultConfig::default() });
+    let r = a.request(json!({"action": "room.create", "type": "direct", "members": [bob]})).await;
+    assert_eq!((r["type"].as_str(), r["code"].as_str()), (Some("error"), Some("internal")), "{r}");
+    assert!(faults.injected(Fault::TxConflict) >= 1);
+    only(FaultConfig::default());
+    let r = a.request(json!({"action": "room.create", "type": "direct", "members": [bob]})).await;
+    assert_eq!((r["type"].as_str(), r["created"].as_bool()), (Some("room.created"), Some(true)), "{r}");
+
+    // kill: an instance dies mid-invocation (the client gets API Gateway's error frame); the pool
+    // replaces it and leaks nothing.
+    only(FaultConfig { kill: 1.0, ..FaultConfig::default() });
+    let mut tries = 0;
+    while faults.injected(Fault::Kill) == 0 {
+        tries += 1;
+        assert!(tries <= 50, "no kill landed in 50 invocations");
+        a.send(json!({"action": "ping"})).await;
+        let f = a.expect(|f| f["type"] == "pong" || f["message"] == "Internal server error").await;
+        if f["message"] == "Internal server error" {
+            assert_eq!(faults.injected(Fault::Kill), 1, "{f}");
+        }
+    }
+    only(FaultConfig::default());
+    assert_eq!(a.request(json!({"action": "ping"})).await["type"], "pong");
+    let started = Instant::now();
+    loop {
+        let h = s.health().await;
+        assert_eq!(h["faults"]["injected"]["kill"], 1, "{h}");
+        let pids: BTreeSet<u64> = h["functions"].as_object().unwrap().values().flat_map(|f| f["pids"].as_array().unwrap().iter().filter_map(Value::as_u64)).collect();
+        let procs: BTreeSet<u64> = stack_processes(&s.stack_name).into_iter().map(u64::from).collect();
+        if pids == procs {
+            break;
+        }
+        assert!(started.elapsed() < Duration::from_secs(15), "pools {pids:?} and processes {procs:?} differ");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+
+    // dropDisconnect: a closed socket's $disconnect never runs: its row stays.
+    only(FaultConfig { drop_disconnect: 1.0, ..FaultConfig::default() });
+    let mut b = s.user(&bob).await;
+    assert_eq!(b.request(json!({"action": "ping"})).await["type"], "pong");
+    let bob_conn = connection_of(&s, &bob).await;
+    b.close(1000, "bye").await;
+    chat_tests::eventually("the lost $disconnect", || async { (faults.injected(Fault::DropDisconnect) == 1).then_some(()) }).await;
+    assert!(s.logs().contains(&format!("fault: {bob_conn} closed (1000); $disconnect not delivered")), "{}", s.logs());
+    assert_eq!(users_online(&s, std::slice::from_ref(&bob)).await, vec![bob.clone()], "no $disconnect: still online");
+}

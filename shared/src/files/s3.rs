@@ -13,6 +13,10 @@ pub struct S3Files {
 }
 
 impl S3Files {
+    pub fn from_client(client: aws_sdk_s3::Client, bucket: &str) -> S3Files {
+        S3Files { client, bucket: bucket.to_string() }
+    }
+
     pub fn new(sdk: &aws_config::SdkConfig, bucket: &str) -> S3Files {
         let local = std::env::var_os("AWS_ENDPOINT_URL_S3").is_some() || std::env::var_os("AWS_ENDPOINT_URL").is_some();
         let conf = aws_sdk_s3::config::Builder::from(sdk).force_path_style(local).build();
