@@ -76,6 +76,11 @@ pub struct Attachment {
     /// Bytes.
     pub size: u64,
     pub mime_type: String,
+    /// Images: pixels, read by the server from the file's header (absent when it could not).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub width: Option<u32>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub height: Option<u32>,
 }
 
 /// Files per message at most.

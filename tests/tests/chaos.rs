@@ -510,6 +510,12 @@ async fn chaos_nothing_lost_nothing_duplicated_order_kept_presence_converges_not
     let users: Vec<String> = (0..cfg.users).map(|i| format!("chaos{tag}-u{i}")).collect();
     let observer = format!("chaos{tag}-obs");
     let rooms = create_rooms(&s, &users, &observer).await;
+    let mut phases: Vec<(&str, f64)> = vec![("setup", started.elapsed().as_secs_f64())];
+    let mut lap = Instant::now();
+    let mut phase = |name: &'static str, phases: &mut Vec<(&str, f64)>| {
+        phases.push((name, lap.elapsed().as_secs_f64()));
+        lap = Instant::now();
+    };
 
     // Each user's messages, round robin over their (weighted) rooms.
     let per_user = cfg.messages.div_ceil(cfg.users);
@@ -562,6 +568,7 @@ async fn chaos_nothing_lost_nothing_duplicated_order_kept_presence_converges_not
         devices.push(t.await.unwrap_or_else(|e| panic!("a device failed: {e}")));
     }
     let chaos_took = chaos_started.elapsed();
+    phase("chaos", &mut phases);
     let injected: BTreeMap<&str, u64> = Fault::ALL.iter().map(|f| (f.key(), faults.injected(*f))).collect();
 
     // The chaos stops (lost $disconnects go on: presence must converge without them).
@@ -581,6 +588,7 @@ async fn chaos_nothing_lost_nothing_duplicated_order_kept_presence_converges_not
     }
 
     // Nothing lost, nothing duplicated, per-room order intact, every view the stored one.
+    phase("catch-up", &mut phases);
     let mut stats = Stats::default();
     for d in &devices {
         stats += d.stats;
@@ -613,8 +621,11 @@ async fn chaos_nothing_lost_nothing_duplicated_order_kept_presence_converges_not
     }
     assert_eq!(stored_texts, total, "every message stored once");
 
-    // Presence: everyone leaves, some without a close frame, some $disconnects lost; the sweeper
-    // must bring every user offline. A fresh observer asks.
+    // Presence: everyone leaves, half without a close frame, half of the $disconnects lost: the
+    // heartbeat sweeper must bring those users offline. A fresh observer asks.
+    faults.set(FaultConfig { drop_disconnect: 0.5, seed: cfg.faults.seed, ..FaultConfig::default() });
+    let dropped_before = faults.injected(Fault::DropDisconnect);
+    phase("checks", &mut phases);
     let mut rng = cfg.seed;
     for mut d in devices.drain(..) {
         match (d.sock.take(), splitmix(&mut rng) % 2) {
@@ -623,6 +634,7 @@ async fn chaos_nothing_lost_nothing_duplicated_order_kept_presence_converges_not
             (None, _) => {}
         }
     }
+    chat_tests::eventually("the gateway to see every socket closed", || async { (s.stack.gateway.connection_count() == 0).then_some(()) }).await;
     let mut obs = s.user(&observer).await;
     let wait = Instant::now();
     let offline_after = loop {
@@ -638,6 +650,7 @@ async fn chaos_nothing_lost_nothing_duplicated_order_kept_presence_converges_not
         obs.send(json!({"action": "ping"})).await;
     };
     assert_eq!(users_online(&s, &users).await, Vec::<String>::new(), "UsersTable agrees");
+    let lost_disconnects = faults.injected(Fault::DropDisconnect) - dropped_before;
     obs.close(1000, "").await;
     let obs_offline = Instant::now();
     loop {
@@ -648,6 +661,7 @@ async fn chaos_nothing_lost_nothing_duplicated_order_kept_presence_converges_not
         tokio::time::sleep(Duration::from_millis(250)).await;
     }
 
+    phase("presence", &mut phases);
     // No leaks: instances idle and within the limit, exactly the pool's processes alive; none after stop.
     let leak_wait = Instant::now();
     loop {
@@ -669,11 +683,12 @@ async fn chaos_nothing_lost_nothing_duplicated_order_kept_presence_converges_not
         assert!(stopped.elapsed() < Duration::from_secs(30), "function processes left after the stack stopped: {:?}", stack_processes(&stack_name));
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
+    phase("leaks and stop", &mut phases);
 
     println!(
         "chaos: {total} messages from {} users in {} rooms in {:.1}s (chaos phase {:.1}s, {:.1} msg/s); faults injected {injected:?}; \
          devices: {} sends, {} resends, {} duplicate acks, {} connects, {} refused handshakes, {} sockets dropped, {} lost, {} unauthorized, {} gateway errors, {} error frames, {} sync pages; \
-         all offline {:.1}s after the last close; result: ok",
+         {} reconnects; {lost_disconnects} of the {} last closes without $disconnect, all offline {:.1}s after; phases {phases:?}; result: ok",
         cfg.users,
         rooms.members.len(),
         started.elapsed().as_secs_f64(),
@@ -690,6 +705,8 @@ async fn chaos_nothing_lost_nothing_duplicated_order_kept_presence_converges_not
         stats.gateway_errors,
         stats.error_frames,
         stats.sync_pages,
+        stats.connects - cfg.users as u64,
+        cfg.users,
         offline_after.as_secs_f64(),
     );
     for f in Fault::ALL {

@@ -92,9 +92,22 @@ pub async fn claim(app: &App, attachments: &[Attachment]) -> Result<Vec<Attachme
         if base(&uploaded) != base(&a.mime_type) {
             return Err(ChatError::invalid(&format!("{field}.mimeType"), format!("the uploaded file is {uploaded:?}, not {:?}", a.mime_type)));
         }
+        // Images: their size, from the header (one ranged GET), so clients can lay them out
+        // before they load. A file whose header says nothing is stored without it.
+        let (width, height) = if a.mime_type.to_ascii_lowercase().starts_with("image/") {
+            match files.read_prefix(&a.key, crate::files::IMAGE_HEADER_BYTES).await {
+                Ok(b) => crate::files::image_size(&b).map(|(w, h)| (Some(w), Some(h))).unwrap_or((None, None)),
+                Err(e) => {
+                    tracing::warn!(key = %a.key, error = %e, "cannot read an image's header");
+                    (None, None)
+                }
+            }
+        } else {
+            (None, None)
+        };
         let permanent = format!("rooms/{}", &a.key["uploads/".len()..]);
         files.copy(&a.key, &permanent).await?;
-        out.push(Attachment { key: permanent, ..a.clone() });
+        out.push(Attachment { key: permanent, width, height, ..a.clone() });
     }
     Ok(out)
 }

@@ -39,6 +39,56 @@ pub trait Files: Send + Sync {
     async fn head(&self, key: &str) -> Result<Option<ObjectInfo>>;
     /// Copies an object inside the bucket.
     async fn copy(&self, from: &str, to: &str) -> Result<()>;
+    /// The first `n` bytes of an object (a ranged GET).
+    async fn read_prefix(&self, key: &str, n: u64) -> Result<Vec<u8>>;
+}
+
+/// Bytes of an image's start the server reads to find its size.
+pub const IMAGE_HEADER_BYTES: u64 = 64 * 1024;
+
+/// Width and height of a PNG, GIF, JPEG or WebP from its first bytes; `None` if they do not say.
+pub fn image_size(b: &[u8]) -> Option<(u32, u32)> {
+    let be16 = |i: usize| -> Option<u32> { Some(u16::from_be_bytes([*b.get(i)?, *b.get(i + 1)?]) as u32) };
+    let le16 = |i: usize| -> Option<u32> { Some(u16::from_le_bytes([*b.get(i)?, *b.get(i + 1)?]) as u32) };
+    let be32 = |i: usize| -> Option<u32> { Some(u32::from_be_bytes(b.get(i..i + 4)?.try_into().ok()?)) };
+    let le24 = |i: usize| -> Option<u32> { Some(u32::from_le_bytes([*b.get(i)?, *b.get(i + 1)?, *b.get(i + 2)?, 0])) };
+    if b.starts_with(b"\x89PNG\r\n\x1a\n") && b.get(12..16) == Some(b"IHDR") {
+        return Some((be32(16)?, be32(20)?));
+    }
+    if b.starts_with(b"GIF87a") || b.starts_with(b"GIF89a") {
+        return Some((le16(6)?, le16(8)?));
+    }
+    if b.starts_with(b"RIFF") && b.get(8..12) == Some(b"WEBP") {
+        return match b.get(12..16)? {
+            b"VP8 " => Some((le16(26)? & 0x3fff, le16(28)? & 0x3fff)),
+            b"VP8L" => {
+                let v = u32::from_le_bytes(b.get(21..25)?.try_into().ok()?);
+                Some(((v & 0x3fff) + 1, ((v >> 14) & 0x3fff) + 1))
+            }
+            b"VP8X" => Some((le24(24)? + 1, le24(27)? + 1)),
+            _ => None,
+        };
+    }
+    if b.starts_with(&[0xff, 0xd8]) {
+        // JPEG: walk the segments to the first start-of-frame.
+        let mut i = 2;
+        while i + 9 < b.len() {
+            if b[i] != 0xff {
+                return None;
+            }
+            let marker = b[i + 1];
+            if marker == 0xff {
+                i += 1;
+                continue;
+            }
+            let len = be16(i + 2)? as usize;
+            if matches!(marker, 0xc0..=0xcf) && !matches!(marker, 0xc4 | 0xc8 | 0xcc) {
+                return Some((be16(i + 7)?, be16(i + 5)?));
+            }
+            i += 2 + len;
+        }
+    }
+    None
 }
 
 /// Objects in memory; presigned URLs are `memory://` placeholders.
@@ -68,6 +118,9 @@ impl Files for MemoryFiles {
     async fn head(&self, key: &str) -> Result<Option<ObjectInfo>> {
         Ok(self.objects.lock().unwrap().get(key).map(|(b, t)| ObjectInfo { size: b.len() as u64, content_type: Some(t.clone()) }))
     }
+    async fn read_prefix(&self, key: &str, n: u64) -> Result<Vec<u8>> {
+        Ok(self.objects.lock().unwrap().get(key).map(|(b, _)| b.iter().take(n as usize).copied().collect()).unwrap_or_default())
+    }
     async fn copy(&self, from: &str, to: &str) -> Result<()> {
         let mut o = self.objects.lock().unwrap();
         let v = o.get(from).cloned().ok_or_else(|| crate::error::ChatError::NotFound(format!("no object {from}")))?;
@@ -88,6 +141,22 @@ pub fn content_disposition(filename: &str) -> String {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn image_sizes_come_from_headers() {
+        let mut png = b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR".to_vec();
+        png.extend_from_slice(&640u32.to_be_bytes());
+        png.extend_from_slice(&480u32.to_be_bytes());
+        assert_eq!(super::image_size(&png), Some((640, 480)));
+        let gif = [b"GIF89a".as_slice(), &[0x20, 0x03, 0x58, 0x02]].concat();
+        assert_eq!(super::image_size(&gif), Some((800, 600)));
+        // JPEG: SOI, an APP0 of 16 bytes, SOF0 with height 300 and width 400.
+        let mut jpg = vec![0xff, 0xd8, 0xff, 0xe0, 0x00, 0x10];
+        jpg.extend_from_slice(&[0u8; 14]);
+        jpg.extend_from_slice(&[0xff, 0xc0, 0x00, 0x11, 0x08, 0x01, 0x2c, 0x01, 0x90, 0x03, 0, 0, 0, 0, 0, 0]);
+        assert_eq!(super::image_size(&jpg), Some((400, 300)));
+        assert_eq!(super::image_size(b"not an image"), None);
+    }
+
     #[test]
     fn dispositions_are_safe() {
         assert_eq!(super::content_disposition("a b.pdf"), "attachment; filename=\"a b.pdf\"; filename*=UTF-8''a%20b.pdf");

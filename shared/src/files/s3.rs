@@ -76,6 +76,20 @@ impl Files for S3Files {
         }
     }
 
+    async fn read_prefix(&self, key: &str, n: u64) -> Result<Vec<u8>> {
+        let o = self
+            .client
+            .get_object()
+            .bucket(&self.bucket)
+            .key(key)
+            .range(format!("bytes=0-{}", n.saturating_sub(1)))
+            .send()
+            .await
+            .map_err(|e| s3_err("GetObject", aws_sdk_s3::error::DisplayErrorContext(&e)))?;
+        let body = o.body.collect().await.map_err(|e| s3_err("GetObject body", e))?;
+        Ok(body.into_bytes().to_vec())
+    }
+
     async fn copy(&self, from: &str, to: &str) -> Result<()> {
         let source = format!("{}/{}", self.bucket, from.split('/').map(|seg| urlencode(seg)).collect::<Vec<_>>().join("/"));
         self.client

@@ -157,6 +157,7 @@ mod tests {
             kind: MessageKind::Text,
             content: content.into(),
             reply_to: None,
+            attachments: Vec::new(),
             client_id: None,
             created_at: 1,
             edited_at: None,
