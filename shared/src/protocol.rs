@@ -753,6 +753,8 @@ pub enum ServerFrame {
         #[serde(default, rename = "ref", skip_serializing_if = "Option::is_none")]
         reference: Option<String>,
         session: SupportSession,
+        /// The session's room as the visitor sees it.
+        room: RoomView,
         created: bool,
         operators_online: u32,
     },

@@ -957,9 +957,10 @@ export class ChatClient {
   _onSessionStarted(f) {
     const s = f.session;
     if (!s || !s.sessionId) return;
+    // The answer carries the room (its first message's ack follows; older servers sent no room:
+    // then a sync brings it).
+    if (f.room && f.room.roomId && !this._rooms.has(s.sessionId)) this._upsertRoom({ ...f.room, session: s });
     this._setSession(s, { reason: 'started', created: !!f.created, operatorsOnline: f.operatorsOnline || 0 });
-    // The answer carries no room view: a sync brings the new room (its first message may come
-    // first, with its ack: kept until then).
     if (!this._rooms.has(s.sessionId) && this._ready) this._syncAll().catch(() => {});
   }
 

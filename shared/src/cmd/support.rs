@@ -178,7 +178,7 @@ pub async fn start(app: &App, caller: &Caller, f: SupportStart) -> Result<()> {
         // The visitor's other tabs learn of the room like of any room joined.
         app.fanout_users([caller.user_id.as_str()], &ServerFrame::RoomJoined { room: room.view(&member) }, Some(&caller.connection_id)).await;
     }
-    app.reply(caller, &ServerFrame::SessionStarted { reference: f.reference, session: session.clone(), created, operators_online: operators.len() as u32 }).await;
+    app.reply(caller, &ServerFrame::SessionStarted { reference: f.reference, session: session.clone(), room: room.view(&member), created, operators_online: operators.len() as u32 }).await;
     if waiting {
         // Every tab of the visitor hears its queue position.
         let conns = app.store.get_users(std::slice::from_ref(&caller.user_id)).await?.into_iter().flat_map(|u| u.conns).chain([caller.connection_id.clone()]).collect::<BTreeSet<_>>();
