@@ -678,7 +678,9 @@ async fn sns_notification(State(gw): State<Arc<Gateway>>, Path(function): Path<S
 /// The pages under `web/`, with the headers a site should serve them with: a strict
 /// Content-Security-Policy (scripts, styles and connections from the page's own origin, and its
 /// WebSocket), no MIME sniffing, no referrer to other sites, no framing.
-pub const PAGE_CSP: &str = "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data: blob:; connect-src 'self' ws: wss:; object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'";
+/// Attachments go to and come from the S3 bucket's own origin (locally moto, on another port of
+/// this machine), so uploads (`connect-src`) and thumbnails (`img-src`) name it.
+pub const PAGE_CSP: &str = "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data: blob: http://127.0.0.1:* http://localhost:*; connect-src 'self' ws: wss: http://127.0.0.1:* http://localhost:*; worker-src 'self'; manifest-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'";
 
 /// `/widget.js` is `web/widget/widget.js` (the embed snippet's short URL).
 async fn widget_script(State(gw): State<Arc<Gateway>>, req: axum::extract::Request) -> Response {
