@@ -5,7 +5,7 @@
 #   scripts/install-tools.sh            # what `make dev` needs: DynamoDB Local, moto
 #   scripts/install-tools.sh all        # + cfn-lint, schemathesis, Playwright and Chromium (what `make test` needs)
 #   scripts/install-tools.sh deploy     # cfn-lint, SAM CLI, cargo-lambda and zig (what `make deploy` needs)
-#   scripts/install-tools.sh browser    # only Playwright and Chromium
+#   scripts/install-tools.sh browser    # only Chromium and the browser tests' npm packages (Playwright, axe-core, TypeScript)
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "$0")/.." && pwd)"
@@ -20,6 +20,8 @@ CARGO_LAMBDA_VERSION=1.9.2
 ZIGLANG_VERSION=0.17.1
 SAM_CLI_VERSION=1.170.0
 PLAYWRIGHT_VERSION=1.65.1
+AXE_CORE_VERSION=4.14.1             # accessibility checks in the browser tests
+TYPESCRIPT_VERSION=5.9.3            # the SDK's declarations (tsc from JSDoc) and the TypeScript consumer test
 SCHEMATHESIS_VERSION=4.32.5
 
 say() { printf '[install-tools] %s\n' "$*"; }
@@ -96,8 +98,14 @@ install_deploy_tools() {
 install_browser() {
   if ! [ -x /usr/bin/chromium ]; then apt_install chromium; fi
   local dir="$ROOT/tests/browser"
-  if ! [ -d "$dir/node_modules/playwright-core" ] || ! grep -q "\"version\": \"$PLAYWRIGHT_VERSION\"" "$dir/node_modules/playwright-core/package.json" 2>/dev/null; then
-    say "npm install playwright-core@$PLAYWRIGHT_VERSION (tests/browser)"
+  # tests/browser/package.json pins them; npm install only when one is missing or another version.
+  local pkg version missing=""
+  for pkg in "playwright-core:$PLAYWRIGHT_VERSION" "axe-core:$AXE_CORE_VERSION" "typescript:$TYPESCRIPT_VERSION"; do
+    version="${pkg#*:}"; pkg="${pkg%%:*}"
+    if ! grep -q "\"version\": \"$version\"" "$dir/node_modules/$pkg/package.json" 2>/dev/null; then missing="$missing $pkg@$version"; fi
+  done
+  if [ -n "$missing" ]; then
+    say "npm install$missing (tests/browser)"
     (cd "$dir" && npm install --silent --no-audit --no-fund --cache "$CACHE/npm" >/dev/null)
   fi
 }

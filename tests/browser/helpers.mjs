@@ -11,6 +11,10 @@ import { fileURLToPath } from 'node:url';
 import { chromium } from 'playwright-core';
 
 export const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
+/** The phone of the issue reports: 390 × 844 CSS pixels, touch. */
+export const PHONE = { width: 390, height: 844 };
+/** A laptop. */
+export const DESKTOP = { width: 1280, height: 800 };
 export const ARTIFACTS = join(ROOT, 'tests', 'artifacts');
 const CHAT_DEV = join(ROOT, 'target', 'debug', 'chat-dev');
 
@@ -96,8 +100,9 @@ export async function waitFor(fn, { timeout = 15_000, interval = 100, message = 
  * A user in their own browser context (own storage, own network emulation), on the sign-in page.
  * Collects page errors and dialogs (there must be none).
  */
-export async function newUser(browser, origin, { viewport = { width: 1100, height: 720 } } = {}) {
-  const context = await browser.newContext({ viewport });
+export async function newUser(browser, origin, { viewport = { width: 1100, height: 720 }, mobile = false, permissions } = {}) {
+  const context = await browser.newContext(mobile ? { viewport: PHONE, isMobile: true, hasTouch: true, deviceScaleFactor: 2 } : { viewport });
+  if (permissions) await context.grantPermissions(permissions, { origin });
   const page = await context.newPage();
   const user = { context, page, errors: [], dialogs: [], sent: [], received: [] };
   live.add(user);
@@ -151,8 +156,8 @@ export async function signIn(user, name, id) {
   await page.waitForSelector('#conn[data-state="online"]', { timeout: 20_000 });
 }
 
-export async function openUser(browser, origin, name, id) {
-  const u = await newUser(browser, origin);
+export async function openUser(browser, origin, name, id, options) {
+  const u = await newUser(browser, origin, options);
   await signIn(u, name, id);
   return u;
 }
@@ -162,7 +167,7 @@ export async function startDirect(page, otherId) {
   await page.click('#new-direct');
   await page.fill('#direct-user', otherId);
   await page.click('#direct-form button[type="submit"]');
-  await page.waitForFunction(() => window.chatApp.current && !document.getElementById('composer').hidden);
+  await page.waitForFunction(() => window.chatApp.current && !window.chatApp.root.getElementById('composer').hidden);
   return page.evaluate(() => window.chatApp.current);
 }
 
@@ -195,7 +200,7 @@ export async function bubbles(page) {
 export async function waitForBubble(page, text, { status, mine, timeout = 15_000 } = {}) {
   await page.waitForFunction(
     ({ text, status, mine }) =>
-      [...document.querySelectorAll('#message-list > li.msg')].some(
+      [...(window.chatApp.root?.querySelectorAll('#message-list > li.msg') || [])].some(
         (el) =>
           el.querySelector('.content')?.textContent === text &&
           (status === undefined || el.dataset.status === status) &&
@@ -215,7 +220,7 @@ export async function recordStatuses(page) {
       const l = (log[key] ||= []);
       if (l[l.length - 1] !== status) l.push(status);
     };
-    const list = document.getElementById('message-list');
+    const list = window.chatApp.root.getElementById('message-list');
     for (const el of list.children) push(el.dataset.key, el.dataset.status);
     new MutationObserver((records) => {
       for (const r of records) {

@@ -339,32 +339,295 @@ describe('receipts and typing', () => {
     assert.deepEqual(ws.frames('read').map((f) => f.seq), [4]);
   });
 
-  test('typing: at most one `true` per interval, `false` on stop; others expire', async () => {
-    const c = client();
+  test('typing: `true` at once and every interval while typing; `false` on stop and after a pause; others expire', async () => {
+    const c = client({ typingInterval: 100, typingIdle: 60, typingExpiry: 150 });
     const ws = await connected(c);
-    const started = Date.now();
     for (let i = 0; i < 10; i++) c.typing(ROOM);
-    assert.equal(ws.frames('typing').length, 1);
-    await sleep(30);
-    // Still typing (a keystroke every 10 ms): the next `true` goes out when the interval ends.
+    assert.equal(ws.frames('typing').length, 1, 'one `true` for a burst of keystrokes');
+    // Still typing (a keystroke every 10 ms): `true` again every interval, not more often.
     const keys = setInterval(() => c.typing(ROOM), 10);
-    await until(() => ws.frames('typing').length === 2, 'the next true', 2000).finally(() => clearInterval(keys));
-    const [t1, t2] = ws.frames('typing');
-    assert.ok(t1.isTyping && t2.isTyping);
+    await until(() => ws.frames('typing').length === 3, 'two repeats', 2000).finally(() => clearInterval(keys));
+    assert.deepEqual(ws.frames('typing').map((f) => f.isTyping), [true, true, true]);
+    // A pause longer than typingIdle: `false` by itself.
+    await until(() => ws.frames('typing').length === 4, 'false after the pause', 1000);
+    assert.equal(ws.frames('typing')[3].isTyping, false);
+    await sleep(150);
+    assert.equal(ws.frames('typing').length, 4, 'nothing more once stopped');
+    // stopTyping (blur, send): `false` at once, once.
+    c.typing(ROOM);
     c.stopTyping(ROOM);
-    assert.deepEqual(ws.frames('typing').map((f) => f.isTyping), [true, true, false]);
-    assert.ok(Date.now() - started >= 100, 'not before the interval');
+    c.stopTyping(ROOM);
+    assert.deepEqual(ws.frames('typing').map((f) => f.isTyping), [true, true, true, false, true, false]);
 
     const seen = [];
     c.on('typing', (t) => seen.push(t.users.map((u) => u.name)));
     ws.receive({ type: 'typing', roomId: ROOM, userId: 'b', name: 'B', isTyping: true });
     assert.deepEqual(c.typers(ROOM), [{ userId: 'b', name: 'B' }]);
+    await sleep(100);
+    ws.receive({ type: 'typing', roomId: ROOM, userId: 'b', name: 'B', isTyping: true }); // a repeat refreshes it
+    await sleep(100);
+    assert.deepEqual(c.typers(ROOM), [{ userId: 'b', name: 'B' }], 'refreshed by the repeat: not expired');
     await until(() => c.typers(ROOM).length === 0, 'expiry', 1000);
     assert.deepEqual(seen, [['B'], []]);
+    ws.receive({ type: 'typing', roomId: ROOM, userId: 'b', name: 'B', isTyping: true });
+    ws.receive({ type: 'typing', roomId: ROOM, userId: 'b', name: 'B', isTyping: false });
+    assert.deepEqual(c.typers(ROOM), [], '`false` clears it at once');
 
     // A `true` overtaken by the message it was typed for is ignored.
     ws.receive({ type: 'message.new', message: msg(1) });
     ws.receive({ type: 'typing', roomId: ROOM, userId: 'b', name: 'B', isTyping: true });
     assert.deepEqual(c.typers(ROOM), []);
+  });
+
+  test('the default typing timings cannot race the server: repeats + throttle < expiry', () => {
+    const c = client({ typingInterval: undefined, typingIdle: undefined, typingExpiry: undefined });
+    const { typingInterval, typingIdle, typingExpiry } = c.opts;
+    const SERVER_THROTTLE = 2000; // shared/src/protocol.rs TYPING_INTERVAL_MS
+    assert.ok(typingInterval < SERVER_THROTTLE, 'of two repeats at most one is dropped by the throttle');
+    assert.ok(typingInterval + SERVER_THROTTLE + 1000 <= typingExpiry, `forwarded repeats (≤ ${typingInterval + SERVER_THROTTLE} ms apart) plus 1 s of jitter fit in the expiry`);
+    assert.ok(typingIdle < typingExpiry, 'a pause is said (`false`) before receivers would expire it');
+  });
+});
+
+// ------------------------------------------------------------------ REST: files, push, mute, cache
+
+/** A fake REST API: answers by "METHOD path", records every call. */
+function fakeApi(routes) {
+  const calls = [];
+  const fetch = async (url, init = {}) => {
+    const u = new URL(url);
+    const key = `${init.method || 'GET'} ${u.pathname}`;
+    const body = init.body ? JSON.parse(init.body) : undefined;
+    calls.push({ key, url: u, body, headers: init.headers || {} });
+    const route = routes[key];
+    if (!route) return new Response(JSON.stringify({ code: 'not_found', title: 'Not Found', status: 404 }), { status: 404 });
+    const [status, json] = await route(body, u);
+    return new Response(json === undefined ? null : JSON.stringify(json), { status });
+  };
+  return { fetch, calls };
+}
+
+class FakeXHR {
+  static all = [];
+  constructor() {
+    this.headers = {};
+    this.upload = {};
+    FakeXHR.all.push(this);
+  }
+  open(method, url) {
+    this.method = method;
+    this.url = url;
+  }
+  setRequestHeader(k, v) {
+    this.headers[k] = v;
+  }
+  send(body) {
+    this.body = body;
+  }
+  abort() {
+    this.aborted = true;
+    this.onabort?.();
+  }
+  // The test's side:
+  progress(loaded, total) {
+    this.upload.onprogress?.({ loaded, total, lengthComputable: true });
+  }
+  finish(status = 200) {
+    this.status = status;
+    this.onload?.();
+  }
+  fail() {
+    this.onerror?.();
+  }
+}
+
+const UPLOAD = (n) => [201, { key: `uploads/${ROOM}/u${n}/photo.png`, url: `http://s3.local/bucket/uploads/${ROOM}/u${n}/photo.png?sig=1`, method: 'PUT', headers: { 'content-type': 'image/png', 'content-length': '5', 'x-amz-meta-a': 'b' }, expiresAt: Date.now() + 900_000, maxBytes: 26214400 }];
+
+describe('attachments, push, mute, the room list kept', () => {
+  afterEach(() => {
+    FakeXHR.all = [];
+  });
+
+  test('a file is uploaded with progress, then sent; messages after it wait for it', async () => {
+    let n = 0;
+    const api = fakeApi({ [`POST /api/chats/${ROOM}/uploads`]: () => UPLOAD(++n) });
+    const c = client({ apiUrl: 'http://api.local/api', fetch: api.fetch, XMLHttpRequest: FakeXHR, fileStore: null });
+    const ws = await connected(c);
+    const progress = [];
+    c.on('message', (m) => m.upload && progress.push([m.upload.state, m.upload.loaded]));
+    const file = new File([new Uint8Array([1, 2, 3, 4, 5])], 'photo.png', { type: 'image/png' });
+    const pending = c.sendFile(ROOM, file);
+    c.send(ROOM, 'after the photo');
+    assert.equal(pending.kind, 'image');
+    assert.deepEqual(pending.attachments, [{ name: 'photo.png', size: 5, mimeType: 'image/png' }]);
+    await until(() => FakeXHR.all.length === 1, 'the PUT');
+    const xhr = FakeXHR.all[0];
+    assert.deepEqual(api.calls[0].body, { name: 'photo.png', size: 5, mimeType: 'image/png' });
+    assert.equal(api.calls[0].headers.authorization, 'Bearer h.eyJzdWIiOiJhIn0.s');
+    assert.equal(xhr.method, 'PUT');
+    assert.deepEqual(xhr.headers, { 'content-type': 'image/png', 'x-amz-meta-a': 'b' }, 'the signed headers, without those a browser sets itself');
+    assert.equal(xhr.body, file);
+    xhr.progress(2, 5);
+    await until(() => c.pending(ROOM)[0].upload.loaded === 2, 'progress');
+    assert.equal(ws.frames('message.send').length, 0, 'nothing sent before the upload is done (not the text after it either)');
+    xhr.finish(200);
+    await until(() => ws.frames('message.send').length === 1, 'the message');
+    const f = ws.frames('message.send')[0];
+    assert.equal(f.kind, 'image');
+    assert.deepEqual(f.attachments, [{ key: `uploads/${ROOM}/u1/photo.png`, name: 'photo.png', size: 5, mimeType: 'image/png' }]);
+    assert.equal(f.content, '');
+    const stored = { key: `rooms/${ROOM}/u1/photo.png`, name: 'photo.png', size: 5, mimeType: 'image/png', width: 2, height: 1 };
+    ws.receive({ type: 'ack', clientId: f.clientId, duplicate: false, message: msg(1, 'a', '', { clientId: f.clientId, kind: 'image', attachments: [stored] }) });
+    await until(() => ws.frames('message.send').length === 2, 'the text after it');
+    assert.equal(ws.frames('message.send')[1].content, 'after the photo');
+    assert.deepEqual(c.messages(ROOM)[0].attachments, [stored]);
+    assert.equal(c.localFile(pending.clientId), undefined, 'the file is let go once sent');
+    assert.ok(progress.some(([s, l]) => s === 'uploading' && l === 2));
+  });
+
+  test('offline, an upload waits in the outbox; a failed PUT is tried again; cancel drops it', async () => {
+    let n = 0;
+    const api = fakeApi({ [`POST /api/chats/${ROOM}/uploads`]: () => UPLOAD(++n) });
+    const storage = memoryStorage();
+    const c = client({ storage, apiUrl: 'http://api.local/api', fetch: api.fetch, XMLHttpRequest: FakeXHR, fileStore: null, backoffBase: 5 });
+    c.connect();
+    await until(() => FakeSocket.last(), 'socket');
+    FakeSocket.last().fail(); // offline
+    const m = c.sendFile(ROOM, new File(['hello'], 'notes.txt', { type: 'text/plain' }));
+    assert.equal(m.kind, 'file');
+    await sleep(20);
+    assert.equal(api.calls.length, 0, 'no upload while not connected');
+    assert.equal(JSON.parse(storage.map.get('chat.outbox.v1:a'))[0].upload.state, 'waiting', 'kept in the outbox');
+    await until(() => FakeSocket.all.length === 2, 'reconnect');
+    const ws = FakeSocket.last();
+    ws.open();
+    await until(() => ws.frames('sync').length === 1, 'sync');
+    ws.receive({ type: 'sync', ref: ws.frames('sync')[0].ref, rooms: [{ room: view(), messages: [], hasMore: false, ver: 0, receipts: [], new: true }], hasMore: false });
+    await until(() => FakeXHR.all.length === 1, 'the upload starts once connected');
+    FakeXHR.all[0].fail(); // the network dropped the PUT
+    await until(() => FakeXHR.all.length === 2, 'tried again (a new presigned URL)');
+    assert.equal(api.calls.length, 2);
+    assert.equal(c.pending(ROOM)[0].status, 'sending', 'not failed by one lost attempt');
+    c.cancelUpload(m.clientId);
+    assert.equal(FakeXHR.all[1].aborted, true, 'the PUT is aborted');
+    assert.deepEqual(c.pending(ROOM), []);
+    await sleep(20);
+    assert.equal(ws.frames('message.send').length, 0);
+  });
+
+  test('a refused upload (type, size) fails the message at once; retry asks again', async () => {
+    const api = fakeApi({ [`POST /api/chats/${ROOM}/uploads`]: () => [400, { type: 'about:blank', title: 'Bad Request', status: 400, detail: 'mimeType: not an allowed type', code: 'invalid_frame', field: 'mimeType' }] });
+    const c = client({ apiUrl: 'http://api.local/api', fetch: api.fetch, XMLHttpRequest: FakeXHR, fileStore: null });
+    await connected(c);
+    const m = c.sendFile(ROOM, new File(['MZ'], 'tool.exe', { type: 'application/x-msdownload' }));
+    await until(() => c.pending(ROOM)[0].status === 'failed', 'failed');
+    assert.deepEqual(c.pending(ROOM)[0].error, { code: 'invalid_frame', message: 'mimeType: not an allowed type', field: 'mimeType' });
+    assert.equal(FakeXHR.all.length, 0);
+    c.retry(m.clientId);
+    await until(() => api.calls.length === 2, 'asked again');
+  });
+
+  test('a file queued before a reload survives it (file store) and goes out after it', async () => {
+    const storage = memoryStorage();
+    const files = new Map();
+    const fileStore = { put: async (k, f) => void files.set(k, f), get: async (k) => files.get(k), delete: async (k) => void files.delete(k) };
+    const api = fakeApi({ [`POST /api/chats/${ROOM}/uploads`]: () => UPLOAD(1) });
+    const before = client({ storage, fileStore, apiUrl: 'http://api.local/api', fetch: api.fetch, XMLHttpRequest: FakeXHR });
+    const m = before.sendFile(ROOM, new File(['12345'], 'photo.png', { type: 'image/png' }));
+    before.close();
+    await until(() => files.size === 1, 'stored');
+    const after = client({ storage, fileStore, apiUrl: 'http://api.local/api', fetch: api.fetch, XMLHttpRequest: FakeXHR });
+    assert.deepEqual(after.pending(ROOM).map((x) => [x.clientId, x.kind, x.upload.state]), [[m.clientId, 'image', 'waiting']]);
+    const ws = await connected(after);
+    await until(() => FakeXHR.all.length === 1, 'the upload');
+    FakeXHR.all[0].finish(200);
+    await until(() => ws.frames('message.send').length === 1, 'sent');
+    assert.equal(ws.frames('message.send')[0].clientId, m.clientId, 'with its clientId');
+    const f = ws.frames('message.send')[0];
+    ws.receive({ type: 'ack', clientId: f.clientId, duplicate: false, message: msg(1, 'a', '', { clientId: f.clientId, kind: 'image', attachments: [{ ...f.attachments[0], key: 'rooms/x' }] }) });
+    await until(() => files.size === 0, 'the stored file is deleted');
+  });
+
+  test('downloads: a presigned URL per key, reused while valid', async () => {
+    const api = fakeApi({ [`GET /api/chats/${ROOM}/attachments`]: (_, u) => [200, { url: `http://s3.local/${u.searchParams.get('key')}?sig`, expiresAt: Date.now() + 300_000 }] });
+    const c = client({ apiUrl: 'http://api.local/api/', fetch: api.fetch });
+    await connected(c);
+    assert.equal(await c.attachmentUrl(ROOM, 'rooms/r/1/a b.pdf'), 'http://s3.local/rooms/r/1/a b.pdf?sig');
+    await c.attachmentUrl(ROOM, 'rooms/r/1/a b.pdf');
+    assert.equal(api.calls.length, 1, 'reused');
+    assert.equal(api.calls[0].url.searchParams.get('key'), 'rooms/r/1/a b.pdf');
+  });
+
+  test('push: the key, the subscription registered and removed', async () => {
+    const KEY = 'BEl62iUYgUivxIkv69yViEuiBIa-Ib9-SkvMeAtA3LFgDzkrxZJjSgSnfckjBJuBkr3qBUYIHBQFLXYp5Nksh8U';
+    const api = fakeApi({ 'GET /api/push/key': () => [200, { publicKey: KEY }], 'POST /api/push/subscriptions': () => [201, {}], 'DELETE /api/push/subscriptions': () => [204] });
+    const c = client({ apiUrl: 'http://api.local/api', fetch: api.fetch });
+    let sub = null;
+    const json = { endpoint: 'https://push.example/abc', keys: { p256dh: 'p', auth: 'a' } };
+    const registration = {
+      pushManager: {
+        getSubscription: async () => sub,
+        subscribe: async (o) => {
+          assert.equal(o.userVisibleOnly, true);
+          assert.equal(o.applicationServerKey.length, 65, 'the VAPID key as bytes');
+          sub = { endpoint: json.endpoint, options: { applicationServerKey: o.applicationServerKey.buffer }, toJSON: () => json, unsubscribe: async () => ((sub = null), true) };
+          return sub;
+        },
+      },
+    };
+    await c.enablePush(registration);
+    assert.deepEqual(api.calls.map((x) => x.key), ['GET /api/push/key', 'POST /api/push/subscriptions']);
+    assert.deepEqual(api.calls[1].body, json);
+    await c.enablePush(registration); // again: the same subscription is registered again, not a new one
+    assert.equal(api.calls.filter((x) => x.key === 'POST /api/push/subscriptions').length, 2);
+    assert.equal(await c.disablePush(registration), true);
+    assert.deepEqual(api.calls.at(-1).body, { endpoint: json.endpoint });
+    assert.equal(sub, null, 'unsubscribed');
+    // No backend for it yet: a clear error.
+    const none = client({ apiUrl: 'http://api.local/api', fetch: fakeApi({}).fetch });
+    await assert.rejects(none.enablePush(registration), (e) => e.code === 'not_found');
+  });
+
+  test('mute: room.mute, the answer sets `muted`', async () => {
+    const c = client();
+    const ws = await connected(c);
+    const p = c.mute(ROOM, true);
+    const f = ws.frames('room.mute')[0];
+    assert.deepEqual([f.roomId, f.muted], [ROOM, true]);
+    ws.receive({ type: 'room.updated', ref: f.ref, room: view(0, { muted: true }) });
+    assert.equal((await p).muted, true);
+    const q = c.mute(ROOM, false);
+    const g = ws.frames('room.mute')[1];
+    ws.receive({ type: 'room.updated', ref: g.ref, room: view(0) }); // false is left out
+    assert.equal((await q).muted, false);
+    // A server without it yet.
+    const r = c.mute(ROOM, true);
+    ws.receive({ type: 'error', ref: ws.frames('room.mute')[2].ref, code: 'invalid_frame', message: 'unknown action', field: 'action', requestId: 'x' });
+    await assert.rejects(r, (e) => e.code === 'invalid_frame');
+  });
+
+  test('names: a room preview names its sender by the name it carries', async () => {
+    const c = client();
+    await connected(c, [view(3, { type: 'group', name: 'G', participants: undefined, lastMessage: { seq: 3, senderId: 'leo-y35h9', senderName: 'Leo', kind: 'text', text: 'hi', createdAt: 5 } })]);
+    assert.equal(c.nameOf('leo-y35h9'), 'Leo');
+  });
+
+  test('cache: the room list of the last session shows at once, then syncs from it', async () => {
+    const storage = memoryStorage();
+    const first = client({ storage, cache: true });
+    await connected(first, [view(7, { lastMessage: { seq: 7, senderId: 'b', senderName: 'B', kind: 'text', text: 'seven', createdAt: 7 } })]);
+    first.close(); // writes what is pending
+    const second = client({ storage, cache: true });
+    assert.deepEqual(second.rooms().map((r) => [r.roomId, r.title, r.lastMessage.text]), [[ROOM, 'B', 'seven']], 'before any connection');
+    second.connect();
+    await until(() => FakeSocket.all.length === 2, 'socket');
+    const ws = FakeSocket.last();
+    ws.open();
+    await until(() => ws.frames('sync').length === 1, 'sync');
+    assert.deepEqual(ws.frames('sync')[0].rooms, { [ROOM]: 7 }, 'from where the last session was');
+    second.clearCache();
+    assert.equal(storage.map.has('chat.rooms.v1:a'), false);
+    const off = client({ storage }); // without the option: nothing kept
+    assert.deepEqual(off.rooms(), []);
   });
 });

@@ -24,8 +24,17 @@
  *   `maxAttempts` unanswered sends; retries (and flushes after a reconnect or a page reload) reuse
  *   the original clientId, which the server deduplicates, so nothing is ever stored or shown twice;
  *   within a room one message is in flight at a time, so messages keep the order they were written;
- * - typing indicators (send at most one `typing: true` per 2 s; incoming ones expire after 3 s),
- *   `delivered` and `read` receipts (debounced: the highest seq per room), presence, history pages;
+ * - typing indicators: `typing: true` on the first keystroke, repeated every 1.5 s while typing
+ *   goes on, `false` at once when the user sends, leaves the composer or pauses for 2 s; incoming
+ *   ones expire 5 s after their last `true` (the server forwards at most one `true` per 2 s, so
+ *   forwarded repeats are at most 3.5 s apart: the indicator never flickers). `delivered` and
+ *   `read` receipts (debounced: the highest seq per room), presence, history pages;
+ * - attachments (with `apiUrl`, the REST API): sendFile() uploads to the presigned URL with
+ *   progress and cancel, then sends the message; an upload waits in the outbox like a message
+ *   while offline (the file itself in IndexedDB, so it survives a reload);
+ * - Web Push (with `apiUrl`): enablePush(registration) / disablePush(registration); mute(roomId);
+ * - an offline start (`cache: true`): the room list is kept in storage and shown at once, before
+ *   (or without) a connection;
  * - the support desk: visitors start (and resume) a session with startSupport(); operators follow
  *   the queue (supportQueue(), `queue` events) and accept, transfer and close sessions; a support
  *   room's RoomInfo carries its `session`, kept up to date by every session frame (`session`
@@ -63,6 +72,20 @@ const MAX_SYNC_ROOMS = 500;
  * @property {number} [deletedAt]
  * @property {number} [ver]
  * @property {any} [meta]
+ * @property {Attachment[]} [attachments] files of an `image` or `file` message
+ *
+ * @typedef {object} Attachment A file of a message.
+ * @property {string} [key] the object's key (`rooms/<roomId>/…` once stored; absent while uploading)
+ * @property {string} name
+ * @property {number} size bytes
+ * @property {string} mimeType
+ * @property {number} [width] images: pixels
+ * @property {number} [height]
+ *
+ * @typedef {object} UploadProgress Where the upload of a pending file message is.
+ * @property {'waiting'|'uploading'|'uploaded'} state `waiting`: for a connection (or a retry)
+ * @property {number} loaded bytes sent
+ * @property {number} total
  *
  * @typedef {object} ChatMessage A message as the app shows it (server messages and pending sends).
  * @property {string} key stable across the send → ack transition (the clientId, else the id)
@@ -79,9 +102,11 @@ const MAX_SYNC_ROOMS = 500;
  * @property {number} [editedAt]
  * @property {number} [deletedAt]
  * @property {any} [meta]
+ * @property {Attachment[]} [attachments]
+ * @property {UploadProgress} [upload] a pending file message: its upload
  * @property {boolean} mine sent by this user
  * @property {MessageStatus|null} status ticks of own messages; null for others' messages
- * @property {{code: string, message: string}} [error] why a message failed
+ * @property {{code: string, message: string, field?: string}} [error] why a message failed
  *
  * @typedef {object} RoomInfo A room as the server describes it, plus what this client holds.
  * @property {string} roomId
@@ -99,6 +124,7 @@ const MAX_SYNC_ROOMS = 500;
  * @property {number} unread
  * @property {boolean} hasOlder older messages can be loaded with loadOlder()
  * @property {string} title display name: the other person of a direct room, else the room's name
+ * @property {boolean} [muted] no push notifications for this room (`mute()`)
  * @property {SupportSession} [session] a support room's session
  *
  * @typedef {object} VisitorContext What the visitor's page says about them (every field optional).
@@ -171,13 +197,47 @@ const MAX_SYNC_ROOMS = 500;
  * @property {number} [maxAttempts] sends without ack before a message is `failed` (3)
  * @property {number} [backoffBase] first reconnect delay, ms (1000); doubles per failure
  * @property {number} [backoffMax] longest reconnect delay, ms (30000)
- * @property {number} [typingInterval] at most one `typing: true` per room in this time (2000)
- * @property {number} [typingExpiry] drop others' indicators not refreshed in this time (3000)
+ * @property {number} [typingInterval] while typing goes on, `typing: true` again after this time
+ *   (1500; below the server's 2 s throttle, so forwarded repeats are at most 3.5 s apart)
+ * @property {number} [typingIdle] no keystroke for this long: `typing: false` (2000)
+ * @property {number} [typingExpiry] drop others' indicators not refreshed in this time (5000; above
+ *   the 3.5 s a forwarded repeat can take)
  * @property {number} [receiptDelay] debounce of `read`/`delivered` frames, ms (300)
  * @property {number} [gapDelay] wait for a missing seq before syncing, ms (400)
  * @property {number} [historyLimit] messages per history page (50)
  * @property {number} [requestTimeout] ms to wait for the answer to a request (15000)
  * @property {number} [rateLimitDelay] after `rate_limited`, resend in this time to twice it (3000)
+ * @property {string} [apiUrl] the REST API's base URL (the stack's `HttpApiUrl`; locally
+ *   `http://127.0.0.1:3001/api`): needed for attachments and push
+ * @property {boolean} [cache] keep the room list in `storage` and show it at once on the next start,
+ *   also offline (default false)
+ * @property {FileStore | null} [fileStore] where files waiting to be uploaded survive a reload
+ *   (default: IndexedDB when there is one and `storage` is not null; null: memory only)
+ * @property {number} [maxUploadBytes] refuse larger files before uploading (default: none; the
+ *   server's limit, 25 MB by default, applies anyway)
+ * @property {typeof fetch} [fetch] default: the global one
+ * @property {typeof XMLHttpRequest} [XMLHttpRequest] default: the global one (uploads with progress)
+ *
+ * @typedef {{
+ *   state: [{state: ConnectionState, attempt: number, delay?: number|null, retryAt?: number, offline?: boolean, reason?: string}],
+ *   ready: [],
+ *   room: [RoomInfo],
+ *   'room.removed': [{roomId: string}],
+ *   message: [ChatMessage, {reason: string, duplicate?: boolean}],
+ *   messages: [{roomId: string, reason: string}],
+ *   typing: [{roomId: string, users: {userId: string, name: string}[]}],
+ *   presence: [{userId: string, online: boolean, lastSeen?: number}],
+ *   error: [ChatError],
+ *   session: [SessionEvent],
+ *   queue: [SupportQueue],
+ *   queuePosition: [QueuePosition],
+ *   operatorJoined: [{sessionId: string, operatorId: string, name?: string}],
+ * }} ChatEvents The events of on(), and the arguments their listeners get.
+ *
+ * @typedef {object} FileStore Keeps the bytes of files not uploaded yet (e.g. in IndexedDB).
+ * @property {(key: string, file: Blob) => Promise<void>} put
+ * @property {(key: string) => Promise<Blob|undefined>} get
+ * @property {(key: string) => Promise<void>} delete
  */
 
 const DEFAULTS = {
@@ -188,8 +248,9 @@ const DEFAULTS = {
   maxAttempts: 3,
   backoffBase: 1_000,
   backoffMax: 30_000,
-  typingInterval: 2_000,
-  typingExpiry: 3_000,
+  typingInterval: 1_500,
+  typingIdle: 2_000,
+  typingExpiry: 5_000,
   receiptDelay: 300,
   gapDelay: 400,
   historyLimit: 50,
@@ -259,6 +320,91 @@ function defaultStorage() {
   return memoryStorage();
 }
 
+/** Types sent as `kind: image` (shown inline); any other file is `kind: file`. */
+export const IMAGE_TYPES = new Set(['image/jpeg', 'image/png', 'image/gif', 'image/webp']);
+
+/** Headers a browser sets itself (an XMLHttpRequest refuses them). */
+const UNSAFE_HEADERS = new Set(['content-length', 'host', 'connection', 'expect', 'keep-alive', 'te', 'trailer', 'transfer-encoding', 'upgrade', 'via', 'date', 'cookie', 'origin', 'referer', 'accept-encoding']);
+
+/** A base64url string (a VAPID key) as bytes. @param {string} s */
+export function base64UrlToBytes(s) {
+  const b64 = s.replace(/-/g, '+').replace(/_/g, '/') + '='.repeat((4 - (s.length % 4)) % 4);
+  const bin = atob(b64);
+  const out = new Uint8Array(bin.length);
+  for (let i = 0; i < bin.length; i++) out[i] = bin.charCodeAt(i);
+  return out;
+}
+
+/** Bytes as base64url (no padding). @param {ArrayBuffer|Uint8Array|null|undefined} buf */
+function bytesToBase64Url(buf) {
+  if (!buf) return '';
+  const b = buf instanceof Uint8Array ? buf : new Uint8Array(buf);
+  let bin = '';
+  for (const x of b) bin += String.fromCharCode(x);
+  return btoa(bin).replace(/\+/g, '-').replace(/\//g, '_').replace(/=+$/, '');
+}
+
+/**
+ * Files waiting to be uploaded, in IndexedDB (Blobs are stored as they are), so an upload queued
+ * offline survives a reload. Null where there is no IndexedDB.
+ * @returns {FileStore|null}
+ */
+export function indexedDbFileStore(name = 'chat-files') {
+  const idb = /** @type {any} */ (globalThis).indexedDB;
+  if (!idb) return null;
+  /** @type {Promise<IDBDatabase>|null} */
+  let opening = null;
+  const db = () =>
+    (opening ||= new Promise((resolve, reject) => {
+      const req = idb.open(name, 1);
+      req.onupgradeneeded = () => req.result.createObjectStore('files');
+      req.onsuccess = () => resolve(req.result);
+      req.onerror = () => reject(req.error);
+    }));
+  /** @param {'readonly'|'readwrite'} mode @param {(s: IDBObjectStore) => IDBRequest} fn */
+  const run = async (mode, fn) => {
+    const d = await db();
+    return new Promise((resolve, reject) => {
+      const tx = d.transaction('files', mode);
+      const req = fn(tx.objectStore('files'));
+      tx.oncomplete = () => resolve(req.result);
+      tx.onerror = () => reject(tx.error);
+      tx.onabort = () => reject(tx.error);
+    });
+  };
+  return {
+    put: (key, file) => run('readwrite', (s) => s.put(file, key)).then(() => undefined),
+    get: (key) => run('readonly', (s) => s.get(key)).then((v) => /** @type {Blob|undefined} */ (v || undefined)),
+    delete: (key) => run('readwrite', (s) => s.delete(key)).then(() => undefined),
+  };
+}
+
+/** Files in memory only. @returns {FileStore} */
+function memoryFileStore() {
+  const m = new Map();
+  return {
+    put: async (k, f) => void m.set(k, f),
+    get: async (k) => m.get(k),
+    delete: async (k) => void m.delete(k),
+  };
+}
+
+/** An HTTP status as one of the protocol's error codes. @param {number} status */
+function httpCode(status) {
+  return status === 401 ? 'unauthorized' : status === 403 ? 'forbidden' : status === 404 ? 'not_found' : status === 409 ? 'conflict' : status === 413 ? 'too_large' : status === 429 ? 'rate_limited' : status >= 500 ? 'internal' : 'invalid_frame';
+}
+
+/** The `exp` (ms) of a JWT, without verifying it; 0 if none. @param {string} token */
+function tokenExpiry(token) {
+  try {
+    const part = token.split('.')[1].replace(/-/g, '+').replace(/_/g, '/');
+    const exp = JSON.parse(atob(part)).exp;
+    return typeof exp === 'number' ? exp * 1000 : 0;
+  } catch {
+    return 0;
+  }
+}
+
 /**
  * One room's state.
  * Held messages: `msgs` by seq. `[lo, hi]` is the contiguous window held (empty when lo > hi);
@@ -294,8 +440,10 @@ class Room {
     this.typingSentAt = 0;
     this.typedAt = 0;
     this.typingOn = false;
-    /** @type {any} */
+    /** @type {any} repeats `typing: true` while typing goes on */
     this.typingTimer = null;
+    /** @type {any} sends `typing: false` after a pause */
+    this.typingIdleTimer = null;
   }
 
   /** Highest seq any other member has read, and has received. */
@@ -325,7 +473,9 @@ export class ChatClient {
     if (!options || !options.url) throw new TypeError('ChatClient: options.url is required');
     if (!options.token) throw new TypeError('ChatClient: options.token is required');
     this.url = options.url;
-    this.opts = { ...DEFAULTS, ...options };
+    // Options left undefined keep their defaults.
+    /** @type {typeof DEFAULTS & ChatOptions} */
+    this.opts = /** @type {typeof DEFAULTS & ChatOptions} */ ({ ...DEFAULTS, ...Object.fromEntries(Object.entries(options).filter(([, v]) => v !== undefined)) });
     this._token = options.token;
     /** @type {string} */
     this.userId = options.userId || (typeof options.token === 'string' ? tokenSubject(options.token) : undefined) || '';
@@ -333,6 +483,13 @@ export class ChatClient {
     this._WS = options.WebSocket || globalThis.WebSocket;
     this._storage = options.storage === null ? memoryStorage() : options.storage || defaultStorage();
     this._storageKey = `chat.outbox.v1:${this.userId}`;
+    this._cacheKey = `chat.rooms.v1:${this.userId}`;
+    this._fetch = options.fetch || (typeof globalThis.fetch === 'function' ? globalThis.fetch.bind(globalThis) : undefined);
+    this._XHR = options.XMLHttpRequest || /** @type {any} */ (globalThis).XMLHttpRequest;
+    /** @type {FileStore} */
+    this._fileStore = (options.fileStore === undefined ? (options.storage === null ? null : indexedDbFileStore()) : options.fileStore) || memoryFileStore();
+    /** @type {string|null} the last token used (REST calls reuse it until it is about to expire) */
+    this._lastToken = typeof options.token === 'string' ? options.token : null;
 
     /** @type {ConnectionState} */
     this._state = 'idle';
@@ -372,6 +529,16 @@ export class ChatClient {
     this._ackTimers = new Map();
     /** @type {any[]} */
     this._outbox = this._loadOutbox();
+    /** @type {Map<string, Blob>} clientId → the file of a pending file message */
+    this._files = new Map();
+    /** @type {Map<string, {cancelled: boolean, abort: (() => void) | null}>} clientId → upload under way */
+    this._uploads = new Map();
+    /** @type {Map<string, {url: string, expiresAt: number}>} attachment key → download URL */
+    this._downloads = new Map();
+    /** @type {any} */ this._cacheTimer = null;
+    /** Files of queued uploads come back from the file store (a reload) before they can go out. */
+    this._filesRestored = this._restoreFiles();
+    if (this.opts.cache) this._restoreCache();
 
     this._onOnline = () => {
       this._attempt = 0;
@@ -383,6 +550,13 @@ export class ChatClient {
     this._onVisible = () => {
       const doc = globalThis.document;
       if (doc && doc.visibilityState === 'visible' && this._ready) this._ping();
+    };
+    // Leaving the page (a reload, a closed tab): the room list is written now, not in 500 ms.
+    this._onPageHide = () => {
+      if (!this._cacheTimer) return;
+      clearTimeout(this._cacheTimer);
+      this._cacheTimer = null;
+      this._saveCache();
     };
   }
 
@@ -396,8 +570,10 @@ export class ChatClient {
    * `typing` ({roomId, users}), `presence` ({userId, online, lastSeen}), `error` (ChatError).
    * Support desk: `session` (SessionEvent: a session started, was accepted, transferred, closed or
    * rated), `queue` (SupportQueue, operators), `queuePosition` (QueuePosition, waiting visitors),
-   * `operatorJoined` ({sessionId, operatorId, name}).
-   * @param {string} event @param {(...args: any[]) => void} fn
+   * `operatorJoined` ({sessionId, operatorId, name}). `message` also fires as a pending file
+   * message's upload moves on (reason `upload`, `progress`, `uploaded`).
+   * @template {keyof ChatEvents} K
+   * @param {K} event @param {(...args: ChatEvents[K]) => void} fn @returns {() => void}
    */
   on(event, fn) {
     let set = this._handlers.get(event);
@@ -406,7 +582,7 @@ export class ChatClient {
     return () => this.off(event, fn);
   }
 
-  /** @param {string} event @param {(...args: any[]) => void} fn */
+  /** @template {keyof ChatEvents} K @param {K} event @param {(...args: ChatEvents[K]) => void} fn */
   off(event, fn) {
     this._handlers.get(event)?.delete(fn);
   }
@@ -444,6 +620,7 @@ export class ChatClient {
     if (typeof w.addEventListener === 'function') {
       w.addEventListener('online', this._onOnline);
       w.addEventListener('offline', this._onOffline);
+      w.addEventListener('pagehide', this._onPageHide);
     }
     w.document?.addEventListener?.('visibilitychange', this._onVisible);
     // Messages restored from the outbox show at once, as `sending`.
@@ -458,6 +635,7 @@ export class ChatClient {
     if (typeof w.removeEventListener === 'function') {
       w.removeEventListener('online', this._onOnline);
       w.removeEventListener('offline', this._onOffline);
+      w.removeEventListener('pagehide', this._onPageHide);
     }
     w.document?.removeEventListener?.('visibilitychange', this._onVisible);
     clearTimeout(this._retryTimer);
@@ -465,6 +643,18 @@ export class ChatClient {
     const ws = this._ws;
     this._teardown();
     if (ws) this._closeSocket(ws, 1000, 'bye');
+    for (const [clientId, job] of this._uploads) {
+      job.cancelled = true; // stays queued (in storage) for the next start
+      job.abort?.();
+      const e = this._outbox.find((x) => x.clientId === clientId);
+      if (e && e.upload && e.upload.state === 'uploading') e.upload = { ...e.upload, state: 'waiting', loaded: 0 };
+    }
+    this._uploads.clear();
+    if (this._cacheTimer) {
+      clearTimeout(this._cacheTimer);
+      this._cacheTimer = null;
+      this._saveCache();
+    }
     for (const r of this._rooms.values()) {
       clearTimeout(r.receiptTimer);
       r.receiptTimer = null;
@@ -505,6 +695,7 @@ export class ChatClient {
       return;
     }
     if (gen !== this._gen || this._userClosed || this._ws) return;
+    if (typeof token === 'string') this._lastToken = token;
     /** @type {WebSocket} */
     let ws;
     try {
@@ -553,6 +744,7 @@ export class ChatClient {
     this._attempt = 0; // a connection that got this far counts as good
     this._emit('ready');
     for (const r of this._rooms.values()) this._flushReceipts(r);
+    for (const e of this._outbox) this._startUpload(e);
     for (const roomId of new Set(this._outbox.map((e) => e.roomId))) this._pump(roomId);
   }
 
@@ -599,6 +791,8 @@ export class ChatClient {
       r.typingOn = false;
       clearTimeout(r.typingTimer);
       r.typingTimer = null;
+      clearTimeout(r.typingIdleTimer);
+      r.typingIdleTimer = null;
       if (r.typers.size) {
         for (const t of r.typers.values()) clearTimeout(t.timer);
         r.typers.clear();
@@ -801,7 +995,7 @@ export class ChatClient {
         e.attempts = Math.max(0, (e.attempts || 1) - 1);
         setTimeout(() => this._pump(e.roomId), this.opts.rateLimitDelay * (1 + Math.random()));
       } else if (RETRYABLE.has(f.code)) this._afterMiss(e, { code: f.code, message: f.message });
-      else this._fail(e, { code: f.code, message: f.message });
+      else this._fail(e, { code: f.code, message: f.message, field: f.field });
       return;
     }
     if (f.ref === undefined || !this._pending.has(f.ref)) this._emit('error', new ChatError(f.code, f.message, f));
@@ -1003,7 +1197,7 @@ export class ChatClient {
       r.view.session = laterSession(r.view.session, session);
       this._emitRoom(r);
     } else {
-      this._sessions.set(id, laterSession(this._sessions.get(id), session));
+      this._sessions.set(id, /** @type {SupportSession} */ (laterSession(this._sessions.get(id), session)));
     }
     this._emit('session', { session: this.session(id) || session, ...extra });
   }
@@ -1021,8 +1215,9 @@ export class ChatClient {
         view = { ...view, session: laterSession(heard, view.session) };
       }
       r = new Room(view);
+      r.view.muted = !!view.muted;
       this._rooms.set(r.id, r);
-      for (const p of view.participants || []) if (p.name) this._names.set(p.userId, p.name);
+      this._learnNames(view);
       const orphans = this._orphans.get(r.id);
       this._orphans.delete(r.id);
       for (const m of orphans || []) {
@@ -1049,7 +1244,9 @@ export class ChatClient {
     r.view = { ...r.view, ...view, readSeq, lastMessage, lastSeq: Math.max(r.view.lastSeq || 0, view.lastSeq || 0) };
     // A view read before a session frame that arrived first must not take the session back.
     if (view.session) r.view.session = laterSession(session, view.session);
-    for (const p of view.participants || []) if (p.name) this._names.set(p.userId, p.name);
+    // Server views leave `muted` out when it is false.
+    r.view.muted = !!view.muted;
+    this._learnNames(view);
     if (r.msgs.size === 0 && r.view.lastSeq > r.hi) {
       // Never opened: no need to fetch what history will bring when it is.
       r.hi = r.view.lastSeq;
@@ -1060,19 +1257,29 @@ export class ChatClient {
     this._recountUnread(r);
   }
 
+  /** Names of a room view: its participants, the sender of its last message. @param {any} view */
+  _learnNames(view) {
+    for (const p of view.participants || []) if (p.name) this._names.set(p.userId, p.name);
+    const lm = view.lastMessage;
+    if (lm && lm.senderName && lm.senderId && !this._names.has(lm.senderId)) this._names.set(lm.senderId, lm.senderName);
+  }
+
   /** @param {string} roomId */
   _removeRoom(roomId) {
     const r = this._rooms.get(roomId);
     if (!r) return;
     clearTimeout(r.receiptTimer);
     clearTimeout(r.typingTimer);
+    clearTimeout(r.typingIdleTimer);
     for (const t of r.typers.values()) clearTimeout(t.timer);
     this._rooms.delete(roomId);
     const dropped = this._outbox.filter((e) => e.roomId === roomId);
     if (dropped.length) {
       this._outbox = this._outbox.filter((e) => e.roomId !== roomId);
       this._saveOutbox();
+      for (const e of dropped) this._forgetFile(e.clientId);
     }
+    this._scheduleCacheSave();
     this._emit('room.removed', { roomId });
   }
 
@@ -1131,7 +1338,68 @@ export class ChatClient {
 
   /** @param {Room} r */
   _emitRoom(r) {
+    this._scheduleCacheSave();
     this._emit('room', this._roomInfo(r));
+  }
+
+  // ---------------------------------------------------------------- the room list in storage
+
+  /** Rooms of the last session (option `cache`): shown at once, synced when connected. */
+  _restoreCache() {
+    try {
+      const raw = this._storage.getItem(this._cacheKey);
+      const data = raw ? JSON.parse(raw) : null;
+      if (!data || data.v !== 1 || !Array.isArray(data.rooms)) return;
+      for (const [id, name] of Array.isArray(data.names) ? data.names : []) if (typeof id === 'string' && typeof name === 'string') this._names.set(id, name);
+      for (const view of data.rooms) {
+        if (!view || typeof view.roomId !== 'string' || this._rooms.has(view.roomId)) continue;
+        // Held like a room never opened: sync brings what is newer, history what is older.
+        const r = new Room(view);
+        r.view.muted = !!view.muted;
+        this._rooms.set(r.id, r);
+        this._learnNames(view);
+      }
+    } catch {
+      // A broken cache is only a slower start.
+    }
+  }
+
+  _scheduleCacheSave() {
+    if (!this.opts.cache || this._cacheTimer) return;
+    this._cacheTimer = setTimeout(() => {
+      this._cacheTimer = null;
+      this._saveCache();
+    }, 500);
+  }
+
+  _saveCache() {
+    if (!this.opts.cache) return;
+    const rooms = [...this._rooms.values()]
+      .sort((a, b) => activity(b.view) - activity(a.view))
+      .slice(0, 200)
+      .map((r) => ({ ...r.view, lastSeq: Math.max(r.view.lastSeq || 0, r.hi) }));
+    const wanted = new Set();
+    for (const v of rooms) {
+      for (const p of v.participants || []) wanted.add(p.userId);
+      if (v.lastMessage) wanted.add(v.lastMessage.senderId);
+    }
+    const names = [...this._names].filter(([id]) => wanted.has(id)).slice(0, 1000);
+    try {
+      this._storage.setItem(this._cacheKey, JSON.stringify({ v: 1, savedAt: Date.now(), rooms, names }));
+    } catch {
+      // Storage full or refused: the next start is only slower.
+    }
+  }
+
+  /** Forgets the room list kept for offline starts (e.g. on sign-out). */
+  clearCache() {
+    clearTimeout(this._cacheTimer);
+    this._cacheTimer = null;
+    try {
+      this._storage.removeItem(this._cacheKey);
+    } catch {
+      /* refused */
+    }
   }
 
   /** @param {any} f */
@@ -1286,10 +1554,18 @@ export class ChatClient {
       this._fail(e, { code: 'not_member', message: 'you are not a member of this room' });
       return;
     }
+    // A file message goes out once its file is uploaded (the messages after it wait: order).
+    if (e.upload && e.upload.state !== 'uploaded') {
+      this._startUpload(e);
+      return;
+    }
     /** @type {Record<string, any>} */
     const frame = { action: 'message.send', roomId: e.roomId, clientId: e.clientId, content: e.content };
     if (e.kind && e.kind !== 'text') frame.kind = e.kind;
     if (e.replyTo) frame.replyTo = e.replyTo;
+    if (e.attachments && e.attachments.length) {
+      frame.attachments = e.attachments.map((/** @type {Attachment} */ a) => ({ key: a.key, name: a.name, size: a.size, mimeType: a.mimeType }));
+    }
     if (!this._send(frame)) {
       if (this._ws && this._ws.readyState === 1) this._fail(e, { code: 'too_large', message: 'the message does not fit in one frame' });
       return;
@@ -1331,14 +1607,15 @@ export class ChatClient {
     this._clearFlight(e);
     this._outbox = this._outbox.filter((x) => x !== e);
     this._saveOutbox();
+    if (e.upload) this._forgetFile(e.clientId);
     setTimeout(() => this._pump(e.roomId), 0);
   }
 
-  /** @param {any} e @param {{code: string, message: string}} error */
+  /** @param {any} e @param {{code: string, message: string, field?: string}} error */
   _fail(e, error) {
     this._clearFlight(e);
     e.status = 'failed';
-    e.error = error;
+    e.error = error.field ? error : { code: error.code, message: error.message };
     this._saveOutbox();
     this._emit('message', this._pendingToChat(e), { reason: 'failed' });
     this._pump(e.roomId);
@@ -1371,6 +1648,8 @@ export class ChatClient {
       content: e.content,
       replyTo: e.replyTo,
       createdAt: e.createdAt,
+      attachments: e.attachments ? e.attachments.map((/** @type {Attachment} */ a) => ({ ...a })) : undefined,
+      upload: e.upload ? { ...e.upload } : undefined,
       mine: true,
       status: e.status === 'failed' ? 'failed' : 'sending',
       error: e.error,
@@ -1481,8 +1760,14 @@ export class ChatClient {
   retry(clientId) {
     const e = this._outbox.find((x) => x.clientId === clientId);
     if (!e || e.status !== 'failed') return;
+    // The server did not find the upload as declared (e.g. it expired): upload the file again.
+    if (e.upload && e.error && typeof e.error.field === 'string' && e.error.field.startsWith('attachments')) {
+      e.upload = { state: 'waiting', loaded: 0, total: e.upload.total };
+      for (const a of e.attachments || []) delete a.key;
+    }
     e.status = 'sending';
     e.attempts = 0;
+    e.uploadAttempts = 0;
     delete e.error;
     this._outbox = this._outbox.filter((x) => x !== e).concat([e]); // it goes out after what is queued
     this._saveOutbox();
@@ -1490,13 +1775,31 @@ export class ChatClient {
     this._pump(e.roomId);
   }
 
-  /** Drops a failed (or queued) message from the outbox. @param {string} clientId */
+  /**
+   * Drops a failed or queued message from the outbox; a file message's upload is cancelled (not
+   * once its message is on its way to the server). Returns whether it was dropped.
+   * @param {string} clientId
+   */
   discard(clientId) {
     const e = this._outbox.find((x) => x.clientId === clientId);
-    if (!e || this._inFlight.get(e.roomId) === clientId) return;
+    if (!e || this._inFlight.get(e.roomId) === clientId) return false;
+    const job = this._uploads.get(clientId);
+    if (job) {
+      job.cancelled = true;
+      job.abort?.();
+      this._uploads.delete(clientId);
+    }
     this._outbox = this._outbox.filter((x) => x !== e);
     this._saveOutbox();
+    this._forgetFile(clientId);
     this._emit('messages', { roomId: e.roomId, reason: 'discard' });
+    setTimeout(() => this._pump(e.roomId), 0); // what waited behind it
+    return true;
+  }
+
+  /** Cancels a pending file message (its upload), like discard(). @param {string} clientId */
+  cancelUpload(clientId) {
+    return this.discard(clientId);
   }
 
   /** Edits an own message. @param {string} roomId @param {number} seq @param {string} content */
@@ -1571,37 +1874,51 @@ export class ChatClient {
   }
 
   /**
-   * Call on every keystroke in the composer: sends `typing: true` at most once per 2 s. A keystroke
-   * inside the interval is not lost: `true` goes out when the interval ends (if typing goes on).
+   * Call on every keystroke in the composer. The first one sends `typing: true`; while keystrokes
+   * go on it is sent again every `typingInterval` (1.5 s); after `typingIdle` (2 s) without one,
+   * `typing: false` goes out. The server forwards at most one `true` per 2 s, so forwarded repeats
+   * are at most 3.5 s apart, inside the receivers' 5 s expiry: the indicator does not flicker.
    * @param {string} roomId
    */
   typing(roomId) {
     const r = this._rooms.get(roomId);
     if (!r || !this._ready) return;
-    const now = Date.now();
-    r.typedAt = now;
-    const wait = r.typingSentAt + this.opts.typingInterval - now;
-    if (wait > 0) {
-      if (!r.typingTimer) {
-        r.typingTimer = setTimeout(() => {
-          r.typingTimer = null;
-          if (Date.now() - r.typedAt < this.opts.typingInterval) this.typing(roomId);
-        }, wait);
-      }
-      return;
-    }
-    if (this._send({ action: 'typing', roomId, isTyping: true })) {
-      r.typingSentAt = now;
-      r.typingOn = true;
-    }
+    r.typedAt = Date.now();
+    clearTimeout(r.typingIdleTimer);
+    r.typingIdleTimer = setTimeout(() => {
+      r.typingIdleTimer = null;
+      if (this._rooms.get(roomId) === r) this.stopTyping(roomId);
+    }, this.opts.typingIdle);
+    if (!r.typingOn) this._sendTyping(r);
   }
 
-  /** Call on blur (send() calls it): `typing: false`, if `true` was sent. @param {string} roomId */
+  /** `typing: true` now, and again every interval while typing is on. @param {Room} r */
+  _sendTyping(r) {
+    clearTimeout(r.typingTimer);
+    r.typingTimer = null;
+    if (!this._send({ action: 'typing', roomId: r.id, isTyping: true })) {
+      r.typingOn = false; // not connected: the next keystroke tries again
+      return;
+    }
+    r.typingOn = true;
+    r.typingSentAt = Date.now();
+    r.typingTimer = setTimeout(() => {
+      r.typingTimer = null;
+      if (r.typingOn && this._rooms.get(r.id) === r) this._sendTyping(r);
+    }, this.opts.typingInterval);
+  }
+
+  /**
+   * Call when the user stops writing: on blur, when the composer is emptied, when leaving the room
+   * (send() calls it). Sends `typing: false` at once if `true` was sent. @param {string} roomId
+   */
   stopTyping(roomId) {
     const r = this._rooms.get(roomId);
     if (!r) return;
     clearTimeout(r.typingTimer);
     r.typingTimer = null;
+    clearTimeout(r.typingIdleTimer);
+    r.typingIdleTimer = null;
     r.typedAt = 0;
     if (!r.typingOn) return;
     r.typingOn = false;
@@ -1634,6 +1951,348 @@ export class ChatClient {
   async queryPresence(roomId) {
     const f = await this._request({ action: 'presence.query', roomId });
     return f.users;
+  }
+
+  /**
+   * Mutes (or unmutes) a room for this user: no push notifications for it. Resolves with the room
+   * (its `muted` as the server now has it).
+   * @param {string} roomId @param {boolean} [muted] @returns {Promise<RoomInfo|undefined>}
+   */
+  async mute(roomId, muted = true) {
+    const f = await this._request({ action: 'room.mute', roomId, muted: !!muted });
+    const r = this._rooms.get(roomId);
+    if (r && f && f.type === 'room.updated' && f.room && f.room.roomId === roomId) {
+      r.view.muted = !!f.room.muted;
+      this._emitRoom(r);
+    }
+    return this.room(roomId);
+  }
+
+  // ---------------------------------------------------------------- REST (attachments, push)
+
+  /** A token for a REST call: the last one used while it has a minute left, else a new one. */
+  async _restToken(fresh = false) {
+    if (typeof this._token === 'string') return this._token;
+    const t = this._lastToken;
+    if (!fresh && t && (tokenExpiry(t) === 0 || tokenExpiry(t) - Date.now() > 60_000)) return t;
+    const next = await this._token();
+    this._lastToken = next;
+    return next;
+  }
+
+  /**
+   * Calls the REST API (`apiUrl`); resolves with the JSON body, rejects with a ChatError carrying the
+   * problem's `code` (and `status`, `field` in `frame`).
+   * @param {string} method @param {string} path @param {any} [body] @returns {Promise<any>}
+   */
+  async rest(method, path, body) {
+    const base = this.opts.apiUrl;
+    if (!base) throw new ChatError('no_api', 'the REST API is not configured (option apiUrl)');
+    if (!this._fetch) throw new ChatError('unsupported', 'fetch is not available');
+    const url = base.replace(/\/+$/, '') + path;
+    for (let attempt = 0; ; attempt++) {
+      const token = await this._restToken(attempt > 0);
+      /** @type {Record<string, string>} */
+      const headers = { authorization: `Bearer ${token}` };
+      if (body !== undefined) headers['content-type'] = 'application/json';
+      let res;
+      try {
+        res = await this._fetch(url, { method, headers, body: body === undefined ? undefined : JSON.stringify(body), cache: 'no-store' });
+      } catch (e) {
+        throw new ChatError('offline', `cannot reach the server (${e instanceof Error ? e.message : e})`);
+      }
+      // An expired token: once more with a new one (when there is a way to get one).
+      if (res.status === 401 && attempt === 0 && typeof this._token === 'function') continue;
+      const text = await res.text().catch(() => '');
+      let json = null;
+      try {
+        json = text ? JSON.parse(text) : null;
+      } catch {
+        json = null;
+      }
+      if (res.ok) return json;
+      const p = json && typeof json === 'object' ? json : {};
+      throw new ChatError(p.code || httpCode(res.status), p.detail || p.title || p.message || `HTTP ${res.status}`, { ...p, status: res.status });
+    }
+  }
+
+  // ---------------------------------------------------------------- attachments
+
+  /**
+   * Sends a file (a File or Blob): it shows at once as a pending message with its upload's
+   * progress (`upload`), is uploaded to the presigned URL when connected (offline it waits in the
+   * outbox, and in the file store across a reload), then sent as `kind: image` (JPEG, PNG, GIF,
+   * WebP) or `file`. Messages written after it in the room go out after it. Cancel with discard().
+   * @param {string} roomId @param {Blob & {name?: string}} file
+   * @param {{caption?: string, replyTo?: number, name?: string}} [options]
+   * @returns {ChatMessage}
+   */
+  sendFile(roomId, file, options = {}) {
+    if (!file || typeof file.size !== 'number') throw new ChatError('invalid_frame', 'a file is needed');
+    if (!this.opts.apiUrl) throw new ChatError('no_api', 'attachments need the REST API (option apiUrl)');
+    if (file.size <= 0) throw new ChatError('invalid_frame', 'the file is empty');
+    if (this.opts.maxUploadBytes && file.size > this.opts.maxUploadBytes) throw new ChatError('too_large', `a file has at most ${this.opts.maxUploadBytes} bytes`);
+    const caption = options.caption || '';
+    if (utf8Length(caption) > MAX_CONTENT_BYTES) throw new ChatError('too_large', `a message has at most ${MAX_CONTENT_BYTES} bytes`);
+    const mimeType = (file.type || 'application/octet-stream').toLowerCase();
+    const name = String(options.name || file.name || 'file').slice(0, 255) || 'file';
+    const e = {
+      clientId: uuid(),
+      roomId,
+      content: caption,
+      kind: IMAGE_TYPES.has(mimeType) ? 'image' : 'file',
+      replyTo: options.replyTo || undefined,
+      createdAt: Date.now(),
+      status: 'sending',
+      attempts: 0,
+      uploadAttempts: 0,
+      senderName: this._names.get(this.userId),
+      attachments: /** @type {Attachment[]} */ ([{ name, size: file.size, mimeType }]),
+      upload: { state: 'waiting', loaded: 0, total: file.size },
+    };
+    this._files.set(e.clientId, file);
+    this._fileStore.put(this._fileKey(e.clientId), file).catch(() => {});
+    this._outbox.push(e);
+    this._saveOutbox();
+    if (this._rooms.has(roomId)) this.stopTyping(roomId);
+    const view = this._pendingToChat(e);
+    this._emit('message', view, { reason: 'sending' });
+    // Images: their size, so the message is laid out before it loads (the server measures too).
+    const cib = /** @type {any} */ (globalThis).createImageBitmap;
+    if (e.kind === 'image' && typeof cib === 'function') {
+      cib(file)
+        .then((/** @type {any} */ b) => {
+          e.attachments[0].width = b.width;
+          e.attachments[0].height = b.height;
+          b.close?.();
+          if (this._outbox.includes(e)) {
+            this._saveOutbox();
+            this._emit('message', this._pendingToChat(e), { reason: 'measured' });
+          }
+        })
+        .catch(() => {});
+    }
+    this._startUpload(e); // uploads run side by side; the message itself goes out in order
+    this._pump(roomId);
+    return view;
+  }
+
+  /** The file of a pending file message (for a local preview), while it is pending. @param {string} clientId */
+  localFile(clientId) {
+    return this._files.get(clientId);
+  }
+
+  /** @param {string} clientId */
+  _fileKey(clientId) {
+    return `${this.userId}:${clientId}`;
+  }
+
+  /** @param {string} clientId */
+  _forgetFile(clientId) {
+    this._files.delete(clientId);
+    this._fileStore.delete(this._fileKey(clientId)).catch(() => {});
+  }
+
+  /** Files of queued uploads from the file store (after a reload). */
+  async _restoreFiles() {
+    // Uploaded ones too: a retry uploads again if the server no longer finds the upload.
+    const waiting = this._outbox.filter((e) => e.upload);
+    if (!waiting.length) return;
+    this._restoringFiles = true;
+    for (const e of waiting) {
+      if (e.upload.state !== 'uploaded') e.upload = { ...e.upload, state: 'waiting', loaded: 0 };
+      try {
+        const f = await this._fileStore.get(this._fileKey(e.clientId));
+        if (f) this._files.set(e.clientId, f);
+      } catch {
+        /* missing: failed below */
+      }
+    }
+    this._restoringFiles = false;
+    for (const e of waiting) if (this._outbox.includes(e)) this._startUpload(e);
+  }
+
+  /** Emits a pending message's new state. @param {any} e @param {string} reason */
+  _emitPending(e, reason) {
+    if (this._outbox.includes(e)) this._emit('message', this._pendingToChat(e), { reason });
+  }
+
+  /**
+   * Uploads a pending file message's file (when connected, one attempt at a time): POST
+   * /chats/{id}/uploads, then PUT to the presigned URL with its headers, reporting progress.
+   * @param {any} e
+   */
+  _startUpload(e) {
+    if (!e.upload || e.upload.state === 'uploaded' || e.status === 'failed' || this._uploads.has(e.clientId)) return;
+    if (!this._ready || this._restoringFiles || !this._outbox.includes(e)) return; // waits, like a message
+    const file = this._files.get(e.clientId);
+    if (!file) {
+      this._fail(e, { code: 'file_missing', message: 'the file is no longer available' });
+      return;
+    }
+    const job = { cancelled: false, abort: /** @type {(() => void)|null} */ (null) };
+    this._uploads.set(e.clientId, job);
+    e.upload = { state: 'uploading', loaded: 0, total: file.size };
+    this._emitPending(e, 'upload');
+    const a = e.attachments[0];
+    let lastEmit = 0;
+    /** @type {'post'|'put'} */
+    let step = 'post';
+    const run = async () => {
+      const up = await this.rest('POST', `/chats/${encodeURIComponent(e.roomId)}/uploads`, { name: a.name, size: a.size, mimeType: a.mimeType });
+      if (job.cancelled) return;
+      step = 'put';
+      await this._put(up, file, job, (loaded, total) => {
+        e.upload = { state: 'uploading', loaded: Math.min(loaded, total), total };
+        const now = Date.now();
+        if (now - lastEmit >= 100 || loaded >= total) {
+          lastEmit = now;
+          this._emitPending(e, 'progress');
+        }
+      });
+      if (job.cancelled) return;
+      a.key = up.key;
+      e.upload = { state: 'uploaded', loaded: a.size, total: a.size };
+    };
+    run().then(
+      () => {
+        if (this._uploads.get(e.clientId) === job) this._uploads.delete(e.clientId);
+        if (job.cancelled) return;
+        this._saveOutbox();
+        this._emitPending(e, 'uploaded');
+        this._pump(e.roomId);
+      },
+      (/** @type {any} */ err) => {
+        if (this._uploads.get(e.clientId) === job) this._uploads.delete(e.clientId);
+        if (job.cancelled || !this._outbox.includes(e)) return;
+        e.upload = { state: 'waiting', loaded: 0, total: file.size };
+        const code = err && err.code ? err.code : 'internal';
+        const status = err && err.frame && err.frame.status;
+        const error = { code, message: err && err.message ? err.message : 'the upload failed', field: err && err.frame && err.frame.field };
+        // The server refused the file itself (type, size, membership): no use trying again.
+        if (step === 'post' && status >= 400 && status < 500 && status !== 401 && status !== 408 && status !== 429) {
+          this._fail(e, error);
+          return;
+        }
+        const nav = /** @type {any} */ (globalThis).navigator;
+        if (!this._ready || (nav && nav.onLine === false)) {
+          this._emitPending(e, 'upload'); // offline: waits for the next connection, not counted
+          return;
+        }
+        e.uploadAttempts = (e.uploadAttempts || 0) + 1;
+        if (e.uploadAttempts >= this.opts.maxAttempts) {
+          this._fail(e, error);
+          return;
+        }
+        this._emitPending(e, 'upload');
+        setTimeout(() => this._startUpload(e), this.opts.backoffBase * 2 ** e.uploadAttempts * (0.5 + Math.random() / 2));
+      },
+    );
+  }
+
+  /**
+   * PUTs a file to a presigned URL with its signed headers (XMLHttpRequest: upload progress).
+   * @param {{url: string, method?: string, headers?: Record<string, string>}} up @param {Blob} file
+   * @param {{abort: (() => void) | null}} job @param {(loaded: number, total: number) => void} onProgress
+   * @returns {Promise<void>}
+   */
+  _put(up, file, job, onProgress) {
+    const headers = Object.entries(up.headers || {}).filter(([k]) => !UNSAFE_HEADERS.has(k.toLowerCase()));
+    const X = this._XHR;
+    if (!X) {
+      if (!this._fetch) return Promise.reject(new ChatError('unsupported', 'no way to upload here'));
+      const ctrl = typeof AbortController === 'function' ? new AbortController() : null;
+      job.abort = () => ctrl?.abort();
+      return this._fetch(up.url, { method: up.method || 'PUT', headers: Object.fromEntries(headers), body: file, signal: ctrl?.signal }).then(
+        (res) => {
+          if (!res.ok) throw new ChatError(res.status >= 500 ? 'internal' : 'upload_refused', `the upload was refused (HTTP ${res.status})`, { status: res.status });
+          onProgress(file.size, file.size);
+        },
+        (err) => {
+          throw new ChatError('network', `the upload failed (${err && err.message ? err.message : err})`);
+        },
+      );
+    }
+    return new Promise((resolve, reject) => {
+      const xhr = new X();
+      job.abort = () => xhr.abort();
+      xhr.open(up.method || 'PUT', up.url);
+      for (const [k, v] of headers) xhr.setRequestHeader(k, v);
+      if (xhr.upload) xhr.upload.onprogress = (/** @type {ProgressEvent} */ ev) => onProgress(ev.loaded, ev.lengthComputable ? ev.total : file.size);
+      xhr.onload = () => {
+        if (xhr.status >= 200 && xhr.status < 300) {
+          onProgress(file.size, file.size);
+          resolve();
+        } else reject(new ChatError(xhr.status >= 500 ? 'internal' : 'upload_refused', `the upload was refused (HTTP ${xhr.status})`, { status: xhr.status }));
+      };
+      xhr.onerror = () => reject(new ChatError('network', 'the upload failed (network)'));
+      xhr.onabort = () => reject(new ChatError('cancelled', 'the upload was cancelled'));
+      xhr.send(file);
+    });
+  }
+
+  /**
+   * A download URL of an attachment of a room (members only; valid a few minutes, reused while it
+   * has 30 s left). @param {string} roomId @param {string} key @returns {Promise<string>}
+   */
+  async attachmentUrl(roomId, key) {
+    const held = this._downloads.get(key);
+    if (held && held.expiresAt - Date.now() > 30_000) return held.url;
+    const d = await this.rest('GET', `/chats/${encodeURIComponent(roomId)}/attachments?key=${encodeURIComponent(key)}`);
+    this._downloads.set(key, { url: d.url, expiresAt: d.expiresAt || Date.now() + 60_000 });
+    return d.url;
+  }
+
+  /** An attachment's bytes (e.g. to show an image through a blob: URL). @param {string} roomId @param {string} key @returns {Promise<Blob>} */
+  async attachmentBlob(roomId, key) {
+    const url = await this.attachmentUrl(roomId, key);
+    if (!this._fetch) throw new ChatError('unsupported', 'fetch is not available');
+    const res = await this._fetch(url);
+    if (!res.ok) throw new ChatError(httpCode(res.status), `cannot download the file (HTTP ${res.status})`, { status: res.status });
+    return res.blob();
+  }
+
+  // ---------------------------------------------------------------- Web Push
+
+  /** The server's VAPID application server key (base64url). @returns {Promise<string>} */
+  async pushPublicKey() {
+    const r = await this.rest('GET', '/push/key');
+    if (!r || typeof r.publicKey !== 'string' || !r.publicKey) throw new ChatError('unsupported', 'the server sends no push notifications');
+    return r.publicKey;
+  }
+
+  /**
+   * Subscribes this browser to push notifications through a service worker registration and
+   * registers the subscription with the server. Ask for the permission first (from a click:
+   * `Notification.requestPermission()`). @param {ServiceWorkerRegistration} registration
+   * @returns {Promise<PushSubscription>}
+   */
+  async enablePush(registration) {
+    if (!registration || !registration.pushManager) throw new ChatError('unsupported', 'this browser has no push notifications');
+    const key = await this.pushPublicKey();
+    let sub = await registration.pushManager.getSubscription();
+    if (sub && sub.options && sub.options.applicationServerKey && bytesToBase64Url(sub.options.applicationServerKey) !== key.replace(/=+$/, '')) {
+      await sub.unsubscribe().catch(() => false); // another key (the server's changed): subscribe again
+      sub = null;
+    }
+    if (!sub) sub = await registration.pushManager.subscribe({ userVisibleOnly: true, applicationServerKey: base64UrlToBytes(key) });
+    await this.rest('POST', '/push/subscriptions', sub.toJSON());
+    return sub;
+  }
+
+  /**
+   * Unregisters this browser's subscription from the server and unsubscribes it. Resolves with
+   * whether there was one. @param {ServiceWorkerRegistration} registration @returns {Promise<boolean>}
+   */
+  async disablePush(registration) {
+    const sub = registration && registration.pushManager ? await registration.pushManager.getSubscription() : null;
+    if (!sub) return false;
+    try {
+      await this.rest('DELETE', '/push/subscriptions', { endpoint: sub.endpoint });
+    } finally {
+      await sub.unsubscribe().catch(() => false);
+    }
+    return true;
   }
 
   // ---------------------------------------------------------------- support desk

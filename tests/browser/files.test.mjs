@@ -1,0 +1,186 @@
+// Attachments in the demo app (issue 12): pick a file, watch it upload (progress, cancel), the
+// other side sees a thumbnail (a lightbox on click) or a file card (name, size, type) and
+// downloads it; an upload made offline waits in the outbox and goes when the network is back.
+// Uploads go to the presigned URL of the local S3 (moto, another origin): CORS and the page's CSP
+// are part of what is tested.
+
+import assert from 'node:assert/strict';
+import { deflateSync } from 'node:zlib';
+import { after, before, describe, test } from 'node:test';
+import { DESKTOP, assertClean, guard, launchBrowser, openRoom, openUser, screenshot, serverHistory, startDirect, startStack, waitForBubble } from './helpers.mjs';
+
+let stack;
+let browser;
+
+before(async () => {
+  [stack, browser] = await Promise.all([startStack(), launchBrowser()]);
+});
+
+after(async () => {
+  await browser?.close();
+  await stack?.stop();
+});
+
+/** A real PNG of noise (so it does not compress: ~`w*h*3` bytes), for a slow-enough upload. */
+function png(w, h) {
+  const crcTable = Array.from({ length: 256 }, (_, n) => {
+    let c = n;
+    for (let k = 0; k < 8; k++) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1;
+    return c >>> 0;
+  });
+  const crc = (buf) => {
+    let c = 0xffffffff;
+    for (const b of buf) c = crcTable[(c ^ b) & 0xff] ^ (c >>> 8);
+    return (c ^ 0xffffffff) >>> 0;
+  };
+  const chunk = (type, data) => {
+    const len = Buffer.alloc(4);
+    len.writeUInt32BE(data.length);
+    const td = Buffer.concat([Buffer.from(type), data]);
+    const c = Buffer.alloc(4);
+    c.writeUInt32BE(crc(td));
+    return Buffer.concat([len, td, c]);
+  };
+  const ihdr = Buffer.alloc(13);
+  ihdr.writeUInt32BE(w, 0);
+  ihdr.writeUInt32BE(h, 4);
+  ihdr[8] = 8; // bit depth
+  ihdr[9] = 2; // RGB
+  const raw = Buffer.alloc((w * 3 + 1) * h);
+  let seed = 42;
+  for (let y = 0; y < h; y++) {
+    raw[y * (w * 3 + 1)] = 0;
+    for (let x = 0; x < w; x++) {
+      seed = (seed * 1103515245 + 12345) >>> 0;
+      const o = y * (w * 3 + 1) + 1 + x * 3;
+      raw[o] = (x * 255) / w;
+      raw[o + 1] = (y * 255) / h;
+      raw[o + 2] = seed >>> 24;
+    }
+  }
+  return Buffer.concat([Buffer.from([137, 80, 78, 71, 13, 10, 26, 10]), chunk('IHDR', ihdr), chunk('IDAT', deflateSync(raw)), chunk('IEND', Buffer.alloc(0))]);
+}
+
+/** Uploads from this page are slow (bytes per second), so their progress can be seen. */
+async function slowUploads(user, bytesPerSecond) {
+  const cdp = await user.context.newCDPSession(user.page);
+  await cdp.send('Network.enable');
+  await cdp.send('Network.emulateNetworkConditions', { offline: false, latency: 0, downloadThroughput: -1, uploadThroughput: bytesPerSecond });
+  return () => cdp.send('Network.emulateNetworkConditions', { offline: false, latency: 0, downloadThroughput: -1, uploadThroughput: -1 });
+}
+
+/** Picks files with the composer's attach button (the file chooser). */
+async function attach(page, files) {
+  const [chooser] = await Promise.all([page.waitForEvent('filechooser'), page.click('#attach')]);
+  await chooser.setFiles(files);
+}
+
+async function pair(a, b, options = {}) {
+  const first = await openUser(browser, stack.origin, a, a.toLowerCase(), options.first);
+  const second = await openUser(browser, stack.origin, b, b.toLowerCase(), options.second);
+  const roomId = await startDirect(first.page, b.toLowerCase());
+  await first.page.fill('#composer-input', 'files coming');
+  await first.page.press('#composer-input', 'Enter');
+  await second.page.waitForSelector(`.room[data-room-id="${roomId}"]`);
+  await openRoom(second.page, roomId);
+  await waitForBubble(first.page, 'files coming', { status: 'read' });
+  return { first, second, roomId };
+}
+
+describe('attachments', { timeout: 180_000 }, () => {
+  test('an image: upload progress, a thumbnail on the other side (phone), the lightbox', guard(async () => {
+    const { first: ada, second: bo, roomId } = await pair('Ada', 'Bo', { first: { viewport: DESKTOP }, second: { mobile: true } });
+    const image = png(400, 300);
+    const fast = await slowUploads(ada, 120_000);
+    await attach(ada.page, [{ name: 'sunset.png', mimeType: 'image/png', buffer: image }]);
+    // The upload's progress shows under the local preview, with a Cancel button.
+    await ada.page.waitForFunction(() => {
+      const p = window.chatApp.root.querySelector('li.msg.mine .upload progress');
+      return p && p.value > 0 && p.value < 100;
+    }, null, { timeout: 20_000 });
+    assert.equal(await ada.page.isVisible('li.msg.mine .cancel-upload'), true);
+    assert.match(await ada.page.getAttribute('li.msg.mine .thumb img', 'src'), /^blob:/, 'the local file, shown at once');
+    await screenshot(ada.page, '20-upload-progress');
+    await fast();
+    await ada.page.waitForSelector('li.msg.mine[data-status="read"] .thumb img');
+
+    // Bo's side: a thumbnail at the image's ratio, loaded through a presigned URL (as a blob:).
+    await bo.page.waitForFunction(() => {
+      const img = window.chatApp.root.querySelector('li.msg.theirs .thumb img');
+      return img && img.complete && img.naturalWidth === 400;
+    }, null, { timeout: 20_000 });
+    const thumb = await bo.page.evaluate(() => {
+      const b = window.chatApp.root.querySelector('li.msg.theirs .thumb').getBoundingClientRect();
+      return { w: Math.round(b.width), h: Math.round(b.height), src: window.chatApp.root.querySelector('li.msg.theirs .thumb img').src.slice(0, 5) };
+    });
+    assert.deepEqual(thumb, { w: 240, h: 180, src: 'blob:' });
+    const stored = await serverHistory(bo.page, roomId);
+    const att = stored.at(-1).attachments[0];
+    assert.deepEqual([stored.at(-1).kind, att.name, att.size, att.mimeType, att.width, att.height], ['image', 'sunset.png', image.length, 'image/png', 400, 300]);
+    assert.match(att.key, new RegExp(`^rooms/${roomId}/`));
+    assert.equal(await bo.page.textContent(`.room[data-room-id="${roomId}"] .preview-text`), 'Photo', 'the room list says what it is');
+    await screenshot(bo.page, '21-phone-thumbnail');
+
+    await bo.page.tap('li.msg.theirs .thumb');
+    await bo.page.waitForFunction(() => {
+      const d = window.chatApp.root.getElementById('lightbox');
+      const img = d.querySelector('img');
+      return d.open && img && img.complete && img.naturalWidth === 400;
+    });
+    assert.equal(await bo.page.evaluate(() => window.chatApp.root.activeElement?.className), 'lightbox-close', 'focus moves into the lightbox');
+    await screenshot(bo.page, '22-phone-lightbox');
+    await bo.page.keyboard.press('Escape');
+    await bo.page.waitForFunction(() => !window.chatApp.root.getElementById('lightbox').open);
+    assertClean(assert, ada, bo);
+    await Promise.all([ada.context.close(), bo.context.close()]);
+  }, () => stack));
+
+  test('a file: a card with its name, size and type; it downloads under its name', guard(async () => {
+    const { first: cal, second: dot, roomId } = await pair('Cal', 'Dot', { first: { mobile: true }, second: { viewport: DESKTOP } });
+    const pdf = Buffer.concat([Buffer.from('%PDF-1.4\n'), Buffer.alloc(2336, 32)]);
+    await attach(cal.page, [{ name: 'Quarterly report <Q3>.pdf', mimeType: 'application/pdf', buffer: pdf }]);
+    await dot.page.waitForSelector('li.msg.theirs .file-card:not([disabled])');
+    const card = await dot.page.evaluate(() => {
+      const c = window.chatApp.root.querySelector('li.msg.theirs .file-card');
+      return { name: c.querySelector('.file-name').textContent, size: c.querySelector('.file-size').textContent, icon: c.querySelector('.file-icon').textContent, label: c.getAttribute('aria-label') };
+    });
+    assert.deepEqual(card, { name: 'Quarterly report <Q3>.pdf', size: '2.3 KB · PDF', icon: 'PDF', label: 'Download Quarterly report <Q3>.pdf, 2.3 KB' });
+    assert.equal(await dot.page.textContent(`.room[data-room-id="${roomId}"] .preview-text`), 'File');
+    await screenshot(dot.page, '23-file-card');
+    const [download] = await Promise.all([dot.page.waitForEvent('download'), dot.page.click('li.msg.theirs .file-card')]);
+    // Under its name (the browser makes it a safe file name: no < or >).
+    assert.match(download.suggestedFilename(), /^Quarterly.report..Q3.\.pdf$/);
+    const bytes = await download.path().then((p) => import('node:fs/promises').then((fs) => fs.readFile(p)));
+    assert.equal(bytes.length, pdf.length);
+    await screenshot(cal.page, '24-phone-file-sent');
+    assertClean(assert, cal, dot);
+    await Promise.all([cal.context.close(), dot.context.close()]);
+  }, () => stack));
+
+  test('cancel stops an upload; an upload made offline waits in the outbox and goes when back', guard(async () => {
+    const { first: eli, second: fox, roomId } = await pair('Eli', 'Fox');
+    const fast = await slowUploads(eli, 60_000);
+    await attach(eli.page, [{ name: 'big.png', mimeType: 'image/png', buffer: png(300, 300) }]);
+    await eli.page.waitForSelector('li.msg.mine .upload progress');
+    await eli.page.click('li.msg.mine .cancel-upload');
+    await eli.page.waitForFunction(() => !window.chatApp.root.querySelector('li.msg.mine .thumb'));
+    await fast();
+
+    await eli.context.setOffline(true);
+    await eli.page.waitForSelector('#conn[data-state="offline"]');
+    await attach(eli.page, [{ name: 'notes.txt', mimeType: 'text/plain', buffer: Buffer.from('written on a train\n') }]);
+    await eli.page.waitForSelector('li.msg.mine .upload[data-state="waiting"]');
+    const queued = await eli.page.evaluate(() => JSON.parse(localStorage.getItem('chat.outbox.v1:eli')));
+    assert.deepEqual(queued.map((e) => [e.kind, e.attachments[0].name, e.upload.state]), [['file', 'notes.txt', 'waiting']], 'in the outbox');
+    await screenshot(eli.page, '25-upload-waits-offline');
+    await eli.context.setOffline(false);
+    await fox.page.waitForSelector('li.msg.theirs .file-card:not([disabled])');
+    assert.equal(await fox.page.textContent('li.msg.theirs .file-name'), 'notes.txt');
+    const stored = await serverHistory(fox.page, roomId);
+    assert.deepEqual(stored.map((m) => m.kind), ['text', 'file'], 'the cancelled image was never sent; the file once');
+    const sends = eli.sent.map((f) => JSON.parse(f)).filter((f) => f.action === 'message.send' && f.attachments);
+    assert.equal(new Set(sends.map((f) => f.clientId)).size, 1);
+    assertClean(assert, eli, fox);
+    await Promise.all([eli.context.close(), fox.context.close()]);
+  }, () => stack));
+});
