@@ -34,6 +34,8 @@ pub struct ChatConfig {
     /// Clients send `ping` this often; a connection without one for [`MISSED_BEATS`] intervals
     /// is swept (its user announced offline, its socket closed).
     pub heartbeat_secs: u64,
+    /// Web Push: at most one push per offline member per room in this many seconds.
+    pub push_interval_secs: u64,
 }
 
 /// The window of the per-connection send budget.
@@ -41,7 +43,7 @@ pub const SEND_WINDOW_MS: u64 = 10_000;
 
 impl Default for ChatConfig {
     fn default() -> Self {
-        ChatConfig { max_group_size: 100, fanout_concurrency: 32, max_sends_per_window: 30, direct_fanout: 200, fanout_batch: 250, operator_capacity: 5, auto_assign: false, heartbeat_secs: 30 }
+        ChatConfig { max_group_size: 100, fanout_concurrency: 32, max_sends_per_window: 30, direct_fanout: 200, fanout_batch: 250, operator_capacity: 5, auto_assign: false, heartbeat_secs: 30, push_interval_secs: 60 }
     }
 }
 
@@ -55,6 +57,8 @@ pub struct App {
     pub tasks: Option<Arc<dyn TaskQueue>>,
     /// Where "a visitor waits and no operator is online" goes (SNS); `None`: logged only.
     pub alerts: Option<Arc<dyn crate::alerts::Alerts>>,
+    /// Where pushes to offline members are published (SNS); `None`: no push is decided.
+    pub push: Option<Arc<dyn crate::push::PushPublisher>>,
 }
 
 /// Who acts: the user a verified token names (over a socket or REST).
@@ -98,7 +102,7 @@ pub struct FanoutReport {
 
 impl App {
     pub fn new(store: Arc<dyn Store>, notifier: Arc<dyn Notifier>, clock: Arc<dyn Clock>, cfg: ChatConfig) -> App {
-        App { store, notifier, clock, cfg, tasks: None, alerts: None }
+        App { store, notifier, clock, cfg, tasks: None, alerts: None, push: None }
     }
 
     pub fn with_tasks(self, tasks: Arc<dyn TaskQueue>) -> App {
@@ -107,6 +111,10 @@ impl App {
 
     pub fn with_alerts(self, alerts: Arc<dyn crate::alerts::Alerts>) -> App {
         App { alerts: Some(alerts), ..self }
+    }
+
+    pub fn with_push(self, push: Arc<dyn crate::push::PushPublisher>) -> App {
+        App { push: Some(push), ..self }
     }
 
     /// Runs a task handed over by another invocation (the `fanout` function).
@@ -178,13 +186,21 @@ impl App {
     /// Posts `frame` to every connection registered in the room (one Query: the room's live
     /// connections), except the connection `except` and every connection of `except_user`.
     pub async fn fanout_room(&self, room_id: &str, frame: &ServerFrame, except: Option<&str>, except_user: Option<&str>) -> FanoutReport {
+        self.fanout_room_seen(room_id, frame, except, except_user).await.0
+    }
+
+    /// [`Self::fanout_room`], also telling which users the room's connections belong to (all of
+    /// them, `except` included; `None` when they could not be read): who is online in the room,
+    /// without reading it twice (the offline-push decision needs it).
+    pub async fn fanout_room_seen(&self, room_id: &str, frame: &ServerFrame, except: Option<&str>, except_user: Option<&str>) -> (FanoutReport, Option<BTreeSet<String>>) {
         let conns = match self.store.room_connections(room_id).await {
             Ok(c) => c,
             Err(e) => {
                 tracing::error!(room_id, error = %e, "fan-out: cannot read the room's connections");
-                return FanoutReport { failed: 1, ..Default::default() };
+                return (FanoutReport { failed: 1, ..Default::default() }, None);
             }
         };
+        let connected: BTreeSet<String> = conns.iter().map(|c| c.user_id.clone()).collect();
         let mut targets: Vec<(String, String)> = conns.into_iter().filter(|c| Some(c.connection_id.as_str()) != except && Some(c.user_id.as_str()) != except_user).map(|c| (c.user_id, c.connection_id)).collect();
         let data = frame.to_json();
         if let Some(queue) = self.tasks.as_ref().filter(|_| targets.len() > self.cfg.direct_fanout) {
@@ -201,7 +217,7 @@ impl App {
                 }
             }
         }
-        self.post_raw(targets, data, true).await
+        (self.post_raw(targets, data, true).await, Some(connected))
     }
 
     /// Posts `frame` to every live connection of these users (from their presence sets), except
