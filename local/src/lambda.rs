@@ -172,11 +172,13 @@ impl Instance {
     /// Fault injection: kills the process if it is still running invocation `request_id`, and
     /// fails that invocation as a runtime that died does. The instance is dead from this moment
     /// (never handed another invocation), before the process is reaped.
-    fn kill_during(&self, request_id: &str) -> bool {
+    fn kill_during(&self, request_id: &str, faults: &Faults) -> bool {
         let mut st = self.state.lock().unwrap();
         if !st.alive || st.current.as_ref().is_none_or(|(id, _)| id != request_id) {
             return false;
         }
+        // Counted before anyone can learn of it.
+        faults.record(Fault::Kill);
         st.alive = false;
         st.waiting_next = None;
         let why = InvokeError::Crashed("Runtime exited with signal: 9 (SIGKILL) (fault injection: kill)".into());
@@ -570,8 +572,7 @@ async fn next(State(rt): State<RuntimeState>) -> Response {
         let (instance, faults, log, id) = (inst.clone(), rt.faults.clone(), rt.log.clone(), request_id.clone());
         tokio::spawn(async move {
             tokio::time::sleep(after).await;
-            if instance.kill_during(&id) {
-                faults.record(Fault::Kill);
+            if instance.kill_during(&id, &faults) {
                 log.gateway(&format!("fault: {} instance {} killed {:.1}ms into invocation {id}", instance.function, instance.id, after.as_secs_f64() * 1000.0));
             }
         });

@@ -108,7 +108,11 @@ impl App {
                 return report;
             }
         };
-        let gone: Vec<(String, String)> = dead.into_iter().filter(|(_, c)| alive.contains(c)).collect();
+        let (gone, rowless): (Vec<(String, String)>, Vec<(String, String)>) = dead.into_iter().partition(|(_, c)| alive.contains(c));
+        // A connection whose row is gone but whose id its user still holds: a cleanup (after
+        // `$disconnect`, a 410 or a sweep) that died between deleting the row and detaching the
+        // id. Without this the user would stay "online" until their next `$connect`.
+        self.detach_leftovers(rowless).await;
         report.swept = gone.len();
         if gone.is_empty() {
             return report;
@@ -122,6 +126,38 @@ impl App {
             let _ = self.notifier.close(&c).await;
         }
         report
+    }
+}
+
+impl App {
+    /// Detaches ids their users still hold though their rows are gone; announces users left
+    /// without connections.
+    async fn detach_leftovers(&self, rowless: Vec<(String, String)>) {
+        if rowless.is_empty() {
+            return;
+        }
+        let users: Vec<String> = rowless.iter().map(|(u, _)| u.clone()).collect::<BTreeSet<_>>().into_iter().collect();
+        let held = match self.store.get_users(&users).await {
+            Ok(u) => u,
+            Err(e) => {
+                tracing::warn!(error = %e, "sweep: cannot read users");
+                return;
+            }
+        };
+        let now = self.now();
+        for u in held {
+            let stale: Vec<String> = rowless.iter().filter(|(uid, c)| uid == &u.user_id && u.conns.contains(c)).map(|(_, c)| c.clone()).collect();
+            if stale.is_empty() {
+                continue;
+            }
+            tracing::info!(user_id = %u.user_id, count = stale.len(), "sweep: ids without rows detached");
+            let _ = self.unregister_everywhere(&u.user_id, &stale).await;
+            match self.store.detach_connections(&u.user_id, &stale, now).await {
+                Ok(d) if d.went_offline() => self.announce_presence(&u.user_id, false, Some(now), true).await,
+                Ok(_) => {}
+                Err(e) => tracing::warn!(user_id = %u.user_id, error = %e, "sweep: cannot detach"),
+            }
+        }
     }
 }
 

@@ -27,17 +27,24 @@ const DEFAULT_FAULTS: &str = "post410=0.01,post500=0.02,slow=0.03,slowMs=400,ddb
 
 /// No ack this long after a send: sent again (same clientId); doubled on each attempt, up to
 /// [`MAX_ACK_TIMEOUT`].
-const ACK_TIMEOUT: Duration = Duration::from_secs(3);
+const ACK_TIMEOUT: Duration = Duration::from_secs(4);
 const MAX_ACK_TIMEOUT: Duration = Duration::from_secs(12);
 
 fn ack_timeout(attempts: u32) -> Duration {
     (ACK_TIMEOUT * 2u32.pow(attempts.saturating_sub(1).min(4))).min(MAX_ACK_TIMEOUT)
 }
+
+/// After an error: sent again this much later (doubling with the attempts, up to 4 s), so that
+/// failures under overload do not turn into a storm of resends.
+fn retry_backoff(attempts: u32) -> Duration {
+    (Duration::from_millis(250) * 2u32.pow(attempts.saturating_sub(1).min(4))).min(Duration::from_secs(4))
+}
 /// No answer to a sync page this long: asked again.
 const SYNC_TIMEOUT: Duration = Duration::from_secs(10);
-/// Heartbeats: the stack's `HeartbeatSeconds`, and how often devices ping.
+/// Heartbeats: the stack's `HeartbeatSeconds`; devices ping at that interval, as the SDK does (a
+/// connection is swept only after 3 intervals without one).
 const HEARTBEAT_SECONDS: u64 = 3;
-const PING_EVERY: Duration = Duration::from_millis(2000);
+const PING_EVERY: Duration = Duration::from_secs(HEARTBEAT_SECONDS);
 
 struct Settings {
     messages: usize,
@@ -102,8 +109,9 @@ impl std::ops::AddAssign for Stats {
 
 struct Pending {
     client_id: String,
-    /// When it was last sent; `None`: to be sent (again) now.
-    sent_at: Option<Instant>,
+    /// When to send it (again): now for a new one, after a reconnect; the ack timeout after a
+    /// send; a backoff after an error.
+    due: Instant,
     attempts: u32,
 }
 
@@ -212,8 +220,9 @@ impl Device {
                     }
                     Some("internal") | Some("rate_limited") => {
                         let cid = f["clientId"].as_str().unwrap_or_default();
+                        let now = Instant::now();
                         for p in self.pending.values_mut().filter(|p| p.client_id == cid) {
-                            p.sent_at = None;
+                            p.due = p.due.min(now + retry_backoff(p.attempts));
                         }
                     }
                     _ => panic!("{}: unexpected error frame {f}", self.user),
@@ -223,8 +232,9 @@ impl Device {
                 // API Gateway's own frames ("Internal server error": the function failed or was
                 // killed). Which request it answers is unknown: everything in flight goes again.
                 self.stats.gateway_errors += 1;
+                let now = Instant::now();
                 for p in self.pending.values_mut() {
-                    p.sent_at = None;
+                    p.due = p.due.min(now + retry_backoff(p.attempts));
                 }
             }
             _ => {} // pong, presence, room.joined, read, …
@@ -250,6 +260,7 @@ impl Device {
     /// Syncs page after page until nothing more. `false`: the socket is gone or unregistered.
     async fn sync(&mut self) -> bool {
         let mut cursor = Value::Null;
+        let mut failures = 0;
         loop {
             self.next_ref += 1;
             let r = format!("s{}", self.next_ref);
@@ -273,7 +284,13 @@ impl Device {
                     break None; // failed (or maybe it was another request's): ask again
                 }
             };
-            if let Some(p) = page {
+            let Some(p) = page else {
+                // Backing off, so that errors under overload do not turn into a storm.
+                failures += 1;
+                tokio::time::sleep(retry_backoff(failures)).await;
+                continue;
+            };
+            {
                 self.stats.sync_pages += 1;
                 if p["hasMore"] != true {
                     return true;
@@ -300,8 +317,9 @@ impl Device {
             self.stats.connects += 1;
             self.next_ping = Instant::now() + PING_EVERY;
             if self.sync().await {
+                let now = Instant::now();
                 for p in self.pending.values_mut() {
-                    p.sent_at = None;
+                    p.due = now;
                 }
                 return;
             }
@@ -326,14 +344,14 @@ impl Device {
                 if !self.pending.contains_key(&room) {
                     if let Some(cid) = self.plan.get_mut(&room).and_then(VecDeque::pop_front) {
                         self.written.entry(room.clone()).or_default().push(cid.clone());
-                        self.pending.insert(room.clone(), Pending { client_id: cid, sent_at: None, attempts: 0 });
+                        self.pending.insert(room.clone(), Pending { client_id: cid, due: now, attempts: 0 });
                     }
                 }
             }
             let due: Vec<(String, String, u32)> = self
                 .pending
                 .iter()
-                .filter(|(_, p)| p.sent_at.is_none_or(|t| now >= t + ack_timeout(p.attempts)))
+                .filter(|(_, p)| now >= p.due)
                 .map(|(r, p)| (r.clone(), p.client_id.clone(), p.attempts))
                 .collect();
             for (room, cid, attempts) in due {
@@ -343,15 +361,15 @@ impl Device {
                     self.stats.resends += 1;
                 }
                 let p = self.pending.get_mut(&room).unwrap();
-                p.sent_at = Some(now);
                 p.attempts += 1;
+                p.due = now + ack_timeout(p.attempts);
                 self.send(json!({"action": "message.send", "roomId": room, "clientId": cid, "content": cid})).await;
             }
             if now >= self.next_ping {
                 self.next_ping = now + PING_EVERY;
                 self.send(json!({"action": "ping"})).await;
             }
-            let until = self.pending.values().filter_map(|p| p.sent_at.map(|t| t + ack_timeout(p.attempts))).chain([self.next_ping]).min().unwrap();
+            let until = self.pending.values().map(|p| p.due).chain([self.next_ping]).min().unwrap();
             let acks_before = self.stats.acks;
             if let Some(f) = self.next_frame(until).await {
                 if let Next::Reconnect = self.on_frame(&f) {
@@ -362,7 +380,7 @@ impl Device {
                 self.stats.drops += 1;
                 if self.chance(0.3) {
                     // A close frame (a tab closed), or …
-                    self.sock.take().unwrap().close(1001, "going away").await;
+                    close(self.sock.take().unwrap(), 1001).await;
                 } else {
                     // … the network gone: no close frame.
                     self.lose_socket();
@@ -384,6 +402,16 @@ impl Device {
             self.lose_socket();
         }
     }
+}
+
+/// Closes with a close frame and waits a moment for the server's (however loaded the machine is,
+/// this never fails: the socket goes either way).
+async fn close(mut c: Client, code: u16) {
+    use tokio_tungstenite::tungstenite::protocol::CloseFrame;
+    if c.send_raw(WsMessage::Close(Some(CloseFrame { code: code.into(), reason: "bye".into() }))).await.is_ok() {
+        let _ = c.wait_for(&|_| false, Duration::from_secs(5)).await;
+    }
+    c.kill();
 }
 
 /// The rooms: one of everyone (and the observer), two halves, and direct rooms across and along.
@@ -565,7 +593,10 @@ async fn chaos_nothing_lost_nothing_duplicated_order_kept_presence_converges_not
         })
         .collect();
     for t in tasks {
-        devices.push(t.await.unwrap_or_else(|e| panic!("a device failed: {e}")));
+        match t.await {
+            Ok(d) => devices.push(d),
+            Err(e) => panic!("a device failed: {e}\n/health: {}", s.health().await),
+        }
     }
     let chaos_took = chaos_started.elapsed();
     phase("chaos", &mut phases);
@@ -629,7 +660,7 @@ async fn chaos_nothing_lost_nothing_duplicated_order_kept_presence_converges_not
     let mut rng = cfg.seed;
     for mut d in devices.drain(..) {
         match (d.sock.take(), splitmix(&mut rng) % 2) {
-            (Some(c), 0) => c.close(1000, "bye").await,
+            (Some(c), 0) => close(c, 1000).await,
             (Some(c), _) => c.kill(),
             (None, _) => {}
         }
@@ -651,7 +682,7 @@ async fn chaos_nothing_lost_nothing_duplicated_order_kept_presence_converges_not
     };
     assert_eq!(users_online(&s, &users).await, Vec::<String>::new(), "UsersTable agrees");
     let lost_disconnects = faults.injected(Fault::DropDisconnect) - dropped_before;
-    obs.close(1000, "").await;
+    close(obs, 1000).await;
     let obs_offline = Instant::now();
     loop {
         if users_online(&s, std::slice::from_ref(&observer)).await.is_empty() {
@@ -777,21 +808,22 @@ async fn each_fault_does_what_it_says() {
     // replaces it and leaks nothing.
     only(FaultConfig { kill: 1.0, ..FaultConfig::default() });
     let mut tries = 0;
-    while faults.injected(Fault::Kill) == 0 {
+    loop {
         tries += 1;
         assert!(tries <= 50, "no kill landed in 50 invocations");
         a.send(json!({"action": "ping"})).await;
         let f = a.expect(|f| f["type"] == "pong" || f["message"] == "Internal server error").await;
         if f["message"] == "Internal server error" {
-            assert_eq!(faults.injected(Fault::Kill), 1, "{f}");
+            break;
         }
     }
     only(FaultConfig::default());
+    assert!(faults.injected(Fault::Kill) >= 1);
     assert_eq!(a.request(json!({"action": "ping"})).await["type"], "pong");
     let started = Instant::now();
     loop {
         let h = s.health().await;
-        assert_eq!(h["faults"]["injected"]["kill"], 1, "{h}");
+        assert!(h["faults"]["injected"]["kill"].as_u64() >= Some(1), "{h}");
         let pids: BTreeSet<u64> = h["functions"].as_object().unwrap().values().flat_map(|f| f["pids"].as_array().unwrap().iter().filter_map(Value::as_u64)).collect();
         let procs: BTreeSet<u64> = stack_processes(&s.stack_name).into_iter().map(u64::from).collect();
         if pids == procs {

@@ -34,11 +34,13 @@ mod tests {
         let store = Arc::new(MemoryStore::new());
         let clock = Arc::new(ManualClock::new(1_000_000_000));
         let app = App::new(store.clone(), notifier.clone(), clock.clone(), ChatConfig::default());
-        for (c, u) in [("quiet", "q"), ("alive", "a")] {
+        for (c, u) in [("quiet", "q"), ("alive", "a"), ("ghost", "g")] {
             store.put_connection(&ConnectionRecord { connection_id: c.into(), user_id: u.into(), name: None, role: Role::User, connected_at: chat::clock::Clock::now_ms(clock.as_ref()), expires_at: u64::MAX }).await.unwrap();
             app.attach(u, None, c).await.unwrap();
             app.beat(c, u).await.unwrap();
         }
+        // A cleanup that died half-way: the row is gone, the user still holds the id.
+        store.delete_connection("ghost").await.unwrap();
         // Every 30 s the live one beats; every minute the schedule runs.
         for i in 0..10 {
             clock.advance(30_000);
@@ -50,5 +52,8 @@ mod tests {
         assert!(store.get_connection("quiet").await.unwrap().is_none(), "swept");
         assert!(notifier.closed().contains(&"quiet".to_string()), "its socket was closed");
         assert!(store.get_connection("alive").await.unwrap().is_some());
+        let users = store.get_users(&["g".to_string(), "a".to_string()]).await.unwrap();
+        let conns = |id: &str| users.iter().find(|u| u.user_id == id).map(|u| u.conns.len());
+        assert_eq!((conns("g"), conns("a")), (Some(0), Some(1)), "the ghost id is detached, the live one kept");
     }
 }
