@@ -3,7 +3,7 @@
 # Idempotent: each tool is skipped when its pinned version is already there; downloads are cached.
 #
 #   scripts/install-tools.sh            # what `make dev` needs: DynamoDB Local, moto
-#   scripts/install-tools.sh all        # + cfn-lint, schemathesis, Playwright and Chromium (what `make test` needs)
+#   scripts/install-tools.sh all        # + cfn-lint, schemathesis, the Web Push test libraries, Playwright and Chromium (what `make test` needs)
 #   scripts/install-tools.sh deploy     # cfn-lint, SAM CLI, cargo-lambda and zig (what `make deploy` needs)
 #   scripts/install-tools.sh browser    # only Chromium and the browser tests' npm packages (Playwright, axe-core, TypeScript)
 set -euo pipefail
@@ -23,6 +23,8 @@ PLAYWRIGHT_VERSION=1.65.1
 AXE_CORE_VERSION=4.14.1             # accessibility checks in the browser tests
 TYPESCRIPT_VERSION=5.9.3            # the SDK's declarations (tsc from JSDoc) and the TypeScript consumer test
 SCHEMATHESIS_VERSION=4.32.5
+HTTP_ECE_VERSION=1.2.1
+PY_VAPID_VERSION=1.9.6
 
 say() { printf '[install-tools] %s\n' "$*"; }
 have() { command -v "$1" >/dev/null 2>&1; }
@@ -84,6 +86,12 @@ install_moto() { pip_pkg moto "moto[server]==$MOTO_VERSION"; }
 install_cfn_lint() { pip_pkg cfn-lint "cfn-lint==$CFN_LINT_VERSION"; }
 # schemathesis (OpenAPI-driven tests of the REST API) in its own venv: it pins its own libraries.
 install_schemathesis() { pip_pkg schemathesis "schemathesis==$SCHEMATHESIS_VERSION" st; }
+# The local push service stand-in of the Web Push tests (tests/push/push_service.py): aes128gcm
+# decryption and VAPID JWT checks, as a browser's push service does them.
+install_push_test() {
+  pip_pkg http-ece "http-ece==$HTTP_ECE_VERSION"
+  pip_pkg py-vapid "py-vapid==$PY_VAPID_VERSION"
+}
 # Deploy tools live in their own venv: the SAM CLI pins boto and friends differently from moto.
 install_deploy_tools() {
   pip_pkg cargo-lambda "cargo-lambda==$CARGO_LAMBDA_VERSION" deploy
@@ -113,11 +121,12 @@ install_browser() {
 what="${1:-dev}"
 case "$what" in
   dev) install_dynamodb; install_moto ;;
-  all) install_dynamodb; install_moto; install_cfn_lint; install_schemathesis; install_browser ;;
+  all) install_dynamodb; install_moto; install_cfn_lint; install_schemathesis; install_push_test; install_browser ;;
+  push) install_push_test ;;
   schemathesis) install_schemathesis ;;
   deploy) install_cfn_lint; install_deploy_tools ;;
   lint) install_cfn_lint ;;
   browser) install_browser ;;
-  *) echo "usage: $0 [dev|all|lint|deploy|browser|schemathesis]"; exit 2 ;;
+  *) echo "usage: $0 [dev|all|lint|deploy|browser|schemathesis|push]"; exit 2 ;;
 esac
 say "ok ($what)"

@@ -119,6 +119,22 @@ fn dev_secret(state_dir: &std::path::Path) -> Result<String, String> {
     Ok(secret)
 }
 
+/// The Web Push VAPID key pair of this checkout (`.local/vapid.json`), created on first use: a
+/// browser subscribed to the local stack stays valid across restarts (re-register it: the tables
+/// are in memory).
+fn dev_vapid(state_dir: &std::path::Path) -> Result<String, String> {
+    let path = state_dir.join("vapid.json");
+    if let Ok(s) = std::fs::read_to_string(&path) {
+        if chat::push::webpush::VapidKeys::from_json(&s).is_ok() {
+            return Ok(s.trim().to_string());
+        }
+    }
+    std::fs::create_dir_all(state_dir).map_err(|e| format!("{}: {e}", state_dir.display()))?;
+    let json = chat::push::webpush::VapidKeys::generate(chat_dev::stack::LOCAL_VAPID_SUBJECT)?.to_json();
+    std::fs::write(&path, &json).map_err(|e| format!("{}: {e}", path.display()))?;
+    Ok(json)
+}
+
 async fn run(args: Args) -> Result<(), String> {
     let log = LogSink::Print;
     let external = AwsTarget::from_env();
@@ -151,6 +167,7 @@ async fn run(args: Args) -> Result<(), String> {
         aws,
         function_env: BTreeMap::new(),
         ssm_value: Some(secret),
+        ssm_values: BTreeMap::from([(chat_dev::stack::VAPID_VAR.to_string(), dev_vapid(&args.state_dir)?)]),
         provision: args.provision,
         log: log.clone(),
     })

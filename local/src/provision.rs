@@ -113,6 +113,12 @@ pub async fn create_table(ddb: &aws_sdk_dynamodb::Client, t: &TableSpec) -> Resu
 
 /// Creates everything the stack needs; SSM parameters get `ssm_value` (skipped when `None`).
 pub async fn provision(spec: &StackSpec, clients: &Clients, ssm_value: Option<&str>) -> Result<(), String> {
+    provision_with(spec, clients, ssm_value, &std::collections::BTreeMap::new()).await
+}
+
+/// [`provision`], with values of their own for the SSM parameters named by some environment
+/// variables (`VAPID_PARAM` → the VAPID key pair's JSON); the others get `ssm_value`.
+pub async fn provision_with(spec: &StackSpec, clients: &Clients, ssm_value: Option<&str>, by_var: &std::collections::BTreeMap<String, String>) -> Result<(), String> {
     // DynamoDB Local may still be warming up: retry the first call for a few seconds.
     let mut attempt = 0;
     loop {
@@ -143,7 +149,8 @@ pub async fn provision(spec: &StackSpec, clients: &Clients, ssm_value: Option<&s
         clients.sns.create_topic().name(name).send().await.map_err(|e| format!("CreateTopic {name}: {}", aws_sdk_sns::error::DisplayErrorContext(&e)))?;
     }
     for p in &spec.ssm_parameters {
-        let Some(value) = ssm_value else { continue };
+        let own = spec.ssm_parameter_vars.get(p).and_then(|var| by_var.get(var));
+        let Some(value) = own.map(String::as_str).or(ssm_value) else { continue };
         clients
             .ssm
             .put_parameter()

@@ -4,7 +4,7 @@
 use crate::gateway::{Gateway, GatewayConfig};
 use crate::lambda::{FunctionPool, LambdaSettings};
 use crate::log::LogSink;
-use crate::provision::{provision, Clients};
+use crate::provision::{provision_with, Clients};
 use crate::services::AwsTarget;
 use crate::template::{LocalContext, StackSpec, Template};
 use std::collections::BTreeMap;
@@ -28,10 +28,18 @@ pub struct StackOptions {
     /// The value every SSM parameter the functions read is created with (the development JWT
     /// secret). `None`: parameters are not created.
     pub ssm_value: Option<String>,
+    /// Values of their own for the parameters named by these environment variables
+    /// (`VAPID_PARAM`: the Web Push key pair's JSON; a fresh pair when not given).
+    pub ssm_values: BTreeMap<String, String>,
     /// Create tables, buckets, topics and parameters before starting.
     pub provision: bool,
     pub log: LogSink,
 }
+
+/// The environment variable naming the VAPID key pair's SSM parameter.
+pub const VAPID_VAR: &str = "VAPID_PARAM";
+/// The VAPID contact of local stacks.
+pub const LOCAL_VAPID_SUBJECT: &str = "mailto:dev@localhost";
 
 pub struct RunningStack {
     pub spec: StackSpec,
@@ -95,7 +103,11 @@ pub async fn start(opts: StackOptions) -> Result<RunningStack, String> {
     let spec = StackSpec::from_template(&template, &ctx).map_err(|e| e.to_string())?;
     let clients = Clients::new(&opts.aws).await;
     if opts.provision {
-        provision(&spec, &clients, opts.ssm_value.as_deref()).await?;
+        let mut by_var = opts.ssm_values.clone();
+        if spec.ssm_parameter_vars.values().any(|v| v == VAPID_VAR) && !by_var.contains_key(VAPID_VAR) {
+            by_var.insert(VAPID_VAR.into(), chat::push::webpush::VapidKeys::generate(LOCAL_VAPID_SUBJECT)?.to_json());
+        }
+        provision_with(&spec, &clients, opts.ssm_value.as_deref(), &by_var).await?;
     }
 
     let listener = tokio::net::TcpListener::bind(opts.bind).await.map_err(|e| format!("cannot listen on {}: {e}", opts.bind))?;

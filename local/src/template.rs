@@ -512,6 +512,9 @@ pub struct StackSpec {
     pub topics: Vec<String>,
     /// SSM parameter names the functions read (from `*_PARAM` environment variables).
     pub ssm_parameters: Vec<String>,
+    /// The environment variable naming each of them (`JWT_SECRET_PARAM`, `VAPID_PARAM`): what
+    /// the value is for.
+    pub ssm_parameter_vars: BTreeMap<String, String>,
 }
 
 impl StackSpec {
@@ -672,6 +675,12 @@ impl StackSpec {
             .collect();
         ssm_parameters.sort();
         ssm_parameters.dedup();
+        let ssm_parameter_vars: BTreeMap<String, String> = functions
+            .values()
+            .flat_map(|f| f.environment.iter())
+            .filter(|(k, v)| k.ends_with("_PARAM") && v.starts_with('/'))
+            .map(|(k, v)| (v.clone(), k.clone()))
+            .collect();
 
         // DynamoDB stream event sources (SAM `Events: {Type: DynamoDB}`).
         let mut stream_sources = Vec::new();
@@ -725,6 +734,7 @@ impl StackSpec {
             buckets,
             topics,
             ssm_parameters,
+            ssm_parameter_vars,
         })
     }
 }

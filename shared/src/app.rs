@@ -38,6 +38,8 @@ pub struct ChatConfig {
     pub max_upload_bytes: u64,
     /// Allowed attachment types (lower case).
     pub upload_types: Vec<String>,
+    /// Web Push: at most one push per offline member per room in this many seconds.
+    pub push_interval_secs: u64,
 }
 
 /// Images, PDF, plain text and CSV, and the common office formats.
@@ -63,6 +65,7 @@ impl Default for ChatConfig {
             heartbeat_secs: 30,
             max_upload_bytes: 25 * 1024 * 1024,
             upload_types: parse_types(DEFAULT_UPLOAD_TYPES),
+            push_interval_secs: 60,
         }
     }
 }
@@ -79,6 +82,8 @@ pub struct App {
     pub alerts: Option<Arc<dyn crate::alerts::Alerts>>,
     /// Attachments' bytes (S3); `None`: messages cannot carry files.
     pub files: Option<Arc<dyn crate::files::Files>>,
+    /// Where pushes to offline members are published (SNS); `None`: no push is decided.
+    pub push: Option<Arc<dyn crate::push::PushPublisher>>,
 }
 
 /// Who acts: the user a verified token names (over a socket or REST).
@@ -122,7 +127,7 @@ pub struct FanoutReport {
 
 impl App {
     pub fn new(store: Arc<dyn Store>, notifier: Arc<dyn Notifier>, clock: Arc<dyn Clock>, cfg: ChatConfig) -> App {
-        App { store, notifier, clock, cfg, tasks: None, alerts: None, files: None }
+        App { store, notifier, clock, cfg, tasks: None, alerts: None, files: None, push: None }
     }
 
     pub fn with_tasks(self, tasks: Arc<dyn TaskQueue>) -> App {
@@ -135,6 +140,10 @@ impl App {
 
     pub fn with_alerts(self, alerts: Arc<dyn crate::alerts::Alerts>) -> App {
         App { alerts: Some(alerts), ..self }
+    }
+
+    pub fn with_push(self, push: Arc<dyn crate::push::PushPublisher>) -> App {
+        App { push: Some(push), ..self }
     }
 
     /// Runs a task handed over by another invocation (the `fanout` function).
@@ -206,13 +215,21 @@ impl App {
     /// Posts `frame` to every connection registered in the room (one Query: the room's live
     /// connections), except the connection `except` and every connection of `except_user`.
     pub async fn fanout_room(&self, room_id: &str, frame: &ServerFrame, except: Option<&str>, except_user: Option<&str>) -> FanoutReport {
+        self.fanout_room_seen(room_id, frame, except, except_user).await.0
+    }
+
+    /// [`Self::fanout_room`], also telling which users the room's connections belong to (all of
+    /// them, `except` included; `None` when they could not be read): who is online in the room,
+    /// without reading it twice (the offline-push decision needs it).
+    pub async fn fanout_room_seen(&self, room_id: &str, frame: &ServerFrame, except: Option<&str>, except_user: Option<&str>) -> (FanoutReport, Option<BTreeSet<String>>) {
         let conns = match self.store.room_connections(room_id).await {
             Ok(c) => c,
             Err(e) => {
                 tracing::error!(room_id, error = %e, "fan-out: cannot read the room's connections");
-                return FanoutReport { failed: 1, ..Default::default() };
+                return (FanoutReport { failed: 1, ..Default::default() }, None);
             }
         };
+        let connected: BTreeSet<String> = conns.iter().map(|c| c.user_id.clone()).collect();
         let mut targets: Vec<(String, String)> = conns.into_iter().filter(|c| Some(c.connection_id.as_str()) != except && Some(c.user_id.as_str()) != except_user).map(|c| (c.user_id, c.connection_id)).collect();
         let data = frame.to_json();
         if let Some(queue) = self.tasks.as_ref().filter(|_| targets.len() > self.cfg.direct_fanout) {
@@ -229,7 +246,7 @@ impl App {
                 }
             }
         }
-        self.post_raw(targets, data, true).await
+        (self.post_raw(targets, data, true).await, Some(connected))
     }
 
     /// Posts `frame` to every live connection of these users (from their presence sets), except

@@ -14,6 +14,7 @@ pub struct Tables {
     pub room_conns: String,
     pub support: String,
     pub beats: String,
+    pub push_subscriptions: String,
 }
 
 #[derive(Debug, Clone)]
@@ -37,6 +38,11 @@ pub struct Config {
     pub attachments_bucket: Option<String>,
     /// `ALLOWED_ORIGINS`: pages of these origins may connect (`*`: any).
     pub allowed_origins: crate::auth::OriginPolicy,
+    /// `PUSH_TOPIC_ARN`: where pushes to offline members are published (`PUSH_INTERVAL_SECONDS`
+    /// apart at most per member and room: `chat.push_interval_secs`).
+    pub push_topic_arn: Option<String>,
+    /// `VAPID_PARAM`: the SSM parameter holding the VAPID key pair (JSON).
+    pub vapid_param: Option<String>,
 }
 
 fn var(name: &str) -> Option<String> {
@@ -60,6 +66,7 @@ impl Config {
             room_conns: required("ROOM_CONNS_TABLE")?,
             support: required("SUPPORT_TABLE")?,
             beats: required("BEATS_TABLE")?,
+            push_subscriptions: required("PUSH_SUBSCRIPTIONS_TABLE")?,
         };
         let ws_endpoint = var("AWS_ENDPOINT_URL_APIGATEWAYMANAGEMENTAPI").or_else(|| var("WS_ENDPOINT")).ok_or("neither WS_ENDPOINT nor AWS_ENDPOINT_URL_APIGATEWAYMANAGEMENTAPI is set")?;
         let max_group_size = match var("MAX_GROUP_SIZE") {
@@ -83,11 +90,15 @@ impl Config {
             None => ChatConfig::default().max_upload_bytes,
         };
         let upload_types = var("ALLOWED_UPLOAD_TYPES").map(|v| crate::app::parse_types(&v)).unwrap_or_else(|| ChatConfig::default().upload_types);
+        let push_interval_secs = match var("PUSH_INTERVAL_SECONDS") {
+            Some(v) => v.parse().map_err(|_| format!("PUSH_INTERVAL_SECONDS={v} is not a number"))?,
+            None => ChatConfig::default().push_interval_secs,
+        };
         let auto_assign = var("SUPPORT_AUTO_ASSIGN").is_some_and(|v| v.eq_ignore_ascii_case("true"));
         Ok(Config {
             tables,
             ws_endpoint,
-            chat: ChatConfig { max_group_size, max_sends_per_window, operator_capacity, auto_assign, heartbeat_secs, max_upload_bytes, upload_types, ..ChatConfig::default() },
+            chat: ChatConfig { max_group_size, max_sends_per_window, operator_capacity, auto_assign, heartbeat_secs, max_upload_bytes, upload_types, push_interval_secs, ..ChatConfig::default() },
             jwt_secret: var("JWT_SECRET"),
             jwt_secret_param: var("JWT_SECRET_PARAM"),
             jwks_url: var("JWKS_URL"),
@@ -97,6 +108,8 @@ impl Config {
             support_alert_topic_arn: var("SUPPORT_ALERT_TOPIC_ARN"),
             attachments_bucket: var("ATTACHMENTS_BUCKET"),
             allowed_origins: crate::auth::OriginPolicy::parse(&var("ALLOWED_ORIGINS").unwrap_or_default()),
+            push_topic_arn: var("PUSH_TOPIC_ARN"),
+            vapid_param: var("VAPID_PARAM"),
         })
     }
 }

@@ -48,6 +48,9 @@ pub fn aws_app(cfg: &Config, sdk: &aws_config::SdkConfig) -> App {
     if let Some(arn) = &cfg.support_alert_topic_arn {
         app = app.with_alerts(Arc::new(crate::alerts::sns::SnsAlerts::new(sdk, arn)));
     }
+    if let Some(arn) = &cfg.push_topic_arn {
+        app = app.with_push(Arc::new(crate::push::sns::SnsPush::new(sdk, arn)));
+    }
     app
 }
 
@@ -76,6 +79,39 @@ pub async fn verifier(cfg: &Config, sdk: &aws_config::SdkConfig) -> Result<Verif
         issuer: cfg.jwt_issuer.clone(),
         audience: cfg.jwt_audience.clone(),
     }))
+}
+
+/// The VAPID key pair of Web Push, from the SSM parameter `VAPID_PARAM` (JSON, see
+/// [`crate::push::webpush`]).
+pub async fn vapid(cfg: &Config, sdk: &aws_config::SdkConfig) -> Result<crate::push::webpush::VapidKeys, Error> {
+    let param = cfg.vapid_param.as_deref().ok_or("VAPID_PARAM is not set: Web Push needs the VAPID key pair's SSM parameter")?;
+    let text = ssm_parameter(sdk, param).await?;
+    Ok(crate::push::webpush::VapidKeys::from_json(&text).map_err(|e| format!("SSM parameter {param}: {e}"))?)
+}
+
+/// A SecureString parameter's value.
+pub async fn ssm_parameter(sdk: &aws_config::SdkConfig, param: &str) -> Result<String, Error> {
+    let out = aws_sdk_ssm::Client::new(sdk)
+        .get_parameter()
+        .name(param)
+        .with_decryption(true)
+        .send()
+        .await
+        .map_err(|e| format!("cannot read SSM parameter {param}: {}", aws_sdk_ssm::error::DisplayErrorContext(&e)))?;
+    Ok(out.parameter.and_then(|p| p.value).ok_or_else(|| format!("SSM parameter {param} has no value"))?)
+}
+
+/// The notify function: each record of the `PushTopic` event is a [`crate::push::PushBatch`];
+/// its payload goes to every browser subscription of its users, and subscriptions the push
+/// service says are gone are removed. Only a record that is not a batch fails the invocation
+/// (failed single pushes are logged: retrying would push the others twice).
+pub async fn notify(app: &App, sender: &dyn crate::push::webpush::PushSender, event: aws_lambda_events::event::sns::SnsEvent) -> Result<(), Error> {
+    for record in event.records {
+        let batch: crate::push::PushBatch = serde_json::from_str(&record.sns.message).map_err(|e| format!("a push batch is not valid: {e}"))?;
+        let r = crate::push::webpush::deliver(app.store.as_ref(), sender, &batch).await;
+        tracing::info!(room_id = %batch.payload.room_id, users = r.users, sent = r.sent, removed = r.removed, failed = r.failed, "pushed");
+    }
+    Ok(())
 }
 
 fn response(status: i64, body: Option<&str>) -> ApiGatewayProxyResponse {

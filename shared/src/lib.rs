@@ -8,6 +8,7 @@
 //! - [`rest`]: the REST API (HTTP API, payload format 2.0) over the same rules.
 //! - [`search`]: full-text search and the index the `indexer` function keeps.
 //! - [`alerts`]: alerts to people who are not connected (SNS).
+//! - [`push`]: Web Push to members who are offline (SNS, then the `notify` function).
 //! - [`heartbeat`]: heartbeats and the sweeper of dead connections.
 //! - [`files`]: attachments' bytes (S3, presigned URLs).
 //! - [`handlers`]: the Lambda entry points the functions wire up.
@@ -26,6 +27,7 @@ pub mod ids;
 pub mod model;
 pub mod notify;
 pub mod protocol;
+pub mod push;
 pub mod rest;
 pub mod search;
 pub mod store;

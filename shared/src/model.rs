@@ -97,6 +97,12 @@ pub struct MemberRecord {
     /// a room reads it) without a second write per send.
     #[serde(default, skip_serializing_if = "is_zero")]
     pub own_seq: u64,
+    /// The member muted the room: no Web Push for it (`room.mute`).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub muted: bool,
+    /// When the member was last pushed for this room (ms): at most one push per interval.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pushed_at: Option<u64>,
 }
 
 fn is_zero(v: &u64) -> bool {
@@ -129,6 +135,8 @@ impl MemberRecord {
             archived: false,
             archived_seq: None,
             own_seq: 0,
+            muted: false,
+            pushed_at: None,
         }
     }
 }
@@ -329,6 +337,7 @@ impl RoomRecord {
             context: self.context.clone(),
             session: self.support.clone(),
             archived: member.archived && self.last_seq <= member.archived_seq.unwrap_or(0),
+            muted: member.muted,
             role: member.role,
             read_seq: member.effective_read(self.last_seq),
             delivered_seq: member.delivered_seq,

@@ -162,6 +162,9 @@ pub struct RoomView {
     /// The caller archived the room and nothing new arrived since.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub archived: bool,
+    /// The caller muted the room: no Web Push for it (`room.mute`).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub muted: bool,
     pub role: MemberRole,
     pub read_seq: u64,
     pub delivered_seq: u64,
@@ -257,6 +260,8 @@ pub enum ClientFrame {
     RoomRemove(RoomRemove),
     #[serde(rename = "room.leave")]
     RoomLeave(RoomLeave),
+    #[serde(rename = "room.mute")]
+    RoomMute(RoomMute),
     #[serde(rename = "message.send")]
     MessageSend(MessageSend),
     #[serde(rename = "message.edit")]
@@ -290,13 +295,14 @@ pub enum ClientFrame {
 }
 
 /// Every client action name, in the order of [`ClientFrame`]; the template has a route for each.
-pub const CLIENT_ACTIONS: [&str; 21] = [
+pub const CLIENT_ACTIONS: [&str; 22] = [
     "ping",
     "room.create",
     "room.list",
     "room.add",
     "room.remove",
     "room.leave",
+    "room.mute",
     "message.send",
     "message.edit",
     "message.delete",
@@ -374,6 +380,16 @@ pub struct RoomLeave {
     #[serde(default, rename = "ref", skip_serializing_if = "Option::is_none")]
     pub reference: Option<String>,
     pub room_id: String,
+}
+
+/// Mutes a room for the caller (no Web Push for it) or unmutes it; answered with `room.updated`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct RoomMute {
+    #[serde(default, rename = "ref", skip_serializing_if = "Option::is_none")]
+    pub reference: Option<String>,
+    pub room_id: String,
+    pub muted: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

@@ -89,8 +89,11 @@ impl Default for StackSpec {
             max_queue: 100,
             function_env: BTreeMap::new(),
             with_aws: true,
-            // Stacks share the emulators: each keeps its JWT secret under its own name.
-            parameters: BTreeMap::from([("JwtSecretParameterName".to_string(), "/chat-tests/{stack}/jwt-secret".to_string())]),
+            // Stacks share the emulators: each keeps its JWT secret and VAPID keys under its own name.
+            parameters: BTreeMap::from([
+                ("JwtSecretParameterName".to_string(), "/chat-tests/{stack}/jwt-secret".to_string()),
+                ("VapidParameterName".to_string(), "/chat-tests/{stack}/vapid".to_string()),
+            ]),
         }
     }
 }
@@ -101,6 +104,8 @@ pub struct TestStack {
     pub log: LogSink,
     pub aws: Option<AwsTarget>,
     pub stack_name: String,
+    /// The stack's Web Push VAPID key pair (fresh per stack), as its SSM parameter holds it.
+    pub vapid: chat::push::webpush::VapidKeys,
 }
 
 fn unique(prefix: &str) -> String {
@@ -117,6 +122,7 @@ impl TestStack {
     pub async fn start(spec: StackSpec) -> TestStack {
         let log = LogSink::capture();
         let secret = chat_dev::util::hex(&chat_dev::util::random_bytes::<16>());
+        let vapid = chat::push::webpush::VapidKeys::generate(chat_dev::stack::LOCAL_VAPID_SUBJECT).unwrap();
         let aws = if spec.with_aws { Some(aws()) } else { None };
         let stack_name = unique("t");
         let mut ctx = LocalContext { stack_name: stack_name.clone(), ..LocalContext::default() };
@@ -139,6 +145,7 @@ impl TestStack {
                 env
             },
             ssm_value: Some(secret.clone()),
+            ssm_values: BTreeMap::from([(chat_dev::stack::VAPID_VAR.to_string(), vapid.to_json())]),
             provision: spec.with_aws,
             log: log.clone(),
         };
@@ -146,7 +153,7 @@ impl TestStack {
             Ok(s) => s,
             Err(e) => panic!("cannot start the stack: {e}\n(run `cargo build --workspace --bins` and `scripts/install-tools.sh` first; `make test` does)"),
         };
-        TestStack { stack, secret, log, aws, stack_name }
+        TestStack { stack, secret, log, aws, stack_name, vapid }
     }
 
     pub fn ws_url(&self) -> String {

@@ -120,6 +120,16 @@ fn the_function_environment_matches_what_the_code_reads() {
     for var in ["JWT_SECRET_PARAM", "JWKS_URL", "ALLOWED_ORIGINS"] {
         assert!(spec.functions["ConnectFunction"].environment.contains_key(var), "ConnectFunction: {var}");
     }
+    // Web Push: the senders decide and publish, REST serves the public key, notify signs.
+    for f in ["MessageFunction", "ApiFunction"] {
+        for var in ["PUSH_TOPIC_ARN", "PUSH_INTERVAL_SECONDS", "PUSH_SUBSCRIPTIONS_TABLE"] {
+            assert!(spec.functions[f].environment.contains_key(var), "{f}: {var}");
+        }
+    }
+    for f in ["ApiFunction", "NotifyFunction"] {
+        assert!(spec.functions[f].environment.contains_key("VAPID_PARAM"), "{f}: VAPID_PARAM");
+    }
+    assert_eq!(spec.functions["MessageFunction"].environment["PUSH_INTERVAL_SECONDS"], "60");
 }
 
 /// (DynamoDB action, table field) for every call in the DynamoDB adapter: `self.client.<op>()`,
@@ -217,13 +227,16 @@ fn the_functions_may_call_every_dynamodb_operation_the_code_makes() {
     ]);
     // Only the sweeper reads heartbeats.
     let sweeper_only = pairs(&[("Query", "beats")]);
-    let functions = ["ConnectFunction", "DisconnectFunction", "MessageFunction", "ApiFunction", "IndexerFunction", "FanoutFunction", "SweeperFunction"];
+    // Browsers' push subscriptions: REST registers and removes them, NotifyFunction reads them
+    // and removes gone ones; sockets never touch them.
+    let push_only = pairs(&[("PutItem", "push_subscriptions"), ("Query", "push_subscriptions"), ("DeleteItem", "push_subscriptions")]);
+    let functions = ["ConnectFunction", "DisconnectFunction", "MessageFunction", "ApiFunction", "IndexerFunction", "FanoutFunction", "SweeperFunction", "NotifyFunction"];
     for (action, field) in dynamodb_calls() {
         let table = table_of(&field);
         let call = (action.clone(), field.clone());
         let anyone = functions.iter().any(|f| granted(&doc, f, &table).contains(&action));
         assert!(anyone, "no function may call {action} on {table}");
-        if !connect_only.contains(&call) && !search_only.contains(&call) && !indexer_only.contains(&call) && !sweeper_only.contains(&call) {
+        if !connect_only.contains(&call) && !search_only.contains(&call) && !indexer_only.contains(&call) && !sweeper_only.contains(&call) && !push_only.contains(&call) {
             assert!(granted(&doc, "MessageFunction", &table).contains(&action), "MessageFunction calls {action} on {table} but is not granted it");
         }
         if !connect_only.contains(&call) && !indexer_only.contains(&call) && !socket_only.contains(&call) && !sweeper_only.contains(&call) {
@@ -231,6 +244,21 @@ fn the_functions_may_call_every_dynamodb_operation_the_code_makes() {
         }
     }
     assert_eq!(granted(&doc, "IndexerFunction", "SearchTable"), ["BatchWriteItem".to_string()].into_iter().collect());
+    // NotifyFunction: its VAPID parameter, Query and DeleteItem on the subscriptions, nothing else.
+    let set = |v: &[&str]| -> BTreeSet<String> { v.iter().map(|s| s.to_string()).collect() };
+    assert_eq!(granted(&doc, "NotifyFunction", "PushSubscriptionsTable"), set(&["Query", "DeleteItem"]));
+    let statements = doc["Resources"]["NotifyFunction"]["Properties"]["Policies"][0]["Statement"].as_array().unwrap();
+    let actions: BTreeSet<String> = statements.iter().flat_map(|s| s["Action"].as_array().unwrap().iter().map(|a| a.as_str().unwrap().to_string())).collect();
+    assert_eq!(actions, set(&["ssm:GetParameter", "dynamodb:Query", "dynamodb:DeleteItem"]));
+    let ssm = statements.iter().find(|s| s["Action"][0] == "ssm:GetParameter").unwrap();
+    assert!(ssm["Resource"]["Fn::Sub"].as_str().unwrap().ends_with("parameter${VapidParameterName}"), "{ssm}");
+    // Only REST and the message function publish pushes; only NotifyFunction is subscribed.
+    for f in ["MessageFunction", "ApiFunction"] {
+        let st = doc["Resources"][f]["Properties"]["Policies"][0]["Statement"].as_array().unwrap();
+        assert!(st.iter().any(|s| s["Action"][0] == "sns:Publish" && s["Resource"]["Ref"] == "PushTopic"), "{f} publishes to PushTopic");
+    }
+    let subscribed: Vec<String> = spec().sns_sources.into_iter().filter(|s| s.topic_logical_id == "PushTopic").map(|s| s.function).collect();
+    assert_eq!(subscribed, ["NotifyFunction"]);
 }
 
 /// `docs/openapi.yaml`, the `api` function's routes and the template's HTTP API routes are the

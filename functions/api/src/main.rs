@@ -8,7 +8,7 @@ use lambda_http::{run, service_fn, Error, Request};
 async fn main() -> Result<(), Error> {
     let (config, sdk, app) = handlers::boot().await?;
     let verifier = handlers::verifier(&config, &sdk).await?;
-    let api = rest::Api::new(app, verifier, &config);
+    let api = rest::Api::new(app, verifier, &config).with_push_key(rest::push::PushKey::from_config(&config, &sdk));
     run(service_fn(|req: Request| async { Ok::<_, Error>(rest::handle(&api, req).await) })).await
 }
 
@@ -28,7 +28,7 @@ mod tests {
     async fn the_sample_events_are_handled_in_order() {
         let notifier = Arc::new(MemoryNotifier::new());
         let app = App::new(Arc::new(MemoryStore::new()), notifier, Arc::new(ManualClock::new(1_795_434_000_000)), ChatConfig::default());
-        let api = Api { app, verifier: Verifier::new(AuthConfig { hs256_secret: Some(b"events-secret".to_vec()), ..Default::default() }), ws_url: "ws://localhost/local".into(), issuer: None, audience: None };
+        let api = Api { app, verifier: Verifier::new(AuthConfig { hs256_secret: Some(b"events-secret".to_vec()), ..Default::default() }), ws_url: "ws://localhost/local".into(), issuer: None, audience: None, push_key: Default::default() };
         let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/../../events/http");
         let run = |name: &str| {
             let text = std::fs::read_to_string(format!("{dir}/{name}.json")).unwrap();

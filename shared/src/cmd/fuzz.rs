@@ -13,7 +13,7 @@ use serde_json::{json, Map, Value};
 
 const FIELDS: &[&str] = &[
     "roomId", "clientId", "content", "kind", "replyTo", "seq", "members", "type", "name", "userId", "isTyping", "beforeSeq", "limit", "rooms", "versions", "cursor", "ref",
-    "archived", "meta", "extra", "sessionId", "context", "score", "comment", "resolution", "toOperatorId",
+    "archived", "meta", "extra", "sessionId", "context", "score", "comment", "resolution", "toOperatorId", "muted",
 ];
 
 /// Stands for the world's real support session in generated frames (replaced before sending).
@@ -90,6 +90,7 @@ fn fields_of(action: &str) -> BoxedStrategy<Vec<(&'static str, Value)>> {
         "message.edit" => (id(), small(), content).prop_map(|(r, q, t)| vec![("roomId", r), ("seq", q), ("content", t)]).boxed(),
         "message.delete" | "read" | "delivered" => (id(), small()).prop_map(|(r, q)| vec![("roomId", r), ("seq", q)]).boxed(),
         "typing" => (id(), any::<bool>()).prop_map(|(r, t)| vec![("roomId", r), ("isTyping", json!(t))]).boxed(),
+        "room.mute" => (id(), any::<bool>()).prop_map(|(r, m)| vec![("roomId", r), ("muted", json!(m))]).boxed(),
         "history" => (id(), proptest::option::of(small()), proptest::option::of(small())).prop_map(|(r, b, l)| {
             let mut f = vec![("roomId", r)];
             f.extend(b.map(|b| ("beforeSeq", b)));

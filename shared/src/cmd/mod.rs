@@ -7,6 +7,7 @@ pub mod files;
 pub mod history;
 pub mod message;
 pub mod misc;
+pub mod mute;
 pub mod receipts;
 pub mod room;
 pub mod send;
@@ -52,6 +53,7 @@ pub fn parse(body: &str) -> Result<ClientFrame> {
         "room.add" => ClientFrame::RoomAdd(de(body)?),
         "room.remove" => ClientFrame::RoomRemove(de(body)?),
         "room.leave" => ClientFrame::RoomLeave(de(body)?),
+        "room.mute" => ClientFrame::RoomMute(de(body)?),
         "message.send" => ClientFrame::MessageSend(de(body)?),
         "message.edit" => ClientFrame::MessageEdit(de(body)?),
         "message.delete" => ClientFrame::MessageDelete(de(body)?),
@@ -112,6 +114,7 @@ pub async fn apply(app: &App, caller: &Caller, frame: ClientFrame) -> Result<()>
         ClientFrame::RoomAdd(f) => room::add(app, caller, f).await,
         ClientFrame::RoomRemove(f) => room::remove(app, caller, f).await,
         ClientFrame::RoomLeave(f) => room::leave(app, caller, f).await,
+        ClientFrame::RoomMute(f) => mute::apply(app, caller, f).await,
         ClientFrame::MessageSend(f) => send::apply(app, caller, f).await,
         ClientFrame::MessageEdit(f) => message::edit(app, caller, f).await,
         ClientFrame::MessageDelete(f) => message::delete(app, caller, f).await,

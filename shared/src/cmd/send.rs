@@ -189,8 +189,11 @@ fn check_meta(v: &serde_json::Value, depth: usize) -> Result<()> {
     Ok(())
 }
 
-/// Sends a new message to every live connection in the room but `except` (the sending socket).
+/// Sends a new message to every live connection in the room but `except` (the sending socket),
+/// then pushes it to the members who are offline (`crate::push`: after the fan-out, never before
+/// the ack).
 pub async fn broadcast(app: &App, message: Message, except: Option<&str>) {
     let room_id = message.room_id.clone();
-    app.fanout_room(&room_id, &ServerFrame::MessageNew { message }, except, None).await;
+    let (_, connected) = app.fanout_room_seen(&room_id, &ServerFrame::MessageNew { message: message.clone() }, except, None).await;
+    crate::push::offline_push(app, &message, connected.as_ref()).await;
 }

@@ -7,7 +7,8 @@
 //! - [`files`]: attachments' presigned uploads and downloads;
 //! - [`contexts`]: order-bound rooms (the site's `service` token);
 //! - [`search`]: full-text search;
-//! - [`support`]: guest tokens for the support widget.
+//! - [`support`]: guest tokens for the support widget;
+//! - [`push`]: Web Push subscriptions and the VAPID public key.
 //!
 //! Authentication is `Authorization: Bearer <JWT>`, verified by the same [`Verifier`] as
 //! `$connect`. Every error is `application/problem+json` ([`Problem`]).
@@ -16,6 +17,7 @@ pub mod chats;
 pub mod contexts;
 pub mod files;
 pub mod messages;
+pub mod push;
 pub mod search;
 pub mod support;
 
@@ -30,7 +32,7 @@ use serde::Serialize;
 
 /// Every route the function serves, as API Gateway route keys. The template declares exactly
 /// these, and `docs/openapi.yaml` describes exactly these (tests keep the three in step).
-pub const ROUTES: [&str; 14] = [
+pub const ROUTES: [&str; 17] = [
     "GET /health",
     "GET /chats",
     "GET /chats/{id}",
@@ -45,6 +47,9 @@ pub const ROUTES: [&str; 14] = [
     "POST /support/guest",
     "POST /chats/{id}/uploads",
     "GET /chats/{id}/attachments",
+    "GET /push/key",
+    "POST /push/subscriptions",
+    "DELETE /push/subscriptions",
 ];
 
 /// Largest request body, in bytes (a message is at most 16 KiB of content; JSON escaping and the
@@ -59,12 +64,18 @@ pub struct Api {
     /// `iss` / `aud` put in the tokens this API signs (guest tokens), when configured.
     pub issuer: Option<String>,
     pub audience: Option<String>,
+    /// The VAPID public key `GET /push/key` answers with.
+    pub push_key: push::PushKey,
 }
 
 impl Api {
     pub fn new(app: App, verifier: Verifier, cfg: &crate::config::Config) -> Api {
         let ws_url = cfg.ws_endpoint.replacen("https://", "wss://", 1).replacen("http://", "ws://", 1);
-        Api { app, verifier, ws_url, issuer: cfg.jwt_issuer.clone(), audience: cfg.jwt_audience.clone() }
+        Api { app, verifier, ws_url, issuer: cfg.jwt_issuer.clone(), audience: cfg.jwt_audience.clone(), push_key: push::PushKey::None }
+    }
+
+    pub fn with_push_key(self, push_key: push::PushKey) -> Api {
+        Api { push_key, ..self }
     }
 }
 
@@ -179,6 +190,7 @@ async fn route_request(api: &Api, route: &str, req: &Request) -> Result<HttpResp
     match route {
         "GET /health" => ok(&serde_json::json!({ "status": "ok" })),
         "POST /support/guest" => support::guest(api, req).await,
+        "GET /push/key" => push::key(api).await,
         "GET /openapi.yaml" => {
             let mut r = Response::new(Body::Text(OPENAPI.to_string()));
             r.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("application/yaml"));
@@ -198,6 +210,8 @@ async fn route_request(api: &Api, route: &str, req: &Request) -> Result<HttpResp
                 "GET /search" => search::get(api, &actor, req).await,
                 "POST /chats/{id}/uploads" => files::upload(api, &actor, req).await,
                 "GET /chats/{id}/attachments" => files::download(api, &actor, req).await,
+                "POST /push/subscriptions" => push::subscribe(api, &actor, req).await,
+                "DELETE /push/subscriptions" => push::unsubscribe(api, &actor, req).await,
                 other => Err(ChatError::NotFound(format!("no route {other}"))),
             }
         }

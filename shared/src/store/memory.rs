@@ -1,6 +1,6 @@
 //! In-memory [`Store`] for unit tests: the same rules as DynamoDB, under one lock.
 
-use super::{ConnectionStore, MessageStore, RoomStore, SearchStore, SupportStore};
+use super::{ConnectionStore, MessageStore, PushStore, RoomStore, SearchStore, SupportStore};
 use crate::error::{ChatError, Result};
 use crate::model::*;
 use crate::protocol::{Message, Rating, RoomContext, SessionStatus, SupportSession, UserRef};
@@ -26,6 +26,8 @@ struct Data {
     /// (acceptedAt, waitMs) of accepted sessions.
     waits: Vec<(u64, u64)>,
     beats: BTreeMap<(u64, u32), BTreeMap<String, String>>,
+    /// (userId, id) -> a browser's push subscription.
+    push_subs: BTreeMap<(String, String), crate::push::PushSubscriptionRecord>,
 }
 
 #[derive(Default)]
@@ -517,5 +519,56 @@ impl SupportStore for MemoryStore {
         }
         *c += 1;
         Ok(true)
+    }
+}
+
+#[async_trait]
+impl PushStore for MemoryStore {
+    async fn push_members(&self, room: &str) -> Result<Vec<crate::push::PushMember>> {
+        let d = self.data.lock().unwrap();
+        Ok(d.members
+            .range((room.to_string(), String::new())..)
+            .take_while(|((r, _), _)| r == room)
+            .map(|(_, m)| crate::push::PushMember { user_id: m.user_id.clone(), muted: m.muted, pushed_at: m.pushed_at })
+            .collect())
+    }
+    async fn claim_push(&self, room: &str, users: &[String], now: u64, cutoff: u64) -> Result<Vec<String>> {
+        let mut d = self.data.lock().unwrap();
+        let mut claimed = Vec::new();
+        for u in users {
+            if let Some(m) = d.members.get_mut(&(room.to_string(), u.clone())) {
+                if !m.muted && m.pushed_at.is_none_or(|t| t < cutoff) {
+                    m.pushed_at = Some(now);
+                    claimed.push(u.clone());
+                }
+            }
+        }
+        Ok(claimed)
+    }
+    async fn set_muted(&self, room: &str, user: &str, muted: bool) -> Result<Option<MemberRecord>> {
+        let mut d = self.data.lock().unwrap();
+        Ok(d.members.get_mut(&(room.to_string(), user.to_string())).map(|m| {
+            m.muted = muted;
+            m.clone()
+        }))
+    }
+    async fn put_push_subscription(&self, s: &crate::push::PushSubscriptionRecord) -> Result<()> {
+        let mut d = self.data.lock().unwrap();
+        let key = (s.user_id.clone(), s.id.clone());
+        let mine: Vec<(u64, String)> = d.push_subs.range((s.user_id.clone(), String::new())..).take_while(|((u, _), _)| *u == s.user_id).map(|(_, r)| (r.created_at, r.id.clone())).collect();
+        if !d.push_subs.contains_key(&key) && mine.len() >= crate::push::MAX_SUBSCRIPTIONS_PER_USER {
+            if let Some((_, oldest)) = mine.into_iter().min() {
+                d.push_subs.remove(&(s.user_id.clone(), oldest));
+            }
+        }
+        d.push_subs.insert(key, s.clone());
+        Ok(())
+    }
+    async fn delete_push_subscription(&self, user: &str, id: &str) -> Result<bool> {
+        Ok(self.data.lock().unwrap().push_subs.remove(&(user.to_string(), id.to_string())).is_some())
+    }
+    async fn push_subscriptions(&self, user: &str) -> Result<Vec<crate::push::PushSubscriptionRecord>> {
+        let d = self.data.lock().unwrap();
+        Ok(d.push_subs.range((user.to_string(), String::new())..).take_while(|((u, _), _)| u == user).map(|(_, r)| r.clone()).collect())
     }
 }

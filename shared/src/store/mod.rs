@@ -1,6 +1,6 @@
 //! Persistence behind small traits, one per aggregate: [`ConnectionStore`] (connections and
 //! presence), [`RoomStore`] (rooms and members), [`MessageStore`] (messages) and [`SearchStore`]
-//! (the full-text index), [`SupportStore`] (the support desk). [`Store`] is all of them: [`dynamodb::DynamoStore`] in Lambda,
+//! (the full-text index), [`SupportStore`] (the support desk), [`PushStore`] (Web Push). [`Store`] is all of them: [`dynamodb::DynamoStore`] in Lambda,
 //! [`memory::MemoryStore`] in unit tests. Every method is a key lookup or a query on a key;
 //! nothing scans.
 
@@ -14,8 +14,8 @@ use async_trait::async_trait;
 use std::collections::{HashMap, HashSet};
 
 /// Everything the chat rules persist.
-pub trait Store: ConnectionStore + RoomStore + MessageStore + SearchStore + SupportStore + Send + Sync {}
-impl<T: ConnectionStore + RoomStore + MessageStore + SearchStore + SupportStore + Send + Sync> Store for T {}
+pub trait Store: ConnectionStore + RoomStore + MessageStore + SearchStore + SupportStore + PushStore + Send + Sync {}
+impl<T: ConnectionStore + RoomStore + MessageStore + SearchStore + SupportStore + PushStore + Send + Sync> Store for T {}
 
 /// Live connections and who is online.
 #[async_trait]
@@ -160,4 +160,26 @@ pub trait SupportStore: Send + Sync {
     /// Counts a request against `key`'s budget of `max` per window (the window is part of the
     /// key); `false` once it is spent. The counter expires at `expires` (epoch seconds).
     async fn count_request(&self, key: &str, max: u32, expires: u64) -> Result<bool>;
+}
+
+/// Web Push: the members' push state (on their member rows: `muted`, `pushedAt`) and the users'
+/// browser subscriptions (`PushSubscriptionsTable`).
+#[async_trait]
+pub trait PushStore: Send + Sync {
+    /// The room's members with their push state (one eventually consistent Query: a stale
+    /// `pushedAt` or `muted` is corrected by the condition of [`PushStore::claim_push`]).
+    async fn push_members(&self, room_id: &str) -> Result<Vec<crate::push::PushMember>>;
+    /// Claims the push slot of each user: sets `pushedAt = now` where it is absent or before
+    /// `cutoff`, the user is a member and has not muted the room (one conditional write each, in
+    /// parallel). Returns the users claimed: exactly one of concurrent claimers wins a slot.
+    async fn claim_push(&self, room_id: &str, user_ids: &[String], now: u64, cutoff: u64) -> Result<Vec<String>>;
+    /// Mutes or unmutes the room for the member; their row after the change (`None`: not a member).
+    async fn set_muted(&self, room_id: &str, user_id: &str, muted: bool) -> Result<Option<MemberRecord>>;
+    /// Registers a subscription (replacing one with the same id); past
+    /// [`crate::push::MAX_SUBSCRIPTIONS_PER_USER`] the user's oldest is dropped.
+    async fn put_push_subscription(&self, s: &crate::push::PushSubscriptionRecord) -> Result<()>;
+    /// Removes a subscription; `Ok(false)` if there was none.
+    async fn delete_push_subscription(&self, user_id: &str, id: &str) -> Result<bool>;
+    /// The user's subscriptions.
+    async fn push_subscriptions(&self, user_id: &str) -> Result<Vec<crate::push::PushSubscriptionRecord>>;
 }

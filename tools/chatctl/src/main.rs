@@ -4,7 +4,10 @@
 //! chatctl token --sub alice [--name Alice] [--role user|operator|guest|service] [--ttl SECS] [--secret-file .local/dev-secret]
 //! chatctl connect URL --sub alice [--name Alice] [--role ...]   # wscat-like: stdin lines out, frames in
 //! chatctl load URL [--sockets 100] [--rooms 10] [--rate 20] [--duration 20] [--secret-file F | --secret S]
+//! chatctl vapid [--subject mailto:ops@example.com] [--parameter /chat/vapid]
 //! ```
+//! `vapid` prints a new Web Push VAPID key pair as the JSON the `VapidParameterName` SSM parameter
+//! holds, and the `aws ssm put-parameter` command that stores it.
 //! `load` opens the sockets, puts them in group rooms, sends at the rate and prints one JSON line:
 //! send→ack and send→delivered p50/p99, deliveries per second, lost and duplicated deliveries.
 //! The secret is the local stack's development secret (`.local/dev-secret`, written by `chat-dev`),
@@ -20,7 +23,26 @@ const USAGE: &str = "usage:
   chatctl token --sub ID [--name NAME] [--role user|operator|guest|service] [--ttl SECS] [--secret-file FILE]
   chatctl connect WS_URL --sub ID [--name NAME] [--role ROLE] [--secret-file FILE]
   chatctl load WS_URL [--sockets N] [--rooms R] [--rate PER_SEC] [--duration SECS] [--connect-concurrency N] [--secret-file FILE | --secret S]
-  chatctl fanout WS_URL [--members 50] [--sends 30] [--secret-file FILE | --secret S]   (last of N recipients vs one)";
+  chatctl fanout WS_URL [--members 50] [--sends 30] [--secret-file FILE | --secret S]   (last of N recipients vs one)
+  chatctl vapid [--subject mailto:you@example.com] [--parameter /chat/vapid]   (a Web Push VAPID key pair for SSM)";
+
+/// A new VAPID key pair: its JSON on stdout, how to store it on stderr.
+fn vapid(args: &mut impl Iterator<Item = String>) -> Result<(), String> {
+    let (mut subject, mut parameter) = ("mailto:admin@example.com".to_string(), "/chat/vapid".to_string());
+    while let Some(flag) = args.next() {
+        let mut val = || args.next().ok_or_else(|| format!("{flag} needs a value"));
+        match flag.as_str() {
+            "--subject" => subject = val()?,
+            "--parameter" => parameter = val()?,
+            other => return Err(format!("unknown argument {other}\n{USAGE}")),
+        }
+    }
+    let json = chat::push::webpush::VapidKeys::generate(&subject)?.to_json();
+    println!("{json}");
+    eprintln!("Store it (the private key stays in SSM; browsers get the public one from GET /push/key):");
+    eprintln!("  aws ssm put-parameter --name {parameter} --type SecureString --value '{json}'");
+    Ok(())
+}
 
 struct TokenArgs {
     sub: Option<String>,
@@ -137,6 +159,7 @@ async fn main() {
             }
             Err(e) => Err(e),
         },
+        Some("vapid") => vapid(&mut args),
         Some("token") => parse_token_args(&mut args).and_then(|t| mint(&t)).map(|tok| println!("{tok}")),
         Some("connect") => match args.next() {
             Some(url) => match parse_token_args(&mut args).and_then(|t| mint(&t)) {

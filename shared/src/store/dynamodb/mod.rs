@@ -10,6 +10,7 @@
 
 mod connections;
 mod messages;
+mod push;
 mod rooms;
 mod search;
 mod support;
