@@ -110,12 +110,14 @@ async fn a_direct_room_is_titled_by_the_sender_and_attachments_by_their_kind() {
     w.connect("alice", "a1").await;
     let out = w.frame("a1", json!({"action": "room.create", "type": "direct", "members": ["bob"]})).await;
     let room = out[0]["room"]["roomId"].as_str().unwrap().to_string();
-    w.frame("a1", json!({"action": "message.send", "roomId": room, "clientId": "p", "content": "pic.jpg", "kind": "image"})).await;
+    // (An image message needs an uploaded attachment: its preview is checked on the rule below.)
+    w.frame("a1", json!({"action": "message.send", "roomId": room, "clientId": "p", "content": "hello"})).await;
     let p = w.pushed().remove(0).1;
-    assert_eq!((p.room_title.as_str(), p.preview.as_str(), p.room_type), ("ALICE", "Photo", crate::protocol::RoomType::Direct));
+    assert_eq!((p.room_title.as_str(), p.preview.as_str(), p.room_type), ("ALICE", "hello", crate::protocol::RoomType::Direct));
     let long = "x".repeat(500);
-    let m = Message { room_id: room, seq: 2, id: "i".into(), sender_id: "alice".into(), sender_name: None, kind: MessageKind::Text, content: long, reply_to: None, client_id: None, created_at: 0, edited_at: None, deleted_at: None, ver: None, meta: None };
+    let m = Message { room_id: room, seq: 2, id: "i".into(), sender_id: "alice".into(), sender_name: None, kind: MessageKind::Text, attachments: vec![], content: long, reply_to: None, client_id: None, created_at: 0, edited_at: None, deleted_at: None, ver: None, meta: None };
     assert_eq!(preview(&m).chars().count(), PREVIEW_CHARS);
+    assert_eq!(preview(&Message { kind: MessageKind::Image, ..m.clone() }), "Photo");
     assert_eq!(preview(&Message { kind: MessageKind::File, ..m }), "File");
 }
 
@@ -124,7 +126,7 @@ async fn without_the_rooms_connections_nobody_is_pushed() {
     let w = World::new();
     w.connect("alice", "a1").await;
     let room = w.group("a1", "Team", &["bob"]).await;
-    let m = Message { room_id: room, seq: 1, id: "i".into(), sender_id: "alice".into(), sender_name: None, kind: MessageKind::Text, content: "hi".into(), reply_to: None, client_id: None, created_at: 0, edited_at: None, deleted_at: None, ver: None, meta: None };
+    let m = Message { room_id: room, seq: 1, id: "i".into(), sender_id: "alice".into(), sender_name: None, kind: MessageKind::Text, attachments: vec![], content: "hi".into(), reply_to: None, client_id: None, created_at: 0, edited_at: None, deleted_at: None, ver: None, meta: None };
     assert_eq!(offline_push(&w.app, &m, None).await, PushDecision::default());
     let d = offline_push(&w.app, &m, Some(&Default::default())).await;
     assert_eq!(d.pushed, ["bob"]);
