@@ -38,12 +38,14 @@ describe('the SDK package', { timeout: 180_000 }, () => {
       'chat-ui-styles.js',
       'chat-ui.js',
       'chat.js',
+      'dom.js',
       'package.json',
       'service-worker.js',
       'text.js',
       'types/chat-ui-styles.d.ts',
       'types/chat-ui.d.ts',
       'types/chat.d.ts',
+      'types/dom.d.ts',
       'types/text.d.ts',
     ]);
   });

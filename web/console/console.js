@@ -4,6 +4,7 @@
 // pages, attributes) is put in the page as text (textContent, text nodes): never as HTML.
 
 import { ChatClient } from '../sdk/chat.js';
+import { avatar, clock, h } from '../sdk/dom.js';
 
 /** @typedef {import('../sdk/chat.js').ChatMessage} ChatMessage */
 /** @typedef {import('../sdk/chat.js').RoomInfo} RoomInfo */
@@ -16,46 +17,12 @@ const BASE_TITLE = 'Support console';
 /** @param {string} id @returns {any} */
 const $ = (id) => document.getElementById(id);
 
-/**
- * Creates an element. Strings among `children` become text nodes.
- * @param {string} tag @param {Record<string, any>} [props] @param {...any} children
- * @returns {HTMLElement}
- */
-function h(tag, props = {}, ...children) {
-  const el = document.createElement(tag);
-  for (const [k, v] of Object.entries(props)) {
-    if (v === null || v === undefined || v === false) continue;
-    if (k === 'class') el.className = v;
-    else if (k === 'text') el.textContent = String(v);
-    else if (k === 'dataset') Object.assign(el.dataset, v);
-    else if (k.startsWith('on') && typeof v === 'function') el.addEventListener(k.slice(2), v);
-    else el.setAttribute(k, v === true ? '' : String(v));
-  }
-  for (const c of children.flat(Infinity)) {
-    if (c === null || c === undefined || c === false) continue;
-    el.append(c instanceof Node ? c : document.createTextNode(String(c)));
-  }
-  return el;
-}
 
 // ------------------------------------------------------------------ small helpers
 
-/** @param {string} s */
-function hue(s) {
-  let x = 0;
-  for (const ch of s) x = (x * 31 + (ch.codePointAt(0) ?? 0)) % 360;
-  return x;
-}
-
 /** @param {HTMLElement} el @param {string} name @param {string} id */
 function paintAvatar(el, name, id) {
-  el.textContent = [...(name || id || '?').trim()][0]?.toUpperCase() || '?';
-  el.style.background = `hsl(${hue(id || name)} 55% 45%)`;
-}
-
-/** @param {number} t */
-function clock(t) {
-  return new Date(t).toLocaleTimeString([], { hour: '2-digit', minute: '2-digit' });
+  avatar(el, name, id, 55, 45);
 }
 
 /** "0:42", "12:05", "1 h 3 min" @param {number} ms */

@@ -21,6 +21,7 @@
  */
 
 import { ChatClient, IMAGE_TYPES, MAX_CONTENT_BYTES } from './chat.js';
+import { avatar, clock, h } from './dom.js';
 import { formatBytes, linkify, utf8Bytes } from './text.js';
 import { CSS as STYLES } from './chat-ui-styles.js';
 
@@ -175,27 +176,6 @@ function icon(name, size = 20) {
   return svg;
 }
 
-/**
- * Creates an element. Strings among `children` become text nodes.
- * @param {string} tag @param {Record<string, any>} [props] @param {...any} children
- * @returns {HTMLElement}
- */
-function h(tag, props = {}, ...children) {
-  const el = document.createElement(tag);
-  for (const [k, v] of Object.entries(props)) {
-    if (v === null || v === undefined || v === false) continue;
-    if (k === 'class') el.className = v;
-    else if (k === 'text') el.textContent = String(v);
-    else if (k === 'dataset') Object.assign(el.dataset, v);
-    else if (k.startsWith('on') && typeof v === 'function') el.addEventListener(k.slice(2), v);
-    else el.setAttribute(k, v === true ? '' : String(v));
-  }
-  for (const c of children.flat(Infinity)) {
-    if (c === null || c === undefined || c === false) continue;
-    el.append(c instanceof Node ? c : document.createTextNode(String(c)));
-  }
-  return el;
-}
 
 /** @param {string} tag @param {Record<string, string>} attrs */
 function svgEl(tag, attrs) {
@@ -204,22 +184,9 @@ function svgEl(tag, attrs) {
   return el;
 }
 
-/** @param {string} s */
-function hue(s) {
-  let x = 0;
-  for (const ch of s) x = (x * 31 + (ch.codePointAt(0) ?? 0)) % 360;
-  return x;
-}
-
 /** @param {HTMLElement} el @param {string} name @param {string} id */
 function paintAvatar(el, name, id) {
-  el.textContent = [...(name || id || '?').trim()][0]?.toUpperCase() || '?';
-  el.style.background = `hsl(${hue(id || name)} 50% 38%)`;
-}
-
-/** @param {number} t */
-function clock(t) {
-  return new Date(t).toLocaleTimeString([], { hour: '2-digit', minute: '2-digit' });
+  avatar(el, name, id, 50, 38);
 }
 
 /** @param {number} t */
