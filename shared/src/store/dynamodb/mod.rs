@@ -239,6 +239,22 @@ impl DynamoStore {
         Ok(())
     }
 
+    /// An UpdateItem with a condition: `Ok(false)` when the condition refused it (billed as one
+    /// write unit), capacity counted either way.
+    async fn conditional_update(&self, u: aws_sdk_dynamodb::operation::update_item::builders::UpdateItemFluentBuilder) -> Result<bool> {
+        match u.return_consumed_capacity(ReturnConsumedCapacity::Total).send().await {
+            Ok(out) => {
+                self.count_write(out.consumed_capacity());
+                Ok(true)
+            }
+            Err(e) if e.as_service_error().is_some_and(|e| e.is_conditional_check_failed_exception()) => {
+                self.count_failed_condition();
+                Ok(false)
+            }
+            Err(e) => Err(err("UpdateItem", e)),
+        }
+    }
+
     fn count_write(&self, cc: Option<&ConsumedCapacity>) {
         self.meter.add(true, cc.into_iter().cloned().collect::<Vec<_>>().as_slice());
     }

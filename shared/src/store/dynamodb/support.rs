@@ -229,21 +229,11 @@ impl SupportStore for DynamoStore {
             .condition_expression("support.#st = :closed AND attribute_not_exists(support.rating)")
             .expression_attribute_names("#st", "status")
             .expression_attribute_values(":closed", status(SessionStatus::Closed))
-            .expression_attribute_values(":r", av(rating)?)
-            .return_consumed_capacity(ReturnConsumedCapacity::Total)
-            .send()
-            .await;
-        match r {
-            Ok(out) => {
-                self.count_write(out.consumed_capacity());
-                Ok(())
-            }
-            Err(e) if e.as_service_error().is_some_and(|e| e.is_conditional_check_failed_exception()) => {
-                self.count_failed_condition();
-                Err(ChatError::Conflict("the session is not closed, or it was rated already".into()))
-            }
-            Err(e) => Err(err("UpdateItem", e)),
+            .expression_attribute_values(":r", av(rating)?);
+        if !self.conditional_update(r).await? {
+            return Err(ChatError::Conflict("the session is not closed, or it was rated already".into()));
         }
+        Ok(())
     }
 
     async fn operator_loads(&self, ids: &[String]) -> Result<HashMap<String, u32>> {
@@ -272,20 +262,7 @@ impl SupportStore for DynamoStore {
             .expression_attribute_names("#n", "n")
             .expression_attribute_values(":one", n(1))
             .expression_attribute_values(":max", n(max))
-            .expression_attribute_values(":x", n(expires))
-            .return_consumed_capacity(ReturnConsumedCapacity::Total)
-            .send()
-            .await;
-        match r {
-            Ok(out) => {
-                self.count_write(out.consumed_capacity());
-                Ok(true)
-            }
-            Err(e) if e.as_service_error().is_some_and(|e| e.is_conditional_check_failed_exception()) => {
-                self.count_failed_condition();
-                Ok(false)
-            }
-            Err(e) => Err(err("UpdateItem", e)),
-        }
+            .expression_attribute_values(":x", n(expires));
+        self.conditional_update(r).await
     }
 }
