@@ -188,6 +188,7 @@ async fn main() {
         support: t("SupportTable"),
         beats: t("BeatsTable"),
         push_subscriptions: t("PushSubscriptionsTable"),
+        limits: t("LimitsTable"),
     };
     let store = DynamoStore::new(clients.dynamodb.clone(), tables.clone());
     let meter = store.meter();
@@ -444,7 +445,7 @@ fn rest_request(method: &str, path: &str, route: &str, token: &str, query: &str,
 #[allow(clippy::too_many_arguments)]
 async fn rest_figures(a: &Args, app: &App, meter: &CapacityMeter, notifier: &CountingNotifier, ddb: &aws_sdk_dynamodb::Client, tables: &Tables, room: &str, big_room: &str) {
     use chat::auth::{mint_hs256, AuthConfig, Claims, Verifier};
-    let api = chat::rest::Api { app: app.clone(), verifier: Verifier::new(AuthConfig { hs256_secret: Some(b"bench-secret".to_vec()), ..Default::default() }), ws_url: "ws://bench/local".into(), issuer: None, audience: None, push_key: Default::default() };
+    let api = chat::rest::Api { app: app.clone(), verifier: Verifier::new(AuthConfig { hs256_secret: Some(b"bench-secret".to_vec()), ..Default::default() }), ws_url: "ws://bench/local".into(), issuer: None, audience: None, push_key: Default::default(), push_endpoints: Default::default() };
     let token = |sub: &str, role: &str| mint_hs256(b"bench-secret", &Claims { sub: sub.into(), name: Some(sub.into()), role: Some(role.into()), exp: 4_102_444_800, iat: None, iss: None, aud: None, nbf: None });
     let (u0, site) = (token("user0", "user"), token("shop", "service"));
     // user0 in 20 more rooms, so the list has something to sort.

@@ -14,15 +14,14 @@
 
 use crate::faults::{Fault, Faults};
 use crate::log::LogSink;
+use crate::relay::Upstream;
 use axum::body::Bytes;
 use axum::extract::State;
-use axum::http::{HeaderMap, HeaderName, HeaderValue, Method, StatusCode, Uri};
+use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
 use serde_json::{json, Value};
 use std::net::SocketAddr;
-use std::sync::{Arc, Mutex};
-use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
-use tokio::net::TcpStream;
+use std::sync::Arc;
 
 /// The relay; stops when dropped.
 pub struct DdbRelay {
@@ -37,29 +36,20 @@ impl Drop for DdbRelay {
 }
 
 struct Relay {
-    /// `host:port` of DynamoDB.
-    upstream: String,
+    upstream: Upstream,
     faults: Faults,
     log: LogSink,
-    idle: Mutex<Vec<BufReader<TcpStream>>>,
 }
-
-/// Idle upstream connections kept at most.
-const MAX_IDLE: usize = 32;
 
 const JSON_10: &str = "application/x-amz-json-1.0";
 
 impl DdbRelay {
     /// Listens on a free local port and relays to `upstream` (`http://host:port`).
     pub async fn start(upstream: &str, faults: Faults, log: LogSink) -> Result<DdbRelay, String> {
-        let host = upstream
-            .strip_prefix("http://")
-            .ok_or_else(|| format!("the DynamoDB fault relay needs an http:// endpoint, not {upstream}"))?
-            .trim_end_matches('/')
-            .to_string();
+        let upstream = Upstream::new("DynamoDB", upstream)?;
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.map_err(|e| format!("DynamoDB relay: {e}"))?;
         let addr = listener.local_addr().map_err(|e| e.to_string())?;
-        let state = Arc::new(Relay { upstream: host, faults, log, idle: Mutex::new(Vec::new()) });
+        let state = Arc::new(Relay { upstream, faults, log });
         let app = axum::Router::new().fallback(relay).with_state(state).layer(axum::extract::DefaultBodyLimit::max(64 * 1024 * 1024));
         let task = tokio::spawn(async move {
             let _ = axum::serve(listener, app).await;
@@ -114,7 +104,7 @@ async fn relay(State(st): State<Arc<Relay>>, method: Method, uri: Uri, headers: 
             return transaction_conflict(items);
         }
     }
-    match st.forward(&method, &uri, &headers, &body).await {
+    match st.upstream.forward(&method, &uri, &headers, &body).await {
         Ok(r) => r,
         Err(e) => {
             st.log.gateway(&format!("DynamoDB relay: {e}"));
@@ -123,146 +113,13 @@ async fn relay(State(st): State<Arc<Relay>>, method: Method, uri: Uri, headers: 
     }
 }
 
-/// Headers that belong to one hop, not to the request.
-fn hop_by_hop(name: &str) -> bool {
-    matches!(name, "connection" | "keep-alive" | "transfer-encoding" | "te" | "trailer" | "upgrade" | "proxy-connection" | "proxy-authorization" | "content-length")
-}
-
-struct Upstream {
-    status: u16,
-    headers: Vec<(String, String)>,
-    body: Vec<u8>,
-    reusable: bool,
-}
-
-impl Relay {
-    async fn forward(&self, method: &Method, uri: &Uri, headers: &HeaderMap, body: &[u8]) -> Result<Response, String> {
-        let mut head = format!("{method} {} HTTP/1.1\r\n", uri.path_and_query().map(|p| p.as_str()).unwrap_or("/"));
-        for (name, value) in headers {
-            if !hop_by_hop(name.as_str()) {
-                head.push_str(name.as_str());
-                head.push_str(": ");
-                head.push_str(&String::from_utf8_lossy(value.as_bytes()));
-                head.push_str("\r\n");
-            }
-        }
-        if !headers.contains_key("host") {
-            head.push_str(&format!("host: {}\r\n", self.upstream));
-        }
-        head.push_str(&format!("content-length: {}\r\n\r\n", body.len()));
-        let mut request = head.into_bytes();
-        request.extend_from_slice(body);
-
-        // A kept-alive connection may have been closed by the server meanwhile: a request that got
-        // not a byte back on one is sent again on a new connection.
-        let pooled = self.idle.lock().unwrap().pop();
-        let answer = match pooled {
-            Some(conn) => match exchange(conn, &request).await {
-                Ok(a) => Some(a),
-                Err(Exchange::Untouched(_)) => None,
-                Err(Exchange::Failed(e)) => return Err(e),
-            },
-            None => None,
-        };
-        let (up, conn) = match answer {
-            Some(a) => a,
-            None => {
-                let s = TcpStream::connect(&self.upstream).await.map_err(|e| format!("cannot reach DynamoDB at {}: {e}", self.upstream))?;
-                let _ = s.set_nodelay(true);
-                exchange(BufReader::new(s), &request).await.map_err(|e| match e {
-                    Exchange::Untouched(e) | Exchange::Failed(e) => e,
-                })?
-            }
-        };
-        if up.reusable {
-            let mut idle = self.idle.lock().unwrap();
-            if idle.len() < MAX_IDLE {
-                idle.push(conn);
-            }
-        }
-        let mut resp = (StatusCode::from_u16(up.status).unwrap_or(StatusCode::BAD_GATEWAY), up.body).into_response();
-        for (k, v) in up.headers {
-            if hop_by_hop(&k) {
-                continue;
-            }
-            if let (Ok(name), Ok(value)) = (HeaderName::from_bytes(k.as_bytes()), HeaderValue::from_str(&v)) {
-                resp.headers_mut().append(name, value);
-            }
-        }
-        Ok(resp)
-    }
-}
-
-enum Exchange {
-    /// Nothing came back: the request may be sent again elsewhere.
-    Untouched(String),
-    Failed(String),
-}
-
-/// Sends one request and reads its response (Content-Length, chunked, or up to the end).
-async fn exchange(mut conn: BufReader<TcpStream>, request: &[u8]) -> Result<(Upstream, BufReader<TcpStream>), Exchange> {
-    conn.get_mut().write_all(request).await.map_err(|e| Exchange::Untouched(format!("write to DynamoDB: {e}")))?;
-    let mut line = String::new();
-    match conn.read_line(&mut line).await {
-        Ok(0) => return Err(Exchange::Untouched("DynamoDB closed the connection".into())),
-        Ok(_) => {}
-        Err(e) => return Err(Exchange::Untouched(format!("read from DynamoDB: {e}"))),
-    }
-    let failed = |e: std::io::Error| Exchange::Failed(format!("read from DynamoDB: {e}"));
-    let status: u16 = line.split_whitespace().nth(1).and_then(|s| s.parse().ok()).ok_or_else(|| Exchange::Failed(format!("not an HTTP status line: {line:?}")))?;
-    let http10 = line.starts_with("HTTP/1.0");
-    let mut headers = Vec::new();
-    loop {
-        line.clear();
-        if conn.read_line(&mut line).await.map_err(failed)? == 0 {
-            return Err(Exchange::Failed("DynamoDB closed the connection mid-response".into()));
-        }
-        let l = line.trim_end();
-        if l.is_empty() {
-            break;
-        }
-        if let Some((k, v)) = l.split_once(':') {
-            headers.push((k.trim().to_ascii_lowercase(), v.trim().to_string()));
-        }
-    }
-    let header = |name: &str| headers.iter().find(|(k, _)| k == name).map(|(_, v)| v.to_ascii_lowercase());
-    let mut reusable = !http10 && header("connection").is_none_or(|c| !c.contains("close"));
-    let mut body = Vec::new();
-    if header("transfer-encoding").is_some_and(|t| t.contains("chunked")) {
-        loop {
-            line.clear();
-            conn.read_line(&mut line).await.map_err(failed)?;
-            let size = usize::from_str_radix(line.trim().split(';').next().unwrap_or("").trim(), 16).map_err(|_| Exchange::Failed(format!("bad chunk size {line:?}")))?;
-            if size == 0 {
-                // Trailers, up to the empty line.
-                loop {
-                    line.clear();
-                    if conn.read_line(&mut line).await.map_err(failed)? == 0 || line.trim().is_empty() {
-                        break;
-                    }
-                }
-                break;
-            }
-            let start = body.len();
-            body.resize(start + size, 0);
-            conn.read_exact(&mut body[start..]).await.map_err(failed)?;
-            line.clear();
-            conn.read_line(&mut line).await.map_err(failed)?;
-        }
-    } else if let Some(n) = header("content-length").and_then(|n| n.parse::<usize>().ok()) {
-        body.resize(n, 0);
-        conn.read_exact(&mut body).await.map_err(failed)?;
-    } else if status >= 200 && status != 204 && status != 304 {
-        conn.read_to_end(&mut body).await.map_err(failed)?;
-        reusable = false;
-    }
-    Ok((Upstream { status, headers, body, reusable }, conn))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::faults::FaultConfig;
+    use std::sync::Mutex;
+    use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
+    use tokio::net::TcpStream;
     use aws_sdk_dynamodb::types::{Put, TransactWriteItem};
 
     async fn client(endpoint: &str, attempts: u32) -> aws_sdk_dynamodb::Client {

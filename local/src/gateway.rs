@@ -56,6 +56,11 @@ pub struct GatewayConfig {
     pub lose_disconnect_on_abort: bool,
     /// Fault injection for the whole stack (gateway, functions, DynamoDB): none by default.
     pub faults: Faults,
+    /// Invocations one connection may have running or waiting for an instance at once; its
+    /// further frames wait their turn on the connection. On AWS every frame gets its
+    /// own Lambda instance; here a few instances serve everyone, so one socket's burst must not
+    /// take them all and stall every other connection behind it.
+    pub max_inflight_per_connection: usize,
 }
 
 impl Default for GatewayConfig {
@@ -73,6 +78,7 @@ impl Default for GatewayConfig {
             lose_disconnect_on_abort: false,
             connections_credentials: None,
             faults: Faults::none(),
+            max_inflight_per_connection: 4,
         }
     }
 }
@@ -84,6 +90,8 @@ enum Outbound {
 
 struct Connection {
     tx: mpsc::UnboundedSender<Outbound>,
+    /// Invocations in flight for this connection ([`GatewayConfig::max_inflight_per_connection`]).
+    inflight: Arc<tokio::sync::Semaphore>,
     connected_at: u64,
     last_active: AtomicU64,
     source_ip: String,
@@ -215,8 +223,7 @@ impl Gateway {
             router = router
                 .route(mount, axum::routing::any(http_api))
                 .route(&format!("{mount}/"), axum::routing::any(http_api))
-                .route(&format!("{mount}/{{*rest}}"), axum::routing::any(http_api))
-                .layer(axum::extract::DefaultBodyLimit::max(crate::http_api::MAX_BODY_BYTES + 1));
+                .route(&format!("{mount}/{{*rest}}"), axum::routing::any(http_api));
         }
         if self.cfg.web_dir.is_some() {
             // The support widget's one-line embed: `<script src="…/widget.js" async>`.
@@ -408,6 +415,11 @@ impl Gateway {
             self.log.gateway(&format!("{id}: {route_key} throttled (Too Many Requests)"));
             return;
         }
+        // This connection's turn; a connection that closed meanwhile sends nothing more.
+        let Ok(_turn) = conn.inflight.clone().acquire_owned().await else { return };
+        if !self.connections.lock().unwrap().contains_key(&id) {
+            return;
+        }
         let mut ctx = self.request_context(&route_key, "MESSAGE", &id, conn_info);
         ctx.insert("messageId".into(), json!(aws_style_id()));
         let request_id = ctx["requestId"].as_str().unwrap_or_default().to_string();
@@ -457,12 +469,9 @@ async fn ws_handshake(
     };
     let id = aws_style_id();
     let connected_at = now_ms();
-    let source_ip = headers
-        .get("x-forwarded-for")
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.split(',').next())
-        .map(|s| s.trim().to_string())
-        .unwrap_or_else(|| peer.ip().to_string());
+    // The source address is the TCP peer's, as API Gateway takes it (a client's X-Forwarded-For
+    // is a header like any other, with the peer appended).
+    let source_ip = peer.ip().to_string();
     let user_agent = headers.get("user-agent").and_then(|v| v.to_str().ok()).unwrap_or_default().to_string();
 
     let mut protocol: Option<HeaderValue> = None;
@@ -480,7 +489,12 @@ async fn ws_handshake(
             single.insert(name.clone(), json!(value));
             multi.entry(name).or_insert_with(|| json!([])).as_array_mut().unwrap().push(json!(value));
         }
-        single.entry("X-Forwarded-For").or_insert(json!(source_ip));
+        let forwarded = match single.get("X-Forwarded-For").and_then(Value::as_str) {
+            Some(given) => format!("{given}, {source_ip}"),
+            None => source_ip.clone(),
+        };
+        single.insert("X-Forwarded-For".into(), json!(forwarded));
+        multi.insert("X-Forwarded-For".into(), json!([forwarded]));
         single.entry("X-Forwarded-Proto").or_insert(json!("http"));
         for k in ["X-Forwarded-For", "X-Forwarded-Proto"] {
             let v = single[k].clone();
@@ -531,7 +545,7 @@ async fn ws_handshake(
     }
 
     let (tx, rx) = mpsc::unbounded_channel();
-    let conn = Arc::new(Connection { tx, connected_at, last_active: AtomicU64::new(connected_at), source_ip: source_ip.clone(), user_agent: user_agent.clone() });
+    let conn = Arc::new(Connection { tx, inflight: Arc::new(tokio::sync::Semaphore::new(gw.cfg.max_inflight_per_connection.max(1))), connected_at, last_active: AtomicU64::new(connected_at), source_ip: source_ip.clone(), user_agent: user_agent.clone() });
     let gw_fail = gw.clone();
     let id_fail = id.clone();
     let conn_fail = (source_ip, user_agent, connected_at);
@@ -657,11 +671,17 @@ async fn delete_connection(State(gw): State<Arc<Gateway>>, Path(id): Path<String
     StatusCode::NO_CONTENT.into_response()
 }
 
-async fn http_api(State(gw): State<Arc<Gateway>>, ConnectInfo(peer): ConnectInfo<SocketAddr>, method: axum::http::Method, uri: Uri, headers: HeaderMap, body: Bytes) -> Response {
-    match gw.http_api.clone() {
-        Some(api) => api.serve(peer, method, uri, headers, body).await,
-        None => StatusCode::NOT_FOUND.into_response(),
+async fn http_api(State(gw): State<Arc<Gateway>>, ConnectInfo(peer): ConnectInfo<SocketAddr>, req: axum::extract::Request) -> Response {
+    let Some(api) = gw.http_api.clone() else { return StatusCode::NOT_FOUND.into_response() };
+    let (parts, body) = req.into_parts();
+    // API Gateway's own answer above its payload limit (JSON, as every error it writes itself).
+    let too_large = || plain(StatusCode::PAYLOAD_TOO_LARGE, json!({ "message": "Request Entity Too Large" }));
+    let declared = parts.headers.get("content-length").and_then(|v| v.to_str().ok()).and_then(|v| v.parse::<u64>().ok());
+    if declared.is_some_and(|n| n > crate::http_api::MAX_BODY_BYTES as u64) {
+        return too_large();
     }
+    let Ok(body) = axum::body::to_bytes(body, crate::http_api::MAX_BODY_BYTES).await else { return too_large() };
+    api.serve(peer, parts.method, parts.uri, parts.headers, body).await
 }
 
 async fn sns_notification(State(gw): State<Arc<Gateway>>, Path(function): Path<String>, body: Bytes) -> Response {

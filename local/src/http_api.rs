@@ -312,8 +312,14 @@ impl HttpApi {
                 }
             }
         }
-        let source_ip = headers.get("x-forwarded-for").and_then(|v| v.to_str().ok()).and_then(|v| v.split(',').next()).map(|s| s.trim().to_string()).unwrap_or_else(|| peer.ip().to_string());
-        hs.entry("x-forwarded-for").or_insert(json!(source_ip));
+        // The source address is the TCP peer's, as API Gateway takes it; a client's own
+        // X-Forwarded-For is only a header, with the peer appended.
+        let source_ip = peer.ip().to_string();
+        let forwarded = match hs.get("x-forwarded-for").and_then(Value::as_str) {
+            Some(given) => format!("{given}, {source_ip}"),
+            None => source_ip.clone(),
+        };
+        hs.insert("x-forwarded-for".into(), json!(forwarded));
         hs.entry("x-forwarded-proto").or_insert(json!("http"));
         hs.entry("x-forwarded-port").or_insert(json!(self.domain.rsplit(':').next().unwrap_or("80")));
         let user_agent = headers.get("user-agent").and_then(|v| v.to_str().ok()).unwrap_or_default().to_string();

@@ -9,6 +9,8 @@ pub mod http_api;
 pub mod lambda;
 pub mod log;
 pub mod provision;
+pub mod relay;
+pub mod s3_relay;
 pub mod schedule;
 pub mod services;
 pub mod sigv4;

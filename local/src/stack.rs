@@ -49,6 +49,8 @@ pub struct RunningStack {
     _schedules: crate::schedule::Schedules,
     /// Fault injection's DynamoDB relay (stops when dropped).
     _ddb_relay: Option<crate::ddb_relay::DdbRelay>,
+    /// The S3 relay that checks signatures and presigned URLs (stops when dropped).
+    s3_relay: Option<crate::s3_relay::S3Relay>,
     server: tokio::task::JoinHandle<()>,
     shutdown: Option<tokio::sync::oneshot::Sender<()>>,
 }
@@ -59,6 +61,11 @@ impl RunningStack {
         format!("ws://{}/{}", self.addr, self.gateway.config().stage)
     }
     /// The @connections endpoint, as the SDK wants it: `http://127.0.0.1:PORT/<stage>`.
+    /// Where the functions reach S3 (the checking relay), if the stack has S3.
+    pub fn s3_url(&self) -> Option<String> {
+        self.s3_relay.as_ref().map(|r| r.url())
+    }
+
     pub fn connections_endpoint(&self) -> String {
         format!("http://{}/{}", self.addr, self.gateway.config().stage)
     }
@@ -131,6 +138,15 @@ pub async fn start(opts: StackOptions) -> Result<RunningStack, String> {
     if let Some(r) = &ddb_relay {
         base_env.insert("AWS_ENDPOINT_URL_DYNAMODB".into(), r.url());
     }
+    // The functions (and the presigned URLs they mint) reach S3 through a relay that enforces
+    // signatures and presigned URLs' conditions as S3 does; the emulators check none.
+    let s3_relay = match (opts.aws.endpoint("S3"), env.get("AWS_ACCESS_KEY_ID"), env.get("AWS_SECRET_ACCESS_KEY")) {
+        (Some(upstream), Some(k), Some(secret)) => Some(crate::s3_relay::S3Relay::start(upstream, k, secret, opts.log.clone()).await?),
+        _ => None,
+    };
+    if let Some(r) = &s3_relay {
+        base_env.insert("AWS_ENDPOINT_URL_S3".into(), r.url());
+    }
     let settings = LambdaSettings {
         bin_dir: opts.bin_dir.clone(),
         max_concurrency: opts.max_concurrency,
@@ -193,5 +209,5 @@ pub async fn start(opts: StackOptions) -> Result<RunningStack, String> {
             })
             .await;
     });
-    Ok(RunningStack { spec, gateway, addr, streams, _schedules: schedules, _ddb_relay: ddb_relay, server, shutdown: Some(tx) })
+    Ok(RunningStack { spec, gateway, addr, streams, _schedules: schedules, _ddb_relay: ddb_relay, s3_relay, server, shutdown: Some(tx) })
 }

@@ -40,6 +40,13 @@ pub struct ChatConfig {
     pub upload_types: Vec<String>,
     /// Web Push: at most one push per offline member per room in this many seconds.
     pub push_interval_secs: u64,
+    /// Flood limits per connection per [`crate::limits::FRAME_WINDOW_SECS`]: frames past the
+    /// first are answered `rate_limited`, past the second the connection is closed.
+    pub frames_per_window: u64,
+    pub frames_before_close: u64,
+    /// Likewise for pings per heartbeat interval.
+    pub pings_per_interval: u64,
+    pub pings_before_close: u64,
 }
 
 /// Images, PDF, plain text and CSV, and the common office formats.
@@ -66,6 +73,10 @@ impl Default for ChatConfig {
             max_upload_bytes: 25 * 1024 * 1024,
             upload_types: parse_types(DEFAULT_UPLOAD_TYPES),
             push_interval_secs: 60,
+            frames_per_window: crate::limits::FRAMES_PER_WINDOW,
+            frames_before_close: crate::limits::FRAMES_BEFORE_CLOSE,
+            pings_per_interval: crate::limits::PINGS_PER_INTERVAL,
+            pings_before_close: crate::limits::PINGS_BEFORE_CLOSE,
         }
     }
 }

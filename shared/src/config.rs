@@ -15,6 +15,7 @@ pub struct Tables {
     pub support: String,
     pub beats: String,
     pub push_subscriptions: String,
+    pub limits: String,
 }
 
 #[derive(Debug, Clone)]
@@ -43,6 +44,8 @@ pub struct Config {
     pub push_topic_arn: Option<String>,
     /// `VAPID_PARAM`: the SSM parameter holding the VAPID key pair (JSON).
     pub vapid_param: Option<String>,
+    /// Which push endpoints subscriptions may name and pushes go to (`PUSH_SERVICE_HOSTS`).
+    pub push_endpoints: crate::push::endpoint::EndpointPolicy,
 }
 
 fn var(name: &str) -> Option<String> {
@@ -67,6 +70,7 @@ impl Config {
             support: required("SUPPORT_TABLE")?,
             beats: required("BEATS_TABLE")?,
             push_subscriptions: required("PUSH_SUBSCRIPTIONS_TABLE")?,
+            limits: required("LIMITS_TABLE")?,
         };
         let ws_endpoint = var("AWS_ENDPOINT_URL_APIGATEWAYMANAGEMENTAPI").or_else(|| var("WS_ENDPOINT")).ok_or("neither WS_ENDPOINT nor AWS_ENDPOINT_URL_APIGATEWAYMANAGEMENTAPI is set")?;
         let max_group_size = match var("MAX_GROUP_SIZE") {
@@ -110,6 +114,7 @@ impl Config {
             allowed_origins: crate::auth::OriginPolicy::parse(&var("ALLOWED_ORIGINS").unwrap_or_default()),
             push_topic_arn: var("PUSH_TOPIC_ARN"),
             vapid_param: var("VAPID_PARAM"),
+            push_endpoints: crate::push::endpoint::EndpointPolicy::from_env(),
         })
     }
 }

@@ -147,6 +147,15 @@ pub async fn connect(app: &App, verifier: &Verifier, origins: &OriginPolicy, eve
         tracing::info!(connection_id, "refused: service tokens are for the REST API");
         return Ok(response(403, Some("Forbidden")));
     }
+    // A user cut off for flooding comes back only after their penalty (crate::limits).
+    match app.reconnect_wait(&identity.user_id).await {
+        Ok(Some(wait_ms)) => {
+            tracing::info!(connection_id, user_id = %identity.user_id, wait_ms, "refused: cut off for flooding, penalty running");
+            return Ok(response(429, Some("Too Many Requests")));
+        }
+        Ok(None) => {}
+        Err(e) => tracing::warn!(connection_id, error = %e, "cannot read the user's flood strikes"),
+    }
     let now = app.now();
     let record = ConnectionRecord {
         connection_id: connection_id.clone(),

@@ -47,8 +47,9 @@ impl App {
         now_ms / 1000 / self.cfg.heartbeat_secs.max(1)
     }
 
-    /// Records a heartbeat of the connection (on `$connect` and every `ping`).
-    pub async fn beat(&self, connection_id: &str, user_id: &str) -> Result<()> {
+    /// Records a heartbeat of the connection (on `$connect` and every `ping`); returns how many
+    /// it recorded for the connection in this interval.
+    pub async fn beat(&self, connection_id: &str, user_id: &str) -> Result<u64> {
         let bucket = self.beat_bucket(self.now());
         let h = self.cfg.heartbeat_secs.max(1);
         let beat = Beat {

@@ -10,6 +10,7 @@
 //! - [`alerts`]: alerts to people who are not connected (SNS).
 //! - [`push`]: Web Push to members who are offline (SNS, then the `notify` function).
 //! - [`heartbeat`]: heartbeats and the sweeper of dead connections.
+//! - [`limits`]: flood limits per connection, and the strikes of users cut off.
 //! - [`files`]: attachments' bytes (S3, presigned URLs).
 //! - [`handlers`]: the Lambda entry points the functions wire up.
 
@@ -24,6 +25,7 @@ pub mod files;
 pub mod handlers;
 pub mod heartbeat;
 pub mod ids;
+pub mod limits;
 pub mod model;
 pub mod notify;
 pub mod protocol;

@@ -384,6 +384,22 @@ pub struct Beat {
     pub expires_at: u64,
 }
 
+/// What a send needs of the room before it writes: its newest seq (a hint: the store finds the
+/// real one if it is behind) and how many members it has (the push decision: when everyone is
+/// connected, nobody needs a push and no member row is read). Both come from one read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RoomHint {
+    pub last_seq: u64,
+    pub member_count: u32,
+}
+
+/// Strikes against a key (a user who flooded): how many, and when the last one was (ms).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Strikes {
+    pub count: u32,
+    pub last_at: u64,
+}
+
 /// Partitions per heartbeat bucket: each takes up to 1,000 writes per second, so 8 carry the
 /// heartbeats of ~240,000 connections at the default 30 s interval.
 pub const BEAT_SHARDS: u32 = 8;

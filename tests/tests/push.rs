@@ -5,7 +5,7 @@
 //! JWT and decrypts the `aes128gcm` body with the subscription's keys (PyPI `http-ece`,
 //! `py-vapid`): what the stand-in keeps is what a browser's service worker would get.
 
-use chat_tests::{direct, eventually, group, http, repo_root, rest, uid, Client, TestStack};
+use chat_tests::{direct, eventually, group, http, repo_root, rest, uid, Client, StackSpec, TestStack};
 use serde_json::{json, Value};
 use std::time::Duration;
 use tokio::io::AsyncBufReadExt;
@@ -80,6 +80,14 @@ impl PushService {
     }
 }
 
+/// A chat stack whose functions may push to this test push service (the local-only exception of
+/// the push endpoint rules: the template cannot set it).
+async fn stack_with(ps: &PushService) -> TestStack {
+    let mut spec = StackSpec::default();
+    spec.function_env.insert(chat::push::endpoint::LOCAL_ORIGINS_VAR.into(), ps.base.clone());
+    TestStack::start(spec).await
+}
+
 /// Registers a browser subscription for the token's user (`POST /push/subscriptions`).
 async fn register(s: &TestStack, token: &str, sub: &Value) -> Value {
     let r = rest("POST", &format!("{}/push/subscriptions", s.api()), Some(token), Some(sub)).await;
@@ -102,8 +110,8 @@ async fn go_offline(who: Client, user: &str, watcher: &mut Client) {
 
 #[tokio::test]
 async fn an_offline_member_gets_exactly_one_decrypted_push_for_a_burst_of_five() {
-    let s = TestStack::chat().await;
     let ps = PushService::start().await;
+    let s = stack_with(&ps).await;
     let (alice, bob) = (uid("alice"), uid("bob"));
     let (sub_id, sub) = ps.subscribe().await;
     let reg = register(&s, &s.token(&bob, Some("Bob"), "user"), &sub).await;
@@ -128,8 +136,8 @@ async fn an_offline_member_gets_exactly_one_decrypted_push_for_a_burst_of_five()
 
 #[tokio::test]
 async fn an_online_member_gets_no_push_and_one_once_offline() {
-    let s = TestStack::chat().await;
     let ps = PushService::start().await;
+    let s = stack_with(&ps).await;
     let (alice, bob) = (uid("alice"), uid("bob"));
     let (sub_id, sub) = ps.subscribe().await;
     register(&s, &s.token(&bob, Some("Bob"), "user"), &sub).await;
@@ -151,8 +159,8 @@ async fn an_online_member_gets_no_push_and_one_once_offline() {
 
 #[tokio::test]
 async fn a_muted_room_gets_no_push() {
-    let s = TestStack::chat().await;
     let ps = PushService::start().await;
+    let s = stack_with(&ps).await;
     let (alice, bob) = (uid("alice"), uid("bob"));
     let (sub_id, sub) = ps.subscribe().await;
     register(&s, &s.token(&bob, Some("Bob"), "user"), &sub).await;
@@ -174,8 +182,8 @@ async fn a_muted_room_gets_no_push() {
 
 #[tokio::test]
 async fn a_subscription_the_push_service_says_is_gone_is_removed() {
-    let s = TestStack::chat().await;
     let ps = PushService::start().await;
+    let s = stack_with(&ps).await;
     let (alice, bob) = (uid("alice"), uid("bob"));
     let bob_token = s.token(&bob, Some("Bob"), "user");
     let (dead_id, dead) = ps.subscribe().await;
@@ -213,7 +221,8 @@ async fn a_subscription_the_push_service_says_is_gone_is_removed() {
 
 #[tokio::test]
 async fn subscriptions_are_registered_checked_and_removed_over_rest() {
-    let s = TestStack::chat().await;
+    let ps = PushService::start().await;
+    let s = stack_with(&ps).await;
     let api = s.api();
     let user = uid("carol");
     let token = s.token(&user, Some("Carol"), "user");
@@ -222,7 +231,6 @@ async fn subscriptions_are_registered_checked_and_removed_over_rest() {
     assert_eq!(k.status, 200, "{}", k.body);
     assert_eq!(k.json()["publicKey"].as_str(), Some(s.vapid.public_key.as_str()));
 
-    let ps = PushService::start().await;
     let (_, sub) = ps.subscribe().await;
     let first = register(&s, &token, &sub).await;
     let again = register(&s, &token, &sub).await;
@@ -237,9 +245,14 @@ async fn subscriptions_are_registered_checked_and_removed_over_rest() {
     };
     let keys = sub["keys"].clone();
     bad(json!({"endpoint": "http://push.example.net/x", "keys": keys}), "endpoint").await;
-    bad(json!({"endpoint": "https://push.example.net/x", "keys": {"p256dh": "AAAA", "auth": keys["auth"]}}), "keys.p256dh").await;
-    bad(json!({"endpoint": "https://push.example.net/x", "keys": {"p256dh": keys["p256dh"], "auth": "AAAA"}}), "keys.auth").await;
-    bad(json!({"endpoint": "https://push.example.net/x"}), "keys").await;
+    bad(json!({"endpoint": "https://fcm.googleapis.com/fcm/send/x", "keys": {"p256dh": "AAAA", "auth": keys["auth"]}}), "keys.p256dh").await;
+    bad(json!({"endpoint": "https://fcm.googleapis.com/fcm/send/x", "keys": {"p256dh": keys["p256dh"], "auth": "AAAA"}}), "keys.auth").await;
+    bad(json!({"endpoint": "https://fcm.googleapis.com/fcm/send/x"}), "keys").await;
+    // The stack runs with the template's default push services: a Web Push service's endpoint is
+    // taken, any other host is not.
+    let fcm = rest("POST", &format!("{api}/push/subscriptions"), Some(&token), Some(&json!({"endpoint": "https://fcm.googleapis.com/fcm/send/abc:def", "keys": keys}))).await;
+    assert_eq!(fcm.status, 201, "{}", fcm.body);
+    bad(json!({"endpoint": "https://push.example.net/x", "keys": keys}), "endpoint").await;
     let r = rest("POST", &format!("{api}/push/subscriptions"), Some(&s.token("shop", None, "service")), Some(&sub)).await;
     assert_eq!(r.status, 403, "{}", r.body);
     let r = rest("POST", &format!("{api}/push/subscriptions"), None, Some(&sub)).await;
@@ -249,4 +262,117 @@ async fn subscriptions_are_registered_checked_and_removed_over_rest() {
     assert_eq!(del.status, 204, "{}", del.body);
     let del = rest("DELETE", &format!("{api}/push/subscriptions"), Some(&token), Some(&json!({"endpoint": sub["endpoint"]}))).await;
     assert_eq!(del.status, 404, "{}", del.body);
+}
+
+/// Endpoints inside the network, in every notation the attack report used (and a few more), are
+/// refused when a subscription is registered: 400 naming `endpoint`, nothing stored.
+#[tokio::test]
+async fn push_endpoints_inside_the_network_are_refused_in_every_notation() {
+    let ps = PushService::start().await;
+    let s = stack_with(&ps).await;
+    let user = uid("mallory");
+    let token = s.token(&user, Some("Mallory"), "user");
+    let (_, sub) = ps.subscribe().await;
+    let port = ps.base.rsplit(':').next().unwrap().to_string();
+    let inside = [
+        "https://169.254.169.254/latest/meta-data/iam/security-credentials/".to_string(),
+        "https://10.0.0.1/push".into(),
+        "https://192.168.1.1/push".into(),
+        "https://[::1]:8443/push".into(),
+        "https://[::ffff:127.0.0.1]/push".into(),
+        "https://[::ffff:7f00:1]/push".into(),
+        "https://2130706433/push".into(),
+        "https://127.1/push".into(),
+        "https://0x7f.1/push".into(),
+        "https://0177.0.0.1/push".into(),
+        "https://0.0.0.0:8443/push".into(),
+        "https://100.64.0.1/push".into(),
+        "https://[fd00::1]/push".into(),
+        "https://[fe80::1]/push".into(),
+        "http://localhost/push".into(),
+        "https://localhost/push".into(),
+        "https://localhost./push".into(),
+        "https://metadata.google.internal/computeMetadata/v1/".into(),
+        // The test push service itself, reached another way than its exact origin.
+        format!("http://localhost:{port}/push/x"),
+        format!("https://127.0.0.1:{port}/push/x"),
+        format!("http://127.0.0.1:9001/2018-06-01/runtime/invocation/next"),
+        // Allowed host, wrong port or scheme.
+        "https://fcm.googleapis.com:9001/fcm/send/x".into(),
+        "http://fcm.googleapis.com/fcm/send/x".into(),
+    ];
+    for endpoint in &inside {
+        let r = rest("POST", &format!("{}/push/subscriptions", s.api()), Some(&token), Some(&json!({"endpoint": endpoint, "keys": sub["keys"]}))).await;
+        assert_eq!((r.status, r.json()["field"].as_str()), (400, Some("endpoint")), "{endpoint}: {}", r.body);
+    }
+    let ddb = s.dynamodb().await;
+    let out = ddb
+        .query()
+        .table_name(s.table("PushSubscriptionsTable"))
+        .key_condition_expression("userId = :u")
+        .expression_attribute_values(":u", aws_sdk_dynamodb::types::AttributeValue::S(user.clone()))
+        .consistent_read(true)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(out.count(), 0, "nothing was stored");
+}
+
+/// A subscription that reached the table anyway (registered before the rules, or written by
+/// hand) is never connected to: the notify function checks the endpoint again before sending,
+/// sends nothing and removes it, while the user's real subscription gets the push.
+#[tokio::test]
+async fn a_stored_inside_endpoint_is_never_connected_to_and_is_removed() {
+    let ps = PushService::start().await;
+    let s = stack_with(&ps).await;
+    let (alice, bob) = (uid("alice"), uid("bob"));
+    let (live_id, live) = ps.subscribe().await;
+    register(&s, &s.token(&bob, Some("Bob"), "user"), &live).await;
+    // A listener standing for a service inside the network: it counts connections.
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let inside_port = listener.local_addr().unwrap().port();
+    let connections = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let seen = connections.clone();
+    tokio::spawn(async move {
+        while let Ok((_sock, _)) = listener.accept().await {
+            seen.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        }
+    });
+    let ddb = s.dynamodb().await;
+    let bad_endpoints = [format!("http://127.0.0.1:{inside_port}/inside"), format!("https://localhost:{inside_port}/inside"), format!("https://2130706433:{inside_port}/inside")];
+    for (i, endpoint) in bad_endpoints.iter().enumerate() {
+        use aws_sdk_dynamodb::types::AttributeValue::{N, S};
+        ddb.put_item()
+            .table_name(s.table("PushSubscriptionsTable"))
+            .item("userId", S(bob.clone()))
+            .item("id", S(chat::push::subscription_id(endpoint)))
+            .item("endpoint", S(endpoint.clone()))
+            .item("p256dh", S(live["keys"]["p256dh"].as_str().unwrap().into()))
+            .item("auth", S(live["keys"]["auth"].as_str().unwrap().into()))
+            .item("createdAt", N(i.to_string()))
+            .send()
+            .await
+            .unwrap();
+    }
+    let mut a = s.user(&alice).await;
+    let room = direct(&mut a, &bob).await;
+    send(&mut a, &room, "ssrf-1", "hello").await;
+    ps.exactly(&live_id, 1).await;
+    let left = eventually("the inside subscriptions removed", || async {
+        let out = ddb
+            .query()
+            .table_name(s.table("PushSubscriptionsTable"))
+            .key_condition_expression("userId = :u")
+            .expression_attribute_values(":u", aws_sdk_dynamodb::types::AttributeValue::S(bob.clone()))
+            .consistent_read(true)
+            .send()
+            .await
+            .unwrap();
+        let endpoints: Vec<String> = out.items().iter().map(|i| i["endpoint"].as_s().unwrap().clone()).collect();
+        (endpoints.len() == 1).then_some(endpoints)
+    })
+    .await;
+    assert_eq!(left, [live["endpoint"].as_str().unwrap()]);
+    assert_eq!(connections.load(std::sync::atomic::Ordering::SeqCst), 0, "the notify function connected to an inside address");
+    assert!(s.logs().contains("push endpoint refused"), "{}", s.logs());
 }

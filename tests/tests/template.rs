@@ -130,6 +130,22 @@ fn the_function_environment_matches_what_the_code_reads() {
         assert!(spec.functions[f].environment.contains_key("VAPID_PARAM"), "{f}: VAPID_PARAM");
     }
     assert_eq!(spec.functions["MessageFunction"].environment["PUSH_INTERVAL_SECONDS"], "60");
+    // The push endpoint rules: both the registering and the sending function know the services.
+    for f in ["ApiFunction", "NotifyFunction"] {
+        assert_eq!(spec.functions[f].environment.get("PUSH_SERVICE_HOSTS").map(String::as_str), Some(chat::push::endpoint::DEFAULT_PUSH_HOSTS), "{f}: PUSH_SERVICE_HOSTS");
+    }
+}
+
+/// The local push service exception is the local platform's alone: the template (any function,
+/// the globals, a parameter's default) never names it, so no deployed stack can push to an
+/// address it lists.
+#[test]
+fn the_template_cannot_enable_the_local_push_exception() {
+    let text = std::fs::read_to_string(repo_root().join("infra/template.yaml")).unwrap();
+    assert!(!text.contains(chat::push::endpoint::LOCAL_ORIGINS_VAR), "infra/template.yaml names {}", chat::push::endpoint::LOCAL_ORIGINS_VAR);
+    for f in spec().functions.values() {
+        assert!(!f.environment.contains_key(chat::push::endpoint::LOCAL_ORIGINS_VAR), "{}", f.logical_id);
+    }
 }
 
 /// (DynamoDB action, table field) for every call in the DynamoDB adapter: `self.client.<op>()`,

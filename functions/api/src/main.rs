@@ -28,7 +28,7 @@ mod tests {
     async fn the_sample_events_are_handled_in_order() {
         let notifier = Arc::new(MemoryNotifier::new());
         let app = App::new(Arc::new(MemoryStore::new()), notifier, Arc::new(ManualClock::new(1_795_434_000_000)), ChatConfig::default());
-        let api = Api { app, verifier: Verifier::new(AuthConfig { hs256_secret: Some(b"events-secret".to_vec()), ..Default::default() }), ws_url: "ws://localhost/local".into(), issuer: None, audience: None, push_key: Default::default() };
+        let api = Api { app, verifier: Verifier::new(AuthConfig { hs256_secret: Some(b"events-secret".to_vec()), ..Default::default() }), ws_url: "ws://localhost/local".into(), issuer: None, audience: None, push_key: Default::default(), push_endpoints: Default::default() };
         let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/../../events/http");
         let run = |name: &str| {
             let text = std::fs::read_to_string(format!("{dir}/{name}.json")).unwrap();

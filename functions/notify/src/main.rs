@@ -10,7 +10,7 @@ use lambda_runtime::{run, service_fn, Error, LambdaEvent};
 #[tokio::main]
 async fn main() -> Result<(), Error> {
     let (config, sdk, app) = handlers::boot().await?;
-    let sender = WebPushSender::new(handlers::vapid(&config, &sdk).await?)?;
+    let sender = WebPushSender::new(handlers::vapid(&config, &sdk).await?, config.push_endpoints.clone())?;
     run(service_fn(|event: LambdaEvent<SnsEvent>| handlers::notify(&app, &sender, event.payload))).await
 }
 

@@ -99,7 +99,7 @@ pub async fn upsert(app: &App, actor: &Actor, context_id: &str, c: ContextChat) 
             }
         }
     }
-    let last_seq = app.store.room_hint(&room_id).await?.unwrap_or(0);
+    let last_seq = app.store.room_hint(&room_id).await?.map(|h| h.last_seq).unwrap_or(0);
     let members = app.store.list_members(&room_id).await?.iter().map(|m| m.view(last_seq)).collect();
     Ok(ContextRoom { room_id, created, context, members })
 }

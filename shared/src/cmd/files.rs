@@ -64,8 +64,8 @@ pub fn check(app: &App, room_id: &str, kind: MessageKind, attachments: &[Attachm
             return Err(ChatError::invalid(&format!("{field}key"), "the key is not an upload of this room: upload through POST /chats/{id}/uploads of this room first"));
         }
         check_declared(app, &field, &a.name, a.size, &a.mime_type)?;
-        if kind == MessageKind::Image && !a.mime_type.to_ascii_lowercase().starts_with("image/") {
-            return Err(ChatError::invalid(&format!("{field}mimeType"), "an image message carries images only (send other files as kind file)"));
+        if kind == MessageKind::Image && !crate::files::RASTER_TYPES.contains(&a.mime_type.trim().to_ascii_lowercase().as_str()) {
+            return Err(ChatError::invalid(&format!("{field}mimeType"), format!("an image message carries {} images (send other files as kind file)", crate::files::RASTER_TYPES.join(", "))));
         }
     }
     Ok(())
@@ -92,21 +92,28 @@ pub async fn claim(app: &App, attachments: &[Attachment]) -> Result<Vec<Attachme
         if base(&uploaded) != base(&a.mime_type) {
             return Err(ChatError::invalid(&format!("{field}.mimeType"), format!("the uploaded file is {uploaded:?}, not {:?}", a.mime_type)));
         }
-        // Images: their size, from the header (one ranged GET), so clients can lay them out
-        // before they load. A file whose header says nothing is stored without it.
-        let (width, height) = if a.mime_type.to_ascii_lowercase().starts_with("image/") {
-            match files.read_prefix(&a.key, crate::files::IMAGE_HEADER_BYTES).await {
-                Ok(b) => crate::files::image_size(&b).map(|(w, h)| (Some(w), Some(h))).unwrap_or((None, None)),
-                Err(e) => {
-                    tracing::warn!(key = %a.key, error = %e, "cannot read an image's header");
-                    (None, None)
+        // Raster images: the bytes must be what the type says (HTML declared as image/png is
+        // refused), and their size comes from the header (the same ranged GET), so clients can
+        // lay them out before they load.
+        let declared = base(&a.mime_type);
+        let (width, height) = if crate::files::RASTER_TYPES.contains(&declared.as_str()) {
+            let b = files.read_prefix(&a.key, crate::files::IMAGE_HEADER_BYTES).await?;
+            match crate::files::sniff_raster(&b) {
+                Some(t) if t == declared => {}
+                found => {
+                    let what = found.map(|t| format!("a {t} file")).unwrap_or_else(|| "not an image".into());
+                    return Err(ChatError::invalid(&format!("{field}.mimeType"), format!("the uploaded file is {what}, not {declared}")));
                 }
             }
+            crate::files::image_size(&b).map(|(w, h)| (Some(w), Some(h))).unwrap_or((None, None))
         } else {
             (None, None)
         };
+        // Types a browser would run or render (markup, scripts, SVG) are stored as bytes to save:
+        // no download of them is ever rendered, whatever a site allowed to be uploaded.
+        let store_as = crate::files::is_active_type(&declared).then_some(crate::files::INERT_TYPE);
         let permanent = format!("rooms/{}", &a.key["uploads/".len()..]);
-        files.copy(&a.key, &permanent).await?;
+        files.copy(&a.key, &permanent, store_as).await?;
         out.push(Attachment { key: permanent, width, height, ..a.clone() });
     }
     Ok(out)

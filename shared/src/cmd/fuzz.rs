@@ -208,18 +208,18 @@ pub(super) fn check(rt: &tokio::runtime::Runtime, w: &World, body: &str, as_oper
         for f in w.notifier.take(conn) {
             let len = f.to_string().len();
             if len > 128 * 1024 {
-                return Err(format!("a {len}-byte frame to {conn} for {}", &body[..body.len().min(200)]));
+                return Err(format!("a {len}-byte frame to {conn} for {}", body.chars().take(200).collect::<String>()));
             }
             if conn == sender {
                 answers += 1;
                 if refused && f["type"] != "error" {
-                    return Err(format!("a refused frame got {f} for {}", &body[..body.len().min(200)]));
+                    return Err(format!("a refused frame got {f} for {}", body.chars().take(200).collect::<String>()));
                 }
             }
         }
     }
     if refused && answers != 1 {
-        return Err(format!("a refused frame got {answers} answers: {}", &body[..body.len().min(200)]));
+        return Err(format!("a refused frame got {answers} answers: {}", body.chars().take(200).collect::<String>()));
     }
     Ok(refused)
 }

@@ -82,14 +82,41 @@ fn error_context(body: &str) -> ErrorContext {
     ErrorContext { action: s("action", MAX_REF_CHARS), client_id: s("clientId", MAX_ID_BYTES), reference: s("ref", MAX_REF_CHARS) }
 }
 
-/// Handles one frame from a connection: identify the caller, apply the action, report failures.
+/// Handles one frame from a connection: count it against the connection's flood limits (pings
+/// are counted by their heartbeat), identify the caller, apply the action, report failures.
 pub async fn handle(app: &App, connection_id: &str, request_id: &str, body: &str) {
-    let result = async {
-        let frame = parse(body)?;
-        let caller = identify(app, connection_id, request_id).await?;
-        apply(app, &caller, frame).await
+    let parsed = parse(body);
+    let (count, caller) = if matches!(parsed, Ok(ClientFrame::Ping(_))) {
+        (None, identify(app, connection_id, request_id).await)
+    } else {
+        let (count, caller) = tokio::join!(app.count_frame(connection_id), identify(app, connection_id, request_id));
+        (Some(count), caller)
+    };
+    match count {
+        Some(Ok(n)) => {
+            use crate::limits::{verdict, Verdict, FRAME_WINDOW_SECS};
+            let (soft, hard) = (app.cfg.frames_per_window, app.cfg.frames_before_close);
+            match verdict(n, soft, hard) {
+                Verdict::Pass => {}
+                Verdict::Limit => {
+                    let e = ChatError::RateLimited(format!("more than {soft} frames in {FRAME_WINDOW_SECS} s: slow down (past {hard} the connection is cut off)"));
+                    app.reply_error(connection_id, request_id, &e, error_context(body)).await;
+                    return;
+                }
+                Verdict::CutOff => {
+                    if let Ok(c) = &caller {
+                        app.cut_off(c, "frames", n, hard, &format!("in {FRAME_WINDOW_SECS} s")).await;
+                    }
+                    return;
+                }
+                Verdict::Drop => return,
+            }
+        }
+        // The counter could not be written: availability first, the frame goes on.
+        Some(Err(e)) => tracing::warn!(connection_id, error = %e, "cannot count the frame"),
+        None => {}
     }
-    .await;
+    let result = async { apply(app, &caller?, parsed?).await }.await;
     if let Err(e) = result {
         app.reply_error(connection_id, request_id, &e, error_context(body)).await;
     }

@@ -247,7 +247,7 @@ async fn managed_group(app: &App, caller: &Actor, room_id: &str) -> Result<(Room
 /// Appends a system message about a membership change and sends it to the room.
 pub(crate) async fn system_message(app: &App, actor: &Actor, room_id: &str, content: String, meta: serde_json::Value) -> Result<()> {
     let now = app.now();
-    let hint = app.store.room_hint(room_id).await?.unwrap_or(0);
+    let hint = app.store.room_hint(room_id).await?.map(|h| h.last_seq).unwrap_or(0);
     let appended = app
         .store
         .append_message(

@@ -34,20 +34,34 @@ impl From<MessageSend> for Outgoing {
 pub async fn apply(app: &App, caller: &Caller, f: MessageSend) -> Result<()> {
     check_ref(&f.reference)?;
     let reference = f.reference.clone();
-    let appended = persist(app, &caller.actor, f.into()).await?;
-    let duplicate = matches!(appended, Appended::Duplicate(_));
-    let message = appended.message().clone();
+    let p = persist(app, &caller.actor, f.into()).await?;
+    let duplicate = matches!(p.appended, Appended::Duplicate(_));
+    let message = p.message().clone();
     app.reply(caller, &ServerFrame::Ack { reference, client_id: message.client_id.clone().unwrap_or_default(), message: message.clone(), duplicate }).await;
     if !duplicate {
-        broadcast(app, message, Some(&caller.connection_id)).await;
+        broadcast(app, message, Some(&caller.connection_id), p.member_count).await;
     }
     Ok(())
+}
+
+/// A message stored (or found stored), with what the send read of its room.
+#[derive(Debug, Clone)]
+pub struct Persisted {
+    pub appended: Appended,
+    /// The room's member count when the send read it (for the push decision).
+    pub member_count: Option<u32>,
+}
+
+impl Persisted {
+    pub fn message(&self) -> &Message {
+        self.appended.message()
+    }
 }
 
 /// Checks and stores a message; returns it (or, for a clientId seen before, the message it
 /// created). Members send to rooms they are in; the site (`service`)
 /// sends to any room, `system` messages included.
-pub async fn persist(app: &App, actor: &Actor, o: Outgoing) -> Result<Appended> {
+pub async fn persist(app: &App, actor: &Actor, o: Outgoing) -> Result<Persisted> {
     check_id("roomId", &o.room_id)?;
     check_id("clientId", &o.client_id)?;
     // A file needs no caption; anything else needs content.
@@ -76,7 +90,8 @@ pub async fn persist(app: &App, actor: &Actor, o: Outgoing) -> Result<Appended> 
     // The room's newest seq as a hint (half a read unit; the store finds the real one if the
     // hint is behind), then one conditional write on the sender's member row that is at once the
     // membership check, the send budget and "everything up to my own message is read".
-    let hint = app.store.room_hint(&o.room_id).await?;
+    let room = app.store.room_hint(&o.room_id).await?;
+    let hint = room.map(|r| r.last_seq);
     let charged = if actor.is_service() {
         if hint.is_none() {
             return Err(ChatError::NotFound(format!("room {} does not exist", o.room_id)));
@@ -153,7 +168,7 @@ pub async fn persist(app: &App, actor: &Actor, o: Outgoing) -> Result<Appended> 
             }
         }
     }
-    appended
+    appended.map(|appended| Persisted { appended, member_count: room.map(|r| r.member_count) })
 }
 
 /// `meta` is stored as a DynamoDB map: keys are 1 to 256 characters, nesting at most 8 deep,
@@ -191,9 +206,9 @@ fn check_meta(v: &serde_json::Value, depth: usize) -> Result<()> {
 
 /// Sends a new message to every live connection in the room but `except` (the sending socket),
 /// then pushes it to the members who are offline (`crate::push`: after the fan-out, never before
-/// the ack).
-pub async fn broadcast(app: &App, message: Message, except: Option<&str>) {
+/// the ack). `member_count`: the room's, as the send read it.
+pub async fn broadcast(app: &App, message: Message, except: Option<&str>, member_count: Option<u32>) {
     let room_id = message.room_id.clone();
     let (_, connected) = app.fanout_room_seen(&room_id, &ServerFrame::MessageNew { message: message.clone() }, except, None).await;
-    crate::push::offline_push(app, &message, connected.as_ref()).await;
+    crate::push::offline_push(app, &message, connected.as_ref(), member_count).await;
 }

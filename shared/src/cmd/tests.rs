@@ -18,10 +18,20 @@ pub(super) struct World {
 }
 
 impl World {
+    /// A world whose clock never moves on its own: the flood limits are lifted (tests send many
+    /// frames in one instant); [`World::with_limits`] keeps them.
     pub(super) fn new() -> World {
+        Self::with_config(ChatConfig { max_group_size: 5, frames_per_window: u64::MAX - 1, frames_before_close: u64::MAX - 1, pings_per_interval: u64::MAX - 1, pings_before_close: u64::MAX - 1, ..ChatConfig::default() })
+    }
+
+    pub(super) fn with_limits() -> World {
+        Self::with_config(ChatConfig { max_group_size: 5, ..ChatConfig::default() })
+    }
+
+    fn with_config(cfg: ChatConfig) -> World {
         let notifier = Arc::new(MemoryNotifier::new());
         let clock = Arc::new(ManualClock::new(1_800_000_000_000));
-        let app = App::new(Arc::new(MemoryStore::new()), notifier.clone(), clock.clone(), ChatConfig { max_group_size: 5, ..ChatConfig::default() });
+        let app = App::new(Arc::new(MemoryStore::new()), notifier.clone(), clock.clone(), cfg);
         World { app, notifier, clock, session: Default::default() }
     }
 
@@ -221,6 +231,80 @@ async fn sends_beyond_the_budget_are_rate_limited_until_the_next_window() {
     w.clock.advance(crate::app::SEND_WINDOW_MS);
     w.frame("a1", send(3)).await;
     assert_eq!(w.take("a1")[0]["type"], "ack");
+}
+
+/// A connection that floods is told (`rate_limited`, the frame not applied) past the soft bound,
+/// cut off past the hard one (one error frame saying why, the socket closed, later frames
+/// dropped), and its user cannot reconnect until the penalty ran out; another connection of the
+/// same moment is untouched, and a new window starts afresh.
+#[tokio::test]
+async fn a_flooding_connection_is_limited_then_cut_off_and_its_user_slowed() {
+    use crate::limits::{FRAMES_BEFORE_CLOSE, FRAMES_PER_WINDOW, FRAME_WINDOW_SECS, PENALTY_BASE_SECS};
+    let w = World::with_limits();
+    w.connect("mallory", "m1").await;
+    w.connect("bob", "b1").await;
+    for _ in 0..FRAMES_PER_WINDOW {
+        w.frame("m1", json!({"action": "room.list"})).await;
+    }
+    assert!(w.take("m1").iter().all(|f| f["type"] == "room.list"), "the first frames of a window pass");
+    w.frame("m1", json!({"action": "room.create", "type": "direct", "members": ["bob"]})).await;
+    let limited = w.take("m1");
+    assert_eq!((limited.len(), limited[0]["code"].as_str(), limited[0]["action"].as_str()), (1, Some("rate_limited"), Some("room.create")), "{limited:?}");
+    assert!(w.app.store.room_hint(&crate::ids::direct_room_id("mallory", "bob")).await.unwrap().is_none(), "a limited frame is not applied");
+    for _ in FRAMES_PER_WINDOW + 1..FRAMES_BEFORE_CLOSE {
+        w.frame("m1", json!({"action": "room.list"})).await;
+    }
+    assert!(w.take("m1").iter().all(|f| f["code"] == "rate_limited"));
+    assert!(w.notifier.closed().is_empty());
+    w.frame("m1", json!({"action": "room.list"})).await;
+    let why = w.take("m1");
+    assert_eq!(why.len(), 1);
+    let msg = why[0]["message"].as_str().unwrap();
+    assert!(why[0]["code"] == "rate_limited" && msg.contains("closed") && msg.contains(&format!("reconnect in {PENALTY_BASE_SECS} s")), "{msg}");
+    assert_eq!(w.notifier.closed(), ["m1"]);
+    for _ in 0..50 {
+        w.frame("m1", json!({"action": "room.list"})).await;
+    }
+    assert!(w.take("m1").is_empty(), "frames past the cut are dropped unanswered");
+    assert_eq!(w.notifier.closed(), ["m1"], "closed once");
+    // Another user's frame in the same instant is served.
+    w.frame("b1", json!({"action": "ping"})).await;
+    assert_eq!(w.take("b1")[0]["type"], "pong");
+    // The flooder's user waits out the penalty before connecting again.
+    assert_eq!(w.app.reconnect_wait("mallory").await.unwrap(), Some(PENALTY_BASE_SECS * 1000));
+    assert_eq!(w.app.reconnect_wait("bob").await.unwrap(), None);
+    w.clock.advance(PENALTY_BASE_SECS * 1000);
+    assert_eq!(w.app.reconnect_wait("mallory").await.unwrap(), None);
+    // A new connection in a new window is served again.
+    w.clock.advance(FRAME_WINDOW_SECS * 1000);
+    w.connect("mallory", "m2").await;
+    w.frame("m2", json!({"action": "room.list"})).await;
+    assert_eq!(w.take("m2")[0]["type"], "room.list");
+}
+
+/// Pings are counted by the heartbeat's own write: a few per interval pass, more are limited,
+/// a flood of them is cut off like any other.
+#[tokio::test]
+async fn a_ping_flood_is_limited_then_cut_off() {
+    use crate::limits::{PINGS_BEFORE_CLOSE, PINGS_PER_INTERVAL};
+    let w = World::with_limits();
+    w.connect("mallory", "m1").await;
+    for _ in 0..PINGS_PER_INTERVAL {
+        w.frame("m1", json!({"action": "ping"})).await;
+    }
+    assert!(w.take("m1").iter().all(|f| f["type"] == "pong"));
+    for _ in PINGS_PER_INTERVAL..PINGS_BEFORE_CLOSE {
+        w.frame("m1", json!({"action": "ping"})).await;
+    }
+    assert!(w.take("m1").iter().all(|f| f["code"] == "rate_limited"));
+    w.frame("m1", json!({"action": "ping"})).await;
+    assert!(w.take("m1")[0]["message"].as_str().unwrap().contains("closed"));
+    assert_eq!(w.notifier.closed(), ["m1"]);
+    // The next interval starts afresh.
+    w.clock.advance(w.app.cfg.heartbeat_secs * 1000);
+    w.connect("mallory", "m2").await;
+    w.frame("m2", json!({"action": "ping"})).await;
+    assert_eq!(w.take("m2")[0]["type"], "pong");
 }
 
 #[tokio::test]

@@ -37,14 +37,60 @@ pub trait Files: Send + Sync {
     async fn presign_get(&self, key: &str, filename: &str, ttl: Duration) -> Result<Presigned>;
     /// The object's size and type; `None` if there is none.
     async fn head(&self, key: &str) -> Result<Option<ObjectInfo>>;
-    /// Copies an object inside the bucket.
-    async fn copy(&self, from: &str, to: &str) -> Result<()>;
+    /// Copies an object inside the bucket; `content_type` replaces the stored type.
+    async fn copy(&self, from: &str, to: &str, content_type: Option<&str>) -> Result<()>;
     /// The first `n` bytes of an object (a ranged GET).
     async fn read_prefix(&self, key: &str, n: u64) -> Result<Vec<u8>>;
 }
 
 /// Bytes of an image's start the server reads to find its size.
 pub const IMAGE_HEADER_BYTES: u64 = 64 * 1024;
+
+/// The raster image types a browser shows inline; a file declared as one of them must start
+/// with its signature bytes.
+pub const RASTER_TYPES: [&str; 4] = ["image/png", "image/jpeg", "image/gif", "image/webp"];
+
+/// Types a browser runs or renders as a document (scripts, markup, SVG): never stored under
+/// their own type, so no download is ever one of them, whatever a site allows to be uploaded.
+pub const ACTIVE_TYPES: [&str; 12] = [
+    "text/html",
+    "application/xhtml+xml",
+    "image/svg+xml",
+    "text/xml",
+    "application/xml",
+    "application/javascript",
+    "text/javascript",
+    "application/ecmascript",
+    "text/ecmascript",
+    "application/x-javascript",
+    "application/x-shockwave-flash",
+    "application/pdf+html",
+];
+
+/// What active files are stored as: bytes to save, never to render.
+pub const INERT_TYPE: &str = "application/octet-stream";
+
+/// Whether a type (parameters ignored) is one a browser would run or render as a document; any
+/// `+xml` type and anything naming script or html counts.
+pub fn is_active_type(t: &str) -> bool {
+    let t = t.split(';').next().unwrap_or_default().trim().to_ascii_lowercase();
+    ACTIVE_TYPES.contains(&t.as_str()) || t.ends_with("+xml") || t.contains("script") || t.contains("html")
+}
+
+/// The raster type the bytes start with (PNG, JPEG, GIF, WebP signatures).
+pub fn sniff_raster(b: &[u8]) -> Option<&'static str> {
+    if b.starts_with(b"\x89PNG\r\n\x1a\n") {
+        Some("image/png")
+    } else if b.starts_with(&[0xff, 0xd8, 0xff]) {
+        Some("image/jpeg")
+    } else if b.starts_with(b"GIF87a") || b.starts_with(b"GIF89a") {
+        Some("image/gif")
+    } else if b.len() >= 12 && b.starts_with(b"RIFF") && &b[8..12] == b"WEBP" {
+        Some("image/webp")
+    } else {
+        None
+    }
+}
 
 /// Width and height of a PNG, GIF, JPEG or WebP from its first bytes; `None` if they do not say.
 pub fn image_size(b: &[u8]) -> Option<(u32, u32)> {
@@ -121,10 +167,10 @@ impl Files for MemoryFiles {
     async fn read_prefix(&self, key: &str, n: u64) -> Result<Vec<u8>> {
         Ok(self.objects.lock().unwrap().get(key).map(|(b, _)| b.iter().take(n as usize).copied().collect()).unwrap_or_default())
     }
-    async fn copy(&self, from: &str, to: &str) -> Result<()> {
+    async fn copy(&self, from: &str, to: &str, content_type: Option<&str>) -> Result<()> {
         let mut o = self.objects.lock().unwrap();
-        let v = o.get(from).cloned().ok_or_else(|| crate::error::ChatError::NotFound(format!("no object {from}")))?;
-        o.insert(to.to_string(), v);
+        let (bytes, stored) = o.get(from).cloned().ok_or_else(|| crate::error::ChatError::NotFound(format!("no object {from}")))?;
+        o.insert(to.to_string(), (bytes, content_type.map(str::to_string).unwrap_or(stored)));
         Ok(())
     }
 }
@@ -155,6 +201,22 @@ mod tests {
         jpg.extend_from_slice(&[0xff, 0xc0, 0x00, 0x11, 0x08, 0x01, 0x2c, 0x01, 0x90, 0x03, 0, 0, 0, 0, 0, 0]);
         assert_eq!(super::image_size(&jpg), Some((400, 300)));
         assert_eq!(super::image_size(b"not an image"), None);
+    }
+
+    #[test]
+    fn raster_images_are_told_by_their_bytes_and_active_types_are_known() {
+        assert_eq!(super::sniff_raster(b"\x89PNG\r\n\x1a\n\0\0"), Some("image/png"));
+        assert_eq!(super::sniff_raster(&[0xff, 0xd8, 0xff, 0xe0]), Some("image/jpeg"));
+        assert_eq!(super::sniff_raster(b"GIF89a.."), Some("image/gif"));
+        assert_eq!(super::sniff_raster(b"RIFF\0\0\0\0WEBPVP8 "), Some("image/webp"));
+        assert_eq!(super::sniff_raster(b"<html><script>alert(1)</script>"), None);
+        assert_eq!(super::sniff_raster(b""), None);
+        for t in ["text/html", "TEXT/HTML; charset=utf-8", "image/svg+xml", "application/xhtml+xml", "text/javascript", "application/rss+xml", "application/x-ecmascript"] {
+            assert!(super::is_active_type(t), "{t}");
+        }
+        for t in ["image/png", "application/pdf", "text/plain", "text/csv", "application/msword"] {
+            assert!(!super::is_active_type(t), "{t}");
+        }
     }
 
     #[test]

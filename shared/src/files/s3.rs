@@ -90,14 +90,14 @@ impl Files for S3Files {
         Ok(body.into_bytes().to_vec())
     }
 
-    async fn copy(&self, from: &str, to: &str) -> Result<()> {
+    async fn copy(&self, from: &str, to: &str, content_type: Option<&str>) -> Result<()> {
         let source = format!("{}/{}", self.bucket, from.split('/').map(|seg| urlencode(seg)).collect::<Vec<_>>().join("/"));
-        self.client
-            .copy_object()
-            .bucket(&self.bucket)
-            .copy_source(source)
-            .key(to)
-            .send()
+        let c = self.client.copy_object().bucket(&self.bucket).copy_source(source).key(to);
+        let c = match content_type {
+            Some(t) => c.metadata_directive(aws_sdk_s3::types::MetadataDirective::Replace).content_type(t),
+            None => c,
+        };
+        c.send()
             .await
             .map_err(|e| s3_err("CopyObject", aws_sdk_s3::error::DisplayErrorContext(&e)))?;
         Ok(())

@@ -9,6 +9,7 @@
 //! [`PushPublisher`] ([`sns::SnsPush`]: the template's `PushTopic`). The `notify` function,
 //! subscribed to the topic, sends the Web Push requests ([`webpush`]).
 
+pub mod endpoint;
 pub mod sns;
 pub mod webpush;
 
@@ -159,8 +160,10 @@ pub struct PushDecision {
 
 /// The offline-push decision for a message just stored and fanned out. `connected`: the users
 /// the fan-out found connected in the room (`None`: that read failed, so nobody is pushed: never
-/// a push to someone who may be online). Never fails the send: errors are logged.
-pub async fn offline_push(app: &App, message: &Message, connected: Option<&BTreeSet<String>>) -> PushDecision {
+/// a push to someone who may be online). `member_count`: the room's, as the send read it; when
+/// the connected users (with the sender) are as many, nobody is offline and no member row is
+/// read. Never fails the send: errors are logged.
+pub async fn offline_push(app: &App, message: &Message, connected: Option<&BTreeSet<String>>, member_count: Option<u32>) -> PushDecision {
     let mut decision = PushDecision::default();
     let Some(publisher) = app.push.as_ref() else { return decision };
     let Some(connected) = connected else {
@@ -168,6 +171,10 @@ pub async fn offline_push(app: &App, message: &Message, connected: Option<&BTree
         return decision;
     };
     let room_id = &message.room_id;
+    let present = connected.len() + usize::from(!connected.contains(&message.sender_id));
+    if member_count.is_some_and(|m| m > 0 && present >= m as usize) {
+        return decision;
+    }
     let members = match app.store.push_members(room_id).await {
         Ok(m) => m,
         Err(e) => {

@@ -127,8 +127,8 @@ async fn without_the_rooms_connections_nobody_is_pushed() {
     w.connect("alice", "a1").await;
     let room = w.group("a1", "Team", &["bob"]).await;
     let m = Message { room_id: room, seq: 1, id: "i".into(), sender_id: "alice".into(), sender_name: None, kind: MessageKind::Text, attachments: vec![], content: "hi".into(), reply_to: None, client_id: None, created_at: 0, edited_at: None, deleted_at: None, ver: None, meta: None };
-    assert_eq!(offline_push(&w.app, &m, None).await, PushDecision::default());
-    let d = offline_push(&w.app, &m, Some(&Default::default())).await;
+    assert_eq!(offline_push(&w.app, &m, None, None).await, PushDecision::default());
+    let d = offline_push(&w.app, &m, Some(&Default::default()), None).await;
     assert_eq!(d.pushed, ["bob"]);
 }
 

@@ -9,6 +9,7 @@
 //! `{"publicKey": "<base64url 65 bytes>", "privateKey": "<base64url 32 bytes>", "subject": "mailto:…"}`
 //! (`chatctl vapid` makes one).
 
+use super::endpoint::{EndpointPolicy, PublicResolver};
 use super::{PushBatch, PushSubscriptionRecord};
 use crate::store::PushStore;
 use async_trait::async_trait;
@@ -135,6 +136,9 @@ pub enum SendOutcome {
     Delivered,
     /// 404 or 410: the subscription expired or was unsubscribed.
     Gone,
+    /// The endpoint breaks the [`EndpointPolicy`] (registered before the rules, or the allowed
+    /// hosts changed): nothing was sent, and nothing ever will be.
+    Refused(String),
     Failed(String),
 }
 
@@ -145,20 +149,26 @@ pub trait PushSender: Send + Sync {
     async fn send(&self, sub: &PushSubscriptionRecord, payload: &[u8], topic: &str) -> SendOutcome;
 }
 
-type HttpClient = hyper_util::client::legacy::Client<hyper_rustls::HttpsConnector<hyper_util::client::legacy::connect::HttpConnector>, http_body_util::Full<hyper::body::Bytes>>;
+type HttpClient = hyper_util::client::legacy::Client<hyper_rustls::HttpsConnector<hyper_util::client::legacy::connect::HttpConnector<PublicResolver>>, http_body_util::Full<hyper::body::Bytes>>;
 
-/// [`PushSender`] over HTTPS (HTTP only for local stand-ins), with connections kept alive across
-/// invocations of a warm instance.
+/// [`PushSender`] over HTTPS (HTTP only for the local platform's test push service), with
+/// connections kept alive across invocations of a warm instance. Every endpoint is checked
+/// against the [`EndpointPolicy`] before anything is sent, and names are connected to only at
+/// their public addresses ([`PublicResolver`]); redirects are not followed.
 pub struct WebPushSender {
     vapid: VapidKeys,
+    policy: EndpointPolicy,
     client: HttpClient,
 }
 
 impl WebPushSender {
-    pub fn new(vapid: VapidKeys) -> Result<WebPushSender, String> {
-        let https = hyper_rustls::HttpsConnectorBuilder::new().with_native_roots().map_err(|e| format!("TLS roots: {e}"))?.https_or_http().enable_http1().build();
+    pub fn new(vapid: VapidKeys, policy: EndpointPolicy) -> Result<WebPushSender, String> {
+        let mut http = hyper_util::client::legacy::connect::HttpConnector::new_with_resolver(PublicResolver);
+        http.enforce_http(false);
+        http.set_connect_timeout(Some(SEND_TIMEOUT));
+        let https = hyper_rustls::HttpsConnectorBuilder::new().with_native_roots().map_err(|e| format!("TLS roots: {e}"))?.https_or_http().enable_http1().wrap_connector(http);
         let client = hyper_util::client::legacy::Client::builder(hyper_util::rt::TokioExecutor::new()).build(https);
-        Ok(WebPushSender { vapid, client })
+        Ok(WebPushSender { vapid, policy, client })
     }
 
     pub fn vapid(&self) -> &VapidKeys {
@@ -182,6 +192,9 @@ impl WebPushSender {
 #[async_trait]
 impl PushSender for WebPushSender {
     async fn send(&self, sub: &PushSubscriptionRecord, payload: &[u8], topic: &str) -> SendOutcome {
+        if let Err(why) = self.policy.check(&sub.endpoint) {
+            return SendOutcome::Refused(format!("endpoint {why}"));
+        }
         let req = match self.request(sub, payload, topic) {
             Ok(r) => r,
             Err(e) => return SendOutcome::Failed(e),
@@ -240,7 +253,7 @@ impl PushSender for MemoryPushSender {
 pub struct NotifyReport {
     pub users: usize,
     pub sent: usize,
-    /// Subscriptions the push service said are gone, removed.
+    /// Subscriptions the push service said are gone, or whose endpoint breaks the rules, removed.
     pub removed: usize,
     pub failed: usize,
 }
@@ -275,10 +288,13 @@ pub async fn deliver(store: &dyn PushStore, sender: &dyn PushSender, batch: &Pus
     for (s, o) in outcomes {
         match o {
             SendOutcome::Delivered => report.sent += 1,
-            SendOutcome::Gone => match store.delete_push_subscription(&s.user_id, &s.id).await {
+            SendOutcome::Gone | SendOutcome::Refused(_) => match store.delete_push_subscription(&s.user_id, &s.id).await {
                 Ok(_) => {
                     report.removed += 1;
-                    tracing::info!(user_id = %s.user_id, subscription = %s.id, "push subscription gone: removed");
+                    match o {
+                        SendOutcome::Refused(why) => tracing::warn!(user_id = %s.user_id, subscription = %s.id, why, "push endpoint refused, nothing sent: subscription removed"),
+                        _ => tracing::info!(user_id = %s.user_id, subscription = %s.id, "push subscription gone: removed"),
+                    }
                 }
                 Err(e) => {
                     report.failed += 1;

@@ -66,6 +66,6 @@ pub async fn add_members(api: &Api, actor: &Actor, req: &Request) -> Result<Http
     let body: AddMembersBody = json_body(req)?;
     let added = room::add_members(&api.app, actor, &room_id, body.members).await?;
     let (members, last_seq) = futures_util::try_join!(api.app.store.list_members(&room_id), api.app.store.room_hint(&room_id))?;
-    let last_seq = last_seq.unwrap_or(0);
+    let last_seq = last_seq.map(|h| h.last_seq).unwrap_or(0);
     ok(&MembersBody { added: added.iter().map(|m| m.view(last_seq)).collect(), members: members.iter().map(|m| m.view(last_seq)).collect() })
 }

@@ -57,9 +57,10 @@ pub async fn post(api: &Api, actor: &Actor, req: &Request) -> Result<HttpRespons
     let b: PostBody = json_body(req)?;
     let kind = b.kind.unwrap_or(if actor.is_service() { MessageKind::System } else { MessageKind::Text });
     let out = send::Outgoing { room_id, client_id: b.client_id, content: b.content, kind, reply_to: b.reply_to, meta: b.meta, attachments: b.attachments };
-    match send::persist(&api.app, actor, out).await? {
+    let p = send::persist(&api.app, actor, out).await?;
+    match p.appended {
         Appended::Created(message) => {
-            send::broadcast(&api.app, message.clone(), None).await;
+            send::broadcast(&api.app, message.clone(), None, p.member_count).await;
             Ok(json_response(StatusCode::CREATED, &MessageBody { message }))
         }
         Appended::Duplicate(message) => ok(&MessageBody { message }),

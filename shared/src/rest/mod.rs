@@ -66,12 +66,14 @@ pub struct Api {
     pub audience: Option<String>,
     /// The VAPID public key `GET /push/key` answers with.
     pub push_key: push::PushKey,
+    /// Which endpoints `POST /push/subscriptions` accepts.
+    pub push_endpoints: crate::push::endpoint::EndpointPolicy,
 }
 
 impl Api {
     pub fn new(app: App, verifier: Verifier, cfg: &crate::config::Config) -> Api {
         let ws_url = cfg.ws_endpoint.replacen("https://", "wss://", 1).replacen("http://", "ws://", 1);
-        Api { app, verifier, ws_url, issuer: cfg.jwt_issuer.clone(), audience: cfg.jwt_audience.clone(), push_key: push::PushKey::None }
+        Api { app, verifier, ws_url, issuer: cfg.jwt_issuer.clone(), audience: cfg.jwt_audience.clone(), push_key: push::PushKey::None, push_endpoints: cfg.push_endpoints.clone() }
     }
 
     pub fn with_push_key(self, push_key: push::PushKey) -> Api {

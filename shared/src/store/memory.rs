@@ -1,6 +1,6 @@
 //! In-memory [`Store`] for unit tests: the same rules as DynamoDB, under one lock.
 
-use super::{ConnectionStore, MessageStore, PushStore, RoomStore, SearchStore, SupportStore};
+use super::{ConnectionStore, LimitStore, MessageStore, PushStore, RoomStore, SearchStore, SupportStore};
 use crate::error::{ChatError, Result};
 use crate::model::*;
 use crate::protocol::{Message, Rating, RoomContext, SessionStatus, SupportSession, UserRef};
@@ -22,10 +22,13 @@ struct Data {
     postings: BTreeMap<PostingKey, Posting>,
     open_sessions: HashMap<String, String>,
     loads: HashMap<String, u32>,
-    counters: HashMap<String, u32>,
+    /// key -> (count, expires at, epoch seconds)
+    counters: HashMap<String, (u64, u64)>,
+    /// key -> (strikes, expires at)
+    strikes: HashMap<String, (Strikes, u64)>,
     /// (acceptedAt, waitMs) of accepted sessions.
     waits: Vec<(u64, u64)>,
-    beats: BTreeMap<(u64, u32), BTreeMap<String, String>>,
+    beats: BTreeMap<(u64, u32), BTreeMap<String, (String, u64)>>,
     /// (userId, id) -> a browser's push subscription.
     push_subs: BTreeMap<(String, String), crate::push::PushSubscriptionRecord>,
 }
@@ -125,9 +128,8 @@ impl ConnectionStore for MemoryStore {
         }
         Ok(())
     }
-    async fn beat(&self, b: &Beat) -> Result<()> {
-        self.beat_now(b);
-        Ok(())
+    async fn beat(&self, b: &Beat) -> Result<u64> {
+        Ok(self.beat_now(b))
     }
     async fn beats(&self, bucket: u64, shard: u32) -> Result<Vec<(String, String)>> {
         Ok(self.beats_of(bucket, shard))
@@ -135,11 +137,14 @@ impl ConnectionStore for MemoryStore {
 }
 
 impl MemoryStore {
-    fn beat_now(&self, b: &Beat) {
-        self.data.lock().unwrap().beats.entry((b.bucket, b.shard)).or_default().insert(b.connection_id.clone(), b.user_id.clone());
+    fn beat_now(&self, b: &Beat) -> u64 {
+        let mut d = self.data.lock().unwrap();
+        let e = d.beats.entry((b.bucket, b.shard)).or_default().entry(b.connection_id.clone()).or_insert_with(|| (b.user_id.clone(), 0));
+        e.1 += 1;
+        e.1
     }
     fn beats_of(&self, bucket: u64, shard: u32) -> Vec<(String, String)> {
-        self.data.lock().unwrap().beats.get(&(bucket, shard)).map(|m| m.iter().map(|(c, u)| (c.clone(), u.clone())).collect()).unwrap_or_default()
+        self.data.lock().unwrap().beats.get(&(bucket, shard)).map(|m| m.iter().map(|(c, (u, _))| (c.clone(), u.clone())).collect()).unwrap_or_default()
     }
 }
 
@@ -159,8 +164,8 @@ impl RoomStore for MemoryStore {
     async fn get_room(&self, id: &str) -> Result<Option<RoomRecord>> {
         Ok(self.data.lock().unwrap().rooms.get(id).cloned())
     }
-    async fn room_hint(&self, id: &str) -> Result<Option<u64>> {
-        Ok(self.data.lock().unwrap().rooms.get(id).map(|r| r.last_seq))
+    async fn room_hint(&self, id: &str) -> Result<Option<RoomHint>> {
+        Ok(self.data.lock().unwrap().rooms.get(id).map(|r| RoomHint { last_seq: r.last_seq, member_count: r.member_count }))
     }
     async fn get_rooms(&self, ids: &[String], _consistent: bool) -> Result<Vec<RoomRecord>> {
         let d = self.data.lock().unwrap();
@@ -249,7 +254,8 @@ impl RoomStore for MemoryStore {
             return Ok(SendCharge::NotMember);
         };
         let b = d.send_budgets.entry(key).or_insert((window, 0));
-        if b.0 != window {
+        // Windows only move forward (a late request joins the newer window).
+        if b.0 < window {
             *b = (window, 0);
         }
         if b.1 >= max {
@@ -511,15 +517,6 @@ impl SupportStore for MemoryStore {
         let d = self.data.lock().unwrap();
         Ok(ids.iter().filter_map(|i| d.loads.get(i).map(|l| (i.clone(), *l))).collect())
     }
-    async fn count_request(&self, key: &str, max: u32, _expires: u64) -> Result<bool> {
-        let mut d = self.data.lock().unwrap();
-        let c = d.counters.entry(key.to_string()).or_insert(0);
-        if *c >= max {
-            return Ok(false);
-        }
-        *c += 1;
-        Ok(true)
-    }
 }
 
 #[async_trait]
@@ -570,5 +567,31 @@ impl PushStore for MemoryStore {
     async fn push_subscriptions(&self, user: &str) -> Result<Vec<crate::push::PushSubscriptionRecord>> {
         let d = self.data.lock().unwrap();
         Ok(d.push_subs.range((user.to_string(), String::new())..).take_while(|((u, _), _)| u == user).map(|(_, r)| r.clone()).collect())
+    }
+}
+
+#[async_trait]
+impl LimitStore for MemoryStore {
+    async fn count(&self, key: &str, expires: u64) -> Result<u64> {
+        let mut d = self.data.lock().unwrap();
+        let c = d.counters.entry(key.to_string()).or_insert((0, expires));
+        c.0 += 1;
+        c.1 = expires;
+        Ok(c.0)
+    }
+    async fn strike(&self, key: &str, now: u64, expires: u64) -> Result<Strikes> {
+        let mut d = self.data.lock().unwrap();
+        let s = d.strikes.entry(key.to_string()).or_insert((Strikes { count: 0, last_at: 0 }, expires));
+        // Expired strikes are gone, as DynamoDB's TTL would (eventually) remove them.
+        if s.1 < now / 1000 {
+            s.0.count = 0;
+        }
+        s.0.count += 1;
+        s.0.last_at = now;
+        s.1 = expires;
+        Ok(s.0)
+    }
+    async fn strikes(&self, key: &str, now_secs: u64) -> Result<Option<Strikes>> {
+        Ok(self.data.lock().unwrap().strikes.get(key).filter(|(_, x)| *x >= now_secs).map(|(s, _)| *s))
     }
 }

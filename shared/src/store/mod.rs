@@ -1,6 +1,7 @@
 //! Persistence behind small traits, one per aggregate: [`ConnectionStore`] (connections and
 //! presence), [`RoomStore`] (rooms and members), [`MessageStore`] (messages) and [`SearchStore`]
-//! (the full-text index), [`SupportStore`] (the support desk), [`PushStore`] (Web Push). [`Store`] is all of them: [`dynamodb::DynamoStore`] in Lambda,
+//! (the full-text index), [`SupportStore`] (the support desk), [`PushStore`] (Web Push), [`LimitStore`]
+//! (abuse limits). [`Store`] is all of them: [`dynamodb::DynamoStore`] in Lambda,
 //! [`memory::MemoryStore`] in unit tests. Every method is a key lookup or a query on a key;
 //! nothing scans.
 
@@ -14,8 +15,8 @@ use async_trait::async_trait;
 use std::collections::{HashMap, HashSet};
 
 /// Everything the chat rules persist.
-pub trait Store: ConnectionStore + RoomStore + MessageStore + SearchStore + SupportStore + PushStore + Send + Sync {}
-impl<T: ConnectionStore + RoomStore + MessageStore + SearchStore + SupportStore + PushStore + Send + Sync> Store for T {}
+pub trait Store: ConnectionStore + RoomStore + MessageStore + SearchStore + SupportStore + PushStore + LimitStore + Send + Sync {}
+impl<T: ConnectionStore + RoomStore + MessageStore + SearchStore + SupportStore + PushStore + LimitStore + Send + Sync> Store for T {}
 
 /// Live connections and who is online.
 #[async_trait]
@@ -52,8 +53,9 @@ pub trait ConnectionStore: Send + Sync {
     async fn unbar(&self, room_id: &str, user_ids: &[String]) -> Result<()>;
 
     // ---- heartbeats: one small item per connection per heartbeat interval ("bucket")
-    /// Records that the connection was alive in `bucket` (idempotent).
-    async fn beat(&self, beat: &Beat) -> Result<()>;
+    /// Records that the connection was alive in `bucket`; returns how many beats it recorded
+    /// for the connection in that bucket (a flood of pings shows).
+    async fn beat(&self, beat: &Beat) -> Result<u64>;
     /// The connections (with their users) that beat in `bucket`, shard `shard`.
     async fn beats(&self, bucket: u64, shard: u32) -> Result<Vec<(String, String)>>;
 }
@@ -65,8 +67,8 @@ pub trait RoomStore: Send + Sync {
     async fn create_room(&self, room: &RoomRecord, members: &[MemberRecord]) -> Result<bool>;
     async fn get_room(&self, room_id: &str) -> Result<Option<RoomRecord>>;
     /// The room's `lastSeq` as a hint for the next send (eventually consistent: it may be a little
-    /// behind, never ahead); `None` if there is no such room.
-    async fn room_hint(&self, room_id: &str) -> Result<Option<u64>>;
+    /// behind, never ahead) and its member count; `None` if there is no such room.
+    async fn room_hint(&self, room_id: &str) -> Result<Option<RoomHint>>;
     /// Several rooms; `consistent: false` for read models where a moment-old copy is harmless
     /// (room lists).
     async fn get_rooms(&self, room_ids: &[String], consistent: bool) -> Result<Vec<RoomRecord>>;
@@ -157,9 +159,6 @@ pub trait SupportStore: Send + Sync {
     async fn rate_session(&self, session_id: &str, rating: &Rating) -> Result<()>;
     /// Open sessions per operator (absent: none).
     async fn operator_loads(&self, operator_ids: &[String]) -> Result<HashMap<String, u32>>;
-    /// Counts a request against `key`'s budget of `max` per window (the window is part of the
-    /// key); `false` once it is spent. The counter expires at `expires` (epoch seconds).
-    async fn count_request(&self, key: &str, max: u32, expires: u64) -> Result<bool>;
 }
 
 /// Web Push: the members' push state (on their member rows: `muted`, `pushedAt`) and the users'
@@ -182,4 +181,18 @@ pub trait PushStore: Send + Sync {
     async fn delete_push_subscription(&self, user_id: &str, id: &str) -> Result<bool>;
     /// The user's subscriptions.
     async fn push_subscriptions(&self, user_id: &str) -> Result<Vec<crate::push::PushSubscriptionRecord>>;
+}
+
+/// Abuse limits (`LimitsTable`): counters per key and window, and strikes against a key (see
+/// [`crate::limits`]). Both are one write, never a read before it.
+#[async_trait]
+pub trait LimitStore: Send + Sync {
+    /// Adds one to `key`'s counter and returns the new count. The window is part of the key; the
+    /// counter expires at `expires` (epoch seconds).
+    async fn count(&self, key: &str, expires: u64) -> Result<u64>;
+    /// Records one more strike against `key` at `now` (ms); strikes are forgotten at `expires`
+    /// (epoch seconds, pushed back by every strike). Returns the strikes in force.
+    async fn strike(&self, key: &str, now: u64, expires: u64) -> Result<Strikes>;
+    /// The strikes against `key` in force at `now_secs` (expired ones count as none).
+    async fn strikes(&self, key: &str, now_secs: u64) -> Result<Option<Strikes>>;
 }

@@ -250,19 +250,4 @@ impl SupportStore for DynamoStore {
             })
             .collect())
     }
-
-    async fn count_request(&self, key: &str, max: u32, expires: u64) -> Result<bool> {
-        let r = self
-            .client
-            .update_item()
-            .table_name(&self.t.support)
-            .key("pk", s(key))
-            .update_expression("ADD #n :one SET x = :x")
-            .condition_expression("attribute_not_exists(#n) OR #n < :max")
-            .expression_attribute_names("#n", "n")
-            .expression_attribute_values(":one", n(1))
-            .expression_attribute_values(":max", n(max))
-            .expression_attribute_values(":x", n(expires));
-        self.conditional_update(r).await
-    }
 }
