@@ -9,7 +9,7 @@
 //! the warm invocation overhead of the Runtime API path.
 //!
 //! ```text
-//! cargo run --release -p chat-bench -- [--members 50] [--big-room 500] [--messages 50000] [--sends 50]
+//! cargo run --release -p chat-bench -- [--members 50] [--big-room 500,1000] [--messages 50000] [--sends 50]
 //!     [--search-rooms 100] [--search-messages 10000]
 //! ```
 
@@ -52,7 +52,7 @@ impl Notifier for CountingNotifier {
 
 struct Args {
     members: usize,
-    big_room: usize,
+    big_rooms: Vec<usize>,
     messages: u64,
     sends: usize,
     search_rooms: usize,
@@ -60,13 +60,17 @@ struct Args {
 }
 
 fn args() -> Args {
-    let mut a = Args { members: 50, big_room: 500, messages: 50_000, sends: 50, search_rooms: 100, search_messages: 10_000 };
+    let mut a = Args { members: 50, big_rooms: vec![500, 1000], messages: 50_000, sends: 50, search_rooms: 100, search_messages: 10_000 };
     let mut it = std::env::args().skip(1);
     while let Some(f) = it.next() {
-        let v: u64 = it.next().and_then(|v| v.parse().ok()).unwrap_or_else(|| panic!("{f} takes a number"));
+        let raw = it.next().unwrap_or_else(|| panic!("{f} takes a value"));
+        if f == "--big-room" {
+            a.big_rooms = raw.split(',').map(|n| n.trim().parse().unwrap_or_else(|_| panic!("--big-room takes sizes: 500,1000"))).collect();
+            continue;
+        }
+        let v: u64 = raw.parse().unwrap_or_else(|_| panic!("{f} takes a number"));
         match f.as_str() {
             "--members" => a.members = v as usize,
-            "--big-room" => a.big_room = v as usize,
             "--messages" => a.messages = v,
             "--sends" => a.sends = v as usize,
             "--search-rooms" => a.search_rooms = v as usize,
@@ -193,7 +197,18 @@ async fn main() {
     let store = DynamoStore::new(clients.dynamodb.clone(), tables.clone());
     let meter = store.meter();
     let notifier = Arc::new(CountingNotifier::default());
-    let app = App::new(Arc::new(store), notifier.clone(), Arc::new(SystemClock), ChatConfig { max_group_size: a.members.max(a.big_room).max(2) as u32, max_sends_per_window: u32::MAX, ..ChatConfig::default() });
+    // Push on, as deployed (the decision runs after every fan-out; batches are kept in memory).
+    // The flood limits are lifted: the bench sends from few connections fast.
+    let cfg = ChatConfig {
+        max_group_size: a.members.max(a.big_rooms.iter().copied().max().unwrap_or(0)).max(2) as u32,
+        max_sends_per_window: u32::MAX,
+        frames_per_window: u64::MAX - 1,
+        frames_before_close: u64::MAX - 1,
+        pings_per_interval: u64::MAX - 1,
+        pings_before_close: u64::MAX - 1,
+        ..ChatConfig::default()
+    };
+    let app = App::new(Arc::new(store), notifier.clone(), Arc::new(SystemClock), cfg).with_push(Arc::new(chat::push::MemoryPush::default()));
 
     // ---- 1. A room of N members, all connected.
     let users: Vec<String> = (0..a.members).map(|i| format!("user{i}")).collect();
@@ -250,22 +265,32 @@ async fn main() {
     rows.push(measure(&meter, &notifier, "ping", 20, async |_| handle("conn0", json!({"action": "ping"})).await).await);
     rows.push(measure(&meter, &notifier, "room.list (1 room)", 20, async |_| handle("conn1", json!({"action": "room.list"})).await).await);
 
-    // The same in a room of `--big-room` members, all connected.
-    let big: Vec<String> = (0..a.big_room).map(|i| format!("big{i}")).collect();
-    for (i, u) in big.iter().enumerate() {
-        let conn = format!("bigconn{i}");
-        app.store.put_connection(&ConnectionRecord { connection_id: conn.clone(), user_id: u.clone(), name: Some(format!("Big {i}")), role: Role::User, connected_at: 0, expires_at: u64::MAX / 2 }).await.unwrap();
-        app.store.attach_connection(u, Some(&format!("Big {i}")), &conn, 0).await.unwrap();
+    // The same in rooms of `--big-room` members (500 and 1,000 by default), all connected: the
+    // push decision reads no member row when everyone is there.
+    for &size in &a.big_rooms {
+        let big: Vec<String> = (0..size).map(|i| format!("big{size}-{i}")).collect();
+        for (i, u) in big.iter().enumerate() {
+            let conn = format!("bigconn{size}-{i}");
+            app.store.put_connection(&ConnectionRecord { connection_id: conn.clone(), user_id: u.clone(), name: Some(format!("Big {i}")), role: Role::User, connected_at: 0, expires_at: u64::MAX / 2 }).await.unwrap();
+            app.store.attach_connection(u, Some(&format!("Big {i}")), &conn, 0).await.unwrap();
+        }
+        let first = format!("bigconn{size}-0");
+        handle(&first, json!({"action": "room.create", "type": "group", "name": "Big", "members": big[1..]})).await;
+        let last = notifier.last.lock().unwrap().get(&first).cloned().unwrap();
+        let big_group = serde_json::from_str::<Value>(&last).unwrap()["room"]["roomId"].as_str().unwrap().to_string();
+        rows.push(measure(&meter, &notifier, &format!("message.send ({size} members connected)"), a.sends, async |i| {
+            handle(&format!("bigconn{size}-{}", i % size), json!({"action": "message.send", "roomId": big_group, "clientId": format!("big{i}"), "content": "Hello everyone, this is a typical chat line of about eighty characters."})).await
+        }).await);
+        rows.push(measure(&meter, &notifier, &format!("typing ({size} members connected)"), 10, async |i| {
+            handle(&format!("bigconn{size}-{}", i + 1), json!({"action": "typing", "roomId": big_group, "isTyping": true})).await
+        }).await);
+        // One member offline: the decision reads the member rows and claims their push slot.
+        let gone = format!("bigconn{size}-{}", size - 1);
+        app.detach(&gone).await.unwrap();
+        rows.push(measure(&meter, &notifier, &format!("message.send ({size} members, 1 offline: member rows read)"), a.sends, async |i| {
+            handle(&format!("bigconn{size}-{}", i % (size - 1)), json!({"action": "message.send", "roomId": big_group, "clientId": format!("off{i}"), "content": "Hello everyone, this is a typical chat line of about eighty characters."})).await
+        }).await);
     }
-    handle("bigconn0", json!({"action": "room.create", "type": "group", "name": "Big", "members": big[1..]})).await;
-    let last = notifier.last.lock().unwrap().get("bigconn0").cloned().unwrap();
-    let big_group = serde_json::from_str::<Value>(&last).unwrap()["room"]["roomId"].as_str().unwrap().to_string();
-    rows.push(measure(&meter, &notifier, &format!("message.send ({} members connected)", a.big_room), a.sends, async |i| {
-        handle(&format!("bigconn{}", i % a.big_room), json!({"action": "message.send", "roomId": big_group, "clientId": format!("big{i}"), "content": "Hello everyone, this is a typical chat line of about eighty characters."})).await
-    }).await);
-    rows.push(measure(&meter, &notifier, &format!("typing ({} members connected)", a.big_room), 10, async |i| {
-        handle(&format!("bigconn{}", i + 1), json!({"action": "typing", "roomId": big_group, "isTyping": true})).await
-    }).await);
 
     // $connect and $disconnect for a user in 1, 20 and 200 rooms (each with a connected peer):
     // what ConnectFunction / DisconnectFunction do after the token check (presence is handed to

@@ -59,8 +59,9 @@ pub struct GatewayConfig {
     /// Invocations one connection may have running or waiting for an instance at once; its
     /// further frames wait their turn on the connection. On AWS every frame gets its
     /// own Lambda instance; here a few instances serve everyone, so one socket's burst must not
-    /// take them all and stall every other connection behind it.
-    pub max_inflight_per_connection: usize,
+    /// take them all and stall every other connection behind it. `None`: no limit (tests of
+    /// Lambda's own queueing and throttling).
+    pub max_inflight_per_connection: Option<usize>,
 }
 
 impl Default for GatewayConfig {
@@ -78,7 +79,7 @@ impl Default for GatewayConfig {
             lose_disconnect_on_abort: false,
             connections_credentials: None,
             faults: Faults::none(),
-            max_inflight_per_connection: 4,
+            max_inflight_per_connection: Some(4),
         }
     }
 }
@@ -545,7 +546,7 @@ async fn ws_handshake(
     }
 
     let (tx, rx) = mpsc::unbounded_channel();
-    let conn = Arc::new(Connection { tx, inflight: Arc::new(tokio::sync::Semaphore::new(gw.cfg.max_inflight_per_connection.max(1))), connected_at, last_active: AtomicU64::new(connected_at), source_ip: source_ip.clone(), user_agent: user_agent.clone() });
+    let conn = Arc::new(Connection { tx, inflight: Arc::new(tokio::sync::Semaphore::new(gw.cfg.max_inflight_per_connection.unwrap_or(tokio::sync::Semaphore::MAX_PERMITS).max(1))), connected_at, last_active: AtomicU64::new(connected_at), source_ip: source_ip.clone(), user_agent: user_agent.clone() });
     let gw_fail = gw.clone();
     let id_fail = id.clone();
     let conn_fail = (source_ip, user_agent, connected_at);

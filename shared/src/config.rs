@@ -81,6 +81,10 @@ impl Config {
             Some(v) => v.parse().map_err(|_| format!("MAX_SENDS_PER_10S={v} is not a number"))?,
             None => ChatConfig::default().max_sends_per_window,
         };
+        let frames_per_window = match var("MAX_FRAMES_PER_10S") {
+            Some(v) => v.parse().ok().filter(|n: &u64| *n > 0).ok_or_else(|| format!("MAX_FRAMES_PER_10S={v} is not a positive number"))?,
+            None => ChatConfig::default().frames_per_window,
+        };
         let operator_capacity = match var("OPERATOR_CAPACITY") {
             Some(v) => v.parse().map_err(|_| format!("OPERATOR_CAPACITY={v} is not a number"))?,
             None => ChatConfig::default().operator_capacity,
@@ -102,7 +106,7 @@ impl Config {
         Ok(Config {
             tables,
             ws_endpoint,
-            chat: ChatConfig { max_group_size, max_sends_per_window, operator_capacity, auto_assign, heartbeat_secs, max_upload_bytes, upload_types, push_interval_secs, ..ChatConfig::default() },
+            chat: ChatConfig { max_group_size, max_sends_per_window, operator_capacity, auto_assign, heartbeat_secs, max_upload_bytes, upload_types, push_interval_secs, frames_per_window, frames_before_close: frames_per_window.saturating_mul(2), ..ChatConfig::default() },
             jwt_secret: var("JWT_SECRET"),
             jwt_secret_param: var("JWT_SECRET_PARAM"),
             jwks_url: var("JWKS_URL"),

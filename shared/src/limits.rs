@@ -21,10 +21,11 @@ use crate::error::{ChatError, Result};
 
 /// The window frames are counted in.
 pub const FRAME_WINDOW_SECS: u64 = 10;
-/// Frames (but pings) a connection may send per window; more are answered `rate_limited`. A
-/// person typing, reading and sending in several busy rooms sends a few per second at most.
+/// Frames (but pings) a connection may send per window by default (the template's
+/// `MaxFramesPer10Seconds`); more are answered `rate_limited`. A person typing, reading and
+/// sending in several busy rooms sends a few per second at most.
 pub const FRAMES_PER_WINDOW: u64 = 100;
-/// Past this many frames in a window the connection is closed.
+/// Past this many frames in a window (twice the limit) the connection is closed.
 pub const FRAMES_BEFORE_CLOSE: u64 = 200;
 /// Pings (heartbeats, the `$connect` one included) per heartbeat interval; clients send one.
 pub const PINGS_PER_INTERVAL: u64 = 10;

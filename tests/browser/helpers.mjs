@@ -29,7 +29,7 @@ export async function startStack() {
   const stateDir = await mkdtemp(join(tmpdir(), 'chat-browser-'));
   // seedMessages writes a page of history as one user at once: a budget above the default 30
   // messages per member per room per 10 s.
-  const args = ['--port', '0', '--state-dir', stateDir, '--parameter', 'MaxSendsPer10Seconds=1000'];
+  const args = ['--port', '0', '--state-dir', stateDir, '--parameter', 'MaxSendsPer10Seconds=1000', '--parameter', 'MaxFramesPer10Seconds=1000'];
   const child = spawn(CHAT_DEV, args, { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
   const logs = [];
   const verbose = process.env.CHAT_DEV_VERBOSE === '1';

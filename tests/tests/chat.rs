@@ -174,6 +174,7 @@ async fn sync_all(c: &mut Client, mut rooms: BTreeMap<String, u64>) -> (BTreeMap
 async fn a_reconnecting_client_receives_exactly_what_it_missed_in_order() {
     let mut spec = StackSpec::default();
     spec.parameters.insert("MaxSendsPer10Seconds".into(), "1000".into());
+    spec.parameters.insert("MaxFramesPer10Seconds".into(), "1000".into());
     let s = TestStack::start(spec).await;
     let (alice, bob) = (uid("alice"), uid("bob"));
     let mut a = s.user(&alice).await;

@@ -362,8 +362,9 @@ async fn concurrent_invocations_spawn_instances_up_to_the_limit() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn past_its_capacity_the_gateway_queues_then_throttles_like_lambda_and_recovers() {
     // Two instances, two waiting: the rest is refused at once ("Internal server error" frames, as
-    // API Gateway answers a throttled Lambda), never held, never half-done.
-    let f = fixture_queue(true, 10, GatewayConfig::default(), 2, 2).await;
+    // API Gateway answers a throttled Lambda), never held, never half-done. (Lambda's own
+    // queueing: without the local platform's share per connection.)
+    let f = fixture_queue(true, 10, GatewayConfig { max_inflight_per_connection: None, ..GatewayConfig::default() }, 2, 2).await;
     let (mut c, _) = f.connected().await;
     for i in 0..10 {
         c.send(json!({"action": "sleep", "ms": 800, "n": i})).await;

@@ -17,6 +17,7 @@ async fn health(s: &TestStack) -> Value {
 async fn past_capacity_nothing_acked_is_lost_nothing_leaks_and_it_recovers() {
     let mut spec = StackSpec { max_concurrency: 2, max_queue: 2, ..StackSpec::default() };
     spec.parameters.insert("MaxSendsPer10Seconds".into(), "1000".into());
+    spec.parameters.insert("MaxFramesPer10Seconds".into(), "1000".into());
     let s = TestStack::start(spec).await;
     let (alice, bob, carol) = (uid("alice"), uid("bob"), uid("carol"));
     let mut a = s.user(&alice).await;

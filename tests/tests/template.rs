@@ -228,8 +228,9 @@ fn the_functions_may_call_every_dynamodb_operation_the_code_makes() {
     // Only REST reads search results; only the indexer writes the index.
     let search_only = pairs(&[("BatchGetItem", "messages"), ("Query", "search")]);
     let indexer_only = pairs(&[("BatchWriteItem", "search")]);
-    // Only sockets identify their connection, charge its send budget and remove members.
-    // The support desk is socket-only too, but for the guest-token counter (UpdateItem, support).
+    // Only sockets identify their connection, charge its send budget and remove members, beat,
+    // and read a flooder's strikes (the REST API counts guest tokens in the limits table, which
+    // is UpdateItem on it like the sockets' frame counters). The support desk is socket-only too.
     let socket_only = pairs(&[
         ("GetItem", "connections"),
         ("DeleteItem", "members"),
@@ -239,7 +240,9 @@ fn the_functions_may_call_every_dynamodb_operation_the_code_makes() {
         ("PutItem", "support"),
         ("DeleteItem", "support"),
         ("BatchGetItem", "support"),
-        ("PutItem", "beats"),
+        ("UpdateItem", "support"),
+        ("UpdateItem", "beats"),
+        ("GetItem", "limits"),
     ]);
     // Only the sweeper reads heartbeats.
     let sweeper_only = pairs(&[("Query", "beats")]);
