@@ -241,7 +241,10 @@ async fn main() {
     let files_app = app.clone().with_files(Arc::new(chat::files::s3::S3Files::from_client(clients.s3.clone(), bucket)));
     for i in 0..a.sends {
         let key = format!("uploads/{room}/up{i:04}/photo.png");
-        clients.s3.put_object().bucket(bucket).key(&key).content_type("image/png").body(vec![7u8; 20_000].into()).send().await.unwrap();
+        // A PNG's header (it must start with its signature bytes) and 20 KB in all.
+        let mut png = b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR\0\0\x02\x80\0\0\x01\xe0".to_vec();
+        png.resize(20_000, 7);
+        clients.s3.put_object().bucket(bucket).key(&key).content_type("image/png").body(png.into()).send().await.unwrap();
     }
     rows.push(measure(&meter, &notifier, &format!("message.send with an attachment ({} members; + HeadObject + CopyObject)", a.members), a.sends, async |i| {
         let att = json!({"key": format!("uploads/{room}/up{i:04}/photo.png"), "name": "photo.png", "size": 20_000, "mimeType": "image/png"});

@@ -14,26 +14,16 @@
 
 use crate::faults::{Fault, Faults};
 use crate::log::LogSink;
-use crate::relay::Upstream;
+use crate::relay::{Served, Upstream};
 use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
 use serde_json::{json, Value};
-use std::net::SocketAddr;
 use std::sync::Arc;
 
 /// The relay; stops when dropped.
-pub struct DdbRelay {
-    addr: SocketAddr,
-    task: tokio::task::JoinHandle<()>,
-}
-
-impl Drop for DdbRelay {
-    fn drop(&mut self) {
-        self.task.abort();
-    }
-}
+pub struct DdbRelay(Served);
 
 struct Relay {
     upstream: Upstream,
@@ -47,19 +37,14 @@ impl DdbRelay {
     /// Listens on a free local port and relays to `upstream` (`http://host:port`).
     pub async fn start(upstream: &str, faults: Faults, log: LogSink) -> Result<DdbRelay, String> {
         let upstream = Upstream::new("DynamoDB", upstream)?;
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.map_err(|e| format!("DynamoDB relay: {e}"))?;
-        let addr = listener.local_addr().map_err(|e| e.to_string())?;
         let state = Arc::new(Relay { upstream, faults, log });
         let app = axum::Router::new().fallback(relay).with_state(state).layer(axum::extract::DefaultBodyLimit::max(64 * 1024 * 1024));
-        let task = tokio::spawn(async move {
-            let _ = axum::serve(listener, app).await;
-        });
-        Ok(DdbRelay { addr, task })
+        Ok(DdbRelay(Served::start("DynamoDB", app).await?))
     }
 
     /// `http://127.0.0.1:PORT`
     pub fn url(&self) -> String {
-        format!("http://{}", self.addr)
+        self.0.url()
     }
 }
 

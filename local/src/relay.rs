@@ -30,6 +30,35 @@ pub struct Upstream {
     idle: Mutex<Vec<BufReader<TcpStream>>>,
 }
 
+/// A relay serving on a free local port; stops when dropped.
+pub struct Served {
+    addr: std::net::SocketAddr,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl Drop for Served {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+impl Served {
+    /// Serves `app` on a free port of 127.0.0.1.
+    pub async fn start(what: &str, app: axum::Router) -> Result<Served, String> {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.map_err(|e| format!("{what} relay: {e}"))?;
+        let addr = listener.local_addr().map_err(|e| e.to_string())?;
+        let task = tokio::spawn(async move {
+            let _ = axum::serve(listener, app).await;
+        });
+        Ok(Served { addr, task })
+    }
+
+    /// `http://127.0.0.1:PORT`
+    pub fn url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+}
+
 /// Idle upstream connections kept at most.
 const MAX_IDLE: usize = 32;
 

@@ -10,29 +10,19 @@
 //! anything.
 
 use crate::log::LogSink;
-use crate::relay::Upstream;
+use crate::relay::{Served, Upstream};
 use crate::sigv4::Refusal;
 use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
-use std::net::SocketAddr;
 use std::sync::Arc;
 
 /// Largest request body passed on (S3's single PUT allows 5 GB; locally uploads stay small).
 const MAX_BODY_BYTES: usize = 256 * 1024 * 1024;
 
 /// The relay; stops when dropped.
-pub struct S3Relay {
-    addr: SocketAddr,
-    task: tokio::task::JoinHandle<()>,
-}
-
-impl Drop for S3Relay {
-    fn drop(&mut self) {
-        self.task.abort();
-    }
-}
+pub struct S3Relay(Served);
 
 struct Relay {
     upstream: Upstream,
@@ -45,19 +35,14 @@ impl S3Relay {
     /// Listens on a free local port and relays checked requests to `upstream` (`http://host:port`).
     pub async fn start(upstream: &str, access_key: &str, secret: &str, log: LogSink) -> Result<S3Relay, String> {
         let upstream = Upstream::new("S3", upstream)?;
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.map_err(|e| format!("S3 relay: {e}"))?;
-        let addr = listener.local_addr().map_err(|e| e.to_string())?;
         let state = Arc::new(Relay { upstream, access_key: access_key.to_string(), secret: secret.to_string(), log });
         let app = axum::Router::new().fallback(relay).with_state(state).layer(axum::extract::DefaultBodyLimit::max(MAX_BODY_BYTES));
-        let task = tokio::spawn(async move {
-            let _ = axum::serve(listener, app).await;
-        });
-        Ok(S3Relay { addr, task })
+        Ok(S3Relay(Served::start("S3", app).await?))
     }
 
     /// `http://127.0.0.1:PORT`
     pub fn url(&self) -> String {
-        format!("http://{}", self.addr)
+        self.0.url()
     }
 }
 

@@ -88,6 +88,22 @@ async fn stack_with(ps: &PushService) -> TestStack {
     TestStack::start(spec).await
 }
 
+/// The user's subscriptions as the table holds them (strongly consistent).
+async fn stored(s: &TestStack, user: &str) -> Vec<std::collections::HashMap<String, aws_sdk_dynamodb::types::AttributeValue>> {
+    let out = s
+        .dynamodb()
+        .await
+        .query()
+        .table_name(s.table("PushSubscriptionsTable"))
+        .key_condition_expression("userId = :u")
+        .expression_attribute_values(":u", aws_sdk_dynamodb::types::AttributeValue::S(user.to_string()))
+        .consistent_read(true)
+        .send()
+        .await
+        .unwrap();
+    out.items().to_vec()
+}
+
 /// Registers a browser subscription for the token's user (`POST /push/subscriptions`).
 async fn register(s: &TestStack, token: &str, sub: &Value) -> Value {
     let r = rest("POST", &format!("{}/push/subscriptions", s.api()), Some(token), Some(sub)).await;
@@ -195,18 +211,8 @@ async fn a_subscription_the_push_service_says_is_gone_is_removed() {
     let room = direct(&mut a, &bob).await;
     send(&mut a, &room, "d-1", "anyone there?").await;
     ps.exactly(&live_id, 1).await;
-    let ddb = s.dynamodb().await;
     let ids = eventually("the gone subscription removed", || async {
-        let out = ddb
-            .query()
-            .table_name(s.table("PushSubscriptionsTable"))
-            .key_condition_expression("userId = :u")
-            .expression_attribute_values(":u", aws_sdk_dynamodb::types::AttributeValue::S(bob.clone()))
-            .consistent_read(true)
-            .send()
-            .await
-            .unwrap();
-        let ids: Vec<String> = out.items().iter().map(|i| i["id"].as_s().unwrap().clone()).collect();
+        let ids: Vec<String> = stored(&s, &bob).await.iter().map(|i| i["id"].as_s().unwrap().clone()).collect();
         (ids.len() == 1).then_some(ids)
     })
     .await;
@@ -305,17 +311,7 @@ async fn push_endpoints_inside_the_network_are_refused_in_every_notation() {
         let r = rest("POST", &format!("{}/push/subscriptions", s.api()), Some(&token), Some(&json!({"endpoint": endpoint, "keys": sub["keys"]}))).await;
         assert_eq!((r.status, r.json()["field"].as_str()), (400, Some("endpoint")), "{endpoint}: {}", r.body);
     }
-    let ddb = s.dynamodb().await;
-    let out = ddb
-        .query()
-        .table_name(s.table("PushSubscriptionsTable"))
-        .key_condition_expression("userId = :u")
-        .expression_attribute_values(":u", aws_sdk_dynamodb::types::AttributeValue::S(user.clone()))
-        .consistent_read(true)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(out.count(), 0, "nothing was stored");
+    assert!(stored(&s, &user).await.is_empty(), "nothing was stored");
 }
 
 /// A subscription that reached the table anyway (registered before the rules, or written by
@@ -359,16 +355,7 @@ async fn a_stored_inside_endpoint_is_never_connected_to_and_is_removed() {
     send(&mut a, &room, "ssrf-1", "hello").await;
     ps.exactly(&live_id, 1).await;
     let left = eventually("the inside subscriptions removed", || async {
-        let out = ddb
-            .query()
-            .table_name(s.table("PushSubscriptionsTable"))
-            .key_condition_expression("userId = :u")
-            .expression_attribute_values(":u", aws_sdk_dynamodb::types::AttributeValue::S(bob.clone()))
-            .consistent_read(true)
-            .send()
-            .await
-            .unwrap();
-        let endpoints: Vec<String> = out.items().iter().map(|i| i["endpoint"].as_s().unwrap().clone()).collect();
+        let endpoints: Vec<String> = stored(&s, &bob).await.iter().map(|i| i["endpoint"].as_s().unwrap().clone()).collect();
         (endpoints.len() == 1).then_some(endpoints)
     })
     .await;

@@ -228,7 +228,7 @@ impl ConnectionStore for DynamoStore {
     async fn beat(&self, b: &Beat) -> Result<u64> {
         // One write either way (an update of a small item costs what a put does), and it counts
         // the connection's beats in the interval.
-        let out = self
+        let u = self
             .client
             .update_item()
             .table_name(&self.t.beats)
@@ -237,14 +237,8 @@ impl ConnectionStore for DynamoStore {
             .update_expression("SET u = :u, x = :x ADD n :one")
             .expression_attribute_values(":u", s(&b.user_id))
             .expression_attribute_values(":x", n(b.expires_at))
-            .expression_attribute_values(":one", n(1))
-            .return_values(ReturnValue::UpdatedNew)
-            .return_consumed_capacity(ReturnConsumedCapacity::Total)
-            .send()
-            .await
-            .map_err(|e| err("UpdateItem", e))?;
-        self.count_write(out.consumed_capacity());
-        Ok(out.attributes.as_ref().and_then(|a| get_n(a, "n")).unwrap_or(1))
+            .expression_attribute_values(":one", n(1));
+        Ok(get_n(&self.update_returning_new(u).await?, "n").unwrap_or(1))
     }
 
     async fn beats(&self, bucket: u64, shard: u32) -> Result<Vec<(String, String)>> {

@@ -8,28 +8,15 @@ use crate::store::LimitStore;
 #[async_trait]
 impl LimitStore for DynamoStore {
     async fn count(&self, key: &str, expires: u64) -> Result<u64> {
-        let out = self
-            .client
-            .update_item()
-            .table_name(&self.t.limits)
-            .key("pk", s(key))
-            .update_expression("ADD n :one SET x = :x")
-            .expression_attribute_values(":one", n(1))
-            .expression_attribute_values(":x", n(expires))
-            .return_values(ReturnValue::UpdatedNew)
-            .return_consumed_capacity(ReturnConsumedCapacity::Total)
-            .send()
-            .await
-            .map_err(|e| err("UpdateItem", e))?;
-        self.count_write(out.consumed_capacity());
-        Ok(out.attributes.as_ref().and_then(|a| get_n(a, "n")).unwrap_or(1))
+        let u = self.client.update_item().table_name(&self.t.limits).key("pk", s(key)).update_expression("ADD n :one SET x = :x").expression_attribute_values(":one", n(1)).expression_attribute_values(":x", n(expires));
+        Ok(get_n(&self.update_returning_new(u).await?, "n").unwrap_or(1))
     }
 
     async fn strike(&self, key: &str, now: u64, expires: u64) -> Result<Strikes> {
         // Strikes whose item expired but is not deleted yet (TTL deletes lazily) start again.
         let old = self.strikes(key, now / 1000).await?;
         let count = old.map(|s| s.count).unwrap_or(0) + 1;
-        let out = self
+        let u = self
             .client
             .update_item()
             .table_name(&self.t.limits)
@@ -37,13 +24,9 @@ impl LimitStore for DynamoStore {
             .update_expression("SET n = :n, t = :t, x = :x")
             .expression_attribute_values(":n", n(count))
             .expression_attribute_values(":t", n(now))
-            .expression_attribute_values(":x", n(expires))
-            .return_consumed_capacity(ReturnConsumedCapacity::Total)
-            .send()
-            .await
-            .map_err(|e| err("UpdateItem", e))?;
-        self.count_write(out.consumed_capacity());
-        Ok(Strikes { count: count as u32, last_at: now })
+            .expression_attribute_values(":x", n(expires));
+        self.update_returning_new(u).await?;
+        Ok(Strikes { count, last_at: now })
     }
 
     async fn strikes(&self, key: &str, now_secs: u64) -> Result<Option<Strikes>> {

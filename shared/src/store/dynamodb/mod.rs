@@ -240,6 +240,13 @@ impl DynamoStore {
         Ok(())
     }
 
+    /// An unconditional UpdateItem returning the attributes it changed (capacity counted).
+    async fn update_returning_new(&self, u: aws_sdk_dynamodb::operation::update_item::builders::UpdateItemFluentBuilder) -> Result<Item> {
+        let out = u.return_values(ReturnValue::UpdatedNew).return_consumed_capacity(ReturnConsumedCapacity::Total).send().await.map_err(|e| err("UpdateItem", e))?;
+        self.count_write(out.consumed_capacity());
+        Ok(out.attributes.unwrap_or_default())
+    }
+
     /// An UpdateItem with a condition: `Ok(false)` when the condition refused it (billed as one
     /// write unit), capacity counted either way.
     async fn conditional_update(&self, u: aws_sdk_dynamodb::operation::update_item::builders::UpdateItemFluentBuilder) -> Result<bool> {
