@@ -122,9 +122,14 @@ fn print_table(rows: &[Row]) {
     println!("| action | RCU | WCU reported | WCU billed on AWS | DynamoDB calls | @connections posts | ms (DynamoDB Local) |");
     println!("|---|---:|---:|---:|---:|---:|---:|");
     for r in rows {
-        println!("| {} | {:.1} | {:.1} | {:.1} | {:.1} | {:.1} | {:.1} |", r.action, r.read, r.write, r.write_billed, r.calls, r.posts, r.ms);
+        println!(
+            "| {} | {:.1} | {:.1} | {:.1} | {:.1} | {:.1} | {:.1} |",
+            r.action, r.read, r.write, r.write_billed, r.calls, r.posts, r.ms
+        );
     }
-    println!("(RCU/WCU from ReturnConsumedCapacity on DynamoDB Local; it reports 4 WCU per transactional item up to 1 KB where AWS bills 2.)");
+    println!(
+        "(RCU/WCU from ReturnConsumedCapacity on DynamoDB Local; it reports 4 WCU per transactional item up to 1 KB where AWS bills 2.)"
+    );
 }
 
 async fn seed_messages(ddb: &aws_sdk_dynamodb::Client, table: &str, room: &str, n: u64) {
@@ -208,13 +213,24 @@ async fn main() {
         pings_before_close: u64::MAX - 1,
         ..ChatConfig::default()
     };
-    let app = App::new(Arc::new(store), notifier.clone(), Arc::new(SystemClock), cfg).with_push(Arc::new(chat::push::MemoryPush::default()));
+    let app =
+        App::new(Arc::new(store), notifier.clone(), Arc::new(SystemClock), cfg).with_push(Arc::new(chat::push::MemoryPush::default()));
 
     // ---- 1. A room of N members, all connected.
     let users: Vec<String> = (0..a.members).map(|i| format!("user{i}")).collect();
     for (i, u) in users.iter().enumerate() {
         let conn = format!("conn{i}");
-        app.store.put_connection(&ConnectionRecord { connection_id: conn.clone(), user_id: u.clone(), name: Some(format!("User {i}")), role: Role::User, connected_at: 0, expires_at: u64::MAX / 2 }).await.unwrap();
+        app.store
+            .put_connection(&ConnectionRecord {
+                connection_id: conn.clone(),
+                user_id: u.clone(),
+                name: Some(format!("User {i}")),
+                role: Role::User,
+                connected_at: 0,
+                expires_at: u64::MAX / 2,
+            })
+            .await
+            .unwrap();
         app.store.attach_connection(u, Some(&format!("User {i}")), &conn, 0).await.unwrap();
     }
     let handle = |conn: &str, frame: Value| {
@@ -253,18 +269,30 @@ async fn main() {
     rows.push(measure(&meter, &notifier, "message.send, retried clientId", a.sends, async |i| {
         handle(&format!("conn{}", i % a.members), json!({"action": "message.send", "roomId": room, "clientId": format!("b{i}"), "content": "Hello everyone, this is a typical chat line of about eighty characters."})).await
     }).await);
-    rows.push(measure(&meter, &notifier, "typing (first of 2 s)", a.sends.min(users.len() - 1), async |i| {
-        handle(&format!("conn{}", i + 1), json!({"action": "typing", "roomId": room, "isTyping": true})).await
-    }).await);
-    rows.push(measure(&meter, &notifier, "typing (throttled)", a.sends.min(users.len() - 1), async |i| {
-        handle(&format!("conn{}", i + 1), json!({"action": "typing", "roomId": room, "isTyping": true})).await
-    }).await);
-    rows.push(measure(&meter, &notifier, "read", a.sends.min(users.len() - 1), async |i| {
-        handle(&format!("conn{}", i + 1), json!({"action": "read", "roomId": room, "seq": 10})).await
-    }).await);
-    rows.push(measure(&meter, &notifier, "sync (1 room, 50 new messages)", 10, async |_| {
-        handle("conn1", json!({"action": "sync", "rooms": {room.clone(): 0}})).await
-    }).await);
+    rows.push(
+        measure(&meter, &notifier, "typing (first of 2 s)", a.sends.min(users.len() - 1), async |i| {
+            handle(&format!("conn{}", i + 1), json!({"action": "typing", "roomId": room, "isTyping": true})).await
+        })
+        .await,
+    );
+    rows.push(
+        measure(&meter, &notifier, "typing (throttled)", a.sends.min(users.len() - 1), async |i| {
+            handle(&format!("conn{}", i + 1), json!({"action": "typing", "roomId": room, "isTyping": true})).await
+        })
+        .await,
+    );
+    rows.push(
+        measure(&meter, &notifier, "read", a.sends.min(users.len() - 1), async |i| {
+            handle(&format!("conn{}", i + 1), json!({"action": "read", "roomId": room, "seq": 10})).await
+        })
+        .await,
+    );
+    rows.push(
+        measure(&meter, &notifier, "sync (1 room, 50 new messages)", 10, async |_| {
+            handle("conn1", json!({"action": "sync", "rooms": {room.clone(): 0}})).await
+        })
+        .await,
+    );
     rows.push(measure(&meter, &notifier, "ping", 20, async |_| handle("conn0", json!({"action": "ping"})).await).await);
     rows.push(measure(&meter, &notifier, "room.list (1 room)", 20, async |_| handle("conn1", json!({"action": "room.list"})).await).await);
 
@@ -274,7 +302,17 @@ async fn main() {
         let big: Vec<String> = (0..size).map(|i| format!("big{size}-{i}")).collect();
         for (i, u) in big.iter().enumerate() {
             let conn = format!("bigconn{size}-{i}");
-            app.store.put_connection(&ConnectionRecord { connection_id: conn.clone(), user_id: u.clone(), name: Some(format!("Big {i}")), role: Role::User, connected_at: 0, expires_at: u64::MAX / 2 }).await.unwrap();
+            app.store
+                .put_connection(&ConnectionRecord {
+                    connection_id: conn.clone(),
+                    user_id: u.clone(),
+                    name: Some(format!("Big {i}")),
+                    role: Role::User,
+                    connected_at: 0,
+                    expires_at: u64::MAX / 2,
+                })
+                .await
+                .unwrap();
             app.store.attach_connection(u, Some(&format!("Big {i}")), &conn, 0).await.unwrap();
         }
         let first = format!("bigconn{size}-0");
@@ -284,9 +322,12 @@ async fn main() {
         rows.push(measure(&meter, &notifier, &format!("message.send ({size} members connected)"), a.sends, async |i| {
             handle(&format!("bigconn{size}-{}", i % size), json!({"action": "message.send", "roomId": big_group, "clientId": format!("big{i}"), "content": "Hello everyone, this is a typical chat line of about eighty characters."})).await
         }).await);
-        rows.push(measure(&meter, &notifier, &format!("typing ({size} members connected)"), 10, async |i| {
-            handle(&format!("bigconn{size}-{}", i + 1), json!({"action": "typing", "roomId": big_group, "isTyping": true})).await
-        }).await);
+        rows.push(
+            measure(&meter, &notifier, &format!("typing ({size} members connected)"), 10, async |i| {
+                handle(&format!("bigconn{size}-{}", i + 1), json!({"action": "typing", "roomId": big_group, "isTyping": true})).await
+            })
+            .await,
+        );
         // One member offline: the decision reads the member rows and claims their push slot.
         let gone = format!("bigconn{size}-{}", size - 1);
         app.detach(&gone).await.unwrap();
@@ -305,9 +346,20 @@ async fn main() {
         for r in 0..rooms {
             let peer = format!("peer{rooms}-{r}");
             let pconn = format!("pconn{rooms}-{r}");
-            app.store.put_connection(&ConnectionRecord { connection_id: pconn.clone(), user_id: peer.clone(), name: None, role: Role::User, connected_at: 0, expires_at: u64::MAX / 2 }).await.unwrap();
+            app.store
+                .put_connection(&ConnectionRecord {
+                    connection_id: pconn.clone(),
+                    user_id: peer.clone(),
+                    name: None,
+                    role: Role::User,
+                    connected_at: 0,
+                    expires_at: u64::MAX / 2,
+                })
+                .await
+                .unwrap();
             app.attach(&peer, None, &pconn).await.unwrap();
-            chat::cmd::handle(&app, &pconn, "bench", &json!({"action": "room.create", "type": "direct", "members": [user]}).to_string()).await;
+            chat::cmd::handle(&app, &pconn, "bench", &json!({"action": "room.create", "type": "direct", "members": [user]}).to_string())
+                .await;
         }
         let (mut on, mut off, mut presence) = (Vec::new(), Vec::new(), Vec::new());
         let snap = |t: Instant| (meter.snapshot(), notifier.posts.load(Ordering::Relaxed), t.elapsed());
@@ -320,7 +372,18 @@ async fn main() {
             let conn = format!("roam{rooms}-{i}");
             let t = reset();
             let now = chat::clock::SystemClock.now_ms();
-            queued_app.store.put_connection(&ConnectionRecord { connection_id: conn.clone(), user_id: user.clone(), name: None, role: Role::User, connected_at: now, expires_at: now / 1000 + 7800 }).await.unwrap();
+            queued_app
+                .store
+                .put_connection(&ConnectionRecord {
+                    connection_id: conn.clone(),
+                    user_id: user.clone(),
+                    name: None,
+                    role: Role::User,
+                    connected_at: now,
+                    expires_at: now / 1000 + 7800,
+                })
+                .await
+                .unwrap();
             queued_app.attach(&user, None, &conn).await.unwrap();
             on.push(snap(t));
             for task in queue.take() {
@@ -333,14 +396,26 @@ async fn main() {
             off.push(snap(t));
             queue.take();
         }
-        for (label, v) in [("$connect (ConnectFunction)", &on), ("presence announcement (FanoutFunction)", &presence), ("$disconnect (DisconnectFunction)", &off)] {
+        for (label, v) in [
+            ("$connect (ConnectFunction)", &on),
+            ("presence announcement (FanoutFunction)", &presence),
+            ("$disconnect (DisconnectFunction)", &off),
+        ] {
             let n = v.len().max(1) as f64;
             let read = v.iter().map(|x| x.0.read_units).sum::<f64>() / n;
             let write = v.iter().map(|x| x.0.write_units).sum::<f64>() / n;
             let calls = v.iter().map(|x| x.0.calls as f64).sum::<f64>() / n;
             let posts = v.iter().map(|x| x.1 as f64).sum::<f64>() / n;
             let ms = v.iter().map(|x| x.2.as_secs_f64() * 1000.0).sum::<f64>() / n;
-            rows.push(Row { action: format!("{label}, user in {rooms} rooms (co-members online)"), read, write, write_billed: write, calls, posts, ms });
+            rows.push(Row {
+                action: format!("{label}, user in {rooms} rooms (co-members online)"),
+                read,
+                write,
+                write_billed: write,
+                calls,
+                posts,
+                ms,
+            });
         }
     }
 
@@ -364,7 +439,12 @@ async fn main() {
             Some(b) => json!({"action": "history", "roomId": big_room, "limit": 50, "beforeSeq": b}),
             None => json!({"action": "history", "roomId": big_room, "limit": 50}),
         };
-        rows.push(measure(&meter, &notifier, &format!("history, 50 per page, {label} page of {}", a.messages), 10, async |_| handle("conn0", frame.clone()).await).await);
+        rows.push(
+            measure(&meter, &notifier, &format!("history, 50 per page, {label} page of {}", a.messages), 10, async |_| {
+                handle("conn0", frame.clone()).await
+            })
+            .await,
+        );
     }
     println!();
     print_table(&rows);
@@ -403,8 +483,22 @@ async fn gateway_figures(message_fn: chat_dev::template::FunctionSpec, aws_env: 
         println!("\n(gateway figures skipped: build target/debug/fixture-fn with `cargo build --workspace --bins`)");
         return;
     }
-    let settings = LambdaSettings { bin_dir, max_concurrency: 1, max_queue: 10, region: "us-east-1".into(), account_id: "000000000000".into(), base_env: Default::default(), log: LogSink::capture() };
-    let spec = FunctionSpec { logical_id: "Fixture".into(), binary: "fixture-fn".into(), memory_mb: 128, timeout_secs: 10, environment: Default::default() };
+    let settings = LambdaSettings {
+        bin_dir,
+        max_concurrency: 1,
+        max_queue: 10,
+        region: "us-east-1".into(),
+        account_id: "000000000000".into(),
+        base_env: Default::default(),
+        log: LogSink::capture(),
+    };
+    let spec = FunctionSpec {
+        logical_id: "Fixture".into(),
+        binary: "fixture-fn".into(),
+        memory_mb: 128,
+        timeout_secs: 10,
+        environment: Default::default(),
+    };
     // A $connect event the fixture answers at once, without any I/O.
     let event = axum::body::Bytes::from(std::fs::read(root().join("events/connect.json")).unwrap());
     let mut colds = Vec::new();
@@ -452,7 +546,15 @@ async fn gateway_figures(message_fn: chat_dev::template::FunctionSpec, aws_env: 
 }
 
 /// A payload 2.0 request as API Gateway hands it to the `api` function.
-fn rest_request(method: &str, path: &str, route: &str, token: &str, query: &str, params: &[(&str, &str)], body: Option<Value>) -> lambda_http::Request {
+fn rest_request(
+    method: &str,
+    path: &str,
+    route: &str,
+    token: &str,
+    query: &str,
+    params: &[(&str, &str)],
+    body: Option<Value>,
+) -> lambda_http::Request {
     let mut e = json!({
         "version": "2.0", "routeKey": route, "rawPath": path, "rawQueryString": query,
         "headers": {"authorization": format!("Bearer {token}"), "content-type": "application/json", "host": "bench.local"},
@@ -471,14 +573,51 @@ fn rest_request(method: &str, path: &str, route: &str, token: &str, query: &str,
 }
 
 #[allow(clippy::too_many_arguments)]
-async fn rest_figures(a: &Args, app: &App, meter: &CapacityMeter, notifier: &CountingNotifier, ddb: &aws_sdk_dynamodb::Client, tables: &Tables, room: &str, big_room: &str) {
+async fn rest_figures(
+    a: &Args,
+    app: &App,
+    meter: &CapacityMeter,
+    notifier: &CountingNotifier,
+    ddb: &aws_sdk_dynamodb::Client,
+    tables: &Tables,
+    room: &str,
+    big_room: &str,
+) {
     use chat::auth::{mint_hs256, AuthConfig, Claims, Verifier};
-    let api = chat::rest::Api { app: app.clone(), verifier: Verifier::new(AuthConfig { hs256_secret: Some(b"bench-secret".to_vec()), ..Default::default() }), ws_url: "ws://bench/local".into(), issuer: None, audience: None, push_key: Default::default(), push_endpoints: Default::default() };
-    let token = |sub: &str, role: &str| mint_hs256(b"bench-secret", &Claims { sub: sub.into(), name: Some(sub.into()), role: Some(role.into()), exp: 4_102_444_800, iat: None, iss: None, aud: None, nbf: None });
+    let api = chat::rest::Api {
+        app: app.clone(),
+        verifier: Verifier::new(AuthConfig { hs256_secret: Some(b"bench-secret".to_vec()), ..Default::default() }),
+        ws_url: "ws://bench/local".into(),
+        issuer: None,
+        audience: None,
+        push_key: Default::default(),
+        push_endpoints: Default::default(),
+    };
+    let token = |sub: &str, role: &str| {
+        mint_hs256(
+            b"bench-secret",
+            &Claims {
+                sub: sub.into(),
+                name: Some(sub.into()),
+                role: Some(role.into()),
+                exp: 4_102_444_800,
+                iat: None,
+                iss: None,
+                aud: None,
+                nbf: None,
+            },
+        )
+    };
     let (u0, site) = (token("user0", "user"), token("shop", "service"));
     // user0 in 20 more rooms, so the list has something to sort.
     for i in 0..20 {
-        chat::cmd::handle(app, "conn0", "bench", &json!({"action": "room.create", "type": "direct", "members": [format!("pal{i}")]}).to_string()).await;
+        chat::cmd::handle(
+            app,
+            "conn0",
+            "bench",
+            &json!({"action": "room.create", "type": "direct", "members": [format!("pal{i}")]}).to_string(),
+        )
+        .await;
     }
     let call = |req: lambda_http::Request| {
         let api = &api;
@@ -488,23 +627,72 @@ async fn rest_figures(a: &Args, app: &App, meter: &CapacityMeter, notifier: &Cou
         }
     };
     let mut rows = Vec::new();
-    rows.push(measure(meter, notifier, "GET /chats?limit=20 (member of 22 rooms)", 20, async |_| call(rest_request("GET", "/chats", "GET /chats", &u0, "limit=20", &[], None)).await).await);
-    rows.push(measure(meter, notifier, &format!("GET /chats/{{id}} ({} members)", a.members), 20, async |_| call(rest_request("GET", "/chats/x", "GET /chats/{id}", &u0, "", &[("id", room)], None)).await).await);
-    rows.push(measure(meter, notifier, &format!("GET /chats/{{id}}/messages?limit=50 (room of {})", a.messages), 20, async |_| call(rest_request("GET", "/chats/x/messages", "GET /chats/{id}/messages", &u0, "limit=50", &[("id", big_room)], None)).await).await);
+    rows.push(
+        measure(meter, notifier, "GET /chats?limit=20 (member of 22 rooms)", 20, async |_| {
+            call(rest_request("GET", "/chats", "GET /chats", &u0, "limit=20", &[], None)).await
+        })
+        .await,
+    );
+    rows.push(
+        measure(meter, notifier, &format!("GET /chats/{{id}} ({} members)", a.members), 20, async |_| {
+            call(rest_request("GET", "/chats/x", "GET /chats/{id}", &u0, "", &[("id", room)], None)).await
+        })
+        .await,
+    );
+    rows.push(
+        measure(meter, notifier, &format!("GET /chats/{{id}}/messages?limit=50 (room of {})", a.messages), 20, async |_| {
+            call(rest_request("GET", "/chats/x/messages", "GET /chats/{id}/messages", &u0, "limit=50", &[("id", big_room)], None)).await
+        })
+        .await,
+    );
     rows.push(measure(meter, notifier, &format!("POST /chats/{{id}}/messages ({} members connected)", a.members), a.sends, async |i| {
         call(rest_request("POST", "/chats/x/messages", "POST /chats/{id}/messages", &u0, "", &[("id", room)], Some(json!({"clientId": format!("rest{i}"), "content": "Hello everyone, this is a typical chat line of about eighty characters."})))).await
     }).await);
-    rows.push(measure(meter, notifier, "POST /chats/{id}/archive", 10, async |_| call(rest_request("POST", "/chats/x/archive", "POST /chats/{id}/archive", &u0, "", &[("id", room)], None)).await).await);
-    rows.push(measure(meter, notifier, "DELETE /chats/{id}/archive", 10, async |_| call(rest_request("DELETE", "/chats/x/archive", "DELETE /chats/{id}/archive", &u0, "", &[("id", room)], None)).await).await);
+    rows.push(
+        measure(meter, notifier, "POST /chats/{id}/archive", 10, async |_| {
+            call(rest_request("POST", "/chats/x/archive", "POST /chats/{id}/archive", &u0, "", &[("id", room)], None)).await
+        })
+        .await,
+    );
+    rows.push(
+        measure(meter, notifier, "DELETE /chats/{id}/archive", 10, async |_| {
+            call(rest_request("DELETE", "/chats/x/archive", "DELETE /chats/{id}/archive", &u0, "", &[("id", room)], None)).await
+        })
+        .await,
+    );
     let body = json!({"title": "Order", "status": "paid", "members": [{"userId": "user0"}, {"userId": "user1"}]});
-    rows.push(measure(meter, notifier, "PUT /contexts/{contextId}/chat (new)", 10, async |i| {
-        let id = format!("order:{i}");
-        call(rest_request("PUT", "/contexts/x/chat", "PUT /contexts/{contextId}/chat", &site, "", &[("contextId", &id)], Some(body.clone()))).await
-    }).await);
-    rows.push(measure(meter, notifier, "PUT /contexts/{contextId}/chat (existing)", 10, async |i| {
-        let id = format!("order:{i}");
-        call(rest_request("PUT", "/contexts/x/chat", "PUT /contexts/{contextId}/chat", &site, "", &[("contextId", &id)], Some(body.clone()))).await
-    }).await);
+    rows.push(
+        measure(meter, notifier, "PUT /contexts/{contextId}/chat (new)", 10, async |i| {
+            let id = format!("order:{i}");
+            call(rest_request(
+                "PUT",
+                "/contexts/x/chat",
+                "PUT /contexts/{contextId}/chat",
+                &site,
+                "",
+                &[("contextId", &id)],
+                Some(body.clone()),
+            ))
+            .await
+        })
+        .await,
+    );
+    rows.push(
+        measure(meter, notifier, "PUT /contexts/{contextId}/chat (existing)", 10, async |i| {
+            let id = format!("order:{i}");
+            call(rest_request(
+                "PUT",
+                "/contexts/x/chat",
+                "PUT /contexts/{contextId}/chat",
+                &site,
+                "",
+                &[("contextId", &id)],
+                Some(body.clone()),
+            ))
+            .await
+        })
+        .await,
+    );
 
     // The indexer: what one typical chat line costs to index (a stream batch of 100 inserts).
     let records: Vec<Value> = (0..100)
@@ -519,7 +707,10 @@ async fn rest_figures(a: &Args, app: &App, meter: &CapacityMeter, notifier: &Cou
         .collect();
     let event: aws_lambda_events::event::dynamodb::Event = serde_json::from_value(json!({ "Records": records })).unwrap();
     let terms = chat::search::text::index_terms("Hello everyone, this is a typical chat line of about eighty characters.").len();
-    let mut ix = measure(meter, notifier, &format!("indexer, per message (a typical line: {terms} terms)"), 1, async |_| chat::handlers::index(app, event.clone()).await.unwrap()).await;
+    let mut ix = measure(meter, notifier, &format!("indexer, per message (a typical line: {terms} terms)"), 1, async |_| {
+        chat::handlers::index(app, event.clone()).await.unwrap()
+    })
+    .await;
     for v in [&mut ix.read, &mut ix.write, &mut ix.write_billed, &mut ix.calls, &mut ix.ms] {
         *v /= 100.0;
     }
@@ -535,7 +726,12 @@ async fn rest_figures(a: &Args, app: &App, meter: &CapacityMeter, notifier: &Cou
     for r in 0..rooms_n {
         let id = format!("gr_search{r:03}");
         let rec = chat::model::RoomRecord::new(id.clone(), chat::protocol::RoomType::Group, searcher, 0, 1, 10);
-        let m = chat::model::MemberRecord::new(&rec, &chat::protocol::UserRef { user_id: searcher.into(), name: None }, chat::protocol::MemberRole::Owner, 0);
+        let m = chat::model::MemberRecord::new(
+            &rec,
+            &chat::protocol::UserRef { user_id: searcher.into(), name: None },
+            chat::protocol::MemberRole::Owner,
+            0,
+        );
         app.store.create_room(&rec, &[m]).await.unwrap();
         room_ids.push(id);
     }
@@ -562,11 +758,26 @@ async fn rest_figures(a: &Args, app: &App, meter: &CapacityMeter, notifier: &Cou
             let stems: Vec<String> = t.iter().map(|w| chat::search::text::query_terms(w)[0].clone()).collect();
             let id = id_of(r, q);
             for stem in &stems {
-                let item = [("roomTerm", A::S(format!("{room_id}#{stem}"))), ("id", A::S(id.clone())), ("seq", A::N(q.to_string())), ("terms", A::Ss(stems.clone()))];
-                reqs.push(WriteRequest::builder().put_request(PutRequest::builder().set_item(Some(item.into_iter().map(|(k, v)| (k.to_string(), v)).collect())).build().unwrap()).build());
+                let item = [
+                    ("roomTerm", A::S(format!("{room_id}#{stem}"))),
+                    ("id", A::S(id.clone())),
+                    ("seq", A::N(q.to_string())),
+                    ("terms", A::Ss(stems.clone())),
+                ];
+                reqs.push(
+                    WriteRequest::builder()
+                        .put_request(
+                            PutRequest::builder()
+                                .set_item(Some(item.into_iter().map(|(k, v)| (k.to_string(), v)).collect()))
+                                .build()
+                                .unwrap(),
+                        )
+                        .build(),
+                );
             }
             if q > msgs.saturating_sub(100) {
-                let content = format!("Message {q} about {} and the delivery", if t.is_empty() { "nothing".to_string() } else { t.join(" ") });
+                let content =
+                    format!("Message {q} about {} and the delivery", if t.is_empty() { "nothing".to_string() } else { t.join(" ") });
                 let item = [
                     ("roomId", A::S(room_id.clone())),
                     ("seq", A::N(q.to_string())),
@@ -576,7 +787,16 @@ async fn rest_figures(a: &Args, app: &App, meter: &CapacityMeter, notifier: &Cou
                     ("content", A::S(content)),
                     ("createdAt", A::N((1_790_000_000_000 + q * 1000 + r as u64).to_string())),
                 ];
-                messages.push(WriteRequest::builder().put_request(PutRequest::builder().set_item(Some(item.into_iter().map(|(k, v)| (k.to_string(), v)).collect())).build().unwrap()).build());
+                messages.push(
+                    WriteRequest::builder()
+                        .put_request(
+                            PutRequest::builder()
+                                .set_item(Some(item.into_iter().map(|(k, v)| (k.to_string(), v)).collect()))
+                                .build()
+                                .unwrap(),
+                        )
+                        .build(),
+                );
             }
         }
     }
@@ -596,13 +816,26 @@ async fn rest_figures(a: &Args, app: &App, meter: &CapacityMeter, notifier: &Cou
     }
     eprintln!("seeded {postings} postings for {rooms_n} rooms of {msgs} messages in {:.1}s", started.elapsed().as_secs_f64());
     let us = token(searcher, "user");
-    for (label, q) in [("a rare term (1%)", "refund"), ("a common term (30%)", "order"), ("two terms, AND", "parcel%20order"), ("a term in no message", "zebra")] {
+    for (label, q) in [
+        ("a rare term (1%)", "refund"),
+        ("a common term (30%)", "order"),
+        ("two terms, AND", "parcel%20order"),
+        ("a term in no message", "zebra"),
+    ] {
         let query = format!("q={q}&limit=20");
-        let row = measure(meter, notifier, &format!("GET /search, {label}, {rooms_n} rooms x {msgs} messages"), 5, async |_| call(rest_request("GET", "/search", "GET /search", &us, &query, &[], None)).await).await;
+        let row = measure(meter, notifier, &format!("GET /search, {label}, {rooms_n} rooms x {msgs} messages"), 5, async |_| {
+            call(rest_request("GET", "/search", "GET /search", &us, &query, &[], None)).await
+        })
+        .await;
         rows.push(row);
     }
     let one = format!("q=order&limit=20&roomId={}", room_ids[0]);
-    rows.push(measure(meter, notifier, &format!("GET /search?roomId=.. (one room of {msgs})"), 10, async |_| call(rest_request("GET", "/search", "GET /search", &us, &one, &[], None)).await).await);
+    rows.push(
+        measure(meter, notifier, &format!("GET /search?roomId=.. (one room of {msgs})"), 10, async |_| {
+            call(rest_request("GET", "/search", "GET /search", &us, &one, &[], None)).await
+        })
+        .await,
+    );
     println!();
     println!("REST routes (chat::rest::handle as the api function runs it), the indexer, search:");
     print_table(&rows);
@@ -619,7 +852,17 @@ async fn support_figures(app: &App, meter: &CapacityMeter, notifier: &CountingNo
     let now = chat::clock::SystemClock.now_ms();
     let connect = async |id: String, role: Role| {
         let conn = format!("c-{id}");
-        app.store.put_connection(&ConnectionRecord { connection_id: conn.clone(), user_id: id.clone(), name: Some(id.clone()), role, connected_at: now, expires_at: now / 1000 + 7800 }).await.unwrap();
+        app.store
+            .put_connection(&ConnectionRecord {
+                connection_id: conn.clone(),
+                user_id: id.clone(),
+                name: Some(id.clone()),
+                role,
+                connected_at: now,
+                expires_at: now / 1000 + 7800,
+            })
+            .await
+            .unwrap();
         let came = app.attach(&id, Some(&id), &conn).await.unwrap();
         if role == Role::Operator {
             chat::cmd::support::operator_connected(&app, &id, &conn, came).await.unwrap();
@@ -645,7 +888,12 @@ async fn support_figures(app: &App, meter: &CapacityMeter, notifier: &CountingNo
     tasks.take();
     let sid_of = |conn: &str| -> String {
         let last = notifier.last.lock().unwrap().get(conn).cloned().unwrap_or_default();
-        serde_json::from_str::<Value>(&last).ok().and_then(|v| v["sessionId"].as_str().or(v["message"]["roomId"].as_str()).or(v["session"]["sessionId"].as_str()).map(str::to_string)).unwrap_or_default()
+        serde_json::from_str::<Value>(&last)
+            .ok()
+            .and_then(|v| {
+                v["sessionId"].as_str().or(v["message"]["roomId"].as_str()).or(v["session"]["sessionId"].as_str()).map(str::to_string)
+            })
+            .unwrap_or_default()
     };
     let mut rows = Vec::new();
     let n = 20;
@@ -653,19 +901,58 @@ async fn support_figures(app: &App, meter: &CapacityMeter, notifier: &CountingNo
         handle(visitors[WAITING + i].clone(), json!({"action": "support.start", "content": "Hello, I have a question about my order", "clientId": "first", "context": {"url": "https://shop.example.com/orders/1234"}})).await
     }).await);
     tasks.take();
-    rows.push(measure(meter, notifier, "support.start, returning visitor (open session)", n, async |i| handle(visitors[i].clone(), json!({"action": "support.start"})).await).await);
+    rows.push(
+        measure(meter, notifier, "support.start, returning visitor (open session)", n, async |i| {
+            handle(visitors[i].clone(), json!({"action": "support.start"})).await
+        })
+        .await,
+    );
     tasks.take();
-    rows.push(measure(meter, notifier, &format!("support.queue (operator reads {WAITING} waiting)"), n, async |i| handle(ops[i % OPERATORS].clone(), json!({"action": "support.queue"})).await).await);
+    rows.push(
+        measure(meter, notifier, &format!("support.queue (operator reads {WAITING} waiting)"), n, async |i| {
+            handle(ops[i % OPERATORS].clone(), json!({"action": "support.queue"})).await
+        })
+        .await,
+    );
     let sessions: Vec<String> = visitors[..n].iter().map(|v| sid_of(v)).collect();
-    rows.push(measure(meter, notifier, "session.accept (the winner)", n, async |i| handle(ops[i % OPERATORS].clone(), json!({"action": "session.accept", "sessionId": sessions[i]})).await).await);
+    rows.push(
+        measure(meter, notifier, "session.accept (the winner)", n, async |i| {
+            handle(ops[i % OPERATORS].clone(), json!({"action": "session.accept", "sessionId": sessions[i]})).await
+        })
+        .await,
+    );
     let queued = tasks.take();
-    rows.push(measure(meter, notifier, "session.accept (a loser: conflict)", n, async |i| handle(ops[(i + 1) % OPERATORS].clone(), json!({"action": "session.accept", "sessionId": sessions[i]})).await).await);
+    rows.push(
+        measure(meter, notifier, "session.accept (a loser: conflict)", n, async |i| {
+            handle(ops[(i + 1) % OPERATORS].clone(), json!({"action": "session.accept", "sessionId": sessions[i]})).await
+        })
+        .await,
+    );
     let broadcast = queued.into_iter().next().expect("a queue broadcast was handed over");
-    rows.push(measure(meter, notifier, &format!("queue broadcast (FanoutFunction): {WAITING} positions + {OPERATORS} queue updates"), 3, async |_| {
-        app.run_task(broadcast.clone()).await;
-    }).await);
-    rows.push(measure(meter, notifier, "session.close (operator)", n, async |i| handle(ops[i % OPERATORS].clone(), json!({"action": "session.close", "sessionId": sessions[i], "resolution": "Solved"})).await).await);
-    rows.push(measure(meter, notifier, "session.rate (visitor)", n, async |i| handle(visitors[i].clone(), json!({"action": "session.rate", "sessionId": sessions[i], "score": 5})).await).await);
+    rows.push(
+        measure(
+            meter,
+            notifier,
+            &format!("queue broadcast (FanoutFunction): {WAITING} positions + {OPERATORS} queue updates"),
+            3,
+            async |_| {
+                app.run_task(broadcast.clone()).await;
+            },
+        )
+        .await,
+    );
+    rows.push(
+        measure(meter, notifier, "session.close (operator)", n, async |i| {
+            handle(ops[i % OPERATORS].clone(), json!({"action": "session.close", "sessionId": sessions[i], "resolution": "Solved"})).await
+        })
+        .await,
+    );
+    rows.push(
+        measure(meter, notifier, "session.rate (visitor)", n, async |i| {
+            handle(visitors[i].clone(), json!({"action": "session.rate", "sessionId": sessions[i], "score": 5})).await
+        })
+        .await,
+    );
     tasks.take();
     println!();
     println!("Support desk, {WAITING} sessions waiting, {OPERATORS} operators online:");

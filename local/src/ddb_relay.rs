@@ -58,7 +58,8 @@ pub fn throttled() -> Response {
 
 /// DynamoDB's answer to a transaction of `items` items that conflicted with another one.
 pub fn transaction_conflict(items: usize) -> Response {
-    let reasons: Vec<Value> = (0..items.max(1)).map(|_| json!({ "Code": "TransactionConflict", "Message": "Transaction is ongoing for the item" })).collect();
+    let reasons: Vec<Value> =
+        (0..items.max(1)).map(|_| json!({ "Code": "TransactionConflict", "Message": "Transaction is ongoing for the item" })).collect();
     let codes = vec!["TransactionConflict"; items.max(1)].join(", ");
     error_response(json!({
         "__type": "com.amazonaws.dynamodb.v20120810#TransactionCanceledException",
@@ -71,7 +72,10 @@ fn error_response(body: Value) -> Response {
     let mut r = (StatusCode::BAD_REQUEST, body.to_string()).into_response();
     let h = r.headers_mut();
     h.insert("content-type", HeaderValue::from_static(JSON_10));
-    h.insert("x-amzn-requestid", HeaderValue::from_str(&crate::util::hex(&crate::util::random_bytes::<16>())).expect("hex is a header value"));
+    h.insert(
+        "x-amzn-requestid",
+        HeaderValue::from_str(&crate::util::hex(&crate::util::random_bytes::<16>())).expect("hex is a header value"),
+    );
     r
 }
 
@@ -83,7 +87,10 @@ async fn relay(State(st): State<Arc<Relay>>, method: Method, uri: Uri, headers: 
             return throttled();
         }
         if op == "TransactWriteItems" && st.faults.decide(Fault::TxConflict) {
-            let items = serde_json::from_slice::<Value>(&body).ok().and_then(|v| v.get("TransactItems").and_then(Value::as_array).map(Vec::len)).unwrap_or(1);
+            let items = serde_json::from_slice::<Value>(&body)
+                .ok()
+                .and_then(|v| v.get("TransactItems").and_then(Value::as_array).map(Vec::len))
+                .unwrap_or(1);
             st.faults.record(Fault::TxConflict);
             st.log.gateway(&format!("fault: DynamoDB TransactWriteItems of {items} items cancelled (TransactionConflict)"));
             return transaction_conflict(items);
@@ -102,10 +109,10 @@ async fn relay(State(st): State<Arc<Relay>>, method: Method, uri: Uri, headers: 
 mod tests {
     use super::*;
     use crate::faults::FaultConfig;
+    use aws_sdk_dynamodb::types::{Put, TransactWriteItem};
     use std::sync::Mutex;
     use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
     use tokio::net::TcpStream;
-    use aws_sdk_dynamodb::types::{Put, TransactWriteItem};
 
     async fn client(endpoint: &str, attempts: u32) -> aws_sdk_dynamodb::Client {
         let conf = aws_sdk_dynamodb::Config::builder()
@@ -113,7 +120,11 @@ mod tests {
             .region(aws_sdk_dynamodb::config::Region::new("us-east-1"))
             .credentials_provider(aws_sdk_dynamodb::config::Credentials::new("test", "test", None, None, "tests"))
             .endpoint_url(endpoint)
-            .retry_config(aws_sdk_dynamodb::config::retry::RetryConfig::standard().with_max_attempts(attempts).with_initial_backoff(std::time::Duration::from_millis(1)))
+            .retry_config(
+                aws_sdk_dynamodb::config::retry::RetryConfig::standard()
+                    .with_max_attempts(attempts)
+                    .with_initial_backoff(std::time::Duration::from_millis(1)),
+            )
             .build();
         aws_sdk_dynamodb::Client::from_conf(conf)
     }
@@ -168,7 +179,13 @@ mod tests {
         faults.set(FaultConfig { ddb_throttle: 1.0, ..FaultConfig::default() });
         let ddb = client(&relay.url(), 3).await;
         let e = ddb.get_item().table_name("T").key("k", aws_sdk_dynamodb::types::AttributeValue::S("1".into())).send().await.unwrap_err();
-        assert!(matches!(e.as_service_error(), Some(aws_sdk_dynamodb::operation::get_item::GetItemError::ProvisionedThroughputExceededException(_))), "{e:?}");
+        assert!(
+            matches!(
+                e.as_service_error(),
+                Some(aws_sdk_dynamodb::operation::get_item::GetItemError::ProvisionedThroughputExceededException(_))
+            ),
+            "{e:?}"
+        );
         assert_eq!(faults.injected(Fault::DdbThrottle), 3, "retried by the SDK");
     }
 
@@ -212,7 +229,8 @@ mod tests {
                         seen.lock().unwrap().push(format!("{head}{}", String::from_utf8_lossy(&body)));
                         n += 1;
                         let reply = if n % 2 == 1 {
-                            "HTTP/1.1 200 OK\r\nx-amz-crc32: 123\r\ntransfer-encoding: chunked\r\n\r\n5\r\n{\"a\":\r\n3\r\n 1}\r\n0\r\n\r\n".to_string()
+                            "HTTP/1.1 200 OK\r\nx-amz-crc32: 123\r\ntransfer-encoding: chunked\r\n\r\n5\r\n{\"a\":\r\n3\r\n 1}\r\n0\r\n\r\n"
+                                .to_string()
                         } else {
                             "HTTP/1.1 200 OK\r\ncontent-length: 8\r\nx-amz-crc32: 456\r\n\r\n{\"b\": 2}".to_string()
                         };

@@ -35,7 +35,8 @@ pub enum Fault {
 }
 
 impl Fault {
-    pub const ALL: [Fault; 7] = [Fault::Post410, Fault::Post500, Fault::Slow, Fault::DdbThrottle, Fault::TxConflict, Fault::Kill, Fault::DropDisconnect];
+    pub const ALL: [Fault; 7] =
+        [Fault::Post410, Fault::Post500, Fault::Slow, Fault::DdbThrottle, Fault::TxConflict, Fault::Kill, Fault::DropDisconnect];
 
     /// The key in `--faults` and in `/health`.
     pub fn key(self) -> &'static str {
@@ -72,7 +73,17 @@ pub struct FaultConfig {
 impl Default for FaultConfig {
     /// No faults.
     fn default() -> Self {
-        FaultConfig { post410: 0.0, post500: 0.0, slow: 0.0, slow_ms: 1000, ddb_throttle: 0.0, tx_conflict: 0.0, kill: 0.0, drop_disconnect: 0.0, seed: 1 }
+        FaultConfig {
+            post410: 0.0,
+            post500: 0.0,
+            slow: 0.0,
+            slow_ms: 1000,
+            ddb_throttle: 0.0,
+            tx_conflict: 0.0,
+            kill: 0.0,
+            drop_disconnect: 0.0,
+            seed: 1,
+        }
     }
 }
 
@@ -266,10 +277,23 @@ mod tests {
 
     #[test]
     fn parses_the_documented_syntax() {
-        let c = FaultConfig::parse("post410=0.02,post500=0.02,slow=0.05,slowMs=1500,ddbThrottle=0.03,txConflict=0.03,kill=0.01,dropDisconnect=0.2,seed=42").unwrap();
+        let c = FaultConfig::parse(
+            "post410=0.02,post500=0.02,slow=0.05,slowMs=1500,ddbThrottle=0.03,txConflict=0.03,kill=0.01,dropDisconnect=0.2,seed=42",
+        )
+        .unwrap();
         assert_eq!(
             c,
-            FaultConfig { post410: 0.02, post500: 0.02, slow: 0.05, slow_ms: 1500, ddb_throttle: 0.03, tx_conflict: 0.03, kill: 0.01, drop_disconnect: 0.2, seed: 42 }
+            FaultConfig {
+                post410: 0.02,
+                post500: 0.02,
+                slow: 0.05,
+                slow_ms: 1500,
+                ddb_throttle: 0.03,
+                tx_conflict: 0.03,
+                kill: 0.01,
+                drop_disconnect: 0.2,
+                seed: 42
+            }
         );
         // The spec it prints reads back the same.
         assert_eq!(FaultConfig::parse(&c.spec()).unwrap(), c);

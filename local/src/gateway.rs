@@ -157,7 +157,12 @@ impl Gateway {
     }
 
     /// Adds the HTTP API and the functions event sources invoke (before the gateway serves).
-    pub fn with_extras(self: Arc<Self>, http_api: Option<crate::http_api::HttpApi>, other_pools: Vec<Arc<FunctionPool>>, sns: Option<Arc<crate::sns::SnsSubscriptions>>) -> Arc<Self> {
+    pub fn with_extras(
+        self: Arc<Self>,
+        http_api: Option<crate::http_api::HttpApi>,
+        other_pools: Vec<Arc<FunctionPool>>,
+        sns: Option<Arc<crate::sns::SnsSubscriptions>>,
+    ) -> Arc<Self> {
         let mut gw = Arc::try_unwrap(self).unwrap_or_else(|_| panic!("with_extras is called before the gateway is shared"));
         gw.http_api = http_api.map(Arc::new);
         gw.other_pools = other_pools;
@@ -281,7 +286,11 @@ impl Gateway {
         let (result, report) = match tokio::time::timeout(self.cfg.integration_timeout, run).await {
             Ok(r) => r,
             Err(_) => {
-                self.log.gateway(&format!("{route_key} -> {}: integration timed out after {:?}", pool.name(), self.cfg.integration_timeout));
+                self.log.gateway(&format!(
+                    "{route_key} -> {}: integration timed out after {:?}",
+                    pool.name(),
+                    self.cfg.integration_timeout
+                ));
                 return Err(InvokeError::Timeout);
             }
         };
@@ -401,7 +410,8 @@ impl Gateway {
 
     async fn dispatch(self: Arc<Self>, id: String, conn: Arc<Connection>, body: String, is_base64: bool) {
         let conn_info = (conn.source_ip.as_str(), conn.user_agent.as_str(), conn.connected_at);
-        let route = if is_base64 { self.routes.get("$default").map(|p| ("$default".to_string(), p.clone())) } else { self.route_for(&body) };
+        let route =
+            if is_base64 { self.routes.get("$default").map(|p| ("$default".to_string(), p.clone())) } else { self.route_for(&body) };
         let Some((route_key, pool)) = route else {
             let request_id = aws_style_id();
             let _ = conn.tx.send(Outbound::Frame(Message::Text(
@@ -412,7 +422,9 @@ impl Gateway {
         };
         if self.buckets.get(&route_key).is_some_and(|b| !b.lock().unwrap().take()) {
             // Over the route's throttling limits: refused before the integration runs.
-            let _ = conn.tx.send(Outbound::Frame(Message::Text(json!({ "message": "Too Many Requests", "connectionId": id, "requestId": aws_style_id() }).to_string().into())));
+            let _ = conn.tx.send(Outbound::Frame(Message::Text(
+                json!({ "message": "Too Many Requests", "connectionId": id, "requestId": aws_style_id() }).to_string().into(),
+            )));
             self.log.gateway(&format!("{id}: {route_key} throttled (Too Many Requests)"));
             return;
         }
@@ -546,7 +558,16 @@ async fn ws_handshake(
     }
 
     let (tx, rx) = mpsc::unbounded_channel();
-    let conn = Arc::new(Connection { tx, inflight: Arc::new(tokio::sync::Semaphore::new(gw.cfg.max_inflight_per_connection.unwrap_or(tokio::sync::Semaphore::MAX_PERMITS).max(1))), connected_at, last_active: AtomicU64::new(connected_at), source_ip: source_ip.clone(), user_agent: user_agent.clone() });
+    let conn = Arc::new(Connection {
+        tx,
+        inflight: Arc::new(tokio::sync::Semaphore::new(
+            gw.cfg.max_inflight_per_connection.unwrap_or(tokio::sync::Semaphore::MAX_PERMITS).max(1),
+        )),
+        connected_at,
+        last_active: AtomicU64::new(connected_at),
+        source_ip: source_ip.clone(),
+        user_agent: user_agent.clone(),
+    });
     let gw_fail = gw.clone();
     let id_fail = id.clone();
     let conn_fail = (source_ip, user_agent, connected_at);
@@ -596,7 +617,10 @@ async fn post_to_connection(State(gw): State<Arc<Gateway>>, Path(id): Path<Strin
         return r;
     }
     if body.len() > gw.cfg.max_message_bytes {
-        let mut r = plain(StatusCode::PAYLOAD_TOO_LARGE, json!({ "message": format!("payload of {} bytes exceeds {} bytes", body.len(), gw.cfg.max_message_bytes) }));
+        let mut r = plain(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            json!({ "message": format!("payload of {} bytes exceeds {} bytes", body.len(), gw.cfg.max_message_bytes) }),
+        );
         r.headers_mut().insert("x-amzn-errortype", HeaderValue::from_static("PayloadTooLargeException"));
         return r;
     }
@@ -760,12 +784,25 @@ async fn dev_token(State(gw): State<Arc<Gateway>>, axum::extract::Query(q): axum
     };
     let sub = q.sub.trim().to_string();
     let role = q.role.unwrap_or_else(|| "user".into());
-    if sub.is_empty() || sub.len() > 128 || sub.chars().any(char::is_control) || !["user", "operator", "guest", "service"].contains(&role.as_str()) {
+    if sub.is_empty()
+        || sub.len() > 128
+        || sub.chars().any(char::is_control)
+        || !["user", "operator", "guest", "service"].contains(&role.as_str())
+    {
         return plain(StatusCode::BAD_REQUEST, json!({ "message": "sub must be 1-128 bytes; role user, operator, guest or service" }));
     }
     let now = now_ms() / 1000;
     let name = q.name.filter(|n| !n.trim().is_empty());
-    let claims = chat::auth::Claims { sub: sub.clone(), name: name.clone(), role: Some(role.clone()), exp: now + 24 * 3600, iat: Some(now), iss: None, aud: None, nbf: None };
+    let claims = chat::auth::Claims {
+        sub: sub.clone(),
+        name: name.clone(),
+        role: Some(role.clone()),
+        exp: now + 24 * 3600,
+        iat: Some(now),
+        iss: None,
+        aud: None,
+        nbf: None,
+    };
     let token = chat::auth::mint_hs256(secret.as_bytes(), &claims);
     plain(
         StatusCode::OK,

@@ -168,18 +168,36 @@ fn message(status: StatusCode, text: &str) -> Response {
 fn is_text(content_type: Option<&str>) -> bool {
     let Some(ct) = content_type else { return false };
     let ct = ct.split(';').next().unwrap_or_default().trim().to_ascii_lowercase();
-    ct.starts_with("text/") || ct.ends_with("+json") || ct.ends_with("+xml") || matches!(ct.as_str(), "application/json" | "application/xml" | "application/javascript")
+    ct.starts_with("text/")
+        || ct.ends_with("+json")
+        || ct.ends_with("+xml")
+        || matches!(ct.as_str(), "application/json" | "application/xml" | "application/javascript")
 }
 
 impl HttpApi {
-    pub fn new(spec: &HttpApiSpec, pools: &BTreeMap<String, Arc<FunctionPool>>, domain: String, account_id: String, log: LogSink) -> Result<HttpApi, String> {
+    pub fn new(
+        spec: &HttpApiSpec,
+        pools: &BTreeMap<String, Arc<FunctionPool>>,
+        domain: String,
+        account_id: String,
+        log: LogSink,
+    ) -> Result<HttpApi, String> {
         let routes = spec
             .routes
             .iter()
             .map(|(key, f)| Route::parse(key, pools.get(f).cloned().ok_or_else(|| format!("route {key}: no function {f}"))?))
             .collect::<Result<Vec<_>, String>>()?;
         let bucket = spec.throttle.map(|(burst, rate)| Mutex::new(Bucket::new(burst, rate)));
-        Ok(HttpApi { routes, cors: spec.cors.clone(), bucket, timeout: Duration::from_millis(spec.timeout_ms.min(30_000)), api_id: "local".into(), account_id, domain, log })
+        Ok(HttpApi {
+            routes,
+            cors: spec.cors.clone(),
+            bucket,
+            timeout: Duration::from_millis(spec.timeout_ms.min(30_000)),
+            api_id: "local".into(),
+            account_id,
+            domain,
+            log,
+        })
     }
 
     pub fn pools(&self) -> Vec<Arc<FunctionPool>> {
@@ -242,7 +260,12 @@ impl HttpApi {
         }
         let mut response = self.route(peer, &method, &uri, &headers, body).await;
         self.add_cors(response.headers_mut(), origin.as_deref());
-        self.log.gateway(&format!("HTTP {method} {} -> {} ({:.1} ms)", uri.path(), response.status().as_u16(), started.elapsed().as_secs_f64() * 1000.0));
+        self.log.gateway(&format!(
+            "HTTP {method} {} -> {} ({:.1} ms)",
+            uri.path(),
+            response.status().as_u16(),
+            started.elapsed().as_secs_f64() * 1000.0
+        ));
         response
     }
 
@@ -292,7 +315,17 @@ impl HttpApi {
     }
 
     #[allow(clippy::too_many_arguments)]
-    fn event(&self, peer: SocketAddr, method: &Method, path: &str, query: &str, headers: &HeaderMap, body: Bytes, route_key: &str, params: &BTreeMap<String, String>) -> Value {
+    fn event(
+        &self,
+        peer: SocketAddr,
+        method: &Method,
+        path: &str,
+        query: &str,
+        headers: &HeaderMap,
+        body: Bytes,
+        route_key: &str,
+        params: &BTreeMap<String, String>,
+    ) -> Value {
         let now = now_ms();
         let mut hs: Map<String, Value> = Map::new();
         let mut cookies: Vec<String> = Vec::new();
@@ -392,7 +425,9 @@ fn to_response(out: &[u8]) -> Option<Response> {
     let status = StatusCode::from_u16(v.get("statusCode")?.as_u64()? as u16).ok()?;
     let body = match v.get("body") {
         None | Some(Value::Null) => Vec::new(),
-        Some(Value::String(b)) if v.get("isBase64Encoded").and_then(Value::as_bool) == Some(true) => base64::engine::general_purpose::STANDARD.decode(b).ok()?,
+        Some(Value::String(b)) if v.get("isBase64Encoded").and_then(Value::as_bool) == Some(true) => {
+            base64::engine::general_purpose::STANDARD.decode(b).ok()?
+        }
         Some(Value::String(b)) => b.clone().into_bytes(),
         Some(_) => return None,
     };
@@ -433,16 +468,26 @@ mod tests {
     #[test]
     fn the_most_specific_route_wins() {
         let dummy = || -> Arc<FunctionPool> { crate::lambda::FunctionPool::for_tests("F") };
-        let routes: Vec<Route> = ["GET /chats/{id}", "GET /chats/mine", "ANY /{proxy+}", "$default", "POST /chats/{id}"].iter().map(|k| Route::parse(k, dummy()).unwrap()).collect();
+        let routes: Vec<Route> = ["GET /chats/{id}", "GET /chats/mine", "ANY /{proxy+}", "$default", "POST /chats/{id}"]
+            .iter()
+            .map(|k| Route::parse(k, dummy()).unwrap())
+            .collect();
         let best = |m: &str, p: &str| {
             let segs: Vec<&str> = p.trim_start_matches('/').split('/').filter(|s| !s.is_empty()).collect();
-            routes.iter().filter_map(|r| r.matches(m, &segs).map(|(params, s)| (r.key.clone(), params, s))).max_by(|a, b| a.2.cmp(&b.2)).map(|(k, p, _)| (k, p))
+            routes
+                .iter()
+                .filter_map(|r| r.matches(m, &segs).map(|(params, s)| (r.key.clone(), params, s)))
+                .max_by(|a, b| a.2.cmp(&b.2))
+                .map(|(k, p, _)| (k, p))
         };
         assert_eq!(best("GET", "/chats/mine").unwrap().0, "GET /chats/mine");
         let (k, p) = best("GET", "/chats/a%20b").unwrap();
         assert_eq!((k.as_str(), p["id"].as_str()), ("GET /chats/{id}", "a b"));
         assert_eq!(best("POST", "/chats/x").unwrap().0, "POST /chats/{id}");
-        assert_eq!(best("DELETE", "/x/y").unwrap(), ("ANY /{proxy+}".to_string(), BTreeMap::from([("proxy".to_string(), "x/y".to_string())])));
+        assert_eq!(
+            best("DELETE", "/x/y").unwrap(),
+            ("ANY /{proxy+}".to_string(), BTreeMap::from([("proxy".to_string(), "x/y".to_string())]))
+        );
         assert_eq!(best("GET", "/").unwrap().0, "$default");
     }
 }

@@ -297,8 +297,17 @@ impl FunctionPool {
     /// A pool that is never invoked (unit tests of routing).
     #[cfg(test)]
     pub fn for_tests(name: &str) -> Arc<Self> {
-        let spec = FunctionSpec { logical_id: name.into(), binary: name.into(), memory_mb: 128, timeout_secs: 3, environment: BTreeMap::new() };
-        let settings = LambdaSettings { bin_dir: PathBuf::new(), max_concurrency: 1, max_queue: 1, region: "us-east-1".into(), account_id: "0".into(), base_env: BTreeMap::new(), log: LogSink::capture() };
+        let spec =
+            FunctionSpec { logical_id: name.into(), binary: name.into(), memory_mb: 128, timeout_secs: 3, environment: BTreeMap::new() };
+        let settings = LambdaSettings {
+            bin_dir: PathBuf::new(),
+            max_concurrency: 1,
+            max_queue: 1,
+            region: "us-east-1".into(),
+            account_id: "0".into(),
+            base_env: BTreeMap::new(),
+            log: LogSink::capture(),
+        };
         FunctionPool::new(spec, settings, &BTreeMap::new())
     }
 
@@ -351,7 +360,10 @@ impl FunctionPool {
         let started = Instant::now();
         match tokio::spawn(async move { pool.run_invocation(payload, request_id).await }).await {
             Ok(r) => r,
-            Err(e) => (Err(InvokeError::Crashed(format!("invocation task failed: {e}"))), InvokeReport { request_id: String::new(), duration: started.elapsed(), init_duration: None, instance: 0 }),
+            Err(e) => (
+                Err(InvokeError::Crashed(format!("invocation task failed: {e}"))),
+                InvokeReport { request_id: String::new(), duration: started.elapsed(), init_duration: None, instance: 0 },
+            ),
         }
     }
 
@@ -397,11 +409,8 @@ impl FunctionPool {
                 Err(InvokeError::Timeout)
             }
         };
-        let init_duration = if cold {
-            instance.state.lock().unwrap().first_poll.map(|t| t.duration_since(instance.spawned_at))
-        } else {
-            None
-        };
+        let init_duration =
+            if cold { instance.state.lock().unwrap().first_poll.map(|t| t.duration_since(instance.spawned_at)) } else { None };
         if result.is_ok() {
             let us = started.elapsed().as_micros().min(u64::MAX as u128) as u64;
             let old = self.recent_us.load(Ordering::Relaxed);
@@ -419,7 +428,14 @@ impl FunctionPool {
     fn request_id(&self) -> String {
         let n = self.next_request.fetch_add(1, Ordering::Relaxed);
         let r = crate::util::random_bytes::<6>();
-        format!("{:08x}-{:04x}-4{:03x}-a{:03x}-{:012x}", (n as u32) ^ u32::from_be_bytes([r[0], r[1], r[2], r[3]]), r[4] as u16 * 256 + r[5] as u16, n & 0xfff, (n >> 12) & 0xfff, crate::util::now_ms())
+        format!(
+            "{:08x}-{:04x}-4{:03x}-a{:03x}-{:012x}",
+            (n as u32) ^ u32::from_be_bytes([r[0], r[1], r[2], r[3]]),
+            r[4] as u16 * 256 + r[5] as u16,
+            n & 0xfff,
+            (n >> 12) & 0xfff,
+            crate::util::now_ms()
+        )
     }
 
     async fn spawn(self: &Arc<Self>) -> Result<Arc<Instance>, InvokeError> {
@@ -573,7 +589,12 @@ async fn next(State(rt): State<RuntimeState>) -> Response {
         tokio::spawn(async move {
             tokio::time::sleep(after).await;
             if instance.kill_during(&id, &faults) {
-                log.gateway(&format!("fault: {} instance {} killed {:.1}ms into invocation {id}", instance.function, instance.id, after.as_secs_f64() * 1000.0));
+                log.gateway(&format!(
+                    "fault: {} instance {} killed {:.1}ms into invocation {id}",
+                    instance.function,
+                    instance.id,
+                    after.as_secs_f64() * 1000.0
+                ));
             }
         });
     }
@@ -584,7 +605,12 @@ async fn next(State(rt): State<RuntimeState>) -> Response {
     headers.insert("lambda-runtime-invoked-function-arn", hv(&rt.arn));
     headers.insert(
         "lambda-runtime-trace-id",
-        hv(&format!("Root=1-{:08x}-{};Parent={};Sampled=0", crate::util::now_ms() / 1000, crate::util::hex(&crate::util::random_bytes::<12>()), crate::util::hex(&crate::util::random_bytes::<8>()))),
+        hv(&format!(
+            "Root=1-{:08x}-{};Parent={};Sampled=0",
+            crate::util::now_ms() / 1000,
+            crate::util::hex(&crate::util::random_bytes::<12>()),
+            crate::util::hex(&crate::util::random_bytes::<8>())
+        )),
     );
     headers.insert("content-type", HeaderValue::from_static("application/json"));
     (StatusCode::OK, headers, payload).into_response()

@@ -54,23 +54,24 @@ impl Clients {
 fn key_schema(keys: &[(String, String)]) -> Result<Vec<KeySchemaElement>, String> {
     keys.iter()
         .map(|(name, ty)| {
-            KeySchemaElement::builder()
-                .attribute_name(name)
-                .key_type(KeyType::from(ty.as_str()))
-                .build()
-                .map_err(|e| e.to_string())
+            KeySchemaElement::builder().attribute_name(name).key_type(KeyType::from(ty.as_str())).build().map_err(|e| e.to_string())
         })
         .collect()
 }
 
 pub async fn create_table(ddb: &aws_sdk_dynamodb::Client, t: &TableSpec) -> Result<bool, String> {
-    let mut req = ddb.create_table().table_name(&t.name).billing_mode(BillingMode::PayPerRequest).set_key_schema(Some(key_schema(&t.key_schema())?));
+    let mut req =
+        ddb.create_table().table_name(&t.name).billing_mode(BillingMode::PayPerRequest).set_key_schema(Some(key_schema(&t.key_schema())?));
     let defs = t.properties.get("AttributeDefinitions").and_then(|d| d.as_array()).cloned().unwrap_or_default();
     for d in defs {
         let name = d.get("AttributeName").and_then(|v| v.as_str()).unwrap_or_default();
         let ty = d.get("AttributeType").and_then(|v| v.as_str()).unwrap_or("S");
         req = req.attribute_definitions(
-            AttributeDefinition::builder().attribute_name(name).attribute_type(ScalarAttributeType::from(ty)).build().map_err(|e| e.to_string())?,
+            AttributeDefinition::builder()
+                .attribute_name(name)
+                .attribute_type(ScalarAttributeType::from(ty))
+                .build()
+                .map_err(|e| e.to_string())?,
         );
     }
     for g in t.global_indexes() {
@@ -88,7 +89,13 @@ pub async fn create_table(ddb: &aws_sdk_dynamodb::Client, t: &TableSpec) -> Resu
         );
     }
     if let Some(view) = t.stream_view_type() {
-        req = req.stream_specification(aws_sdk_dynamodb::types::StreamSpecification::builder().stream_enabled(true).stream_view_type(aws_sdk_dynamodb::types::StreamViewType::from(view.as_str())).build().map_err(|e| e.to_string())?);
+        req = req.stream_specification(
+            aws_sdk_dynamodb::types::StreamSpecification::builder()
+                .stream_enabled(true)
+                .stream_view_type(aws_sdk_dynamodb::types::StreamViewType::from(view.as_str()))
+                .build()
+                .map_err(|e| e.to_string())?,
+        );
     }
     match req.send().await {
         Ok(_) => {}
@@ -103,7 +110,9 @@ pub async fn create_table(ddb: &aws_sdk_dynamodb::Client, t: &TableSpec) -> Resu
     if let Some(attr) = t.ttl_attribute() {
         ddb.update_time_to_live()
             .table_name(&t.name)
-            .time_to_live_specification(TimeToLiveSpecification::builder().attribute_name(attr).enabled(true).build().map_err(|e| e.to_string())?)
+            .time_to_live_specification(
+                TimeToLiveSpecification::builder().attribute_name(attr).enabled(true).build().map_err(|e| e.to_string())?,
+            )
             .send()
             .await
             .map_err(|e| format!("UpdateTimeToLive {}: {}", t.name, aws_sdk_dynamodb::error::DisplayErrorContext(&e)))?;
@@ -118,7 +127,12 @@ pub async fn provision(spec: &StackSpec, clients: &Clients, ssm_value: Option<&s
 
 /// [`provision`], with values of their own for the SSM parameters named by some environment
 /// variables (`VAPID_PARAM` → the VAPID key pair's JSON); the others get `ssm_value`.
-pub async fn provision_with(spec: &StackSpec, clients: &Clients, ssm_value: Option<&str>, by_var: &std::collections::BTreeMap<String, String>) -> Result<(), String> {
+pub async fn provision_with(
+    spec: &StackSpec,
+    clients: &Clients,
+    ssm_value: Option<&str>,
+    by_var: &std::collections::BTreeMap<String, String>,
+) -> Result<(), String> {
     // DynamoDB Local may still be warming up: retry the first call for a few seconds.
     let mut attempt = 0;
     loop {
@@ -146,7 +160,13 @@ pub async fn provision_with(spec: &StackSpec, clients: &Clients, ssm_value: Opti
     }
     for t in &spec.topics {
         let name = t.rsplit(':').next().unwrap_or(t);
-        clients.sns.create_topic().name(name).send().await.map_err(|e| format!("CreateTopic {name}: {}", aws_sdk_sns::error::DisplayErrorContext(&e)))?;
+        clients
+            .sns
+            .create_topic()
+            .name(name)
+            .send()
+            .await
+            .map_err(|e| format!("CreateTopic {name}: {}", aws_sdk_sns::error::DisplayErrorContext(&e)))?;
     }
     for p in &spec.ssm_parameters {
         let own = spec.ssm_parameter_vars.get(p).and_then(|var| by_var.get(var));

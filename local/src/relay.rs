@@ -11,7 +11,18 @@ use tokio::net::TcpStream;
 
 /// Headers that belong to one hop, not to the request.
 fn hop_by_hop(name: &str) -> bool {
-    matches!(name, "connection" | "keep-alive" | "transfer-encoding" | "te" | "trailer" | "upgrade" | "proxy-connection" | "proxy-authorization" | "content-length")
+    matches!(
+        name,
+        "connection"
+            | "keep-alive"
+            | "transfer-encoding"
+            | "te"
+            | "trailer"
+            | "upgrade"
+            | "proxy-connection"
+            | "proxy-authorization"
+            | "content-length"
+    )
 }
 
 struct Answer {
@@ -65,7 +76,11 @@ const MAX_IDLE: usize = 32;
 impl Upstream {
     /// `endpoint`: `http://host:port`.
     pub fn new(name: &'static str, endpoint: &str) -> Result<Upstream, String> {
-        let host = endpoint.strip_prefix("http://").ok_or_else(|| format!("the {name} relay needs an http:// endpoint, not {endpoint}"))?.trim_end_matches('/').to_string();
+        let host = endpoint
+            .strip_prefix("http://")
+            .ok_or_else(|| format!("the {name} relay needs an http:// endpoint, not {endpoint}"))?
+            .trim_end_matches('/')
+            .to_string();
         Ok(Upstream { name, host, idle: Mutex::new(Vec::new()) })
     }
 
@@ -142,7 +157,12 @@ enum Exchange {
 
 /// Sends one request and reads its response (Content-Length, chunked, or up to the end).
 /// A response to HEAD has no body, whatever its length says.
-async fn exchange(mut conn: BufReader<TcpStream>, request: &[u8], name: &str, head: bool) -> Result<(Answer, BufReader<TcpStream>), Exchange> {
+async fn exchange(
+    mut conn: BufReader<TcpStream>,
+    request: &[u8],
+    name: &str,
+    head: bool,
+) -> Result<(Answer, BufReader<TcpStream>), Exchange> {
     conn.get_mut().write_all(request).await.map_err(|e| Exchange::Untouched(format!("write to {name}: {e}")))?;
     let mut line = String::new();
     match conn.read_line(&mut line).await {
@@ -151,7 +171,11 @@ async fn exchange(mut conn: BufReader<TcpStream>, request: &[u8], name: &str, he
         Err(e) => return Err(Exchange::Untouched(format!("read from {name}: {e}"))),
     }
     let failed = |e: std::io::Error| Exchange::Failed(format!("read from {name}: {e}"));
-    let status: u16 = line.split_whitespace().nth(1).and_then(|s| s.parse().ok()).ok_or_else(|| Exchange::Failed(format!("not an HTTP status line: {line:?}")))?;
+    let status: u16 = line
+        .split_whitespace()
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .ok_or_else(|| Exchange::Failed(format!("not an HTTP status line: {line:?}")))?;
     let http10 = line.starts_with("HTTP/1.0");
     let mut headers = Vec::new();
     loop {
@@ -176,7 +200,8 @@ async fn exchange(mut conn: BufReader<TcpStream>, request: &[u8], name: &str, he
         loop {
             line.clear();
             conn.read_line(&mut line).await.map_err(failed)?;
-            let size = usize::from_str_radix(line.trim().split(';').next().unwrap_or("").trim(), 16).map_err(|_| Exchange::Failed(format!("bad chunk size {line:?}")))?;
+            let size = usize::from_str_radix(line.trim().split(';').next().unwrap_or("").trim(), 16)
+                .map_err(|_| Exchange::Failed(format!("bad chunk size {line:?}")))?;
             if size == 0 {
                 // Trailers, up to the empty line.
                 loop {
@@ -202,4 +227,3 @@ async fn exchange(mut conn: BufReader<TcpStream>, request: &[u8], name: &str, he
     }
     Ok((Answer { status, headers, body, reusable }, conn))
 }
-

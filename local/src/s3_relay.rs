@@ -67,8 +67,14 @@ async fn relay(State(st): State<Arc<Relay>>, method: Method, uri: Uri, headers: 
         return match r {
             Refusal::Missing => s3_error(StatusCode::FORBIDDEN, "AccessDenied", "Access Denied"),
             Refusal::Expired => s3_error(StatusCode::FORBIDDEN, "AccessDenied", "Request has expired"),
-            Refusal::UnknownKey => s3_error(StatusCode::FORBIDDEN, "InvalidAccessKeyId", "The AWS Access Key Id you provided does not exist in our records."),
-            Refusal::Mismatch => s3_error(StatusCode::FORBIDDEN, "SignatureDoesNotMatch", "The request signature we calculated does not match the signature you provided. Check your key and signing method."),
+            Refusal::UnknownKey => {
+                s3_error(StatusCode::FORBIDDEN, "InvalidAccessKeyId", "The AWS Access Key Id you provided does not exist in our records.")
+            }
+            Refusal::Mismatch => s3_error(
+                StatusCode::FORBIDDEN,
+                "SignatureDoesNotMatch",
+                "The request signature we calculated does not match the signature you provided. Check your key and signing method.",
+            ),
         };
     }
     forward(&st, &method, &uri, &headers, &body).await

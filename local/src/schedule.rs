@@ -16,7 +16,13 @@ pub struct Schedules {
 }
 
 impl Schedules {
-    pub fn start(sources: &[ScheduleSourceSpec], pools: &BTreeMap<String, Arc<FunctionPool>>, region: &str, account: &str, log: LogSink) -> Schedules {
+    pub fn start(
+        sources: &[ScheduleSourceSpec],
+        pools: &BTreeMap<String, Arc<FunctionPool>>,
+        region: &str,
+        account: &str,
+        log: LogSink,
+    ) -> Schedules {
         let mut tasks = Vec::new();
         for s in sources {
             let Some(pool) = pools.get(&s.function).cloned() else { continue };
@@ -44,7 +50,12 @@ impl Schedules {
                         Ok(_) => "ok".to_string(),
                         Err(e) => format!("error: {e}"),
                     };
-                    log.gateway(&format!("schedule {} -> {} duration={:.1}ms {outcome}", s.expression, s.function, report.duration.as_secs_f64() * 1000.0));
+                    log.gateway(&format!(
+                        "schedule {} -> {} duration={:.1}ms {outcome}",
+                        s.expression,
+                        s.function,
+                        report.duration.as_secs_f64() * 1000.0
+                    ));
                 }
             }));
         }

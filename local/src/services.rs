@@ -96,9 +96,12 @@ async fn spawn_service(name: &str, mut cmd: tokio::process::Command, port: u16, 
     cmd.stdin(std::process::Stdio::null()).stdout(std::process::Stdio::piped()).stderr(std::process::Stdio::piped()).kill_on_drop(true);
     crate::util::die_with_parent(&mut cmd, true);
     let mut child = cmd.spawn().map_err(|e| format!("cannot start {name}: {e}"))?;
-    for out in [child.stdout.take().map(|o| Box::new(o) as Box<dyn tokio::io::AsyncRead + Unpin + Send>), child.stderr.take().map(|e| Box::new(e) as Box<dyn tokio::io::AsyncRead + Unpin + Send>)]
-        .into_iter()
-        .flatten()
+    for out in [
+        child.stdout.take().map(|o| Box::new(o) as Box<dyn tokio::io::AsyncRead + Unpin + Send>),
+        child.stderr.take().map(|e| Box::new(e) as Box<dyn tokio::io::AsyncRead + Unpin + Send>),
+    ]
+    .into_iter()
+    .flatten()
     {
         let log = log.clone();
         let name = name.to_string();
@@ -162,7 +165,11 @@ pub async fn start_moto(tools: &Path, log: &LogSink) -> Result<ServiceProcess, S
     let port = crate::util::free_port();
     let mut cmd = tokio::process::Command::new(&bin);
     // The account of the template's local ARNs (topics are addressed by ARN).
-    cmd.arg("-H").arg("127.0.0.1").arg("-p").arg(port.to_string()).env("MOTO_ACCOUNT_ID", crate::template::LocalContext::default().account_id);
+    cmd.arg("-H")
+        .arg("127.0.0.1")
+        .arg("-p")
+        .arg(port.to_string())
+        .env("MOTO_ACCOUNT_ID", crate::template::LocalContext::default().account_id);
     spawn_service("moto", cmd, port, log).await
 }
 

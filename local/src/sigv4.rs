@@ -89,7 +89,17 @@ fn percent_decode(s: &str) -> Vec<u8> {
 /// Checks a signature over the canonical request; `skip_query` names the query parameter that is
 /// the signature itself (presigned URLs).
 #[allow(clippy::too_many_arguments)]
-fn check(method: &Method, uri: &Uri, headers: &HeaderMap, sig: &Signed, payload: &str, style: PathStyle, skip_query: Option<&str>, access_key: &str, secret: &str) -> Result<(), Refusal> {
+fn check(
+    method: &Method,
+    uri: &Uri,
+    headers: &HeaderMap,
+    sig: &Signed,
+    payload: &str,
+    style: PathStyle,
+    skip_query: Option<&str>,
+    access_key: &str,
+    secret: &str,
+) -> Result<(), Refusal> {
     let mut scope = sig.credential.splitn(2, '/');
     let (key, scope) = (scope.next().unwrap_or_default(), scope.next().unwrap_or_default());
     if key != access_key {
@@ -102,17 +112,29 @@ fn check(method: &Method, uri: &Uri, headers: &HeaderMap, sig: &Signed, payload:
     let (date, region, service) = (parts[0], parts[1], parts[2]);
     let path: String = match style {
         PathStyle::Twice => uri.path().split('/').map(uri_encode).collect::<Vec<_>>().join("/"),
-        PathStyle::S3 => uri.path().split('/').map(|seg| uri_encode(&String::from_utf8_lossy(&percent_decode(seg)))).collect::<Vec<_>>().join("/"),
+        PathStyle::S3 => {
+            uri.path().split('/').map(|seg| uri_encode(&String::from_utf8_lossy(&percent_decode(seg)))).collect::<Vec<_>>().join("/")
+        }
     };
     let mut query: Vec<(String, String)> = uri
         .query()
-        .map(|q| form_urlencoded::parse(q.as_bytes()).filter(|(k, _)| Some(k.as_ref()) != skip_query).map(|(k, v)| (uri_encode(&k), uri_encode(&v))).collect())
+        .map(|q| {
+            form_urlencoded::parse(q.as_bytes())
+                .filter(|(k, _)| Some(k.as_ref()) != skip_query)
+                .map(|(k, v)| (uri_encode(&k), uri_encode(&v)))
+                .collect()
+        })
         .unwrap_or_default();
     query.sort();
     let query = query.iter().map(|(k, v)| format!("{k}={v}")).collect::<Vec<_>>().join("&");
     let mut canonical_headers = String::new();
     for name in sig.signed_headers.split(';') {
-        let values: Vec<String> = headers.get_all(name).iter().filter_map(|v| v.to_str().ok()).map(|v| v.split_whitespace().collect::<Vec<_>>().join(" ")).collect();
+        let values: Vec<String> = headers
+            .get_all(name)
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .map(|v| v.split_whitespace().collect::<Vec<_>>().join(" "))
+            .collect();
         canonical_headers.push_str(&format!("{name}:{}\n", values.join(",")));
     }
     let canonical = format!("{}\n{path}\n{query}\n{canonical_headers}\n{}\n{payload}", method.as_str(), sig.signed_headers);
@@ -143,7 +165,12 @@ fn from_header(headers: &HeaderMap) -> Result<Signed<'_>, Refusal> {
         }
     }
     let amz_date = headers.get("x-amz-date").and_then(|v| v.to_str().ok()).ok_or(Refusal::Missing)?;
-    Ok(Signed { credential: credential.ok_or(Refusal::Missing)?, signed_headers: signed_headers.ok_or(Refusal::Missing)?, signature: signature.ok_or(Refusal::Missing)?, amz_date })
+    Ok(Signed {
+        credential: credential.ok_or(Refusal::Missing)?,
+        signed_headers: signed_headers.ok_or(Refusal::Missing)?,
+        signature: signature.ok_or(Refusal::Missing)?,
+        amz_date,
+    })
 }
 
 /// Checks the request's `Authorization` (AWS4-HMAC-SHA256) against `(access key, secret)`, as
@@ -168,7 +195,8 @@ pub fn verify_s3(method: &Method, uri: &Uri, headers: &HeaderMap, access_key: &s
         let payload = headers.get("x-amz-content-sha256").and_then(|v| v.to_str().ok()).ok_or(Refusal::Missing)?;
         return check(method, uri, headers, &sig, payload, PathStyle::S3, None, access_key, secret);
     }
-    let q: Vec<(String, String)> = form_urlencoded::parse(uri.query().unwrap_or_default().as_bytes()).map(|(k, v)| (k.into_owned(), v.into_owned())).collect();
+    let q: Vec<(String, String)> =
+        form_urlencoded::parse(uri.query().unwrap_or_default().as_bytes()).map(|(k, v)| (k.into_owned(), v.into_owned())).collect();
     let get = |k: &str| q.iter().find(|(n, _)| n == k).map(|(_, v)| v.as_str());
     if get("X-Amz-Algorithm") != Some("AWS4-HMAC-SHA256") {
         return Err(Refusal::Missing);

@@ -169,7 +169,10 @@ pub async fn start(opts: StackOptions) -> Result<RunningStack, String> {
         routes.insert(route.clone(), pool);
     }
     let mut pool_of = |function: &str| -> Result<Arc<FunctionPool>, String> {
-        let pool = pools.entry(function.to_string()).or_insert_with(|| FunctionPool::new(spec.functions[function].clone(), settings.clone(), &opts.function_env)).clone();
+        let pool = pools
+            .entry(function.to_string())
+            .or_insert_with(|| FunctionPool::new(spec.functions[function].clone(), settings.clone(), &opts.function_env))
+            .clone();
         if !pool.binary_path().exists() {
             return Err(format!("{}: binary {} not found; build it with `cargo build`", function, pool.binary_path().display()));
         }
@@ -177,13 +180,16 @@ pub async fn start(opts: StackOptions) -> Result<RunningStack, String> {
     };
     let http_api = match &spec.http_api {
         Some(h) => {
-            let http_pools: BTreeMap<String, Arc<FunctionPool>> = h.routes.values().map(|f| pool_of(f).map(|p| (f.clone(), p))).collect::<Result<_, _>>()?;
+            let http_pools: BTreeMap<String, Arc<FunctionPool>> =
+                h.routes.values().map(|f| pool_of(f).map(|p| (f.clone(), p))).collect::<Result<_, _>>()?;
             Some(crate::http_api::HttpApi::new(h, &http_pools, addr.to_string(), ctx.account_id.clone(), opts.log.clone())?)
         }
         None => None,
     };
-    let stream_pools: BTreeMap<String, Arc<FunctionPool>> = spec.stream_sources.iter().map(|s| pool_of(&s.function).map(|p| (s.function.clone(), p))).collect::<Result<_, _>>()?;
-    let sns_pools: BTreeMap<String, Arc<FunctionPool>> = spec.sns_sources.iter().map(|s| pool_of(&s.function).map(|p| (s.function.clone(), p))).collect::<Result<_, _>>()?;
+    let stream_pools: BTreeMap<String, Arc<FunctionPool>> =
+        spec.stream_sources.iter().map(|s| pool_of(&s.function).map(|p| (s.function.clone(), p))).collect::<Result<_, _>>()?;
+    let sns_pools: BTreeMap<String, Arc<FunctionPool>> =
+        spec.sns_sources.iter().map(|s| pool_of(&s.function).map(|p| (s.function.clone(), p))).collect::<Result<_, _>>()?;
     let sns = if spec.sns_sources.is_empty() {
         None
     } else {
@@ -191,15 +197,29 @@ pub async fn start(opts: StackOptions) -> Result<RunningStack, String> {
         subs.subscribe(&clients.sns, &addr.to_string()).await?;
         Some(subs)
     };
-    let schedule_pools: BTreeMap<String, Arc<FunctionPool>> = spec.schedule_sources.iter().map(|s| pool_of(&s.function).map(|p| (s.function.clone(), p))).collect::<Result<_, _>>()?;
+    let schedule_pools: BTreeMap<String, Arc<FunctionPool>> =
+        spec.schedule_sources.iter().map(|s| pool_of(&s.function).map(|p| (s.function.clone(), p))).collect::<Result<_, _>>()?;
     let others: Vec<Arc<FunctionPool>> = stream_pools.values().chain(sns_pools.values()).chain(schedule_pools.values()).cloned().collect();
-    let gateway = Gateway::new(gw_cfg, &spec.websocket.route_selection_expression, routes, addr.to_string(), opts.log.clone())?.with_extras(http_api, others, sns).with_throttling(spec.websocket.throttle, &spec.websocket.route_throttle);
+    let gateway = Gateway::new(gw_cfg, &spec.websocket.route_selection_expression, routes, addr.to_string(), opts.log.clone())?
+        .with_extras(http_api, others, sns)
+        .with_throttling(spec.websocket.throttle, &spec.websocket.route_throttle);
     let streams = if spec.stream_sources.is_empty() {
         None
     } else {
-        Some(crate::streams::StreamPoller::start(&spec.stream_sources, &stream_pools, clients.dynamodb.clone(), clients.streams.clone(), &ctx.region, opts.log.clone()).await?)
+        Some(
+            crate::streams::StreamPoller::start(
+                &spec.stream_sources,
+                &stream_pools,
+                clients.dynamodb.clone(),
+                clients.streams.clone(),
+                &ctx.region,
+                opts.log.clone(),
+            )
+            .await?,
+        )
     };
-    let schedules = crate::schedule::Schedules::start(&spec.schedule_sources, &schedule_pools, &ctx.region, &ctx.account_id, opts.log.clone());
+    let schedules =
+        crate::schedule::Schedules::start(&spec.schedule_sources, &schedule_pools, &ctx.region, &ctx.account_id, opts.log.clone());
     let app = gateway.router().into_make_service_with_connect_info::<SocketAddr>();
     let (tx, rx) = tokio::sync::oneshot::channel::<()>();
     let server = tokio::spawn(async move {

@@ -84,12 +84,28 @@ pub struct StreamPoller {
 
 impl StreamPoller {
     /// Starts one poller per event source.
-    pub async fn start(sources: &[StreamSourceSpec], pools: &BTreeMap<String, Arc<FunctionPool>>, ddb: aws_sdk_dynamodb::Client, streams: aws_sdk_dynamodbstreams::Client, region: &str, log: LogSink) -> Result<StreamPoller, String> {
+    pub async fn start(
+        sources: &[StreamSourceSpec],
+        pools: &BTreeMap<String, Arc<FunctionPool>>,
+        ddb: aws_sdk_dynamodb::Client,
+        streams: aws_sdk_dynamodbstreams::Client,
+        region: &str,
+        log: LogSink,
+    ) -> Result<StreamPoller, String> {
         let mut tasks = Vec::new();
         for s in sources {
             let pool = pools.get(&s.function).cloned().ok_or_else(|| format!("stream source of {}: no such function", s.function))?;
-            let table = ddb.describe_table().table_name(&s.table_name).send().await.map_err(|e| format!("DescribeTable {}: {}", s.table_name, aws_sdk_dynamodb::error::DisplayErrorContext(&e)))?;
-            let arn = table.table().and_then(|t| t.latest_stream_arn()).map(str::to_string).ok_or_else(|| format!("table {} has no stream (StreamSpecification)", s.table_name))?;
+            let table = ddb
+                .describe_table()
+                .table_name(&s.table_name)
+                .send()
+                .await
+                .map_err(|e| format!("DescribeTable {}: {}", s.table_name, aws_sdk_dynamodb::error::DisplayErrorContext(&e)))?;
+            let arn = table
+                .table()
+                .and_then(|t| t.latest_stream_arn())
+                .map(str::to_string)
+                .ok_or_else(|| format!("table {} has no stream (StreamSpecification)", s.table_name))?;
             let source = Poll { spec: s.clone(), pool, streams: streams.clone(), arn, region: region.to_string(), log: log.clone() };
             tasks.push(tokio::spawn(source.run()));
         }
@@ -170,8 +186,20 @@ impl Poll {
         }
     }
 
-    async fn discover(&self, iterators: &mut BTreeMap<String, String>, done: &BTreeSet<String>, last: &BTreeMap<String, String>, first: bool) -> Result<(), String> {
-        let d = self.streams.describe_stream().stream_arn(&self.arn).send().await.map_err(|e| format!("DescribeStream: {}", aws_sdk_dynamodbstreams::error::DisplayErrorContext(&e)))?;
+    async fn discover(
+        &self,
+        iterators: &mut BTreeMap<String, String>,
+        done: &BTreeSet<String>,
+        last: &BTreeMap<String, String>,
+        first: bool,
+    ) -> Result<(), String> {
+        let d = self
+            .streams
+            .describe_stream()
+            .stream_arn(&self.arn)
+            .send()
+            .await
+            .map_err(|e| format!("DescribeStream: {}", aws_sdk_dynamodbstreams::error::DisplayErrorContext(&e)))?;
         let shards = d.stream_description().map(|s| s.shards().to_vec()).unwrap_or_default();
         for sh in shards {
             let Some(id) = sh.shard_id() else { continue };
@@ -184,7 +212,8 @@ impl Poll {
                 None if first && self.spec.starting_position == "LATEST" => req.shard_iterator_type(ShardIteratorType::Latest),
                 None => req.shard_iterator_type(ShardIteratorType::TrimHorizon),
             };
-            let it = req.send().await.map_err(|e| format!("GetShardIterator: {}", aws_sdk_dynamodbstreams::error::DisplayErrorContext(&e)))?;
+            let it =
+                req.send().await.map_err(|e| format!("GetShardIterator: {}", aws_sdk_dynamodbstreams::error::DisplayErrorContext(&e)))?;
             if let Some(i) = it.shard_iterator() {
                 iterators.insert(id.to_string(), i.to_string());
             }
@@ -199,7 +228,13 @@ impl Poll {
         let mut it = Some(iterator.to_string());
         while let Some(cur) = it.clone() {
             let want = self.spec.batch_size as usize - records.len();
-            let out = self.streams.get_records().shard_iterator(&cur).limit(want.min(1000) as i32).send().await.map_err(|e| format!("{:?}: {}", e.as_service_error().map(|s| s.meta().code().unwrap_or_default().to_string()), aws_sdk_dynamodbstreams::error::DisplayErrorContext(&e)))?;
+            let out = self.streams.get_records().shard_iterator(&cur).limit(want.min(1000) as i32).send().await.map_err(|e| {
+                format!(
+                    "{:?}: {}",
+                    e.as_service_error().map(|s| s.meta().code().unwrap_or_default().to_string()),
+                    aws_sdk_dynamodbstreams::error::DisplayErrorContext(&e)
+                )
+            })?;
             let got = out.records().to_vec();
             it = out.next_shard_iterator().map(str::to_string);
             let empty = got.is_empty();
@@ -221,9 +256,21 @@ impl Poll {
             let payload = Bytes::from(serde_json::to_vec(&event).expect("events serialize"));
             let (result, report) = self.pool.invoke(payload).await;
             match result {
-                Ok(_) => self.log.gateway(&format!("stream {} -> {} records={} duration={:.1}ms ok", self.spec.table_name, self.spec.function, batch.len(), report.duration.as_secs_f64() * 1000.0)),
+                Ok(_) => self.log.gateway(&format!(
+                    "stream {} -> {} records={} duration={:.1}ms ok",
+                    self.spec.table_name,
+                    self.spec.function,
+                    batch.len(),
+                    report.duration.as_secs_f64() * 1000.0
+                )),
                 Err(e) => {
-                    self.log.gateway(&format!("stream {} -> {} records={} attempt={}: {e}", self.spec.table_name, self.spec.function, batch.len(), attempts + 1));
+                    self.log.gateway(&format!(
+                        "stream {} -> {} records={} attempt={}: {e}",
+                        self.spec.table_name,
+                        self.spec.function,
+                        batch.len(),
+                        attempts + 1
+                    ));
                     if self.spec.bisect_on_error && batch.len() > 1 {
                         let mut first = batch;
                         let second = first.split_off(first.len() / 2);
@@ -234,7 +281,13 @@ impl Poll {
                         tokio::time::sleep(Duration::from_millis((200u64 << attempts.min(5) as u32).min(5_000))).await;
                         queue.push((batch, attempts + 1));
                     } else {
-                        self.log.gateway(&format!("stream {} -> {}: {} records skipped after {} retries", self.spec.table_name, self.spec.function, batch.len(), attempts));
+                        self.log.gateway(&format!(
+                            "stream {} -> {}: {} records skipped after {} retries",
+                            self.spec.table_name,
+                            self.spec.function,
+                            batch.len(),
+                            attempts
+                        ));
                     }
                 }
             }

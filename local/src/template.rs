@@ -446,11 +446,7 @@ impl TableSpec {
                     .map(|g| IndexSpec {
                         name: g.get("IndexName").and_then(Value::as_str).unwrap_or_default().to_string(),
                         key_schema: key_schema(g.get("KeySchema")),
-                        projection_type: g
-                            .pointer("/Projection/ProjectionType")
-                            .and_then(Value::as_str)
-                            .unwrap_or("ALL")
-                            .to_string(),
+                        projection_type: g.pointer("/Projection/ProjectionType").and_then(Value::as_str).unwrap_or("ALL").to_string(),
                         non_key_attributes: g
                             .pointer("/Projection/NonKeyAttributes")
                             .and_then(Value::as_array)
@@ -543,7 +539,8 @@ impl StackSpec {
             integrations.insert(id.clone(), function.to_string());
         }
         // Routes of each API: ApiId is a `Ref` to the API's logical id.
-        let api_of = |props: &Value| -> Option<String> { props.pointer("/Properties/ApiId/Ref").and_then(Value::as_str).map(str::to_string) };
+        let api_of =
+            |props: &Value| -> Option<String> { props.pointer("/Properties/ApiId/Ref").and_then(Value::as_str).map(str::to_string) };
         let mut all_routes: BTreeMap<String, BTreeMap<String, String>> = BTreeMap::new();
         for (id, route) in t.resources_of_type("AWS::ApiGatewayV2::Route") {
             let key = r.string(route.pointer("/Properties/RouteKey").ok_or_else(|| invalid(format!("{id}: no RouteKey")))?)?;
@@ -559,8 +556,16 @@ impl StackSpec {
             }
         }
         let routes = all_routes.remove(api_id).unwrap_or_default();
-        let ws_stage = t.resources_of_type("AWS::ApiGatewayV2::Stage").find(|(_, st)| api_of(st).as_deref() == Some(api_id.as_str())).map(|(_, s)| s.clone());
-        let stage_name = ws_stage.as_ref().and_then(|s| s.pointer("/Properties/StageName")).map(|v| r.string(v)).transpose()?.unwrap_or_else(|| "local".into());
+        let ws_stage = t
+            .resources_of_type("AWS::ApiGatewayV2::Stage")
+            .find(|(_, st)| api_of(st).as_deref() == Some(api_id.as_str()))
+            .map(|(_, s)| s.clone());
+        let stage_name = ws_stage
+            .as_ref()
+            .and_then(|s| s.pointer("/Properties/StageName"))
+            .map(|v| r.string(v))
+            .transpose()?
+            .unwrap_or_else(|| "local".into());
         let throttle_of = |settings: &Value| -> Result<Option<(u32, f64)>> {
             let burst = settings.get("ThrottlingBurstLimit").map(|v| r.string(v)).transpose()?.and_then(|v| v.parse().ok());
             let rate = settings.get("ThrottlingRateLimit").map(|v| r.string(v)).transpose()?.and_then(|v| v.parse().ok());
@@ -613,7 +618,10 @@ impl StackSpec {
                 },
             );
         }
-        let http_api = match t.resources_of_type("AWS::ApiGatewayV2::Api").find(|(_, a)| a.pointer("/Properties/ProtocolType").and_then(Value::as_str) == Some("HTTP")) {
+        let http_api = match t
+            .resources_of_type("AWS::ApiGatewayV2::Api")
+            .find(|(_, a)| a.pointer("/Properties/ProtocolType").and_then(Value::as_str) == Some("HTTP"))
+        {
             None => None,
             Some((http_id, api)) => {
                 let routes = all_routes.remove(http_id).unwrap_or_default();
@@ -622,13 +630,18 @@ impl StackSpec {
                     .find(|(_, i)| api_of(i).as_deref() == Some(http_id.as_str()))
                     .map(|(_, i)| i.get("Properties").cloned().unwrap_or(Value::Null))
                     .unwrap_or(Value::Null);
-                let payload_format_version = integ.get("PayloadFormatVersion").map(|v| r.string(v)).transpose()?.unwrap_or_else(|| "2.0".into());
+                let payload_format_version =
+                    integ.get("PayloadFormatVersion").map(|v| r.string(v)).transpose()?.unwrap_or_else(|| "2.0".into());
                 if payload_format_version != "2.0" {
                     return Err(invalid(format!("{http_id}: only PayloadFormatVersion 2.0 is supported locally")));
                 }
-                let timeout_ms = integ.get("TimeoutInMillis").map(|v| r.string(v)).transpose()?.map(|v| v.parse().unwrap_or(30_000)).unwrap_or(30_000);
+                let timeout_ms =
+                    integ.get("TimeoutInMillis").map(|v| r.string(v)).transpose()?.map(|v| v.parse().unwrap_or(30_000)).unwrap_or(30_000);
                 let cors = api.pointer("/Properties/CorsConfiguration").map(|c| r.cors(c)).transpose()?;
-                let stage = t.resources_of_type("AWS::ApiGatewayV2::Stage").find(|(_, st)| api_of(st).as_deref() == Some(http_id.as_str())).map(|(_, st)| st.clone());
+                let stage = t
+                    .resources_of_type("AWS::ApiGatewayV2::Stage")
+                    .find(|(_, st)| api_of(st).as_deref() == Some(http_id.as_str()))
+                    .map(|(_, st)| st.clone());
                 let throttle = match stage.as_ref().and_then(|st| st.pointer("/Properties/DefaultRouteSettings")) {
                     Some(d) => {
                         let burst = d.get("ThrottlingBurstLimit").map(|v| r.string(v)).transpose()?.and_then(|v| v.parse().ok());
@@ -663,10 +676,7 @@ impl StackSpec {
                 None => r.physical_name(id),
             })
             .collect::<Result<Vec<_>>>()?;
-        let topics = t
-            .resources_of_type("AWS::SNS::Topic")
-            .map(|(id, _)| r.physical_name(id))
-            .collect::<Result<Vec<_>>>()?;
+        let topics = t.resources_of_type("AWS::SNS::Topic").map(|(id, _)| r.physical_name(id)).collect::<Result<Vec<_>>>()?;
         let mut ssm_parameters: Vec<String> = functions
             .values()
             .flat_map(|f| f.environment.iter())
@@ -690,15 +700,27 @@ impl StackSpec {
             let Some(events) = f.pointer("/Properties/Events").and_then(Value::as_object) else { continue };
             for (name, ev) in events {
                 if ev.get("Type").and_then(Value::as_str) == Some("Schedule") {
-                    let expr = ev.pointer("/Properties/Schedule").ok_or_else(|| invalid(format!("{id}.{name}: Schedule event without Schedule")))?;
+                    let expr = ev
+                        .pointer("/Properties/Schedule")
+                        .ok_or_else(|| invalid(format!("{id}.{name}: Schedule event without Schedule")))?;
                     let expression = r.string(expr)?;
-                    let period_secs = chat::heartbeat::rate_seconds(&expression).ok_or_else(|| invalid(format!("{id}.{name}: only rate(N unit) schedules run locally, not {expression}")))?;
-                    schedule_sources.push(ScheduleSourceSpec { function: id.clone(), name: format!("{id}{name}"), expression, period_secs });
+                    let period_secs = chat::heartbeat::rate_seconds(&expression)
+                        .ok_or_else(|| invalid(format!("{id}.{name}: only rate(N unit) schedules run locally, not {expression}")))?;
+                    schedule_sources.push(ScheduleSourceSpec {
+                        function: id.clone(),
+                        name: format!("{id}{name}"),
+                        expression,
+                        period_secs,
+                    });
                     continue;
                 }
                 if ev.get("Type").and_then(Value::as_str) == Some("SNS") {
                     let topic = ev.pointer("/Properties/Topic").ok_or_else(|| invalid(format!("{id}.{name}: SNS event without Topic")))?;
-                    let topic_logical_id = topic.get("Ref").and_then(Value::as_str).ok_or_else(|| invalid(format!("{id}.{name}: Topic must be !Ref <Topic>")))?.to_string();
+                    let topic_logical_id = topic
+                        .get("Ref")
+                        .and_then(Value::as_str)
+                        .ok_or_else(|| invalid(format!("{id}.{name}: Topic must be !Ref <Topic>")))?
+                        .to_string();
                     sns_sources.push(SnsSourceSpec { function: id.clone(), topic_arn: r.string(topic)?, topic_logical_id });
                     continue;
                 }
@@ -706,9 +728,24 @@ impl StackSpec {
                     continue;
                 }
                 let p = ev.get("Properties").cloned().unwrap_or(Value::Null);
-                let table_logical_id = p.pointer("/Stream/Fn::GetAtt/0").and_then(Value::as_str).ok_or_else(|| invalid(format!("{id}.{name}: Stream must be !GetAtt <Table>.StreamArn")))?.to_string();
-                let table_name = tables.iter().find(|tb| tb.logical_id == table_logical_id).map(|tb| tb.name.clone()).ok_or_else(|| invalid(format!("{id}.{name}: no table {table_logical_id}")))?;
-                let num = |k: &str, d: i64| -> Result<i64> { p.get(k).map(|v| r.string(v)).transpose()?.map(|v| v.parse().map_err(|_| invalid(format!("{id}.{name}: {k}")))).transpose().map(|o| o.unwrap_or(d)) };
+                let table_logical_id = p
+                    .pointer("/Stream/Fn::GetAtt/0")
+                    .and_then(Value::as_str)
+                    .ok_or_else(|| invalid(format!("{id}.{name}: Stream must be !GetAtt <Table>.StreamArn")))?
+                    .to_string();
+                let table_name = tables
+                    .iter()
+                    .find(|tb| tb.logical_id == table_logical_id)
+                    .map(|tb| tb.name.clone())
+                    .ok_or_else(|| invalid(format!("{id}.{name}: no table {table_logical_id}")))?;
+                let num = |k: &str, d: i64| -> Result<i64> {
+                    p.get(k)
+                        .map(|v| r.string(v))
+                        .transpose()?
+                        .map(|v| v.parse().map_err(|_| invalid(format!("{id}.{name}: {k}"))))
+                        .transpose()
+                        .map(|o| o.unwrap_or(d))
+                };
                 stream_sources.push(StreamSourceSpec {
                     function: id.clone(),
                     table_logical_id,
@@ -723,7 +760,13 @@ impl StackSpec {
         }
 
         Ok(StackSpec {
-            websocket: WebSocketApiSpec { logical_id: api_id.clone(), route_selection_expression: selection, routes, throttle: ws_throttle, route_throttle },
+            websocket: WebSocketApiSpec {
+                logical_id: api_id.clone(),
+                route_selection_expression: selection,
+                routes,
+                throttle: ws_throttle,
+                route_throttle,
+            },
             stage_name,
             http_api,
             stream_sources,
@@ -827,7 +870,10 @@ Resources:
         assert_eq!(h.cors.as_ref().unwrap().allow_origins, vec!["https://a.example", "https://b.example"]);
         assert!(!s.websocket.routes.contains_key("GET /things/{id}"));
         let src = &s.stream_sources[0];
-        assert_eq!((src.function.as_str(), src.table_name.as_str(), src.batch_size, src.maximum_retry_attempts, src.bisect_on_error), ("Fn2", "chat-local-T1", 10, -1, true));
+        assert_eq!(
+            (src.function.as_str(), src.table_name.as_str(), src.batch_size, src.maximum_retry_attempts, src.bisect_on_error),
+            ("Fn2", "chat-local-T1", 10, -1, true)
+        );
     }
 
     #[test]

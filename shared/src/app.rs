@@ -232,7 +232,13 @@ impl App {
     /// [`Self::fanout_room`], also telling which users the room's connections belong to (all of
     /// them, `except` included; `None` when they could not be read): who is online in the room,
     /// without reading it twice (the offline-push decision needs it).
-    pub async fn fanout_room_seen(&self, room_id: &str, frame: &ServerFrame, except: Option<&str>, except_user: Option<&str>) -> (FanoutReport, Option<BTreeSet<String>>) {
+    pub async fn fanout_room_seen(
+        &self,
+        room_id: &str,
+        frame: &ServerFrame,
+        except: Option<&str>,
+        except_user: Option<&str>,
+    ) -> (FanoutReport, Option<BTreeSet<String>>) {
         let conns = match self.store.room_connections(room_id).await {
             Ok(c) => c,
             Err(e) => {
@@ -241,13 +247,18 @@ impl App {
             }
         };
         let connected: BTreeSet<String> = conns.iter().map(|c| c.user_id.clone()).collect();
-        let mut targets: Vec<(String, String)> = conns.into_iter().filter(|c| Some(c.connection_id.as_str()) != except && Some(c.user_id.as_str()) != except_user).map(|c| (c.user_id, c.connection_id)).collect();
+        let mut targets: Vec<(String, String)> = conns
+            .into_iter()
+            .filter(|c| Some(c.connection_id.as_str()) != except && Some(c.user_id.as_str()) != except_user)
+            .map(|c| (c.user_id, c.connection_id))
+            .collect();
         let data = frame.to_json();
         if let Some(queue) = self.tasks.as_ref().filter(|_| targets.len() > self.cfg.direct_fanout) {
             // A big room: post to the first ones here, hand the rest over in batches (each its
             // own invocation of the fanout function, in parallel).
             let rest = targets.split_off(self.cfg.direct_fanout);
-            let batches: Vec<Task> = rest.chunks(self.cfg.fanout_batch.max(1)).map(|c| Task::Deliver { frame: data.clone(), targets: c.to_vec() }).collect();
+            let batches: Vec<Task> =
+                rest.chunks(self.cfg.fanout_batch.max(1)).map(|c| Task::Deliver { frame: data.clone(), targets: c.to_vec() }).collect();
             let handed = rest.len();
             match queue.enqueue(batches).await {
                 Ok(()) => tracing::info!(room_id, direct = targets.len(), handed, "fan-out split"),
@@ -263,7 +274,12 @@ impl App {
     /// Posts `frame` to every live connection of these users (from their presence sets), except
     /// `except`: for users who are not (or no longer) in a room's list — `room.joined`,
     /// `room.left`.
-    pub async fn fanout_users<'a>(&self, user_ids: impl IntoIterator<Item = &'a str>, frame: &ServerFrame, except: Option<&str>) -> FanoutReport {
+    pub async fn fanout_users<'a>(
+        &self,
+        user_ids: impl IntoIterator<Item = &'a str>,
+        frame: &ServerFrame,
+        except: Option<&str>,
+    ) -> FanoutReport {
         let ids: Vec<String> = user_ids.into_iter().map(str::to_string).collect::<BTreeSet<_>>().into_iter().collect();
         if ids.is_empty() {
             return FanoutReport::default();
@@ -351,7 +367,11 @@ impl App {
             by_user.entry(u).or_default().push(c);
         }
         // The support desk's channels (operators, waiting visitors) are not rooms of the user.
-        let channels: Vec<(String, String)> = by_user.values().flatten().flat_map(|c| crate::cmd::support::CHANNELS.iter().map(move |ch| (ch.to_string(), c.clone()))).collect();
+        let channels: Vec<(String, String)> = by_user
+            .values()
+            .flatten()
+            .flat_map(|c| crate::cmd::support::CHANNELS.iter().map(move |ch| (ch.to_string(), c.clone())))
+            .collect();
         if let Err(e) = self.store.unregister_connections(&channels).await {
             tracing::warn!(error = %e, "cannot take gone connections out of the support channels");
         }
@@ -378,7 +398,14 @@ impl App {
         let until = self.now() / 1000 + CONNECTION_TTL_SECS;
         let entries: Vec<RoomConn> = rooms
             .iter()
-            .flat_map(|r| conns.iter().map(move |c| RoomConn { room_id: r.room_id.clone(), connection_id: c.clone(), user_id: user_id.to_string(), expires_at: until }))
+            .flat_map(|r| {
+                conns.iter().map(move |c| RoomConn {
+                    room_id: r.room_id.clone(),
+                    connection_id: c.clone(),
+                    user_id: user_id.to_string(),
+                    expires_at: until,
+                })
+            })
             .collect();
         self.store.register_connections(&entries).await
     }
@@ -403,7 +430,12 @@ impl App {
             .into_iter()
             .flat_map(|u| {
                 let uid = u.user_id;
-                u.conns.into_iter().map(move |c| RoomConn { room_id: room_id.to_string(), connection_id: c, user_id: uid.clone(), expires_at: until })
+                u.conns.into_iter().map(move |c| RoomConn {
+                    room_id: room_id.to_string(),
+                    connection_id: c,
+                    user_id: uid.clone(),
+                    expires_at: until,
+                })
             })
             .collect();
         self.store.register_connections(&entries).await
@@ -415,7 +447,14 @@ impl App {
         // Longer than any connection registered before or during the removal can live.
         let until = self.now() / 1000 + CONNECTION_TTL_SECS + 3600;
         self.store.bar_from_room(room_id, user_id, until).await?;
-        let conns = self.store.get_users(&[user_id.to_string()]).await?.into_iter().flat_map(|u| u.conns).map(|c| (room_id.to_string(), c)).collect::<Vec<_>>();
+        let conns = self
+            .store
+            .get_users(&[user_id.to_string()])
+            .await?
+            .into_iter()
+            .flat_map(|u| u.conns)
+            .map(|c| (room_id.to_string(), c))
+            .collect::<Vec<_>>();
         self.store.unregister_connections(&conns).await
     }
 
@@ -441,7 +480,8 @@ impl App {
                 return FanoutReport { failed: 1, ..Default::default() };
             }
         };
-        let lists: Vec<Result<Vec<RoomConn>>> = stream::iter(rooms).map(|r| async move { self.store.room_connections(&r.room_id).await }).buffer_unordered(16).collect().await;
+        let lists: Vec<Result<Vec<RoomConn>>> =
+            stream::iter(rooms).map(|r| async move { self.store.room_connections(&r.room_id).await }).buffer_unordered(16).collect().await;
         let mut targets: BTreeMap<String, String> = BTreeMap::new();
         for l in lists {
             match l {

@@ -119,7 +119,10 @@ impl Verifier {
             Some("service") => Role::Service,
             Some(other) => return Err(AuthError::Invalid(format!("unknown role {other}"))),
         };
-        let name = c.name.map(|n| n.chars().filter(|ch| !ch.is_control()).take(crate::protocol::MAX_NAME_CHARS).collect::<String>()).filter(|n| !n.is_empty());
+        let name = c
+            .name
+            .map(|n| n.chars().filter(|ch| !ch.is_control()).take(crate::protocol::MAX_NAME_CHARS).collect::<String>())
+            .filter(|n| !n.is_empty());
         Ok(Identity { user_id: c.sub, name, role })
     }
 
@@ -160,7 +163,10 @@ async fn http_get(url: &str) -> Result<Vec<u8>, String> {
         .build();
     let client: Client<_, Empty<hyper::body::Bytes>> = Client::builder(hyper_util::rt::TokioExecutor::new()).build(https);
     let uri: hyper::Uri = url.parse().map_err(|e| format!("bad JWKS URL {url}: {e}"))?;
-    let resp = tokio::time::timeout(Duration::from_secs(3), client.get(uri)).await.map_err(|_| format!("{url}: timed out"))?.map_err(|e| format!("{url}: {e}"))?;
+    let resp = tokio::time::timeout(Duration::from_secs(3), client.get(uri))
+        .await
+        .map_err(|_| format!("{url}: timed out"))?
+        .map_err(|e| format!("{url}: {e}"))?;
     if !resp.status().is_success() {
         return Err(format!("{url}: HTTP {}", resp.status()));
     }
@@ -198,7 +204,8 @@ pub struct OriginPolicy {
 impl OriginPolicy {
     /// `"*"` or an empty string allows every origin; otherwise a comma-separated list.
     pub fn parse(list: &str) -> OriginPolicy {
-        let allowed: Vec<String> = list.split(',').map(|o| o.trim().trim_end_matches('/').to_ascii_lowercase()).filter(|o| !o.is_empty()).collect();
+        let allowed: Vec<String> =
+            list.split(',').map(|o| o.trim().trim_end_matches('/').to_ascii_lowercase()).filter(|o| !o.is_empty()).collect();
         if allowed.iter().any(|o| o == "*") {
             return OriginPolicy::default();
         }
@@ -245,14 +252,33 @@ mod tests {
         assert!(p.allows(Some("HTTPS://SHOP.EXAMPLE.COM")));
         assert!(p.allows(Some("http://localhost:3000")));
         assert!(p.allows(Some("https://help.example.org")));
-        for bad in ["https://evil.example", "http://shop.example.com", "https://shop.example.com.evil.example", "https://example.org", "https://a.b.example.org", "https://evilexample.org", "http://help.example.org", "null", "http://localhost:3001"] {
+        for bad in [
+            "https://evil.example",
+            "http://shop.example.com",
+            "https://shop.example.com.evil.example",
+            "https://example.org",
+            "https://a.b.example.org",
+            "https://evilexample.org",
+            "http://help.example.org",
+            "null",
+            "http://localhost:3001",
+        ] {
             assert!(!p.allows(Some(bad)), "{bad}");
         }
     }
 
     fn claims(exp_offset: i64) -> Claims {
         let now = jsonwebtoken::get_current_timestamp() as i64;
-        Claims { sub: "alice".into(), name: Some("Alice".into()), role: Some("operator".into()), exp: (now + exp_offset) as u64, iat: None, iss: None, aud: None, nbf: None }
+        Claims {
+            sub: "alice".into(),
+            name: Some("Alice".into()),
+            role: Some("operator".into()),
+            exp: (now + exp_offset) as u64,
+            iat: None,
+            iss: None,
+            aud: None,
+            nbf: None,
+        }
     }
 
     fn verifier(secret: &[u8]) -> Verifier {
@@ -308,11 +334,20 @@ mod tests {
                 let (mut sock, _) = listener.accept().await.unwrap();
                 let mut buf = [0u8; 2048];
                 let _ = sock.read(&mut buf).await;
-                let resp = format!("HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{}", jwks.len(), jwks);
+                let resp = format!(
+                    "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{}",
+                    jwks.len(),
+                    jwks
+                );
                 let _ = sock.write_all(resp.as_bytes()).await;
             }
         });
-        let v = Verifier::new(AuthConfig { jwks_url: Some(url), issuer: Some("https://idp.example".into()), audience: Some("chat".into()), ..Default::default() });
+        let v = Verifier::new(AuthConfig {
+            jwks_url: Some(url),
+            issuer: Some("https://idp.example".into()),
+            audience: Some("chat".into()),
+            ..Default::default()
+        });
         let sign = |kid: &str, iss: &str| {
             let mut header = Header::new(Algorithm::ES256);
             header.kid = Some(kid.into());

@@ -72,7 +72,9 @@ impl Config {
             push_subscriptions: required("PUSH_SUBSCRIPTIONS_TABLE")?,
             limits: required("LIMITS_TABLE")?,
         };
-        let ws_endpoint = var("AWS_ENDPOINT_URL_APIGATEWAYMANAGEMENTAPI").or_else(|| var("WS_ENDPOINT")).ok_or("neither WS_ENDPOINT nor AWS_ENDPOINT_URL_APIGATEWAYMANAGEMENTAPI is set")?;
+        let ws_endpoint = var("AWS_ENDPOINT_URL_APIGATEWAYMANAGEMENTAPI")
+            .or_else(|| var("WS_ENDPOINT"))
+            .ok_or("neither WS_ENDPOINT nor AWS_ENDPOINT_URL_APIGATEWAYMANAGEMENTAPI is set")?;
         let max_group_size = match var("MAX_GROUP_SIZE") {
             Some(v) => v.parse().map_err(|_| format!("MAX_GROUP_SIZE={v} is not a number"))?,
             None => ChatConfig::default().max_group_size,
@@ -97,7 +99,8 @@ impl Config {
             Some(v) => v.parse().map_err(|_| format!("MAX_UPLOAD_BYTES={v} is not a number"))?,
             None => ChatConfig::default().max_upload_bytes,
         };
-        let upload_types = var("ALLOWED_UPLOAD_TYPES").map(|v| crate::app::parse_types(&v)).unwrap_or_else(|| ChatConfig::default().upload_types);
+        let upload_types =
+            var("ALLOWED_UPLOAD_TYPES").map(|v| crate::app::parse_types(&v)).unwrap_or_else(|| ChatConfig::default().upload_types);
         let push_interval_secs = match var("PUSH_INTERVAL_SECONDS") {
             Some(v) => v.parse().map_err(|_| format!("PUSH_INTERVAL_SECONDS={v} is not a number"))?,
             None => ChatConfig::default().push_interval_secs,
@@ -106,7 +109,19 @@ impl Config {
         Ok(Config {
             tables,
             ws_endpoint,
-            chat: ChatConfig { max_group_size, max_sends_per_window, operator_capacity, auto_assign, heartbeat_secs, max_upload_bytes, upload_types, push_interval_secs, frames_per_window, frames_before_close: frames_per_window.saturating_mul(2), ..ChatConfig::default() },
+            chat: ChatConfig {
+                max_group_size,
+                max_sends_per_window,
+                operator_capacity,
+                auto_assign,
+                heartbeat_secs,
+                max_upload_bytes,
+                upload_types,
+                push_interval_secs,
+                frames_per_window,
+                frames_before_close: frames_per_window.saturating_mul(2),
+                ..ChatConfig::default()
+            },
             jwt_secret: var("JWT_SECRET"),
             jwt_secret_param: var("JWT_SECRET_PARAM"),
             jwks_url: var("JWKS_URL"),

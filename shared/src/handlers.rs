@@ -16,7 +16,6 @@ use std::sync::Arc;
 
 pub type Error = lambda_runtime::Error;
 
-
 pub fn init_tracing() {
     lambda_runtime::tracing::init_default_subscriber();
 }
@@ -38,7 +37,8 @@ pub async fn boot() -> Result<(Config, aws_config::SdkConfig, App), Error> {
 /// The production wiring: DynamoDB, the @connections API, the system clock.
 pub fn aws_app(cfg: &Config, sdk: &aws_config::SdkConfig) -> App {
     let store = DynamoStore::new(aws_sdk_dynamodb::Client::new(sdk), cfg.tables.clone());
-    let mut app = App::new(Arc::new(store), Arc::new(ApiGatewayNotifier::new(sdk, &cfg.ws_endpoint)), Arc::new(SystemClock), cfg.chat.clone());
+    let mut app =
+        App::new(Arc::new(store), Arc::new(ApiGatewayNotifier::new(sdk, &cfg.ws_endpoint)), Arc::new(SystemClock), cfg.chat.clone());
     if let Some(arn) = &cfg.fanout_topic_arn {
         app = app.with_tasks(Arc::new(crate::tasks::sns::SnsTasks::new(sdk, arn)));
     }
@@ -59,13 +59,9 @@ pub async fn verifier(cfg: &Config, sdk: &aws_config::SdkConfig) -> Result<Verif
     let secret = match (&cfg.jwt_secret, &cfg.jwt_secret_param) {
         (Some(s), _) => Some(s.clone()),
         (None, Some(param)) => {
-            let out = aws_sdk_ssm::Client::new(sdk)
-                .get_parameter()
-                .name(param)
-                .with_decryption(true)
-                .send()
-                .await
-                .map_err(|e| format!("cannot read the JWT secret from SSM parameter {param}: {}", aws_sdk_ssm::error::DisplayErrorContext(&e)))?;
+            let out = aws_sdk_ssm::Client::new(sdk).get_parameter().name(param).with_decryption(true).send().await.map_err(|e| {
+                format!("cannot read the JWT secret from SSM parameter {param}: {}", aws_sdk_ssm::error::DisplayErrorContext(&e))
+            })?;
             out.parameter.and_then(|p| p.value)
         }
         (None, None) => None,
@@ -105,9 +101,14 @@ pub async fn ssm_parameter(sdk: &aws_config::SdkConfig, param: &str) -> Result<S
 /// its payload goes to every browser subscription of its users, and subscriptions the push
 /// service says are gone are removed. Only a record that is not a batch fails the invocation
 /// (failed single pushes are logged: retrying would push the others twice).
-pub async fn notify(app: &App, sender: &dyn crate::push::webpush::PushSender, event: aws_lambda_events::event::sns::SnsEvent) -> Result<(), Error> {
+pub async fn notify(
+    app: &App,
+    sender: &dyn crate::push::webpush::PushSender,
+    event: aws_lambda_events::event::sns::SnsEvent,
+) -> Result<(), Error> {
     for record in event.records {
-        let batch: crate::push::PushBatch = serde_json::from_str(&record.sns.message).map_err(|e| format!("a push batch is not valid: {e}"))?;
+        let batch: crate::push::PushBatch =
+            serde_json::from_str(&record.sns.message).map_err(|e| format!("a push batch is not valid: {e}"))?;
         let r = crate::push::webpush::deliver(app.store.as_ref(), sender, &batch).await;
         tracing::info!(room_id = %batch.payload.room_id, users = r.users, sent = r.sent, removed = r.removed, failed = r.failed, "pushed");
     }
@@ -123,7 +124,12 @@ fn response(status: i64, body: Option<&str>) -> ApiGatewayProxyResponse {
 
 /// `$connect`: refuse pages of other origins (403), verify the token (401 and no socket
 /// otherwise), register the connection, announce the user if this is their first connection.
-pub async fn connect(app: &App, verifier: &Verifier, origins: &OriginPolicy, event: ApiGatewayWebsocketProxyRequest) -> Result<ApiGatewayProxyResponse, Error> {
+pub async fn connect(
+    app: &App,
+    verifier: &Verifier,
+    origins: &OriginPolicy,
+    event: ApiGatewayWebsocketProxyRequest,
+) -> Result<ApiGatewayProxyResponse, Error> {
     let connection_id = event.request_context.connection_id.clone().unwrap_or_default();
     let origin = event.headers.get("origin").and_then(|v| v.to_str().ok());
     if !origins.allows(origin) {

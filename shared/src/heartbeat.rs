@@ -147,7 +147,8 @@ impl App {
         };
         let now = self.now();
         for u in held {
-            let stale: Vec<String> = rowless.iter().filter(|(uid, c)| uid == &u.user_id && u.conns.contains(c)).map(|(_, c)| c.clone()).collect();
+            let stale: Vec<String> =
+                rowless.iter().filter(|(uid, c)| uid == &u.user_id && u.conns.contains(c)).map(|(_, c)| c.clone()).collect();
             if stale.is_empty() {
                 continue;
             }

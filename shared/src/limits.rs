@@ -99,7 +99,8 @@ impl App {
             }
         };
         let wait = penalty_secs(strikes);
-        let e = ChatError::RateLimited(format!("{count} {what} {per}; the limit is {limit}: this connection is closed, reconnect in {wait} s"));
+        let e =
+            ChatError::RateLimited(format!("{count} {what} {per}; the limit is {limit}: this connection is closed, reconnect in {wait} s"));
         tracing::warn!(connection_id = %caller.connection_id, user_id = %caller.user_id, count, what, strikes, "flood: connection closed");
         self.reply_error(&caller.connection_id, &caller.request_id, &e, Default::default()).await;
         if let Err(e) = self.notifier.close(&caller.connection_id).await {

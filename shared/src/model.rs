@@ -1,6 +1,8 @@
 //! Stored records (what the tables hold), distinct from the protocol views built from them.
 
-use crate::protocol::{MemberRole, MemberView, Message, MessageKind, MessagePreview, RoomContext, RoomType, RoomView, SupportSession, UserRef};
+use crate::protocol::{
+    MemberRole, MemberView, Message, MessageKind, MessagePreview, RoomContext, RoomType, RoomView, SupportSession, UserRef,
+};
 use serde::{Deserialize, Serialize};
 
 /// Who a connection belongs to (from the token verified on `$connect`).
@@ -117,7 +119,14 @@ impl MemberRecord {
     }
 
     pub fn view(&self, room_last_seq: u64) -> MemberView {
-        MemberView { user_id: self.user_id.clone(), name: self.name.clone(), role: self.role, joined_at: self.joined_at, read_seq: self.effective_read(room_last_seq), delivered_seq: self.delivered_seq }
+        MemberView {
+            user_id: self.user_id.clone(),
+            name: self.name.clone(),
+            role: self.role,
+            joined_at: self.joined_at,
+            read_seq: self.effective_read(room_last_seq),
+            delivered_seq: self.delivered_seq,
+        }
     }
 
     pub fn new(room: &RoomRecord, user: &UserRef, role: MemberRole, now: u64) -> MemberRecord {

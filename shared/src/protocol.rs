@@ -918,7 +918,15 @@ mod tests {
         let f: ClientFrame = serde_json::from_str(r#"{"action":"message.send","roomId":"r","clientId":"c","content":"hi"}"#).unwrap();
         assert_eq!(
             f,
-            ClientFrame::MessageSend(MessageSend { reference: None, room_id: "r".into(), client_id: "c".into(), content: "hi".into(), kind: MessageKind::Text, reply_to: None, attachments: vec![] })
+            ClientFrame::MessageSend(MessageSend {
+                reference: None,
+                room_id: "r".into(),
+                client_id: "c".into(),
+                content: "hi".into(),
+                kind: MessageKind::Text,
+                reply_to: None,
+                attachments: vec![]
+            })
         );
         let s = ServerFrame::Read { room_id: "r".into(), user_id: "u".into(), seq: 3 }.to_json();
         assert_eq!(s, r#"{"type":"read","roomId":"r","userId":"u","seq":3}"#);

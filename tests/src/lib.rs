@@ -137,7 +137,11 @@ impl TestStack {
             gateway: spec.gateway,
             max_concurrency: spec.max_concurrency,
             max_queue: spec.max_queue,
-            aws: aws.clone().unwrap_or_else(|| AwsTarget { region: "us-east-1".into(), endpoints: BTreeMap::new(), dummy_credentials: true }),
+            aws: aws.clone().unwrap_or_else(|| AwsTarget {
+                region: "us-east-1".into(),
+                endpoints: BTreeMap::new(),
+                dummy_credentials: true,
+            }),
             function_env: {
                 // Marks this stack's function processes (see [`stack_processes`]).
                 let mut env = spec.function_env;
@@ -195,7 +199,9 @@ impl TestStack {
     pub async fn dynamodb(&self) -> aws_sdk_dynamodb::Client {
         let aws = self.aws.as_ref().expect("stack has AWS");
         let conf = aws.sdk_config().await;
-        aws_sdk_dynamodb::Client::from_conf(aws_sdk_dynamodb::config::Builder::from(&conf).endpoint_url(aws.endpoint("DYNAMODB").unwrap()).build())
+        aws_sdk_dynamodb::Client::from_conf(
+            aws_sdk_dynamodb::config::Builder::from(&conf).endpoint_url(aws.endpoint("DYNAMODB").unwrap()).build(),
+        )
     }
 
     /// The physical name of a template table on this stack.
@@ -210,7 +216,9 @@ impl TestStack {
             .credentials_provider(aws_sdk_apigatewaymanagement::config::Credentials::new("test", "test", None, None, "tests"))
             .load()
             .await;
-        aws_sdk_apigatewaymanagement::Client::from_conf(aws_sdk_apigatewaymanagement::config::Builder::from(&conf).endpoint_url(self.stack.connections_endpoint()).build())
+        aws_sdk_apigatewaymanagement::Client::from_conf(
+            aws_sdk_apigatewaymanagement::config::Builder::from(&conf).endpoint_url(self.stack.connections_endpoint()).build(),
+        )
     }
 }
 
@@ -231,7 +239,10 @@ pub fn stack_processes(stack_name: &str) -> Vec<u32> {
             continue;
         }
         // A zombie has given everything back; only its parent's wait is missing.
-        let zombie = std::fs::read_to_string(entry.path().join("stat")).ok().and_then(|s| s.rsplit_once(')').map(|(_, rest)| rest.trim_start().starts_with('Z'))).unwrap_or(false);
+        let zombie = std::fs::read_to_string(entry.path().join("stat"))
+            .ok()
+            .and_then(|s| s.rsplit_once(')').map(|(_, rest)| rest.trim_start().starts_with('Z')))
+            .unwrap_or(false);
         if !zombie {
             out.push(pid);
         }
@@ -243,14 +254,26 @@ pub fn stack_processes(stack_name: &str) -> Vec<u32> {
 /// An HS256 token for `sub`, signed with `secret`, expiring `ttl` seconds from now (negative: expired).
 pub fn mint_token(secret: &str, sub: &str, name: Option<&str>, role: &str, ttl: i64) -> String {
     let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs() as i64;
-    let claims = chat::auth::Claims { sub: sub.into(), name: name.map(str::to_string), role: Some(role.into()), exp: (now + ttl) as u64, iat: Some(now as u64), iss: None, aud: None, nbf: None };
+    let claims = chat::auth::Claims {
+        sub: sub.into(),
+        name: name.map(str::to_string),
+        role: Some(role.into()),
+        exp: (now + ttl) as u64,
+        iat: Some(now as u64),
+        iss: None,
+        aud: None,
+        nbf: None,
+    };
     chat::auth::mint_hs256(secret.as_bytes(), &claims)
 }
 
 /// A WebSocket client that buffers incoming frames so tests can wait for the one they expect.
 pub struct Client {
     reader: tokio::task::JoinHandle<()>,
-    tx: futures_util::stream::SplitSink<tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>, Message>,
+    tx: futures_util::stream::SplitSink<
+        tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>,
+        Message,
+    >,
     rx: mpsc::UnboundedReceiver<Incoming>,
     buffer: VecDeque<Value>,
     pub closed: Option<Option<CloseFrame>>,
@@ -500,7 +523,8 @@ pub async fn http(method: &str, url: &str, headers: &[(&str, &str)], body: Optio
     let raw = &out[split.1..];
     let mut lines = head.lines();
     let status = lines.next().and_then(|l| l.split_whitespace().nth(1)).and_then(|c| c.parse().ok()).unwrap_or(0);
-    let headers: Vec<(String, String)> = lines.filter_map(|l| l.split_once(':')).map(|(k, v)| (k.trim().to_ascii_lowercase(), v.trim().to_string())).collect();
+    let headers: Vec<(String, String)> =
+        lines.filter_map(|l| l.split_once(':')).map(|(k, v)| (k.trim().to_ascii_lowercase(), v.trim().to_string())).collect();
     let chunked = headers.iter().any(|(k, v)| k == "transfer-encoding" && v.contains("chunked"));
     let body: Vec<u8> = if chunked {
         let mut body = Vec::new();

@@ -9,7 +9,8 @@ fn token(s: &TestStack, sub: &str) -> String {
 }
 
 async fn upload_url(s: &TestStack, tok: &str, room: &str, name: &str, size: usize, mime: &str) -> chat_tests::HttpReply {
-    rest("POST", &format!("{}/chats/{room}/uploads", s.api()), Some(tok), Some(&json!({"name": name, "size": size, "mimeType": mime}))).await
+    rest("POST", &format!("{}/chats/{room}/uploads", s.api()), Some(tok), Some(&json!({"name": name, "size": size, "mimeType": mime})))
+        .await
 }
 
 /// Asks for an upload URL and uploads `bytes` through it (declaring `size` and `mime`).
@@ -18,7 +19,8 @@ async fn upload(s: &TestStack, tok: &str, room: &str, name: &str, bytes: &[u8], 
     assert_eq!(r.status, 201, "{}", r.body);
     let u = r.json();
     assert_eq!(u["method"], "PUT");
-    let headers: Vec<(String, String)> = u["headers"].as_object().unwrap().iter().map(|(k, v)| (k.clone(), v.as_str().unwrap().to_string())).collect();
+    let headers: Vec<(String, String)> =
+        u["headers"].as_object().unwrap().iter().map(|(k, v)| (k.clone(), v.as_str().unwrap().to_string())).collect();
     let h: Vec<(&str, &str)> = headers.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
     let put = http("PUT", u["url"].as_str().unwrap(), &h, Some(bytes)).await;
     assert!(put.status == 200 || put.status == 204, "upload: {} {}", put.status, put.body);
@@ -50,12 +52,17 @@ async fn a_file_uploaded_through_a_presigned_url_reaches_the_other_member_byte_f
     let att = upload(&s, &token(&s, &alice), &room, "holiday photo.png", &bytes, "image/png").await;
     assert!(att["key"].as_str().unwrap().starts_with(&format!("uploads/{room}/")));
 
-    let ack = a.request(json!({"action": "message.send", "roomId": room, "clientId": "f1", "kind": "image", "content": "", "attachments": [att]})).await;
+    let ack = a
+        .request(json!({"action": "message.send", "roomId": room, "clientId": "f1", "kind": "image", "content": "", "attachments": [att]}))
+        .await;
     assert_eq!(ack["type"], "ack", "{ack}");
     let stored = &ack["message"]["attachments"][0];
     let key = stored["key"].as_str().unwrap().to_string();
     assert!(key.starts_with(&format!("rooms/{room}/")), "{key}");
-    assert_eq!((stored["name"].as_str(), stored["size"].as_u64(), stored["mimeType"].as_str()), (Some("holiday photo.png"), Some(70_000), Some("image/png")));
+    assert_eq!(
+        (stored["name"].as_str(), stored["size"].as_u64(), stored["mimeType"].as_str()),
+        (Some("holiday photo.png"), Some(70_000), Some("image/png"))
+    );
     assert_eq!((stored["width"].as_u64(), stored["height"].as_u64()), (Some(640), Some(480)));
     let got = b.expect_type("message.new").await;
     assert_eq!(got["message"]["attachments"][0]["key"], json!(key));
@@ -73,7 +80,9 @@ async fn a_file_uploaded_through_a_presigned_url_reaches_the_other_member_byte_f
     assert!(cd.contains("holiday_photo.png") || cd.contains("holiday"), "{cd}");
 
     // A retry of the same clientId is the same message, not a second copy.
-    let again = a.request(json!({"action": "message.send", "roomId": room, "clientId": "f1", "kind": "image", "content": "", "attachments": [att]})).await;
+    let again = a
+        .request(json!({"action": "message.send", "roomId": room, "clientId": "f1", "kind": "image", "content": "", "attachments": [att]}))
+        .await;
     assert_eq!((again["duplicate"].as_bool(), again["message"]["seq"].as_u64()), (Some(true), ack["message"]["seq"].as_u64()));
 
     // A non-member gets nothing.
@@ -101,7 +110,8 @@ async fn bad_uploads_and_lying_messages_are_refused_with_clear_errors() {
     let code_field = |f: &Value| (f["code"].as_str().unwrap_or("").to_string(), f["field"].as_str().unwrap_or("").to_string());
     // An upload of another room cannot be sent here.
     let elsewhere = upload(&s, &ta, &other, "notes.txt", b"for carol", "text/plain").await;
-    let f = a.request(json!({"action": "message.send", "roomId": room, "clientId": "x1", "kind": "file", "attachments": [elsewhere]})).await;
+    let f =
+        a.request(json!({"action": "message.send", "roomId": room, "clientId": "x1", "kind": "file", "attachments": [elsewhere]})).await;
     assert_eq!(code_field(&f), ("invalid_frame".into(), "attachments[0].key".into()), "{f}");
     // A key that was never uploaded.
     let ghost = json!({"key": format!("uploads/{room}/01KAXKQ5V6Z8R3N1M2P4T7W9Y0/ghost.txt"), "name": "ghost.txt", "size": 5, "mimeType": "text/plain"});
@@ -125,10 +135,14 @@ async fn bad_uploads_and_lying_messages_are_refused_with_clear_errors() {
     let ok = a.request(json!({"action": "message.send", "roomId": room, "clientId": "x6", "kind": "file", "content": "the notes", "attachments": [doc]})).await;
     assert_eq!((ok["type"].as_str(), ok["message"]["seq"].as_u64()), (Some("ack"), Some(1)), "{ok}");
     // A download key of another room is refused.
-    let d = rest("GET", &format!("{}/chats/{room}/attachments?key={}", s.api(), urlencode(&format!("rooms/{other}/x/y.txt"))), Some(&ta), None).await;
+    let d =
+        rest("GET", &format!("{}/chats/{room}/attachments?key={}", s.api(), urlencode(&format!("rooms/{other}/x/y.txt"))), Some(&ta), None)
+            .await;
     assert_eq!((d.status, d.json()["field"].as_str()), (400, Some("key")));
 }
 
 fn urlencode(s: &str) -> String {
-    s.bytes().map(|b| if b.is_ascii_alphanumeric() || b"-._~".contains(&b) { (b as char).to_string() } else { format!("%{b:02X}") }).collect()
+    s.bytes()
+        .map(|b| if b.is_ascii_alphanumeric() || b"-._~".contains(&b) { (b as char).to_string() } else { format!("%{b:02X}") })
+        .collect()
 }

@@ -58,7 +58,8 @@ fn settings() -> Settings {
     let env = |k: &str| std::env::var(k).ok().filter(|v| !v.trim().is_empty());
     let num = |k: &str, d: usize| env(k).map(|v| v.parse().unwrap_or_else(|_| panic!("{k} takes a number"))).unwrap_or(d);
     let seed = num("CHAOS_SEED", 42) as u64;
-    let mut faults = FaultConfig::parse(&env("CHAOS_FAULTS").unwrap_or_else(|| DEFAULT_FAULTS.to_string())).unwrap_or_else(|e| panic!("CHAOS_FAULTS: {e}"));
+    let mut faults = FaultConfig::parse(&env("CHAOS_FAULTS").unwrap_or_else(|| DEFAULT_FAULTS.to_string()))
+        .unwrap_or_else(|e| panic!("CHAOS_FAULTS: {e}"));
     if env("CHAOS_FAULTS").is_none_or(|f| !f.contains("seed=")) {
         faults.seed = seed;
     }
@@ -333,7 +334,13 @@ impl Device {
                 return;
             }
             if Instant::now() > deadline {
-                panic!("{}: not every message was acked before the deadline: {} pending, {} planned; {:?}", self.user, self.pending.len(), self.plan.values().map(VecDeque::len).sum::<usize>(), self.stats);
+                panic!(
+                    "{}: not every message was acked before the deadline: {} pending, {} planned; {:?}",
+                    self.user,
+                    self.pending.len(),
+                    self.plan.values().map(VecDeque::len).sum::<usize>(),
+                    self.stats
+                );
             }
             if self.sock.is_none() {
                 self.connect(deadline).await;
@@ -348,12 +355,8 @@ impl Device {
                     }
                 }
             }
-            let due: Vec<(String, String, u32)> = self
-                .pending
-                .iter()
-                .filter(|(_, p)| now >= p.due)
-                .map(|(r, p)| (r.clone(), p.client_id.clone(), p.attempts))
-                .collect();
+            let due: Vec<(String, String, u32)> =
+                self.pending.iter().filter(|(_, p)| now >= p.due).map(|(r, p)| (r.clone(), p.client_id.clone(), p.attempts)).collect();
             for (room, cid, attempts) in due {
                 if attempts == 0 {
                     self.stats.sends += 1;
@@ -500,11 +503,34 @@ async fn connections_of(s: &TestStack, users: &[&str]) -> String {
     let ddb = s.dynamodb().await;
     let mut out = String::new();
     for u in users {
-        let item = ddb.get_item().table_name(s.table("UsersTable")).key("userId", AttributeValue::S(u.to_string())).consistent_read(true).send().await.expect("get user").item;
+        let item = ddb
+            .get_item()
+            .table_name(s.table("UsersTable"))
+            .key("userId", AttributeValue::S(u.to_string()))
+            .consistent_read(true)
+            .send()
+            .await
+            .expect("get user")
+            .item;
         let conns = item.as_ref().and_then(|i| i.get("conns")).and_then(|c| c.as_ss().ok()).cloned().unwrap_or_default();
         for c in conns {
-            let row = ddb.get_item().table_name(s.table("ConnectionsTable")).key("connectionId", AttributeValue::S(c.clone())).consistent_read(true).send().await.expect("get connection").item;
-            out.push_str(&format!("\n  {u}: {c} ({})", if row.is_some() { "row present" } else { "NO ROW: a cleanup stopped between deleting the row and detaching it from the user" }));
+            let row = ddb
+                .get_item()
+                .table_name(s.table("ConnectionsTable"))
+                .key("connectionId", AttributeValue::S(c.clone()))
+                .consistent_read(true)
+                .send()
+                .await
+                .expect("get connection")
+                .item;
+            out.push_str(&format!(
+                "\n  {u}: {c} ({})",
+                if row.is_some() {
+                    "row present"
+                } else {
+                    "NO ROW: a cleanup stopped between deleting the row and detaching it from the user"
+                }
+            ));
         }
     }
     out
@@ -515,7 +541,14 @@ async fn users_online(s: &TestStack, users: &[String]) -> Vec<String> {
     let ddb = s.dynamodb().await;
     let mut online = Vec::new();
     for u in users {
-        let out = ddb.get_item().table_name(s.table("UsersTable")).key("userId", AttributeValue::S(u.clone())).consistent_read(true).send().await.expect("get user");
+        let out = ddb
+            .get_item()
+            .table_name(s.table("UsersTable"))
+            .key("userId", AttributeValue::S(u.clone()))
+            .consistent_read(true)
+            .send()
+            .await
+            .expect("get user");
         if out.item.as_ref().and_then(|i| i.get("conns")).and_then(|c| c.as_ss().ok()).is_some_and(|c| !c.is_empty()) {
             online.push(u.clone());
         }
@@ -641,13 +674,17 @@ async fn chaos_nothing_lost_nothing_duplicated_order_kept_presence_converges_not
         stored_texts += seen.len();
         for d in devices.iter().filter(|d| members.contains(&d.user)) {
             let written = d.written.get(room).cloned().unwrap_or_default();
-            let at: Vec<u64> = written.iter().map(|c| *seen.get(c.as_str()).unwrap_or_else(|| panic!("{room}: {c} of {} was acked but is not stored", d.user))).collect();
+            let at: Vec<u64> = written
+                .iter()
+                .map(|c| *seen.get(c.as_str()).unwrap_or_else(|| panic!("{room}: {c} of {} was acked but is not stored", d.user)))
+                .collect();
             assert!(at.windows(2).all(|w| w[0] < w[1]), "{room}: {}'s messages out of the order written: {at:?}", d.user);
             for c in &written {
                 assert_eq!(d.acked.get(c), seen.get(c.as_str()), "{room}: {c} acked with another seq than stored");
             }
             let view: BTreeMap<u64, String> = d.view.get(room).cloned().unwrap_or_default();
-            let want: BTreeMap<u64, String> = st.iter().map(|(q, (c, _, k))| (*q, if k == "text" { c.clone() } else { String::new() })).collect();
+            let want: BTreeMap<u64, String> =
+                st.iter().map(|(q, (c, _, k))| (*q, if k == "text" { c.clone() } else { String::new() })).collect();
             assert!(view == want, "{room}: {}'s view differs from the stored order ({} held, {} stored)", d.user, view.len(), want.len());
         }
     }
@@ -666,17 +703,27 @@ async fn chaos_nothing_lost_nothing_duplicated_order_kept_presence_converges_not
             (None, _) => {}
         }
     }
-    chat_tests::eventually("the gateway to see every socket closed", || async { (s.stack.gateway.connection_count() == 0).then_some(()) }).await;
+    chat_tests::eventually("the gateway to see every socket closed", || async { (s.stack.gateway.connection_count() == 0).then_some(()) })
+        .await;
     let mut obs = s.user(&observer).await;
     let wait = Instant::now();
     let offline_after = loop {
         let q = obs.request(json!({"action": "presence.query", "roomId": rooms.all})).await;
-        let online: Vec<&str> = q["users"].as_array().unwrap_or_else(|| panic!("{q}")).iter().filter(|u| u["online"] == true && u["userId"] != json!(observer)).filter_map(|u| u["userId"].as_str()).collect();
+        let online: Vec<&str> = q["users"]
+            .as_array()
+            .unwrap_or_else(|| panic!("{q}"))
+            .iter()
+            .filter(|u| u["online"] == true && u["userId"] != json!(observer))
+            .filter_map(|u| u["userId"].as_str())
+            .collect();
         if online.is_empty() {
             break wait.elapsed();
         }
         if wait.elapsed() > Duration::from_secs(90) {
-            panic!("still online 90 s after everyone left: {online:?} (heartbeats every {HEARTBEAT_SECONDS} s); their connections:{}", connections_of(&s, &online).await);
+            panic!(
+                "still online 90 s after everyone left: {online:?} (heartbeats every {HEARTBEAT_SECONDS} s); their connections:{}",
+                connections_of(&s, &online).await
+            );
         }
         tokio::time::sleep(Duration::from_millis(500)).await;
         obs.send(json!({"action": "ping"})).await;
@@ -705,14 +752,21 @@ async fn chaos_nothing_lost_nothing_duplicated_order_kept_presence_converges_not
         if idle && pids == procs {
             break;
         }
-        assert!(leak_wait.elapsed() < Duration::from_secs(60), "instances not idle, or processes the pools do not know: pools {pids:?}, processes {procs:?}\n{h}");
+        assert!(
+            leak_wait.elapsed() < Duration::from_secs(60),
+            "instances not idle, or processes the pools do not know: pools {pids:?}, processes {procs:?}\n{h}"
+        );
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
     let stack_name = s.stack_name.clone();
     s.stack.stop().await;
     let stopped = Instant::now();
     while !stack_processes(&stack_name).is_empty() {
-        assert!(stopped.elapsed() < Duration::from_secs(30), "function processes left after the stack stopped: {:?}", stack_processes(&stack_name));
+        assert!(
+            stopped.elapsed() < Duration::from_secs(30),
+            "function processes left after the stack stopped: {:?}",
+            stack_processes(&stack_name)
+        );
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     phase("leaks and stop", &mut phases);
@@ -752,7 +806,14 @@ async fn chaos_nothing_lost_nothing_duplicated_order_kept_presence_converges_not
 async fn connection_of(s: &TestStack, user: &str) -> String {
     use aws_sdk_dynamodb::types::AttributeValue;
     let ddb = s.dynamodb().await;
-    let out = ddb.get_item().table_name(s.table("UsersTable")).key("userId", AttributeValue::S(user.into())).consistent_read(true).send().await.unwrap();
+    let out = ddb
+        .get_item()
+        .table_name(s.table("UsersTable"))
+        .key("userId", AttributeValue::S(user.into()))
+        .consistent_read(true)
+        .send()
+        .await
+        .unwrap();
     out.item.unwrap()["conns"].as_ss().unwrap()[0].clone()
 }
 
@@ -826,7 +887,12 @@ async fn each_fault_does_what_it_says() {
     loop {
         let h = s.health().await;
         assert!(h["faults"]["injected"]["kill"].as_u64() >= Some(1), "{h}");
-        let pids: BTreeSet<u64> = h["functions"].as_object().unwrap().values().flat_map(|f| f["pids"].as_array().unwrap().iter().filter_map(Value::as_u64)).collect();
+        let pids: BTreeSet<u64> = h["functions"]
+            .as_object()
+            .unwrap()
+            .values()
+            .flat_map(|f| f["pids"].as_array().unwrap().iter().filter_map(Value::as_u64))
+            .collect();
         let procs: BTreeSet<u64> = stack_processes(&s.stack_name).into_iter().map(u64::from).collect();
         if pids == procs {
             break;

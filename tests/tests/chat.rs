@@ -8,9 +8,6 @@ use std::time::Duration;
 
 const QUIET: Duration = Duration::from_millis(1200);
 
-
-
-
 async fn send(c: &mut Client, room: &str, text: &str) -> Value {
     let client_id = uid("c-");
     c.send(json!({"action": "message.send", "roomId": room, "clientId": client_id, "content": text})).await;
@@ -80,7 +77,8 @@ async fn concurrent_senders_get_one_order_with_strictly_increasing_seqs() {
                 let mut own = Vec::new();
                 for k in 0..PER {
                     let client_id = format!("{i}-{k}");
-                    c.send(json!({"action": "message.send", "roomId": room, "clientId": client_id, "content": format!("from {i} #{k}")})).await;
+                    c.send(json!({"action": "message.send", "roomId": room, "clientId": client_id, "content": format!("from {i} #{k}")}))
+                        .await;
                     let ack = c.expect(|f| f["type"] == "ack" && f["clientId"] == json!(client_id)).await;
                     own.push(ack["message"]["seq"].as_u64().unwrap());
                     view.insert(ack["message"]["seq"].as_u64().unwrap(), ack["message"]["content"].as_str().unwrap().to_string());
@@ -88,7 +86,10 @@ async fn concurrent_senders_get_one_order_with_strictly_increasing_seqs() {
                 while view.len() < total {
                     let f = c.expect(|f| f["type"] == "message.new" && f["message"]["kind"] == "text").await;
                     let seq = f["message"]["seq"].as_u64().unwrap();
-                    assert!(view.insert(seq, f["message"]["content"].as_str().unwrap().to_string()).is_none(), "client {i} got seq {seq} twice");
+                    assert!(
+                        view.insert(seq, f["message"]["content"].as_str().unwrap().to_string()).is_none(),
+                        "client {i} got seq {seq} twice"
+                    );
                 }
                 c.assert_none(|f| f["type"] == "message.new", Duration::from_millis(500)).await;
                 assert!(own.windows(2).all(|w| w[0] < w[1]), "client {i}: its own messages in the order sent: {own:?}");
@@ -111,7 +112,12 @@ async fn concurrent_senders_get_one_order_with_strictly_increasing_seqs() {
     }
     assert!(views.windows(2).all(|w| w[0] == w[1]), "every client sees the same seq -> message mapping");
     let h = first.unwrap().request(json!({"action": "history", "roomId": room, "limit": 100})).await;
-    let hist: BTreeMap<u64, String> = h["messages"].as_array().unwrap().iter().map(|m| (m["seq"].as_u64().unwrap(), m["content"].as_str().unwrap().to_string())).collect();
+    let hist: BTreeMap<u64, String> = h["messages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| (m["seq"].as_u64().unwrap(), m["content"].as_str().unwrap().to_string()))
+        .collect();
     assert_eq!(hist, views[0], "history agrees");
 }
 
@@ -213,7 +219,10 @@ async fn typing_reaches_the_others_not_the_sender_and_is_throttled() {
     let room = direct(&mut a, &bob).await;
     a.send(json!({"action": "typing", "roomId": room, "isTyping": true})).await;
     let t = b.expect(|f| f["type"] == "typing").await;
-    assert_eq!((t["userId"].as_str(), t["isTyping"].as_bool(), t["roomId"].as_str()), (Some(alice.as_str()), Some(true), Some(room.as_str())));
+    assert_eq!(
+        (t["userId"].as_str(), t["isTyping"].as_bool(), t["roomId"].as_str()),
+        (Some(alice.as_str()), Some(true), Some(room.as_str()))
+    );
     // Within 2 s: not broadcast again.
     a.send(json!({"action": "typing", "roomId": room, "isTyping": true})).await;
     b.assert_none(|f| f["type"] == "typing", QUIET).await;
@@ -231,7 +240,11 @@ async fn typing_reaches_the_others_not_the_sender_and_is_throttled() {
 #[tokio::test]
 async fn a_socket_killed_without_close_is_cleaned_up_by_the_next_fanout() {
     // $disconnect is best effort on AWS; here it is lost on purpose.
-    let s = TestStack::start(StackSpec { gateway: GatewayConfig { lose_disconnect_on_abort: true, ..GatewayConfig::default() }, ..StackSpec::default() }).await;
+    let s = TestStack::start(StackSpec {
+        gateway: GatewayConfig { lose_disconnect_on_abort: true, ..GatewayConfig::default() },
+        ..StackSpec::default()
+    })
+    .await;
     let (alice, bob) = (uid("alice"), uid("bob"));
     let mut a = s.user(&alice).await;
     let mut b = s.user(&bob).await;
@@ -261,13 +274,27 @@ async fn a_socket_killed_without_close_is_cleaned_up_by_the_next_fanout() {
 
 async fn connection_of(s: &TestStack, user: &str) -> String {
     let ddb = s.dynamodb().await;
-    let out = ddb.get_item().table_name(s.table("UsersTable")).key("userId", aws_sdk_dynamodb::types::AttributeValue::S(user.into())).consistent_read(true).send().await.unwrap();
+    let out = ddb
+        .get_item()
+        .table_name(s.table("UsersTable"))
+        .key("userId", aws_sdk_dynamodb::types::AttributeValue::S(user.into()))
+        .consistent_read(true)
+        .send()
+        .await
+        .unwrap();
     out.item.unwrap()["conns"].as_ss().unwrap()[0].clone()
 }
 
 async fn connection_row(s: &TestStack, id: &str) -> Option<()> {
     let ddb = s.dynamodb().await;
-    let out = ddb.get_item().table_name(s.table("ConnectionsTable")).key("connectionId", aws_sdk_dynamodb::types::AttributeValue::S(id.into())).consistent_read(true).send().await.unwrap();
+    let out = ddb
+        .get_item()
+        .table_name(s.table("ConnectionsTable"))
+        .key("connectionId", aws_sdk_dynamodb::types::AttributeValue::S(id.into()))
+        .consistent_read(true)
+        .send()
+        .await
+        .unwrap();
     out.item.map(|_| ())
 }
 
@@ -310,12 +337,16 @@ async fn unread_counts_are_exact_after_reconnect_and_cursors_never_move_back() {
         send(&mut a, &team, &format!("team {i}")).await;
     }
     let mut b = s.user(&bob).await;
-    let unread = |list: &Value, room: &str| list["rooms"].as_array().unwrap().iter().find(|r| r["roomId"] == json!(room)).map(|r| r["unread"].as_u64().unwrap()).unwrap();
+    let unread = |list: &Value, room: &str| {
+        list["rooms"].as_array().unwrap().iter().find(|r| r["roomId"] == json!(room)).map(|r| r["unread"].as_u64().unwrap()).unwrap()
+    };
     let list = b.request(json!({"action": "room.list"})).await;
     assert_eq!((unread(&list, &dm), unread(&list, &team)), (5, 3), "{list}");
     // sync reports the same counts.
     let (_, _, last) = sync_all(&mut b, BTreeMap::new()).await;
-    let sync_unread = |room: &str| last["rooms"].as_array().unwrap().iter().find(|r| r["room"]["roomId"] == json!(room)).unwrap()["room"]["unread"].as_u64().unwrap();
+    let sync_unread = |room: &str| {
+        last["rooms"].as_array().unwrap().iter().find(|r| r["room"]["roomId"] == json!(room)).unwrap()["room"]["unread"].as_u64().unwrap()
+    };
     assert_eq!((sync_unread(&dm), sync_unread(&team)), (5, 3));
 
     // Reading moves the count to 0 and tells the room.
@@ -501,7 +532,12 @@ async fn edits_and_deletes_are_broadcast_and_reach_clients_that_were_away() {
 
     let r = b.request(json!({"action": "sync", "rooms": {room.clone(): m2["seq"]}, "versions": {room.clone(): ver}})).await;
     let rs = r["rooms"].as_array().unwrap().iter().find(|x| x["room"]["roomId"] == json!(room)).unwrap().clone();
-    let updates: Vec<(u64, String)> = rs["updates"].as_array().unwrap().iter().map(|m| (m["seq"].as_u64().unwrap(), m["content"].as_str().unwrap().to_string())).collect();
+    let updates: Vec<(u64, String)> = rs["updates"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| (m["seq"].as_u64().unwrap(), m["content"].as_str().unwrap().to_string()))
+        .collect();
     assert_eq!(updates, vec![(1, "first".to_string()), (2, String::new())]);
     assert!(rs["ver"].as_u64().unwrap() > ver);
 
@@ -601,7 +637,10 @@ async fn a_flooding_member_is_rate_limited_per_room() {
         accepted += 1;
         assert!(accepted <= 10, "eleven sends and none refused");
     };
-    assert_eq!((refused["code"].as_str(), refused["clientId"].as_str()), (Some("rate_limited"), Some(format!("flood-{accepted}").as_str())));
+    assert_eq!(
+        (refused["code"].as_str(), refused["clientId"].as_str()),
+        (Some("rate_limited"), Some(format!("flood-{accepted}").as_str()))
+    );
     assert!(accepted >= 5, "refused after only {accepted}");
     // Per member and room: Alice's other room and Bob are not affected.
     send(&mut a, &other_room, "elsewhere").await;

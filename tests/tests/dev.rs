@@ -98,7 +98,11 @@ async fn make_dev_prints_a_ws_url_that_answers_and_ctrl_c_stops_everything() {
 
     // What it started: the emulators and the function instances.
     let started_procs = descendants(pid);
-    let names: Vec<String> = started_procs.iter().filter_map(|p| std::fs::read_to_string(format!("/proc/{p}/cmdline")).ok()).map(|c| c.replace('\0', " ")).collect();
+    let names: Vec<String> = started_procs
+        .iter()
+        .filter_map(|p| std::fs::read_to_string(format!("/proc/{p}/cmdline")).ok())
+        .map(|c| c.replace('\0', " "))
+        .collect();
     for expected in ["DynamoDBLocal.jar", "moto_server", "debug/connect", "debug/message"] {
         assert!(names.iter().any(|n| n.contains(expected)), "{expected} among {names:#?}");
     }

@@ -80,14 +80,24 @@ async fn fixture_queue(with_default: bool, timeout: u32, gateway: GatewayConfig,
 }
 
 async fn fixture_template(text: String, gateway: GatewayConfig, max_concurrency: usize, max_queue: usize) -> Fixture {
-    let dir = std::env::temp_dir().join(format!("chat-gw-{}", chat_tests::chat_dev::util::hex(&chat_tests::chat_dev::util::random_bytes::<6>())));
+    let dir =
+        std::env::temp_dir().join(format!("chat-gw-{}", chat_tests::chat_dev::util::hex(&chat_tests::chat_dev::util::random_bytes::<6>())));
     std::fs::create_dir_all(&dir).unwrap();
     let tpl = dir.join("template.yaml");
     std::fs::write(&tpl, text).unwrap();
     let events = dir.join("events.jsonl");
     let mut env = BTreeMap::new();
     env.insert("FIXTURE_LOG".to_string(), events.display().to_string());
-    let stack = TestStack::start(StackSpec { template: tpl, gateway, max_concurrency, max_queue, function_env: env, with_aws: false, parameters: BTreeMap::new() }).await;
+    let stack = TestStack::start(StackSpec {
+        template: tpl,
+        gateway,
+        max_concurrency,
+        max_queue,
+        function_env: env,
+        with_aws: false,
+        parameters: BTreeMap::new(),
+    })
+    .await;
     Fixture { stack, events, _dir: TempDir(dir) }
 }
 
@@ -101,7 +111,10 @@ impl Fixture {
     }
     async fn event(&self, route: &str, connection_id: Option<&str>) -> Value {
         eventually(&format!("a {route} event"), || async {
-            self.events().into_iter().find(|e| e["requestContext"]["routeKey"] == json!(route) && connection_id.is_none_or(|c| e["requestContext"]["connectionId"] == json!(c)))
+            self.events().into_iter().find(|e| {
+                e["requestContext"]["routeKey"] == json!(route)
+                    && connection_id.is_none_or(|c| e["requestContext"]["connectionId"] == json!(c))
+            })
         })
         .await
     }
@@ -145,7 +158,20 @@ async fn handshake_echoes_the_protocol_the_handler_returns() {
     assert_eq!(e["headers"]["Sec-WebSocket-Protocol"], "chat.v1, a.b.c");
     // Every request context field AWS fills.
     let ctx = &e["requestContext"];
-    for k in ["connectionId", "connectedAt", "domainName", "stage", "apiId", "routeKey", "eventType", "requestId", "requestTime", "requestTimeEpoch", "messageDirection", "extendedRequestId"] {
+    for k in [
+        "connectionId",
+        "connectedAt",
+        "domainName",
+        "stage",
+        "apiId",
+        "routeKey",
+        "eventType",
+        "requestId",
+        "requestTime",
+        "requestTimeEpoch",
+        "messageDirection",
+        "extendedRequestId",
+    ] {
         assert!(!ctx[k].is_null(), "requestContext.{k} missing: {ctx}");
     }
     assert_eq!(ctx["stage"], "local");
@@ -158,7 +184,12 @@ async fn frames_are_routed_by_action_else_to_default() {
     let mut c = f.client("").await.unwrap();
     c.send(json!({"action": "echo", "n": 1})).await;
     assert_eq!(c.expect(|v| v["n"] == 1).await["action"], "echo");
-    for (body, why) in [(r#"{"action":"nosuchroute"}"#, "unknown action"), ("plain text", "not JSON"), (r#"{"other":1}"#, "no action"), (r#"{"action":"orphan"}"#, "route without integration")] {
+    for (body, why) in [
+        (r#"{"action":"nosuchroute"}"#, "unknown action"),
+        ("plain text", "not JSON"),
+        (r#"{"other":1}"#, "no action"),
+        (r#"{"action":"orphan"}"#, "route without integration"),
+    ] {
         c.send_raw(Message::Text(body.into())).await.unwrap();
         let v = c.expect(|v| v["body"] == json!(body)).await;
         assert_eq!(v["route"], "$default", "{why}");
@@ -188,7 +219,12 @@ async fn connections_api_posts_reads_and_deletes() {
     let api = f.stack.connections_api().await;
     let (mut c, id) = f.connected().await;
 
-    api.post_to_connection().connection_id(&id).data(aws_sdk_apigatewaymanagement::primitives::Blob::new(r#"{"hello":"from the SDK"}"#)).send().await.unwrap();
+    api.post_to_connection()
+        .connection_id(&id)
+        .data(aws_sdk_apigatewaymanagement::primitives::Blob::new(r#"{"hello":"from the SDK"}"#))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(c.expect(|v| v["hello"].is_string()).await["hello"], "from the SDK");
 
     let info = api.get_connection().connection_id(&id).send().await.unwrap();
@@ -197,7 +233,13 @@ async fn connections_api_posts_reads_and_deletes() {
 
     // Too large for API Gateway: 413 PayloadTooLargeException.
     let big = vec![b'x'; 129 * 1024];
-    let err = api.post_to_connection().connection_id(&id).data(aws_sdk_apigatewaymanagement::primitives::Blob::new(big)).send().await.unwrap_err();
+    let err = api
+        .post_to_connection()
+        .connection_id(&id)
+        .data(aws_sdk_apigatewaymanagement::primitives::Blob::new(big))
+        .send()
+        .await
+        .unwrap_err();
     assert!(err.as_service_error().is_some_and(|e| e.is_payload_too_large_exception()), "{err:?}");
 
     api.delete_connection().connection_id(&id).send().await.unwrap();
@@ -208,13 +250,25 @@ async fn connections_api_posts_reads_and_deletes() {
     assert_eq!(e["requestContext"]["disconnectStatusCode"], 1000);
 
     // Gone now: every verb answers 410 GoneException.
-    let post = api.post_to_connection().connection_id(&id).data(aws_sdk_apigatewaymanagement::primitives::Blob::new("x")).send().await.unwrap_err();
+    let post = api
+        .post_to_connection()
+        .connection_id(&id)
+        .data(aws_sdk_apigatewaymanagement::primitives::Blob::new("x"))
+        .send()
+        .await
+        .unwrap_err();
     assert!(post.as_service_error().is_some_and(|e| e.is_gone_exception()), "{post:?}");
     let get = api.get_connection().connection_id(&id).send().await.unwrap_err();
     assert!(get.as_service_error().is_some_and(|e| e.is_gone_exception()), "{get:?}");
     let del = api.delete_connection().connection_id(&id).send().await.unwrap_err();
     assert!(del.as_service_error().is_some_and(|e| e.is_gone_exception()), "{del:?}");
-    let unknown = api.post_to_connection().connection_id("NoSuchConn0000=").data(aws_sdk_apigatewaymanagement::primitives::Blob::new("x")).send().await.unwrap_err();
+    let unknown = api
+        .post_to_connection()
+        .connection_id("NoSuchConn0000=")
+        .data(aws_sdk_apigatewaymanagement::primitives::Blob::new("x"))
+        .send()
+        .await
+        .unwrap_err();
     assert!(unknown.as_service_error().is_some_and(|e| e.is_gone_exception()));
 }
 
@@ -252,7 +306,8 @@ async fn idle_connections_are_closed_and_disconnected() {
 
 #[tokio::test]
 async fn activity_keeps_a_connection_open_until_its_maximum_duration() {
-    let cfg = GatewayConfig { idle_timeout: Duration::from_millis(600), max_duration: Duration::from_millis(1500), ..GatewayConfig::default() };
+    let cfg =
+        GatewayConfig { idle_timeout: Duration::from_millis(600), max_duration: Duration::from_millis(1500), ..GatewayConfig::default() };
     let f = fixture_with(true, 10, cfg, 10).await;
     let (mut c, _) = f.connected().await;
     let started = std::time::Instant::now();
@@ -373,7 +428,11 @@ async fn past_its_capacity_the_gateway_queues_then_throttles_like_lambda_and_rec
     let mut refused = 0;
     while done + refused < 10 {
         let v = c.expect(|v| v["n"].is_u64() || v["message"] == "Internal server error").await;
-        if v["n"].is_u64() { done += 1 } else { refused += 1 }
+        if v["n"].is_u64() {
+            done += 1
+        } else {
+            refused += 1
+        }
     }
     assert!((2..=4).contains(&done), "two running, two queued: {done} done, {refused} refused");
     let h = health(&f).await;
@@ -445,13 +504,26 @@ async fn connections_requests_must_be_signed_with_the_stacks_credentials() {
         .credentials_provider(aws_sdk_apigatewaymanagement::config::Credentials::new("test", "not-the-secret", None, None, "tests"))
         .load()
         .await;
-    let wrong = aws_sdk_apigatewaymanagement::Client::from_conf(aws_sdk_apigatewaymanagement::config::Builder::from(&conf).endpoint_url(f.stack.stack.connections_endpoint()).build());
-    let e = wrong.post_to_connection().connection_id(&id).data(aws_sdk_apigatewaymanagement::primitives::Blob::new("{}")).send().await.unwrap_err();
+    let wrong = aws_sdk_apigatewaymanagement::Client::from_conf(
+        aws_sdk_apigatewaymanagement::config::Builder::from(&conf).endpoint_url(f.stack.stack.connections_endpoint()).build(),
+    );
+    let e = wrong
+        .post_to_connection()
+        .connection_id(&id)
+        .data(aws_sdk_apigatewaymanagement::primitives::Blob::new("{}"))
+        .send()
+        .await
+        .unwrap_err();
     assert_eq!(e.raw_response().map(|r| r.status().as_u16()), Some(403));
     c.assert_none(|v| v["unsigned"].is_number(), Duration::from_millis(300)).await;
     // Signed right (the SDK with the stack's credentials): delivered.
     let api = f.stack.connections_api().await;
-    api.post_to_connection().connection_id(&id).data(aws_sdk_apigatewaymanagement::primitives::Blob::new(r#"{"signed":1}"#)).send().await.unwrap();
+    api.post_to_connection()
+        .connection_id(&id)
+        .data(aws_sdk_apigatewaymanagement::primitives::Blob::new(r#"{"signed":1}"#))
+        .send()
+        .await
+        .unwrap();
     c.expect(|v| v["signed"] == 1).await;
 }
 
@@ -467,7 +539,11 @@ async fn routes_are_throttled_as_the_stage_settings_say() {
     let mut refused = 0;
     while passed + refused < 10 {
         let v = c.expect(|v| v["route"] == "limited" || v["message"] == "Too Many Requests").await;
-        if v["route"] == "limited" { passed += 1 } else { refused += 1 }
+        if v["route"] == "limited" {
+            passed += 1
+        } else {
+            refused += 1
+        }
     }
     assert!((3..=4).contains(&passed), "{passed} passed");
     // Other routes have their own limits (none here), and the bucket refills.
@@ -490,7 +566,10 @@ async fn routes_are_throttled_as_the_stage_settings_say() {
 
 #[tokio::test]
 async fn handshakes_are_throttled_as_the_connect_route_settings_say() {
-    let text = template(true, 10).replace("RouteSettings: { limited:", "RouteSettings: { \"$connect\": { ThrottlingBurstLimit: 2, ThrottlingRateLimit: 0.5 }, limited:");
+    let text = template(true, 10).replace(
+        "RouteSettings: { limited:",
+        "RouteSettings: { \"$connect\": { ThrottlingBurstLimit: 2, ThrottlingRateLimit: 0.5 }, limited:",
+    );
     let f = fixture_template(text, GatewayConfig::default(), 10, 100).await;
     let mut statuses = Vec::new();
     for _ in 0..4 {

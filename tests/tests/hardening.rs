@@ -33,7 +33,12 @@ async fn the_source_address_is_the_connections_not_a_forwarded_header() {
     assert_eq!(post(None).await.status, 429, "the 21st token of a minute from one address");
     for fake in ["203.0.113.7", "198.51.100.1, 203.0.113.9", "10.0.0.1", "::1", "garbage"] {
         let r = post(Some(fake.to_string())).await;
-        assert_eq!((r.status, r.json()["code"].as_str()), (429, Some("rate_limited")), "X-Forwarded-For: {fake} changed the source address: {}", r.body);
+        assert_eq!(
+            (r.status, r.json()["code"].as_str()),
+            (429, Some("rate_limited")),
+            "X-Forwarded-For: {fake} changed the source address: {}",
+            r.body
+        );
     }
 }
 
@@ -49,7 +54,11 @@ async fn a_body_over_ten_megabytes_gets_api_gateways_413() {
         let size = 10 * 1024 * 1024 + 1;
         let mut sock = tokio::net::TcpStream::connect(&addr).await.unwrap();
         let head = format!("POST /api/chats HTTP/1.1\r\nHost: {addr}\r\nAuthorization: Bearer {token}\r\nContent-Type: application/json\r\nConnection: close\r\n");
-        let head = if declared_only { format!("{head}Content-Length: {size}\r\n\r\n") } else { format!("{head}Transfer-Encoding: chunked\r\n\r\n") };
+        let head = if declared_only {
+            format!("{head}Content-Length: {size}\r\n\r\n")
+        } else {
+            format!("{head}Transfer-Encoding: chunked\r\n\r\n")
+        };
         let (mut rd, mut wr) = sock.split();
         let write = async {
             let _ = wr.write_all(head.as_bytes()).await;
@@ -87,7 +96,9 @@ async fn a_body_over_ten_megabytes_gets_api_gateways_413() {
 }
 
 async fn upload_url(s: &TestStack, tok: &str, room: &str, name: &str, size: usize, mime: &str) -> Value {
-    let r = rest("POST", &format!("{}/chats/{room}/uploads", s.api()), Some(tok), Some(&json!({"name": name, "size": size, "mimeType": mime}))).await;
+    let r =
+        rest("POST", &format!("{}/chats/{room}/uploads", s.api()), Some(tok), Some(&json!({"name": name, "size": size, "mimeType": mime})))
+            .await;
     assert_eq!(r.status, 201, "{}", r.body);
     r.json()
 }
@@ -130,7 +141,11 @@ async fn presigned_urls_hold_only_for_what_they_were_signed_for() {
     let headers = signed_headers(&mine);
     let my_key = mine["key"].as_str().unwrap();
     // The path changed to the stored key of another room.
-    let moved = url.replacen(&my_key.split('/').map(urlencode).collect::<Vec<_>>().join("/"), &stored.split('/').map(urlencode).collect::<Vec<_>>().join("/"), 1);
+    let moved = url.replacen(
+        &my_key.split('/').map(urlencode).collect::<Vec<_>>().join("/"),
+        &stored.split('/').map(urlencode).collect::<Vec<_>>().join("/"),
+        1,
+    );
     assert_ne!(moved, url);
     let r = put(&moved, &headers, "PUT", &evil).await;
     assert_eq!((r.status, s3_code(&r).as_str()), (403, "SignatureDoesNotMatch"), "{}", r.body);
@@ -140,7 +155,10 @@ async fn presigned_urls_hold_only_for_what_they_were_signed_for() {
         assert_eq!((r.status, s3_code(&r).as_str()), (403, "SignatureDoesNotMatch"), "{m}: {}", r.body);
     }
     // Another type.
-    let typed: Vec<(String, String)> = headers.iter().map(|(k, v)| if k.eq_ignore_ascii_case("content-type") { (k.clone(), "text/html".into()) } else { (k.clone(), v.clone()) }).collect();
+    let typed: Vec<(String, String)> = headers
+        .iter()
+        .map(|(k, v)| if k.eq_ignore_ascii_case("content-type") { (k.clone(), "text/html".into()) } else { (k.clone(), v.clone()) })
+        .collect();
     let r = put(&url, &typed, "PUT", b"<script>alert(1)</script>!!").await;
     assert_eq!((r.status, s3_code(&r).as_str()), (403, "SignatureDoesNotMatch"), "{}", r.body);
     // Another size (more bytes than signed, with the length they have).
@@ -167,7 +185,9 @@ async fn presigned_urls_hold_only_for_what_they_were_signed_for() {
         .credentials_provider(aws_sdk_s3::config::Credentials::new("test", "test", None, None, "tests"))
         .load()
         .await;
-    let s3 = aws_sdk_s3::Client::from_conf(aws_sdk_s3::config::Builder::from(&conf).endpoint_url(s.stack.s3_url().expect("the stack has S3")).force_path_style(true).build());
+    let s3 = aws_sdk_s3::Client::from_conf(
+        aws_sdk_s3::config::Builder::from(&conf).endpoint_url(s.stack.s3_url().expect("the stack has S3")).force_path_style(true).build(),
+    );
     let bucket = s.stack.spec.functions["MessageFunction"].environment["ATTACHMENTS_BUCKET"].clone();
     let old = aws_sdk_s3::presigning::PresigningConfig::builder()
         .start_time(std::time::SystemTime::now() - Duration::from_secs(3600))
@@ -175,7 +195,8 @@ async fn presigned_urls_hold_only_for_what_they_were_signed_for() {
         .build()
         .unwrap();
     let p = s3.put_object().bucket(&bucket).key(my_key).content_type("text/plain").presigned(old).await.unwrap();
-    let h: Vec<(String, String)> = p.headers().filter(|(k, _)| !k.eq_ignore_ascii_case("host")).map(|(k, v)| (k.to_string(), v.to_string())).collect();
+    let h: Vec<(String, String)> =
+        p.headers().filter(|(k, _)| !k.eq_ignore_ascii_case("host")).map(|(k, v)| (k.to_string(), v.to_string())).collect();
     let r = put(p.uri(), &h, "PUT", &evil).await;
     assert_eq!((r.status, s3_code(&r).as_str()), (403, "AccessDenied"), "{}", r.body);
     assert!(r.body.contains("Request has expired"), "{}", r.body);
@@ -199,7 +220,11 @@ async fn an_images_bytes_must_be_its_type_and_active_files_are_stored_inert() {
         let u = upload_url(&s, &ta, &room, "cat.png", html.len(), mime).await;
         assert_eq!(put(u["url"].as_str().unwrap(), &signed_headers(&u), "PUT", &html).await.status, 200);
         let f = a.request(send_file(kind, &u, "cat.png", html.len(), mime)).await;
-        assert_eq!((f["code"].as_str(), f["field"].as_str()), (Some("invalid_frame"), Some("attachments[0].mimeType")), "{kind} {mime}: {f}");
+        assert_eq!(
+            (f["code"].as_str(), f["field"].as_str()),
+            (Some("invalid_frame"), Some("attachments[0].mimeType")),
+            "{kind} {mime}: {f}"
+        );
         assert!(f["message"].as_str().unwrap().contains("not an image"), "{f}");
     }
     // A JPEG declared as a PNG is not a PNG either.
@@ -259,7 +284,11 @@ async fn a_flood_from_one_connection_is_cut_off_and_stalls_nobody() {
         let mut i = 0;
         while !stopped.load(std::sync::atomic::Ordering::SeqCst) {
             let t = Instant::now();
-            let (frame, want) = if i % 20 == 0 { (json!({"action": "ping"}), "pong") } else { (json!({"action": "presence.query", "roomId": bob_room}), "presence.list") };
+            let (frame, want) = if i % 20 == 0 {
+                (json!({"action": "ping"}), "pong")
+            } else {
+                (json!({"action": "presence.query", "roomId": bob_room}), "presence.list")
+            };
             let answer = b.request(frame).await;
             assert_eq!(answer["type"], want, "{answer}");
             rtts.push(t.elapsed());
@@ -298,7 +327,15 @@ async fn a_flood_from_one_connection_is_cut_off_and_stalls_nobody() {
     // most.
     assert!(acks <= 2 * FRAMES_PER_WINDOW as usize, "{acks} sends applied past the soft limit");
     assert!(limited >= (FRAMES_BEFORE_CLOSE - FRAMES_PER_WINDOW) as usize, "only {limited} rate_limited answers");
-    assert!(frames.len() <= 2 * FRAMES_BEFORE_CLOSE as usize, "{} answers ({acks} acks, {limited} limited, cut after {cut_after:?}): frames past the cut were still served: {:?}", frames.len(), frames.iter().map(|f| f["message"].as_str().unwrap_or("ack").chars().take(30).collect::<String>()).collect::<std::collections::BTreeSet<_>>());
+    assert!(
+        frames.len() <= 2 * FRAMES_BEFORE_CLOSE as usize,
+        "{} answers ({acks} acks, {limited} limited, cut after {cut_after:?}): frames past the cut were still served: {:?}",
+        frames.len(),
+        frames
+            .iter()
+            .map(|f| f["message"].as_str().unwrap_or("ack").chars().take(30).collect::<String>())
+            .collect::<std::collections::BTreeSet<_>>()
+    );
     // Nothing past the cut was stored: the room holds exactly the acked sends.
     let h = b.request(json!({"action": "history", "roomId": room, "limit": 100})).await;
     assert_eq!(h["messages"].as_array().unwrap().len(), acks, "{h}");
@@ -314,5 +351,7 @@ async fn a_flood_from_one_connection_is_cut_off_and_stalls_nobody() {
 }
 
 fn urlencode(s: &str) -> String {
-    s.bytes().map(|b| if b.is_ascii_alphanumeric() || b"-._~".contains(&b) { (b as char).to_string() } else { format!("%{b:02X}") }).collect()
+    s.bytes()
+        .map(|b| if b.is_ascii_alphanumeric() || b"-._~".contains(&b) { (b as char).to_string() } else { format!("%{b:02X}") })
+        .collect()
 }

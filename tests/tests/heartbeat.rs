@@ -27,7 +27,13 @@ async fn a_client_that_stops_sending_heartbeats_is_closed_and_announced_offline(
         assert!(Instant::now() < deadline, "bob was never announced offline:\n{}", s.logs());
         let p = a.request(json!({"action": "ping"})).await;
         assert_eq!(p["type"], "pong");
-        if let Some(f) = a.wait_for(&|f: &serde_json::Value| f["type"] == "presence" && f["userId"] == json!(bob) && f["online"] == false, Duration::from_millis(400)).await {
+        if let Some(f) = a
+            .wait_for(
+                &|f: &serde_json::Value| f["type"] == "presence" && f["userId"] == json!(bob) && f["online"] == false,
+                Duration::from_millis(400),
+            )
+            .await
+        {
             break f;
         }
     };

@@ -8,7 +8,6 @@ use serde_json::{json, Value};
 use std::collections::{BTreeMap, BTreeSet};
 use std::time::Duration;
 
-
 async fn health(s: &TestStack) -> Value {
     serde_json::from_str(&chat_tests::http_get(&format!("{}/health", s.stack.http_url())).await.1).unwrap()
 }
@@ -32,7 +31,9 @@ async fn past_capacity_nothing_acked_is_lost_nothing_leaks_and_it_recovers() {
     let mut acked: BTreeMap<String, u64> = BTreeMap::new();
     for (who, client) in [("a", &mut a), ("c", &mut c)] {
         for k in 0..PER {
-            client.send(json!({"action": "message.send", "roomId": room, "clientId": format!("{who}-{k}"), "content": format!("{who} {k}")})).await;
+            client
+                .send(json!({"action": "message.send", "roomId": room, "clientId": format!("{who}-{k}"), "content": format!("{who} {k}")}))
+                .await;
         }
     }
     let mut refused = 0;
@@ -75,13 +76,15 @@ async fn past_capacity_nothing_acked_is_lost_nothing_leaks_and_it_recovers() {
             if acked.contains_key(&id) {
                 continue;
             }
-            let r = client.request(json!({"action": "message.send", "roomId": room, "clientId": id, "content": format!("{who} {k}")})).await;
+            let r =
+                client.request(json!({"action": "message.send", "roomId": room, "clientId": id, "content": format!("{who} {k}")})).await;
             assert_eq!(r["type"], "ack", "{r}");
             acked.insert(id, r["message"]["seq"].as_u64().unwrap());
         }
     }
     let h = b.request(json!({"action": "history", "roomId": room, "limit": 100})).await;
-    let texts: Vec<&str> = h["messages"].as_array().unwrap().iter().filter(|m| m["kind"] == "text").map(|m| m["content"].as_str().unwrap()).collect();
+    let texts: Vec<&str> =
+        h["messages"].as_array().unwrap().iter().filter(|m| m["kind"] == "text").map(|m| m["content"].as_str().unwrap()).collect();
     assert_eq!(texts.len(), 2 * PER, "each message once");
     assert_eq!(texts.iter().collect::<BTreeSet<_>>().len(), 2 * PER);
     let seqs: Vec<u64> = h["messages"].as_array().unwrap().iter().map(|m| m["seq"].as_u64().unwrap()).collect();

@@ -41,7 +41,8 @@ fn every_client_action_and_server_type_is_documented_and_nothing_else() {
 #[test]
 fn every_error_code_is_documented() {
     let d = doc();
-    let documented: BTreeSet<String> = d["components"]["schemas"]["ErrorCode"]["enum"].as_array().unwrap().iter().map(|v| v.as_str().unwrap().to_string()).collect();
+    let documented: BTreeSet<String> =
+        d["components"]["schemas"]["ErrorCode"]["enum"].as_array().unwrap().iter().map(|v| v.as_str().unwrap().to_string()).collect();
     let code: BTreeSet<String> = ErrorCode::ALL.iter().map(|c| c.as_str().to_string()).collect();
     assert_eq!(documented, code);
     // as_str agrees with serde

@@ -29,8 +29,14 @@ impl PushService {
             .spawn()
             .expect("start the push service stand-in");
         let mut lines = tokio::io::BufReader::new(child.stdout.take().unwrap()).lines();
-        let line = tokio::time::timeout(Duration::from_secs(20), lines.next_line()).await.expect("the push service starts").unwrap().expect("it says where it listens");
-        let port = line.strip_prefix("listening ").unwrap_or_else(|| panic!("push service said {line:?} (are http-ece and py-vapid installed? scripts/install-tools.sh all)"));
+        let line = tokio::time::timeout(Duration::from_secs(20), lines.next_line())
+            .await
+            .expect("the push service starts")
+            .unwrap()
+            .expect("it says where it listens");
+        let port = line
+            .strip_prefix("listening ")
+            .unwrap_or_else(|| panic!("push service said {line:?} (are http-ece and py-vapid installed? scripts/install-tools.sh all)"));
         PushService { _child: child, base: format!("http://127.0.0.1:{port}") }
     }
 
@@ -143,7 +149,10 @@ async fn an_offline_member_gets_exactly_one_decrypted_push_for_a_burst_of_five()
     assert_eq!(p["roomId"], json!(room));
     assert_eq!(p["roomTitle"], json!(alice_name), "a direct room is named by the sender");
     assert_eq!((p["senderName"].as_str(), p["senderId"].as_str()), (Some(alice_name.as_str()), Some(alice.as_str())));
-    assert_eq!((p["preview"].as_str(), p["kind"].as_str(), p["seq"].as_u64(), p["roomType"].as_str()), (Some("message 0 of the burst"), Some("text"), Some(1), Some("direct")));
+    assert_eq!(
+        (p["preview"].as_str(), p["kind"].as_str(), p["seq"].as_u64(), p["roomType"].as_str()),
+        (Some("message 0 of the burst"), Some("text"), Some(1), Some("direct"))
+    );
     assert_eq!(got[0]["ttl"], 86400);
     assert_eq!(got[0]["topic"].as_str().map(str::len), Some(32), "pushes of a room share a Topic");
     // The sender, online, got no push of their own.
@@ -170,7 +179,10 @@ async fn an_online_member_gets_no_push_and_one_once_offline() {
     go_offline(b, &bob, &mut a).await;
     send(&mut a, &room, "off-1", "you left").await;
     let got = ps.exactly(&sub_id, 1).await;
-    assert_eq!((got[0]["payload"]["seq"].as_u64(), got[0]["payload"]["roomTitle"].as_str(), got[0]["payload"]["preview"].as_str()), (Some(4), Some("Team"), Some("you left")));
+    assert_eq!(
+        (got[0]["payload"]["seq"].as_u64(), got[0]["payload"]["roomTitle"].as_str(), got[0]["payload"]["preview"].as_str()),
+        (Some(4), Some("Team"), Some("you left"))
+    );
 }
 
 #[tokio::test]
@@ -185,9 +197,14 @@ async fn a_muted_room_gets_no_push() {
     let loud = group(&mut a, &[&bob]).await;
     let mut b = s.user(&bob).await;
     let up = b.request(json!({"action": "room.mute", "roomId": muted, "muted": true})).await;
-    assert_eq!((up["type"].as_str(), up["room"]["roomId"].as_str(), up["room"]["muted"].as_bool()), (Some("room.updated"), Some(muted.as_str()), Some(true)), "{up}");
+    assert_eq!(
+        (up["type"].as_str(), up["room"]["roomId"].as_str(), up["room"]["muted"].as_bool()),
+        (Some("room.updated"), Some(muted.as_str()), Some(true)),
+        "{up}"
+    );
     let list = b.request(json!({"action": "room.list"})).await;
-    let muted_in_list: Vec<&str> = list["rooms"].as_array().unwrap().iter().filter(|r| r["muted"] == json!(true)).map(|r| r["roomId"].as_str().unwrap()).collect();
+    let muted_in_list: Vec<&str> =
+        list["rooms"].as_array().unwrap().iter().filter(|r| r["muted"] == json!(true)).map(|r| r["roomId"].as_str().unwrap()).collect();
     assert_eq!(muted_in_list, [muted.as_str()]);
     go_offline(b, &bob, &mut a).await;
     send(&mut a, &muted, "m-1", "muted room").await;
@@ -221,7 +238,8 @@ async fn a_subscription_the_push_service_says_is_gone_is_removed() {
     let dead_seen = ps.received(&dead_id).await;
     assert_eq!((dead_seen["attempts"].as_u64(), dead_seen["payloads"].as_array().map(Vec::len)), (Some(1), Some(0)));
     // Unregistering it again: it is gone already.
-    let r = rest("DELETE", &format!("{}/push/subscriptions", s.api()), Some(&bob_token), Some(&json!({"endpoint": dead["endpoint"]}))).await;
+    let r =
+        rest("DELETE", &format!("{}/push/subscriptions", s.api()), Some(&bob_token), Some(&json!({"endpoint": dead["endpoint"]}))).await;
     assert_eq!(r.status, 404, "{}", r.body);
 }
 
@@ -251,12 +269,20 @@ async fn subscriptions_are_registered_checked_and_removed_over_rest() {
     };
     let keys = sub["keys"].clone();
     bad(json!({"endpoint": "http://push.example.net/x", "keys": keys}), "endpoint").await;
-    bad(json!({"endpoint": "https://fcm.googleapis.com/fcm/send/x", "keys": {"p256dh": "AAAA", "auth": keys["auth"]}}), "keys.p256dh").await;
-    bad(json!({"endpoint": "https://fcm.googleapis.com/fcm/send/x", "keys": {"p256dh": keys["p256dh"], "auth": "AAAA"}}), "keys.auth").await;
+    bad(json!({"endpoint": "https://fcm.googleapis.com/fcm/send/x", "keys": {"p256dh": "AAAA", "auth": keys["auth"]}}), "keys.p256dh")
+        .await;
+    bad(json!({"endpoint": "https://fcm.googleapis.com/fcm/send/x", "keys": {"p256dh": keys["p256dh"], "auth": "AAAA"}}), "keys.auth")
+        .await;
     bad(json!({"endpoint": "https://fcm.googleapis.com/fcm/send/x"}), "keys").await;
     // The stack runs with the template's default push services: a Web Push service's endpoint is
     // taken, any other host is not.
-    let fcm = rest("POST", &format!("{api}/push/subscriptions"), Some(&token), Some(&json!({"endpoint": "https://fcm.googleapis.com/fcm/send/abc:def", "keys": keys}))).await;
+    let fcm = rest(
+        "POST",
+        &format!("{api}/push/subscriptions"),
+        Some(&token),
+        Some(&json!({"endpoint": "https://fcm.googleapis.com/fcm/send/abc:def", "keys": keys})),
+    )
+    .await;
     assert_eq!(fcm.status, 201, "{}", fcm.body);
     bad(json!({"endpoint": "https://push.example.net/x", "keys": keys}), "endpoint").await;
     let r = rest("POST", &format!("{api}/push/subscriptions"), Some(&s.token("shop", None, "service")), Some(&sub)).await;
@@ -308,7 +334,13 @@ async fn push_endpoints_inside_the_network_are_refused_in_every_notation() {
         "http://fcm.googleapis.com/fcm/send/x".into(),
     ];
     for endpoint in &inside {
-        let r = rest("POST", &format!("{}/push/subscriptions", s.api()), Some(&token), Some(&json!({"endpoint": endpoint, "keys": sub["keys"]}))).await;
+        let r = rest(
+            "POST",
+            &format!("{}/push/subscriptions", s.api()),
+            Some(&token),
+            Some(&json!({"endpoint": endpoint, "keys": sub["keys"]})),
+        )
+        .await;
         assert_eq!((r.status, r.json()["field"].as_str()), (400, Some("endpoint")), "{endpoint}: {}", r.body);
     }
     assert!(stored(&s, &user).await.is_empty(), "nothing was stored");
@@ -335,7 +367,11 @@ async fn a_stored_inside_endpoint_is_never_connected_to_and_is_removed() {
         }
     });
     let ddb = s.dynamodb().await;
-    let bad_endpoints = [format!("http://127.0.0.1:{inside_port}/inside"), format!("https://localhost:{inside_port}/inside"), format!("https://2130706433:{inside_port}/inside")];
+    let bad_endpoints = [
+        format!("http://127.0.0.1:{inside_port}/inside"),
+        format!("https://localhost:{inside_port}/inside"),
+        format!("https://2130706433:{inside_port}/inside"),
+    ];
     for (i, endpoint) in bad_endpoints.iter().enumerate() {
         use aws_sdk_dynamodb::types::AttributeValue::{N, S};
         ddb.put_item()

@@ -6,15 +6,14 @@ use serde_json::{json, Value};
 use std::collections::{BTreeMap, BTreeSet};
 use std::time::Duration;
 
-
 fn user_token(s: &TestStack, sub: &str) -> String {
     s.token(sub, Some(&sub.to_uppercase()), "user")
 }
 
-
-
 async fn post(s: &TestStack, token: &str, room: &str, client_id: &str, content: &str) -> Value {
-    let r = rest("POST", &format!("{}/chats/{room}/messages", s.api()), Some(token), Some(&json!({"clientId": client_id, "content": content}))).await;
+    let r =
+        rest("POST", &format!("{}/chats/{room}/messages", s.api()), Some(token), Some(&json!({"clientId": client_id, "content": content})))
+            .await;
     assert!(r.status == 201 || r.status == 200, "{} {}", r.status, r.body);
     r.json()["message"].clone()
 }
@@ -84,7 +83,12 @@ async fn unread_counts_and_rooms_over_rest_equal_the_sockets() {
     let over_rest = rest("GET", &format!("{}/chats", s.api()), Some(&tb), None).await.json();
     let over_socket = b.request(json!({"action": "room.list"})).await;
     assert_eq!(over_rest["rooms"], over_socket["rooms"], "the same views, in the same order");
-    let unread: BTreeMap<String, u64> = over_rest["rooms"].as_array().unwrap().iter().map(|r| (r["roomId"].as_str().unwrap().to_string(), r["unread"].as_u64().unwrap())).collect();
+    let unread: BTreeMap<String, u64> = over_rest["rooms"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| (r["roomId"].as_str().unwrap().to_string(), r["unread"].as_u64().unwrap()))
+        .collect();
     assert_eq!(unread, BTreeMap::from([(r1.clone(), 2), (r2.clone(), 1)]));
 
     // One room with every member and their cursors.
@@ -92,7 +96,12 @@ async fn unread_counts_and_rooms_over_rest_equal_the_sockets() {
     assert_eq!(detail.status, 200, "{}", detail.body);
     let d = detail.json();
     assert_eq!(d["room"]["unread"], 2);
-    let cursors: BTreeMap<String, u64> = d["members"].as_array().unwrap().iter().map(|m| (m["userId"].as_str().unwrap().to_string(), m["readSeq"].as_u64().unwrap())).collect();
+    let cursors: BTreeMap<String, u64> = d["members"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| (m["userId"].as_str().unwrap().to_string(), m["readSeq"].as_u64().unwrap()))
+        .collect();
     assert_eq!(cursors, BTreeMap::from([(alice.clone(), 3), (bob.clone(), 1)]));
 }
 
@@ -118,7 +127,13 @@ async fn chat_list_pages_are_stable_while_messages_reorder_rooms() {
         tokio::spawn(async move {
             for k in 0..24 {
                 let i = (k * 7) % rooms.len();
-                let r = rest("POST", &format!("{api}/chats/{}/messages", rooms[i]), Some(&tokens[i]), Some(&json!({"clientId": format!("w{k}"), "content": "moving up"}))).await;
+                let r = rest(
+                    "POST",
+                    &format!("{api}/chats/{}/messages", rooms[i]),
+                    Some(&tokens[i]),
+                    Some(&json!({"clientId": format!("w{k}"), "content": "moving up"})),
+                )
+                .await;
                 assert_eq!(r.status, 201, "{}", r.body);
             }
         })
@@ -171,7 +186,14 @@ async fn archived_rooms_leave_the_list_and_come_back_on_a_new_message() {
             None => format!("{}/chats", s.api()),
         };
         let ta = ta.clone();
-        async move { rest("GET", &url, Some(&ta), None).await.json()["rooms"].as_array().unwrap().iter().map(|r| r["roomId"].as_str().unwrap().to_string()).collect::<Vec<_>>() }
+        async move {
+            rest("GET", &url, Some(&ta), None).await.json()["rooms"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|r| r["roomId"].as_str().unwrap().to_string())
+                .collect::<Vec<_>>()
+        }
     };
     let arch = rest("POST", &format!("{}/chats/{r1}/archive", s.api()), Some(&ta), None).await;
     assert_eq!(arch.status, 200, "{}", arch.body);
@@ -180,7 +202,12 @@ async fn archived_rooms_leave_the_list_and_come_back_on_a_new_message() {
     assert_eq!(list(Some(true)).await, vec![r1.clone()]);
     // The socket's room.list shows every room and marks the archived one.
     let all = a.request(json!({"action": "room.list"})).await;
-    let marked: Vec<(String, bool)> = all["rooms"].as_array().unwrap().iter().map(|r| (r["roomId"].as_str().unwrap().to_string(), r["archived"].as_bool().unwrap_or(false))).collect();
+    let marked: Vec<(String, bool)> = all["rooms"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| (r["roomId"].as_str().unwrap().to_string(), r["archived"].as_bool().unwrap_or(false)))
+        .collect();
     assert!(marked.contains(&(r1.clone(), true)) && marked.contains(&(r2.clone(), false)), "{marked:?}");
     // A new message brings it back, by itself.
     post(&s, &tb, &r1, "b2", "are you there?").await;
@@ -226,14 +253,26 @@ async fn order_rooms_are_created_once_under_concurrent_calls_and_take_system_mes
     // The buyer sees the room with the site's description, and later changes to it.
     let joined = b.expect_type("room.joined").await;
     assert_eq!((joined["room"]["type"].as_str(), joined["room"]["context"]["status"].as_str()), (Some("order"), Some("paid")));
-    let upd = rest("PUT", &format!("{}/contexts/{order}/chat", s.api()), Some(&service), Some(&json!({"title": "Order #123", "status": "shipped", "members": [{"userId": buyer}, {"userId": seller}]}))).await;
+    let upd = rest(
+        "PUT",
+        &format!("{}/contexts/{order}/chat", s.api()),
+        Some(&service),
+        Some(&json!({"title": "Order #123", "status": "shipped", "members": [{"userId": buyer}, {"userId": seller}]})),
+    )
+    .await;
     assert_eq!(upd.status, 200, "{}", upd.body);
     let list = rest("GET", &format!("{}/chats", s.api()), Some(&user_token(&s, &buyer)), None).await.json();
     assert_eq!(list["rooms"][0]["context"]["status"], "shipped");
     assert_eq!(list["rooms"][0]["name"], "Order #123");
 
     // The site posts system messages; they reach the members' sockets.
-    let sys = rest("POST", &format!("{}/chats/{room}/messages", s.api()), Some(&service), Some(&json!({"clientId": "ship-1", "content": "Your order has shipped", "meta": {"event": "order.shipped"}}))).await;
+    let sys = rest(
+        "POST",
+        &format!("{}/chats/{room}/messages", s.api()),
+        Some(&service),
+        Some(&json!({"clientId": "ship-1", "content": "Your order has shipped", "meta": {"event": "order.shipped"}})),
+    )
+    .await;
     assert_eq!(sys.status, 201, "{}", sys.body);
     assert_eq!(sys.json()["message"]["kind"], "system");
     let got = b.expect_type("message.new").await;
@@ -243,11 +282,23 @@ async fn order_rooms_are_created_once_under_concurrent_calls_and_take_system_mes
     let u = user_token(&s, &buyer);
     let r = rest("PUT", &format!("{}/contexts/{order}/chat", s.api()), Some(&u), Some(&body)).await;
     assert_eq!((r.status, r.json()["code"].as_str()), (403, Some("forbidden")));
-    let r = rest("POST", &format!("{}/chats/{room}/messages", s.api()), Some(&u), Some(&json!({"clientId": "x", "content": "fake", "kind": "system"}))).await;
+    let r = rest(
+        "POST",
+        &format!("{}/chats/{room}/messages", s.api()),
+        Some(&u),
+        Some(&json!({"clientId": "x", "content": "fake", "kind": "system"})),
+    )
+    .await;
     assert_eq!((r.status, r.json()["field"].as_str()), (400, Some("kind")));
     // The site adds a member; a service token cannot open a socket.
     let staff = uid("staff");
-    let add = rest("POST", &format!("{}/chats/{room}/members", s.api()), Some(&service), Some(&json!({"members": [{"userId": staff, "name": "Staff"}]}))).await;
+    let add = rest(
+        "POST",
+        &format!("{}/chats/{room}/members", s.api()),
+        Some(&service),
+        Some(&json!({"members": [{"userId": staff, "name": "Staff"}]})),
+    )
+    .await;
     assert_eq!(add.status, 200, "{}", add.body);
     assert_eq!(add.json()["members"].as_array().unwrap().len(), 3);
     let refused = Client::connect(&format!("{}?token={service}", s.ws_url()), &[]).await;
@@ -270,7 +321,9 @@ async fn search_folds_stems_follows_edits_and_only_covers_the_callers_rooms() {
         let url = format!("{}/search?q={}", s.api(), q.replace(' ', "%20"));
         async move { rest("GET", &url, Some(&token), None).await }
     };
-    let contents = |r: &chat_tests::HttpReply| -> Vec<String> { r.json()["results"].as_array().unwrap().iter().map(|h| h["message"]["content"].as_str().unwrap().to_string()).collect() };
+    let contents = |r: &chat_tests::HttpReply| -> Vec<String> {
+        r.json()["results"].as_array().unwrap().iter().map(|h| h["message"]["content"].as_str().unwrap().to_string()).collect()
+    };
 
     // The index follows the stream: wait for it.
     let found = eventually("refund indexed", || async {
@@ -292,7 +345,16 @@ async fn search_folds_stems_follows_edits_and_only_covers_the_callers_rooms() {
     assert_eq!(contents(&cafe), ["Le café est fermé"]);
     // AND of terms; eve's room never shows up for alice, and alice's never for eve.
     assert!(contents(&search(ta.clone(), "refund cafe").await).is_empty());
-    assert_eq!(contents(&eventually("eve's", || async { let r = search(te.clone(), "refund cafe").await; (!contents(&r).is_empty()).then_some(r) }).await), ["refund secret plans in the café"]);
+    assert_eq!(
+        contents(
+            &eventually("eve's", || async {
+                let r = search(te.clone(), "refund cafe").await;
+                (!contents(&r).is_empty()).then_some(r)
+            })
+            .await
+        ),
+        ["refund secret plans in the café"]
+    );
     // A room filter the caller is not in is refused.
     let r = rest("GET", &format!("{}/search?q=refund&roomId={secret}", s.api()), Some(&ta), None).await;
     assert_eq!(r.status, 403);
@@ -300,7 +362,10 @@ async fn search_folds_stems_follows_edits_and_only_covers_the_callers_rooms() {
     // Edits re-index, deletes un-index.
     a.send(json!({"action": "message.edit", "roomId": room, "seq": refunds["seq"], "content": "Returns take a week"})).await;
     a.expect(|f| f["type"] == "message.updated").await;
-    eventually("edit re-indexed", || async { contents(&search(ta.clone(), "return week").await).first().map(|c| c == "Returns take a week").unwrap_or(false).then_some(()) }).await;
+    eventually("edit re-indexed", || async {
+        contents(&search(ta.clone(), "return week").await).first().map(|c| c == "Returns take a week").unwrap_or(false).then_some(())
+    })
+    .await;
     eventually("old words gone", || async { contents(&search(ta.clone(), "refund").await).is_empty().then_some(()) }).await;
     a.send(json!({"action": "message.delete", "roomId": room, "seq": refunds["seq"]})).await;
     a.expect(|f| f["type"] == "message.updated" && f["message"]["deletedAt"].is_u64()).await;
@@ -382,7 +447,11 @@ async fn bad_requests_get_problem_json_never_a_5xx() {
     let eve = user_token(&s, "eve");
     check(rest("GET", &format!("{api}/chats/{room}"), Some(&eve), None).await, 403, "not_member");
     check(rest("GET", &format!("{api}/chats/{room}/messages"), Some(&eve), None).await, 403, "not_member");
-    check(rest("POST", &format!("{api}/chats/{room}/messages"), Some(&eve), Some(&json!({"clientId": "e", "content": "hi"}))).await, 403, "not_member");
+    check(
+        rest("POST", &format!("{api}/chats/{room}/messages"), Some(&eve), Some(&json!({"clientId": "e", "content": "hi"}))).await,
+        403,
+        "not_member",
+    );
     // Parameters.
     let p = check(rest("GET", &format!("{api}/chats?limit=0"), Some(&ta), None).await, 400, "invalid_frame");
     assert_eq!(p["field"], "limit");
@@ -395,7 +464,8 @@ async fn bad_requests_get_problem_json_never_a_5xx() {
     let url = format!("{api}/chats/{room}/messages");
     let p = check(rest("POST", &url, Some(&ta), Some(&json!({"content": "no client id"}))).await, 400, "invalid_frame");
     assert_eq!(p["field"], "clientId");
-    let p = check(rest("POST", &url, Some(&ta), Some(&json!({"clientId": "c", "content": "x", "colour": "red"}))).await, 400, "invalid_frame");
+    let p =
+        check(rest("POST", &url, Some(&ta), Some(&json!({"clientId": "c", "content": "x", "colour": "red"}))).await, 400, "invalid_frame");
     assert_eq!(p["field"], "colour");
     let auth = format!("Bearer {ta}");
     let r = chat_tests::http("POST", &url, &[("Authorization", &auth), ("Content-Type", "application/json")], Some(b"{not json")).await;
@@ -423,7 +493,17 @@ async fn the_gateway_builds_payload_2_events_as_aws_does() {
     let ta = user_token(&s, &uid("alice"));
     let r = rest("GET", &format!("{}/chats/dm_%7Bnope%7D", s.api()), Some(&ta), None).await;
     assert_eq!(r.status, 403, "{}", r.body);
-    let pre = chat_tests::http("OPTIONS", &format!("{}/chats", s.api()), &[("Origin", "https://shop.example"), ("Access-Control-Request-Method", "GET"), ("Access-Control-Request-Headers", "authorization")], None).await;
+    let pre = chat_tests::http(
+        "OPTIONS",
+        &format!("{}/chats", s.api()),
+        &[
+            ("Origin", "https://shop.example"),
+            ("Access-Control-Request-Method", "GET"),
+            ("Access-Control-Request-Headers", "authorization"),
+        ],
+        None,
+    )
+    .await;
     assert_eq!(pre.status, 204);
     assert_eq!(pre.header("access-control-allow-origin"), Some("*"));
     assert!(pre.header("access-control-allow-headers").is_some_and(|h| h.contains("authorization")));
@@ -442,7 +522,10 @@ async fn the_pages_are_served_with_a_strict_content_security_policy() {
         let r = chat_tests::http("GET", &format!("{}{page}", s.stack.http_url()), &[], None).await;
         assert_eq!(r.status, 200, "{page}");
         let csp = r.header("content-security-policy").unwrap_or_default();
-        assert!(csp.contains("default-src 'self'") && csp.contains("script-src 'self'") && csp.contains("frame-ancestors 'none'"), "{page}: {csp}");
+        assert!(
+            csp.contains("default-src 'self'") && csp.contains("script-src 'self'") && csp.contains("frame-ancestors 'none'"),
+            "{page}: {csp}"
+        );
         assert!(!csp.contains("unsafe-inline") && !csp.contains("unsafe-eval"), "{page}: {csp}");
         assert_eq!(r.header("x-content-type-options"), Some("nosniff"));
         assert!(r.header("referrer-policy").is_some());

@@ -13,11 +13,23 @@ async fn schemathesis_finds_no_server_error_and_no_response_outside_the_schema()
     let service = s.token("shop", Some("Shop"), "service");
     let alice = s.token("alice", Some("Alice"), "user");
     // A room with some history, so room routes answer with data.
-    let r = rest("PUT", &format!("{}/contexts/order:st-1/chat", s.api()), Some(&service), Some(&json!({"title": "Order 1", "status": "paid", "members": [{"userId": "alice", "name": "Alice"}, {"userId": "bob"}]}))).await;
+    let r = rest(
+        "PUT",
+        &format!("{}/contexts/order:st-1/chat", s.api()),
+        Some(&service),
+        Some(&json!({"title": "Order 1", "status": "paid", "members": [{"userId": "alice", "name": "Alice"}, {"userId": "bob"}]})),
+    )
+    .await;
     assert_eq!(r.status, 201, "{}", r.body);
     let room = r.json()["roomId"].as_str().unwrap().to_string();
     for (i, token) in [&service, &alice, &alice].iter().enumerate() {
-        let m = rest("POST", &format!("{}/chats/{room}/messages", s.api()), Some(token), Some(&json!({"clientId": format!("seed-{i}"), "content": format!("seed message {i} about the parcel")}))).await;
+        let m = rest(
+            "POST",
+            &format!("{}/chats/{room}/messages", s.api()),
+            Some(token),
+            Some(&json!({"clientId": format!("seed-{i}"), "content": format!("seed message {i} about the parcel")})),
+        )
+        .await;
         assert_eq!(m.status, 201, "{}", m.body);
     }
     for (who, token) in [("user", &alice), ("service", &service)] {

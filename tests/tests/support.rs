@@ -69,7 +69,10 @@ async fn three_visitors_see_positions_1_2_3_and_move_up_as_sessions_are_accepted
     let q = op.expect(|f| f["type"] == "queue.updated" && f["total"] == 3).await;
     let ids: Vec<&str> = q["queue"].as_array().unwrap().iter().map(|e| e["sessionId"].as_str().unwrap()).collect();
     assert_eq!(ids, [sid(&s1), sid(&s2), sid(&s3)]);
-    assert_eq!((q["queue"][0]["firstMessage"].as_str(), q["queue"][0]["pageUrl"].as_str(), q["queue"][0]["visitor"]["name"].as_str()), (Some("first"), Some("https://shop.example.com/cart"), Some("Vera")));
+    assert_eq!(
+        (q["queue"][0]["firstMessage"].as_str(), q["queue"][0]["pageUrl"].as_str(), q["queue"][0]["visitor"]["name"].as_str()),
+        (Some("first"), Some("https://shop.example.com/cart"), Some("Vera"))
+    );
 
     // Accepting the first moves the others up; the estimate is now the real wait.
     let acc = op.request(json!({"action": "session.accept", "sessionId": sid(&s1)})).await;
@@ -82,7 +85,11 @@ async fn three_visitors_see_positions_1_2_3_and_move_up_as_sessions_are_accepted
     let n2 = position_becomes(&mut v2, 1).await;
     let n3 = position_becomes(&mut v3, 2).await;
     let per = waited_ms.div_ceil(1000).max(1);
-    assert_eq!((n2["estimatedWaitSeconds"].as_u64(), n3["estimatedWaitSeconds"].as_u64()), (Some(per), Some(2 * per)), "waited {waited_ms} ms");
+    assert_eq!(
+        (n2["estimatedWaitSeconds"].as_u64(), n3["estimatedWaitSeconds"].as_u64()),
+        (Some(per), Some(2 * per)),
+        "waited {waited_ms} ms"
+    );
     op.expect(|f| f["type"] == "queue.updated" && f["total"] == 2).await;
 
     // The visitor and the operator talk in the session room.
@@ -176,7 +183,10 @@ async fn transfer_close_and_one_rating_stored_with_the_session() {
 
     // Close → both hear it, the visitor may rate once.
     let c = b.request(json!({"action": "session.close", "sessionId": id, "resolution": "Shipped today"})).await;
-    assert_eq!((c["type"].as_str(), c["session"]["status"].as_str(), c["session"]["resolution"].as_str()), (Some("session.closed"), Some("closed"), Some("Shipped today")));
+    assert_eq!(
+        (c["type"].as_str(), c["session"]["status"].as_str(), c["session"]["resolution"].as_str()),
+        (Some("session.closed"), Some("closed"), Some("Shipped today"))
+    );
     let vc = v.expect_type("session.closed").await;
     assert_eq!(vc["ratingRequested"], true);
     let again = b.request(json!({"action": "session.close", "sessionId": id})).await;
@@ -194,7 +204,10 @@ async fn transfer_close_and_one_rating_stored_with_the_session() {
     // Stored with the session: the room list says so, and a new start is a new session.
     let list = b.request(json!({"action": "room.list"})).await;
     let room = list["rooms"].as_array().unwrap().iter().find(|r| r["roomId"] == json!(id)).cloned().unwrap();
-    assert_eq!((room["type"].as_str(), room["session"]["rating"]["score"].as_u64(), room["session"]["closedBy"].as_str()), (Some("support"), Some(5), Some(b_id.as_str())));
+    assert_eq!(
+        (room["type"].as_str(), room["session"]["rating"]["score"].as_u64(), room["session"]["closedBy"].as_str()),
+        (Some("support"), Some(5), Some(b_id.as_str()))
+    );
     assert_eq!(room["session"]["visitor"]["userId"], json!(vid));
     let (next, _) = start(&mut v, "one more thing").await;
     assert_ne!(sid(&next), id);
@@ -300,7 +313,9 @@ async fn from_address(local: &str, url: &str) -> String {
     let sock = tokio::net::TcpSocket::new_v4().unwrap();
     sock.bind(format!("{local}:0").parse().unwrap()).unwrap();
     let mut s = sock.connect(host.parse().unwrap()).await.unwrap();
-    let req = format!("POST {path} HTTP/1.1\r\nHost: {host}\r\nContent-Type: application/json\r\nContent-Length: 2\r\nConnection: close\r\n\r\n{{}}");
+    let req = format!(
+        "POST {path} HTTP/1.1\r\nHost: {host}\r\nContent-Type: application/json\r\nContent-Length: 2\r\nConnection: close\r\n\r\n{{}}"
+    );
     s.write_all(req.as_bytes()).await.unwrap();
     let mut out = String::new();
     s.read_to_string(&mut out).await.unwrap();

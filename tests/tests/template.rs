@@ -21,10 +21,17 @@ async fn the_local_tables_are_the_templates_tables() {
     for t in &spec.tables {
         let d = ddb.describe_table().table_name(&t.name).send().await.unwrap_or_else(|e| panic!("{} was not created: {e:?}", t.name));
         let d = d.table.unwrap();
-        let keys: Vec<(String, String)> = d.key_schema().iter().map(|k| (k.attribute_name().to_string(), k.key_type().as_str().to_string())).collect();
+        let keys: Vec<(String, String)> =
+            d.key_schema().iter().map(|k| (k.attribute_name().to_string(), k.key_type().as_str().to_string())).collect();
         assert_eq!(keys, t.key_schema(), "{}: key schema", t.logical_id);
         for a in d.attribute_definitions() {
-            assert_eq!(Some(a.attribute_type().as_str().to_string()), t.attribute_type(a.attribute_name()), "{}: type of {}", t.logical_id, a.attribute_name());
+            assert_eq!(
+                Some(a.attribute_type().as_str().to_string()),
+                t.attribute_type(a.attribute_name()),
+                "{}: type of {}",
+                t.logical_id,
+                a.attribute_name()
+            );
         }
         let mut live: Vec<(String, Vec<(String, String)>, String, Vec<String>)> = d
             .global_secondary_indexes()
@@ -59,7 +66,9 @@ async fn the_local_tables_are_the_templates_tables() {
     }
     // The functions are told the same names.
     let env = &spec.functions["MessageFunction"].environment;
-    for (var, logical) in [("CONNECTIONS_TABLE", "ConnectionsTable"), ("MESSAGES_TABLE", "MessagesTable"), ("IDEMPOTENCY_TABLE", "IdempotencyTable")] {
+    for (var, logical) in
+        [("CONNECTIONS_TABLE", "ConnectionsTable"), ("MESSAGES_TABLE", "MessagesTable"), ("IDEMPOTENCY_TABLE", "IdempotencyTable")]
+    {
         assert_eq!(env[var], s.table(logical));
     }
 }
@@ -93,7 +102,8 @@ fn every_route_has_a_function_crate_a_binary_and_a_sample_event() {
     let root = repo_root();
     for (route, function) in &spec.websocket.routes {
         let f = &spec.functions[function];
-        let manifest = std::fs::read_to_string(root.join("functions").join(&f.binary).join("Cargo.toml")).unwrap_or_else(|_| panic!("{route}: no crate functions/{}", f.binary));
+        let manifest = std::fs::read_to_string(root.join("functions").join(&f.binary).join("Cargo.toml"))
+            .unwrap_or_else(|_| panic!("{route}: no crate functions/{}", f.binary));
         assert!(manifest.contains(&format!("name = \"{}\"", f.binary)), "{route}: functions/{} builds binary {}", f.binary, f.binary);
         assert!(chat_tests::bin_dir().join(&f.binary).exists(), "{route}: binary {} is built", f.binary);
         let event = match route.as_str() {
@@ -102,8 +112,10 @@ fn every_route_has_a_function_crate_a_binary_and_a_sample_event() {
             "$default" => "default".to_string(),
             r => r.to_string(),
         };
-        let text = std::fs::read_to_string(root.join("events").join(format!("{event}.json"))).unwrap_or_else(|_| panic!("{route}: no events/{event}.json"));
-        let e: aws_lambda_events::apigw::ApiGatewayWebsocketProxyRequest = serde_json::from_str(&text).unwrap_or_else(|e| panic!("events/{event}.json: {e}"));
+        let text = std::fs::read_to_string(root.join("events").join(format!("{event}.json")))
+            .unwrap_or_else(|_| panic!("{route}: no events/{event}.json"));
+        let e: aws_lambda_events::apigw::ApiGatewayWebsocketProxyRequest =
+            serde_json::from_str(&text).unwrap_or_else(|e| panic!("events/{event}.json: {e}"));
         assert_eq!(e.request_context.route_key.as_deref(), Some(route.as_str()));
     }
 }
@@ -113,7 +125,9 @@ fn the_function_environment_matches_what_the_code_reads() {
     // Config::from_env must succeed with exactly the environment the template gives.
     let spec = spec();
     for f in spec.functions.values() {
-        for var in ["CONNECTIONS_TABLE", "USERS_TABLE", "ROOMS_TABLE", "MEMBERS_TABLE", "MESSAGES_TABLE", "IDEMPOTENCY_TABLE", "WS_ENDPOINT"] {
+        for var in
+            ["CONNECTIONS_TABLE", "USERS_TABLE", "ROOMS_TABLE", "MEMBERS_TABLE", "MESSAGES_TABLE", "IDEMPOTENCY_TABLE", "WS_ENDPOINT"]
+        {
             assert!(f.environment.contains_key(var), "{}: {var}", f.logical_id);
         }
     }
@@ -132,7 +146,11 @@ fn the_function_environment_matches_what_the_code_reads() {
     assert_eq!(spec.functions["MessageFunction"].environment["PUSH_INTERVAL_SECONDS"], "60");
     // The push endpoint rules: both the registering and the sending function know the services.
     for f in ["ApiFunction", "NotifyFunction"] {
-        assert_eq!(spec.functions[f].environment.get("PUSH_SERVICE_HOSTS").map(String::as_str), Some(chat::push::endpoint::DEFAULT_PUSH_HOSTS), "{f}: PUSH_SERVICE_HOSTS");
+        assert_eq!(
+            spec.functions[f].environment.get("PUSH_SERVICE_HOSTS").map(String::as_str),
+            Some(chat::push::endpoint::DEFAULT_PUSH_HOSTS),
+            "{f}: PUSH_SERVICE_HOSTS"
+        );
     }
 }
 
@@ -142,7 +160,11 @@ fn the_function_environment_matches_what_the_code_reads() {
 #[test]
 fn the_template_cannot_enable_the_local_push_exception() {
     let text = std::fs::read_to_string(repo_root().join("infra/template.yaml")).unwrap();
-    assert!(!text.contains(chat::push::endpoint::LOCAL_ORIGINS_VAR), "infra/template.yaml names {}", chat::push::endpoint::LOCAL_ORIGINS_VAR);
+    assert!(
+        !text.contains(chat::push::endpoint::LOCAL_ORIGINS_VAR),
+        "infra/template.yaml names {}",
+        chat::push::endpoint::LOCAL_ORIGINS_VAR
+    );
     for f in spec().functions.values() {
         assert!(!f.environment.contains_key(chat::push::endpoint::LOCAL_ORIGINS_VAR), "{}", f.logical_id);
     }
@@ -200,7 +222,10 @@ fn granted(template: &serde_json::Value, function: &str, table_logical: &str) ->
             other => vec![other.clone()],
         };
         // `!GetAtt T.Arn`, or an index of it: `!Sub "${T.Arn}/index/…"`.
-        let on_table = resources.iter().any(|r| r["Fn::GetAtt"][0] == table_logical || r["Fn::Sub"].as_str().is_some_and(|s| s.starts_with(&format!("${{{table_logical}.Arn}}/index/"))));
+        let on_table = resources.iter().any(|r| {
+            r["Fn::GetAtt"][0] == table_logical
+                || r["Fn::Sub"].as_str().is_some_and(|s| s.starts_with(&format!("${{{table_logical}.Arn}}/index/")))
+        });
         if on_table {
             for a in st["Action"].as_array().unwrap() {
                 out.insert(a.as_str().unwrap().trim_start_matches("dynamodb:").to_string());
@@ -216,10 +241,13 @@ fn the_functions_may_call_every_dynamodb_operation_the_code_makes() {
     let t = Template::parse(&text, &LocalContext::default()).unwrap();
     let doc = serde_json::json!({ "Resources": t.resources });
     let table_of = |field: &str| -> String {
-        let cap: String = field.split('_').map(|w| {
-            let mut c = w.chars();
-            c.next().unwrap().to_uppercase().chain(c).collect::<String>()
-        }).collect();
+        let cap: String = field
+            .split('_')
+            .map(|w| {
+                let mut c = w.chars();
+                c.next().unwrap().to_uppercase().chain(c).collect::<String>()
+            })
+            .collect();
         format!("{cap}Table")
     };
     let pairs = |v: &[(&str, &str)]| -> BTreeSet<(String, String)> { v.iter().map(|(a, b)| (a.to_string(), b.to_string())).collect() };
@@ -249,14 +277,31 @@ fn the_functions_may_call_every_dynamodb_operation_the_code_makes() {
     // Browsers' push subscriptions: REST registers and removes them, NotifyFunction reads them
     // and removes gone ones; sockets never touch them.
     let push_only = pairs(&[("PutItem", "push_subscriptions"), ("Query", "push_subscriptions"), ("DeleteItem", "push_subscriptions")]);
-    let functions = ["ConnectFunction", "DisconnectFunction", "MessageFunction", "ApiFunction", "IndexerFunction", "FanoutFunction", "SweeperFunction", "NotifyFunction"];
+    let functions = [
+        "ConnectFunction",
+        "DisconnectFunction",
+        "MessageFunction",
+        "ApiFunction",
+        "IndexerFunction",
+        "FanoutFunction",
+        "SweeperFunction",
+        "NotifyFunction",
+    ];
     for (action, field) in dynamodb_calls() {
         let table = table_of(&field);
         let call = (action.clone(), field.clone());
         let anyone = functions.iter().any(|f| granted(&doc, f, &table).contains(&action));
         assert!(anyone, "no function may call {action} on {table}");
-        if !connect_only.contains(&call) && !search_only.contains(&call) && !indexer_only.contains(&call) && !sweeper_only.contains(&call) && !push_only.contains(&call) {
-            assert!(granted(&doc, "MessageFunction", &table).contains(&action), "MessageFunction calls {action} on {table} but is not granted it");
+        if !connect_only.contains(&call)
+            && !search_only.contains(&call)
+            && !indexer_only.contains(&call)
+            && !sweeper_only.contains(&call)
+            && !push_only.contains(&call)
+        {
+            assert!(
+                granted(&doc, "MessageFunction", &table).contains(&action),
+                "MessageFunction calls {action} on {table} but is not granted it"
+            );
         }
         if !connect_only.contains(&call) && !indexer_only.contains(&call) && !socket_only.contains(&call) && !sweeper_only.contains(&call) {
             assert!(granted(&doc, "ApiFunction", &table).contains(&action), "ApiFunction calls {action} on {table} but is not granted it");
@@ -267,7 +312,8 @@ fn the_functions_may_call_every_dynamodb_operation_the_code_makes() {
     let set = |v: &[&str]| -> BTreeSet<String> { v.iter().map(|s| s.to_string()).collect() };
     assert_eq!(granted(&doc, "NotifyFunction", "PushSubscriptionsTable"), set(&["Query", "DeleteItem"]));
     let statements = doc["Resources"]["NotifyFunction"]["Properties"]["Policies"][0]["Statement"].as_array().unwrap();
-    let actions: BTreeSet<String> = statements.iter().flat_map(|s| s["Action"].as_array().unwrap().iter().map(|a| a.as_str().unwrap().to_string())).collect();
+    let actions: BTreeSet<String> =
+        statements.iter().flat_map(|s| s["Action"].as_array().unwrap().iter().map(|a| a.as_str().unwrap().to_string())).collect();
     assert_eq!(actions, set(&["ssm:GetParameter", "dynamodb:Query", "dynamodb:DeleteItem"]));
     let ssm = statements.iter().find(|s| s["Action"][0] == "ssm:GetParameter").unwrap();
     assert!(ssm["Resource"]["Fn::Sub"].as_str().unwrap().ends_with("parameter${VapidParameterName}"), "{ssm}");
@@ -276,7 +322,8 @@ fn the_functions_may_call_every_dynamodb_operation_the_code_makes() {
         let st = doc["Resources"][f]["Properties"]["Policies"][0]["Statement"].as_array().unwrap();
         assert!(st.iter().any(|s| s["Action"][0] == "sns:Publish" && s["Resource"]["Ref"] == "PushTopic"), "{f} publishes to PushTopic");
     }
-    let subscribed: Vec<String> = spec().sns_sources.into_iter().filter(|s| s.topic_logical_id == "PushTopic").map(|s| s.function).collect();
+    let subscribed: Vec<String> =
+        spec().sns_sources.into_iter().filter(|s| s.topic_logical_id == "PushTopic").map(|s| s.function).collect();
     assert_eq!(subscribed, ["NotifyFunction"]);
 }
 

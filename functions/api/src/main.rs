@@ -28,13 +28,22 @@ mod tests {
     async fn the_sample_events_are_handled_in_order() {
         let notifier = Arc::new(MemoryNotifier::new());
         let app = App::new(Arc::new(MemoryStore::new()), notifier, Arc::new(ManualClock::new(1_795_434_000_000)), ChatConfig::default());
-        let api = Api { app, verifier: Verifier::new(AuthConfig { hs256_secret: Some(b"events-secret".to_vec()), ..Default::default() }), ws_url: "ws://localhost/local".into(), issuer: None, audience: None, push_key: Default::default(), push_endpoints: Default::default() };
+        let api = Api {
+            app,
+            verifier: Verifier::new(AuthConfig { hs256_secret: Some(b"events-secret".to_vec()), ..Default::default() }),
+            ws_url: "ws://localhost/local".into(),
+            issuer: None,
+            audience: None,
+            push_key: Default::default(),
+            push_endpoints: Default::default(),
+        };
         let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/../../events/http");
         let run = |name: &str| {
             let text = std::fs::read_to_string(format!("{dir}/{name}.json")).unwrap();
             lambda_http::request::from_str(&text).unwrap_or_else(|e| panic!("{name}: {e}"))
         };
-        let body = |r: &lambda_http::Response<lambda_http::Body>| -> serde_json::Value { serde_json::from_slice(r.body().as_ref()).unwrap() };
+        let body =
+            |r: &lambda_http::Response<lambda_http::Body>| -> serde_json::Value { serde_json::from_slice(r.body().as_ref()).unwrap() };
         let expect = [("health", 200), ("get-chats", 200), ("put-context", 201), ("get-messages", 403), ("search", 200)];
         for (name, status) in expect {
             let r = handle(&api, run(name)).await;

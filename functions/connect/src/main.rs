@@ -8,7 +8,10 @@ use lambda_runtime::{run, service_fn, Error, LambdaEvent};
 async fn main() -> Result<(), Error> {
     let (config, sdk, app) = handlers::boot().await?;
     let verifier = handlers::verifier(&config, &sdk).await?;
-    run(service_fn(|event: LambdaEvent<ApiGatewayWebsocketProxyRequest>| handlers::connect(&app, &verifier, &config.allowed_origins, event.payload))).await
+    run(service_fn(|event: LambdaEvent<ApiGatewayWebsocketProxyRequest>| {
+        handlers::connect(&app, &verifier, &config.allowed_origins, event.payload)
+    }))
+    .await
 }
 
 #[cfg(test)]

@@ -29,7 +29,15 @@ mod tests {
         let store = Arc::new(MemoryStore::new());
         let app = App::new(store.clone(), notifier.clone(), Arc::new(ManualClock::new(0)), ChatConfig::default());
         use chat::store::ConnectionStore;
-        store.register_connections(&[RoomConn { room_id: "r".into(), connection_id: "c1".into(), user_id: "u1".into(), expires_at: u64::MAX }]).await.unwrap();
+        store
+            .register_connections(&[RoomConn {
+                room_id: "r".into(),
+                connection_id: "c1".into(),
+                user_id: "u1".into(),
+                expires_at: u64::MAX,
+            }])
+            .await
+            .unwrap();
         handlers::tasks(&app, e).await.unwrap();
         assert_eq!(notifier.frames("c1")[0]["type"], "message.new");
         assert_eq!(notifier.frames("c2")[0]["type"], "message.new");

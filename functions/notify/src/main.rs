@@ -36,7 +36,14 @@ mod tests {
         // A browser's keys (P-256 point and auth secret), as `PushSubscription.toJSON()` gives them.
         let keys = ("BLn9b-VR0ca83knDNZ32dCHGyjJp-1riX9ZTN40MqV8K_LpQmLqxC_DoHvqvFXO_nGdAB4W9dogZb_sM-uV4JbY", "_ordMnz7uTCmrpBTeUV4Bw");
         for (i, endpoint) in ["https://push.example.net/live", "https://push.example.net/dead"].iter().enumerate() {
-            let s = PushSubscriptionRecord { user_id: "bob".into(), id: chat::push::subscription_id(endpoint), endpoint: endpoint.to_string(), p256dh: keys.0.into(), auth: keys.1.into(), created_at: i as u64 };
+            let s = PushSubscriptionRecord {
+                user_id: "bob".into(),
+                id: chat::push::subscription_id(endpoint),
+                endpoint: endpoint.to_string(),
+                p256dh: keys.0.into(),
+                auth: keys.1.into(),
+                created_at: i as u64,
+            };
             store.put_push_subscription(&s).await.unwrap();
         }
         let sender = MemoryPushSender::default();
@@ -44,7 +51,10 @@ mod tests {
         handlers::notify(&app, &sender, e).await.unwrap();
         let sent = sender.sent();
         assert_eq!(sent.len(), 1);
-        assert_eq!((sent[0].1["senderName"].as_str(), sent[0].1["preview"].as_str(), sent[0].1["roomTitle"].as_str()), (Some("Alice"), Some("Are you coming tonight?"), Some("Team")));
+        assert_eq!(
+            (sent[0].1["senderName"].as_str(), sent[0].1["preview"].as_str(), sent[0].1["roomTitle"].as_str()),
+            (Some("Alice"), Some("Are you coming tonight?"), Some("Team"))
+        );
         let left: Vec<String> = store.push_subscriptions("bob").await.unwrap().into_iter().map(|s| s.endpoint).collect();
         assert_eq!(left, ["https://push.example.net/live"]);
     }

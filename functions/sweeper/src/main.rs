@@ -35,7 +35,17 @@ mod tests {
         let clock = Arc::new(ManualClock::new(1_000_000_000));
         let app = App::new(store.clone(), notifier.clone(), clock.clone(), ChatConfig::default());
         for (c, u) in [("quiet", "q"), ("alive", "a"), ("ghost", "g")] {
-            store.put_connection(&ConnectionRecord { connection_id: c.into(), user_id: u.into(), name: None, role: Role::User, connected_at: chat::clock::Clock::now_ms(clock.as_ref()), expires_at: u64::MAX }).await.unwrap();
+            store
+                .put_connection(&ConnectionRecord {
+                    connection_id: c.into(),
+                    user_id: u.into(),
+                    name: None,
+                    role: Role::User,
+                    connected_at: chat::clock::Clock::now_ms(clock.as_ref()),
+                    expires_at: u64::MAX,
+                })
+                .await
+                .unwrap();
             app.attach(u, None, c).await.unwrap();
             app.beat(c, u).await.unwrap();
         }

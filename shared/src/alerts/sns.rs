@@ -21,7 +21,10 @@ impl Alerts for SnsAlerts {
     async fn alert(&self, alert: Alert) -> Result<()> {
         let mut req = self.client.publish().topic_arn(&self.topic_arn).subject(super::subject_line(&alert.subject)).message(alert.body);
         for (k, v) in alert.attributes {
-            req = req.message_attributes(k, MessageAttributeValue::builder().data_type("String").string_value(v).build().map_err(ChatError::internal)?);
+            req = req.message_attributes(
+                k,
+                MessageAttributeValue::builder().data_type("String").string_value(v).build().map_err(ChatError::internal)?,
+            );
         }
         req.send().await.map_err(|e| ChatError::Internal(format!("SNS Publish: {}", aws_sdk_sns::error::DisplayErrorContext(&e))))?;
         Ok(())

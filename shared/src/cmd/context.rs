@@ -3,8 +3,8 @@
 //! link, status). Creating it again — also concurrently — returns the same room; a later call
 //! updates the description and adds members who are missing.
 
-use super::room::add_members;
 use super::check_id;
+use super::room::add_members;
 use crate::app::{Actor, App};
 use crate::error::{ChatError, Result};
 use crate::ids;

@@ -31,7 +31,10 @@ pub fn safe_name(name: &str) -> String {
 pub fn check_declared(app: &App, field: &str, name: &str, size: u64, mime_type: &str) -> Result<()> {
     let chars = name.chars().count();
     if chars == 0 || chars > MAX_FILE_NAME_CHARS || name.chars().any(char::is_control) {
-        return Err(ChatError::invalid(&format!("{field}name"), format!("a file name is 1 to {MAX_FILE_NAME_CHARS} characters without control characters")));
+        return Err(ChatError::invalid(
+            &format!("{field}name"),
+            format!("a file name is 1 to {MAX_FILE_NAME_CHARS} characters without control characters"),
+        ));
     }
     if size == 0 {
         return Err(ChatError::invalid(&format!("{field}size"), "an empty file cannot be sent"));
@@ -41,7 +44,10 @@ pub fn check_declared(app: &App, field: &str, name: &str, size: u64, mime_type: 
     }
     let t = mime_type.trim().to_ascii_lowercase();
     if !app.cfg.upload_types.iter().any(|a| a == &t) {
-        return Err(ChatError::invalid(&format!("{field}mimeType"), format!("{mime_type:?} is not an allowed type; allowed: {}", app.cfg.upload_types.join(", "))));
+        return Err(ChatError::invalid(
+            &format!("{field}mimeType"),
+            format!("{mime_type:?} is not an allowed type; allowed: {}", app.cfg.upload_types.join(", ")),
+        ));
     }
     Ok(())
 }
@@ -49,8 +55,12 @@ pub fn check_declared(app: &App, field: &str, name: &str, size: u64, mime_type: 
 /// What a message may say about its files, before anything is read.
 pub fn check(app: &App, room_id: &str, kind: MessageKind, attachments: &[Attachment]) -> Result<()> {
     match (kind, attachments.is_empty()) {
-        (MessageKind::Image | MessageKind::File, true) => return Err(ChatError::invalid("attachments", "image and file messages carry attachments")),
-        (MessageKind::Text | MessageKind::System, false) => return Err(ChatError::invalid("kind", "a message with attachments is of kind image or file")),
+        (MessageKind::Image | MessageKind::File, true) => {
+            return Err(ChatError::invalid("attachments", "image and file messages carry attachments"))
+        }
+        (MessageKind::Text | MessageKind::System, false) => {
+            return Err(ChatError::invalid("kind", "a message with attachments is of kind image or file"))
+        }
         _ => {}
     }
     if attachments.len() > MAX_ATTACHMENTS {
@@ -61,11 +71,17 @@ pub fn check(app: &App, room_id: &str, kind: MessageKind, attachments: &[Attachm
         let field = format!("attachments[{i}].");
         let parts: Vec<&str> = a.key.split('/').collect();
         if !a.key.starts_with(&prefix) || parts.len() != 4 || parts.iter().any(|p| p.is_empty() || *p == "." || *p == "..") {
-            return Err(ChatError::invalid(&format!("{field}key"), "the key is not an upload of this room: upload through POST /chats/{id}/uploads of this room first"));
+            return Err(ChatError::invalid(
+                &format!("{field}key"),
+                "the key is not an upload of this room: upload through POST /chats/{id}/uploads of this room first",
+            ));
         }
         check_declared(app, &field, &a.name, a.size, &a.mime_type)?;
         if kind == MessageKind::Image && !crate::files::RASTER_TYPES.contains(&a.mime_type.trim().to_ascii_lowercase().as_str()) {
-            return Err(ChatError::invalid(&format!("{field}mimeType"), format!("an image message carries {} images (send other files as kind file)", crate::files::RASTER_TYPES.join(", "))));
+            return Err(ChatError::invalid(
+                &format!("{field}mimeType"),
+                format!("an image message carries {} images (send other files as kind file)", crate::files::RASTER_TYPES.join(", ")),
+            ));
         }
     }
     Ok(())
@@ -90,7 +106,10 @@ pub async fn claim(app: &App, attachments: &[Attachment]) -> Result<Vec<Attachme
         let uploaded = info.content_type.unwrap_or_default();
         let base = |t: &str| t.split(';').next().unwrap_or_default().trim().to_ascii_lowercase();
         if base(&uploaded) != base(&a.mime_type) {
-            return Err(ChatError::invalid(&format!("{field}.mimeType"), format!("the uploaded file is {uploaded:?}, not {:?}", a.mime_type)));
+            return Err(ChatError::invalid(
+                &format!("{field}.mimeType"),
+                format!("the uploaded file is {uploaded:?}, not {:?}", a.mime_type),
+            ));
         }
         // Raster images: the bytes must be what the type says (HTML declared as image/png is
         // refused), and their size comes from the header (the same ranged GET), so clients can

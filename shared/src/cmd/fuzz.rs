@@ -12,8 +12,33 @@ use proptest::prelude::*;
 use serde_json::{json, Map, Value};
 
 const FIELDS: &[&str] = &[
-    "roomId", "clientId", "content", "kind", "replyTo", "seq", "members", "type", "name", "userId", "isTyping", "beforeSeq", "limit", "rooms", "versions", "cursor", "ref",
-    "archived", "meta", "extra", "sessionId", "context", "score", "comment", "resolution", "toOperatorId", "muted",
+    "roomId",
+    "clientId",
+    "content",
+    "kind",
+    "replyTo",
+    "seq",
+    "members",
+    "type",
+    "name",
+    "userId",
+    "isTyping",
+    "beforeSeq",
+    "limit",
+    "rooms",
+    "versions",
+    "cursor",
+    "ref",
+    "archived",
+    "meta",
+    "extra",
+    "sessionId",
+    "context",
+    "score",
+    "comment",
+    "resolution",
+    "toOperatorId",
+    "muted",
 ];
 
 /// Stands for the world's real support session in generated frames (replaced before sending).
@@ -157,7 +182,15 @@ fn fields_of(action: &str) -> BoxedStrategy<Vec<(&'static str, Value)>> {
 /// type, a huge value, an unknown or missing field), sometimes anything at all.
 fn frame() -> impl Strategy<Value = String> {
     let well_formed = prop::sample::select(CLIENT_ACTIONS.to_vec())
-        .prop_flat_map(|a| (Just(a), fields_of(a), proptest::option::weighted(0.3, (prop::sample::select(FIELDS.to_vec()), value())), any::<bool>(), proptest::option::of("[a-z0-9]{1,10}")))
+        .prop_flat_map(|a| {
+            (
+                Just(a),
+                fields_of(a),
+                proptest::option::weighted(0.3, (prop::sample::select(FIELDS.to_vec()), value())),
+                any::<bool>(),
+                proptest::option::of("[a-z0-9]{1,10}"),
+            )
+        })
         .prop_map(|(action, fields, spoil, drop_one, reference)| {
             let mut m = Map::new();
             m.insert("action".into(), json!(action));
@@ -271,7 +304,8 @@ fn fuzz_many() {
     let seed: u64 = std::env::var("FUZZ_SEED").ok().and_then(|v| v.parse().ok()).unwrap_or(0x5eed);
     let mut seed_bytes = [0u8; 32];
     seed_bytes[..8].copy_from_slice(&seed.to_le_bytes());
-    let mut runner = TestRunner::new_with_rng(Config::default(), TestRng::from_seed(proptest::test_runner::RngAlgorithm::ChaCha, &seed_bytes));
+    let mut runner =
+        TestRunner::new_with_rng(Config::default(), TestRng::from_seed(proptest::test_runner::RngAlgorithm::ChaCha, &seed_bytes));
     let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
     let mut w = world(&rt);
     let strategy = (frame(), prop::bool::weighted(0.25));

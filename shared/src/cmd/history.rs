@@ -15,7 +15,13 @@ pub async fn apply(app: &App, caller: &Caller, f: History) -> Result<()> {
 
 /// A member's page of history: newest first below `before_seq`, `has_more`, and the next page's
 /// `beforeSeq`. The same pages over the socket and REST.
-pub async fn page(app: &App, actor: &Actor, room_id: &str, before_seq: Option<u64>, limit: Option<u32>) -> Result<(Vec<Message>, bool, Option<u64>)> {
+pub async fn page(
+    app: &App,
+    actor: &Actor,
+    room_id: &str,
+    before_seq: Option<u64>,
+    limit: Option<u32>,
+) -> Result<(Vec<Message>, bool, Option<u64>)> {
     let f = History { reference: None, room_id: room_id.to_string(), before_seq, limit };
     check_id("roomId", &f.room_id)?;
     let limit = f.limit.unwrap_or(DEFAULT_HISTORY_LIMIT);

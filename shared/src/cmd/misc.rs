@@ -15,7 +15,10 @@ pub async fn ping(app: &App, caller: &Caller, f: Ping) -> Result<()> {
     match verdict(beats, soft, hard) {
         Verdict::Pass => {}
         Verdict::Limit => {
-            return Err(ChatError::RateLimited(format!("more than {soft} pings in {} s: ping once per interval (pong.heartbeatSeconds)", app.cfg.heartbeat_secs)));
+            return Err(ChatError::RateLimited(format!(
+                "more than {soft} pings in {} s: ping once per interval (pong.heartbeatSeconds)",
+                app.cfg.heartbeat_secs
+            )));
         }
         Verdict::CutOff => {
             app.cut_off(caller, "pings", beats, hard, &format!("in {} s", app.cfg.heartbeat_secs)).await;

@@ -23,7 +23,8 @@ use serde_json::Value;
 
 /// Parses a frame, naming the offending field on failure.
 pub fn parse(body: &str) -> Result<ClientFrame> {
-    let value: Value = serde_json::from_str(body).map_err(|e| ChatError::InvalidFrame { field: None, message: format!("the frame is not valid JSON: {e}") })?;
+    let value: Value = serde_json::from_str(body)
+        .map_err(|e| ChatError::InvalidFrame { field: None, message: format!("the frame is not valid JSON: {e}") })?;
     let Value::Object(mut obj) = value else {
         return Err(ChatError::InvalidFrame { field: None, message: "a frame is a JSON object with an \"action\"".into() });
     };
@@ -38,11 +39,7 @@ pub fn parse(body: &str) -> Result<ClientFrame> {
             let path = e.path().to_string();
             let inner = e.into_inner().to_string();
             // serde names a missing or unknown field in backticks: "missing field `roomId`".
-            let field = if path == "." {
-                inner.split('`').nth(1).map(str::to_string)
-            } else {
-                Some(path)
-            };
+            let field = if path == "." { inner.split('`').nth(1).map(str::to_string) } else { Some(path) };
             ChatError::InvalidFrame { field, message: inner }
         })
     }
@@ -99,7 +96,9 @@ pub async fn handle(app: &App, connection_id: &str, request_id: &str, body: &str
             match verdict(n, soft, hard) {
                 Verdict::Pass => {}
                 Verdict::Limit => {
-                    let e = ChatError::RateLimited(format!("more than {soft} frames in {FRAME_WINDOW_SECS} s: slow down (past {hard} the connection is cut off)"));
+                    let e = ChatError::RateLimited(format!(
+                        "more than {soft} frames in {FRAME_WINDOW_SECS} s: slow down (past {hard} the connection is cut off)"
+                    ));
                     app.reply_error(connection_id, request_id, &e, error_context(body)).await;
                     return;
                 }
@@ -126,11 +125,17 @@ async fn identify(app: &App, connection_id: &str, request_id: &str) -> Result<Ca
     let Some(c) = app.store.get_connection(connection_id).await? else {
         return Err(ChatError::Unauthorized("this connection is not registered; reconnect".into()));
     };
-    Ok(Caller { connection_id: connection_id.to_string(), actor: Actor { user_id: c.user_id, name: c.name, role: c.role }, request_id: request_id.to_string() })
+    Ok(Caller {
+        connection_id: connection_id.to_string(),
+        actor: Actor { user_id: c.user_id, name: c.name, role: c.role },
+        request_id: request_id.to_string(),
+    })
 }
 
 pub async fn apply(app: &App, caller: &Caller, frame: ClientFrame) -> Result<()> {
-    if caller.role == crate::model::Role::Guest && matches!(frame, ClientFrame::RoomCreate(_) | ClientFrame::RoomAdd(_) | ClientFrame::RoomRemove(_)) {
+    if caller.role == crate::model::Role::Guest
+        && matches!(frame, ClientFrame::RoomCreate(_) | ClientFrame::RoomAdd(_) | ClientFrame::RoomRemove(_))
+    {
         // A guest token is anyone's for the asking: it talks in its support sessions only.
         return Err(ChatError::Forbidden("guests talk in their support sessions; they do not create rooms or change members".into()));
     }
@@ -177,7 +182,9 @@ pub(crate) fn check_id(field: &str, v: &str) -> Result<()> {
 
 pub(crate) fn check_ref(reference: &Option<String>) -> Result<()> {
     match reference {
-        Some(r) if r.chars().count() > MAX_REF_CHARS => Err(ChatError::invalid("ref", format!("ref is longer than {MAX_REF_CHARS} characters"))),
+        Some(r) if r.chars().count() > MAX_REF_CHARS => {
+            Err(ChatError::invalid("ref", format!("ref is longer than {MAX_REF_CHARS} characters")))
+        }
         _ => Ok(()),
     }
 }

@@ -65,16 +65,31 @@ pub async fn create(app: &App, caller: &Caller, f: RoomCreate) -> Result<()> {
                 participants: vec![me.clone(), other.clone()],
                 ..RoomRecord::new(ids::direct_room_id(&caller.user_id, &other.user_id), RoomType::Direct, &caller.user_id, now, 2, 2)
             };
-            let members = vec![MemberRecord::new(&room, &me, MemberRole::Member, now), MemberRecord::new(&room, &other, MemberRole::Member, now)];
+            let members =
+                vec![MemberRecord::new(&room, &me, MemberRole::Member, now), MemberRecord::new(&room, &other, MemberRole::Member, now)];
             (room, members)
         }
         RoomType::Group => {
             let name = clean_name(f.name)?;
             if others.len() + 1 > app.cfg.max_group_size as usize {
-                return Err(ChatError::RoomFull(format!("a group has at most {} members; this one would have {}", app.cfg.max_group_size, others.len() + 1)));
+                return Err(ChatError::RoomFull(format!(
+                    "a group has at most {} members; this one would have {}",
+                    app.cfg.max_group_size,
+                    others.len() + 1
+                )));
             }
             let refs = user_refs(app, &others).await?;
-            let room = RoomRecord { name, ..RoomRecord::new(ids::group_room_id(now), RoomType::Group, &caller.user_id, now, (others.len() + 1) as u32, app.cfg.max_group_size) };
+            let room = RoomRecord {
+                name,
+                ..RoomRecord::new(
+                    ids::group_room_id(now),
+                    RoomType::Group,
+                    &caller.user_id,
+                    now,
+                    (others.len() + 1) as u32,
+                    app.cfg.max_group_size,
+                )
+            };
             let mut members = vec![MemberRecord::new(&room, &me, MemberRole::Owner, now)];
             members.extend(refs.iter().map(|r| MemberRecord::new(&room, r, MemberRole::Member, now)));
             (room, members)
@@ -93,7 +108,8 @@ pub async fn create(app: &App, caller: &Caller, f: RoomCreate) -> Result<()> {
     // Every member's live connections now receive the room's fan-outs.
     app.register_members(&room.room_id, &members.iter().map(|m| m.user_id.clone()).collect::<Vec<_>>()).await?;
     app.reply(caller, &ServerFrame::RoomCreated { reference: f.reference, room: room.view(&members[0]), created: true }).await;
-    app.fanout_users([caller.user_id.as_str()], &ServerFrame::RoomJoined { room: room.view(&members[0]) }, Some(&caller.connection_id)).await;
+    app.fanout_users([caller.user_id.as_str()], &ServerFrame::RoomJoined { room: room.view(&members[0]) }, Some(&caller.connection_id))
+        .await;
     if let Some(m) = members.get(1) {
         let others = members[1..].iter().map(|m| m.user_id.as_str());
         app.fanout_users(others, &ServerFrame::RoomJoined { room: room.view(m) }, None).await;
@@ -103,8 +119,13 @@ pub async fn create(app: &App, caller: &Caller, f: RoomCreate) -> Result<()> {
 
 pub async fn list(app: &App, caller: &Caller, f: RoomList) -> Result<()> {
     check_ref(&f.reference)?;
-    let page = list_page(app, &caller.user_id, &ListQuery { limit: f.limit, cursor: f.cursor, archived: f.archived }, Some(MAX_PAGE_BYTES)).await?;
-    app.reply(caller, &ServerFrame::RoomList { reference: f.reference, rooms: page.rooms, has_more: page.has_more, next_cursor: page.next_cursor }).await;
+    let page = list_page(app, &caller.user_id, &ListQuery { limit: f.limit, cursor: f.cursor, archived: f.archived }, Some(MAX_PAGE_BYTES))
+        .await?;
+    app.reply(
+        caller,
+        &ServerFrame::RoomList { reference: f.reference, rooms: page.rooms, has_more: page.has_more, next_cursor: page.next_cursor },
+    )
+    .await;
     Ok(())
 }
 
@@ -204,7 +225,11 @@ pub async fn list_page(app: &App, user_id: &str, q: &ListQuery, byte_budget: Opt
         take += 1;
     }
     let has_more = entries.len() > take;
-    let next_cursor = if has_more { entries.get(take.saturating_sub(1)).map(|(a, v)| encode_cursor(&ListCursor { t, a: *a, r: v.room_id.clone() })) } else { None };
+    let next_cursor = if has_more {
+        entries.get(take.saturating_sub(1)).map(|(a, v)| encode_cursor(&ListCursor { t, a: *a, r: v.room_id.clone() }))
+    } else {
+        None
+    };
     entries.truncate(take);
     Ok(RoomPage { rooms: entries.into_iter().map(|(_, v)| v).collect(), has_more, next_cursor })
 }
@@ -252,18 +277,18 @@ pub(crate) async fn system_message(app: &App, actor: &Actor, room_id: &str, cont
         .store
         .append_message(
             NewMessage {
-            room_id: room_id.to_string(),
-            client_id: format!("sys-{}", ids::ulid(now)),
-            id: ids::ulid(now),
-            sender_id: actor.user_id.clone(),
-            sender_name: actor.name.clone(),
-            kind: MessageKind::System,
-            content,
-            reply_to: None,
-            attachments: Vec::new(),
-            meta: Some(meta),
-            created_at: now,
-        },
+                room_id: room_id.to_string(),
+                client_id: format!("sys-{}", ids::ulid(now)),
+                id: ids::ulid(now),
+                sender_id: actor.user_id.clone(),
+                sender_name: actor.name.clone(),
+                kind: MessageKind::System,
+                content,
+                reply_to: None,
+                attachments: Vec::new(),
+                meta: Some(meta),
+                created_at: now,
+            },
             hint,
         )
         .await?;
@@ -299,7 +324,9 @@ pub async fn add_members(app: &App, actor: &Actor, room_id: &str, wanted: Vec<Us
     let mut wanted_unique = Vec::new();
     for u in wanted {
         check_id("members", &u.user_id)?;
-        let name = clean_name(u.name).map_err(|_| ChatError::invalid("members", format!("a member's name must be at most {MAX_NAME_CHARS} characters without control characters")))?;
+        let name = clean_name(u.name).map_err(|_| {
+            ChatError::invalid("members", format!("a member's name must be at most {MAX_NAME_CHARS} characters without control characters"))
+        })?;
         if u.user_id != actor.user_id && seen.insert(u.user_id.clone()) {
             wanted_unique.push(UserRef { user_id: u.user_id, name });
         }
@@ -323,7 +350,10 @@ pub async fn add_members(app: &App, actor: &Actor, room_id: &str, wanted: Vec<Us
     }
     let unnamed: Vec<String> = new.iter().filter(|u| u.name.is_none()).map(|u| u.user_id.clone()).collect();
     let known = user_refs(app, &unnamed).await?;
-    let refs: Vec<UserRef> = new.into_iter().map(|u| if u.name.is_some() { u } else { known.iter().find(|k| k.user_id == u.user_id).cloned().unwrap_or(u) }).collect();
+    let refs: Vec<UserRef> = new
+        .into_iter()
+        .map(|u| if u.name.is_some() { u } else { known.iter().find(|k| k.user_id == u.user_id).cloned().unwrap_or(u) })
+        .collect();
     let now = app.now();
     let new_members: Vec<MemberRecord> = refs.iter().map(|r| MemberRecord::new(&room, r, MemberRole::Member, now)).collect();
     app.store.add_members(room_id, &new_members).await?;
@@ -336,7 +366,14 @@ pub async fn add_members(app: &App, actor: &Actor, room_id: &str, wanted: Vec<Us
     }
     let names = refs.iter().map(display).collect::<Vec<_>>().join(", ");
     let by = actor.name.clone().unwrap_or_else(|| actor.user_id.clone());
-    system_message(app, actor, room_id, format!("{by} added {names}"), json!({ "event": "member.added", "userIds": new_ids, "by": actor.user_id })).await?;
+    system_message(
+        app,
+        actor,
+        room_id,
+        format!("{by} added {names}"),
+        json!({ "event": "member.added", "userIds": new_ids, "by": actor.user_id }),
+    )
+    .await?;
     Ok(new_members)
 }
 
@@ -348,7 +385,11 @@ pub async fn remove(app: &App, caller: &Caller, f: RoomRemove) -> Result<()> {
         return Err(ChatError::invalid("userId", "to remove yourself, use room.leave"));
     }
     let (_, me) = managed_group(app, &caller.actor, &f.room_id).await?;
-    let target = app.store.get_member(&f.room_id, &f.user_id).await?.ok_or_else(|| ChatError::NotFound(format!("{} is not a member of this room", f.user_id)))?;
+    let target = app
+        .store
+        .get_member(&f.room_id, &f.user_id)
+        .await?
+        .ok_or_else(|| ChatError::NotFound(format!("{} is not a member of this room", f.user_id)))?;
     let allowed = match target.role {
         MemberRole::Owner => false,
         MemberRole::Admin => me.role == MemberRole::Owner,
@@ -364,8 +405,20 @@ pub async fn remove(app: &App, caller: &Caller, f: RoomRemove) -> Result<()> {
     app.unregister_member(&f.room_id, &f.user_id).await?;
     let by = caller.name.clone().unwrap_or_else(|| caller.user_id.clone());
     let who = target.name.clone().unwrap_or_else(|| target.user_id.clone());
-    system_message(app, &caller.actor, &f.room_id, format!("{by} removed {who}"), json!({ "event": "member.removed", "userIds": [f.user_id], "by": caller.user_id })).await?;
-    app.fanout_users([f.user_id.as_str()], &ServerFrame::RoomLeft { reference: None, room_id: f.room_id.clone(), by: caller.user_id.clone() }, None).await;
+    system_message(
+        app,
+        &caller.actor,
+        &f.room_id,
+        format!("{by} removed {who}"),
+        json!({ "event": "member.removed", "userIds": [f.user_id], "by": caller.user_id }),
+    )
+    .await?;
+    app.fanout_users(
+        [f.user_id.as_str()],
+        &ServerFrame::RoomLeft { reference: None, room_id: f.room_id.clone(), by: caller.user_id.clone() },
+        None,
+    )
+    .await;
     app.reply(caller, &ServerFrame::RoomUpdated { reference: f.reference, room: updated_view(app, caller, &f.room_id).await? }).await;
     Ok(())
 }
@@ -383,8 +436,20 @@ pub async fn leave(app: &App, caller: &Caller, f: RoomLeave) -> Result<()> {
     }
     app.unregister_member(&f.room_id, &caller.user_id).await?;
     let who = caller.name.clone().unwrap_or_else(|| caller.user_id.clone());
-    system_message(app, &caller.actor, &f.room_id, format!("{who} left"), json!({ "event": "member.left", "userIds": [caller.user_id], "by": caller.user_id })).await?;
+    system_message(
+        app,
+        &caller.actor,
+        &f.room_id,
+        format!("{who} left"),
+        json!({ "event": "member.left", "userIds": [caller.user_id], "by": caller.user_id }),
+    )
+    .await?;
     app.reply(caller, &ServerFrame::RoomLeft { reference: f.reference, room_id: f.room_id.clone(), by: caller.user_id.clone() }).await;
-    app.fanout_users([caller.user_id.as_str()], &ServerFrame::RoomLeft { reference: None, room_id: f.room_id.clone(), by: caller.user_id.clone() }, Some(&caller.connection_id)).await;
+    app.fanout_users(
+        [caller.user_id.as_str()],
+        &ServerFrame::RoomLeft { reference: None, room_id: f.room_id.clone(), by: caller.user_id.clone() },
+        Some(&caller.connection_id),
+    )
+    .await;
     Ok(())
 }

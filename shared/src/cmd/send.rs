@@ -27,7 +27,15 @@ pub struct Outgoing {
 
 impl From<MessageSend> for Outgoing {
     fn from(f: MessageSend) -> Self {
-        Outgoing { room_id: f.room_id, client_id: f.client_id, content: f.content, kind: f.kind, reply_to: f.reply_to, meta: None, attachments: f.attachments }
+        Outgoing {
+            room_id: f.room_id,
+            client_id: f.client_id,
+            content: f.content,
+            kind: f.kind,
+            reply_to: f.reply_to,
+            meta: None,
+            attachments: f.attachments,
+        }
     }
 }
 
@@ -37,7 +45,11 @@ pub async fn apply(app: &App, caller: &Caller, f: MessageSend) -> Result<()> {
     let p = persist(app, &caller.actor, f.into()).await?;
     let duplicate = matches!(p.appended, Appended::Duplicate(_));
     let message = p.message().clone();
-    app.reply(caller, &ServerFrame::Ack { reference, client_id: message.client_id.clone().unwrap_or_default(), message: message.clone(), duplicate }).await;
+    app.reply(
+        caller,
+        &ServerFrame::Ack { reference, client_id: message.client_id.clone().unwrap_or_default(), message: message.clone(), duplicate },
+    )
+    .await;
     if !duplicate {
         broadcast(app, message, Some(&caller.connection_id), p.member_count).await;
     }

@@ -176,25 +176,62 @@ pub async fn start(app: &App, caller: &Caller, f: SupportStart) -> Result<()> {
         // The visitor's live connections (this one and other tabs) hear the room's messages.
         app.register_members(&session_id, std::slice::from_ref(&caller.user_id)).await?;
         // The visitor's other tabs learn of the room like of any room joined.
-        app.fanout_users([caller.user_id.as_str()], &ServerFrame::RoomJoined { room: room.view(&member) }, Some(&caller.connection_id)).await;
+        app.fanout_users([caller.user_id.as_str()], &ServerFrame::RoomJoined { room: room.view(&member) }, Some(&caller.connection_id))
+            .await;
     }
-    app.reply(caller, &ServerFrame::SessionStarted { reference: f.reference, session: session.clone(), room: room.view(&member), created, operators_online: operators.len() as u32 }).await;
+    app.reply(
+        caller,
+        &ServerFrame::SessionStarted {
+            reference: f.reference,
+            session: session.clone(),
+            room: room.view(&member),
+            created,
+            operators_online: operators.len() as u32,
+        },
+    )
+    .await;
     if waiting {
         // Every tab of the visitor hears its queue position.
-        let conns = app.store.get_users(std::slice::from_ref(&caller.user_id)).await?.into_iter().flat_map(|u| u.conns).chain([caller.connection_id.clone()]).collect::<BTreeSet<_>>();
+        let conns = app
+            .store
+            .get_users(std::slice::from_ref(&caller.user_id))
+            .await?
+            .into_iter()
+            .flat_map(|u| u.conns)
+            .chain([caller.connection_id.clone()])
+            .collect::<BTreeSet<_>>();
         let until = now / 1000 + crate::app::CONNECTION_TTL_SECS;
-        let entries: Vec<RoomConn> = conns.into_iter().map(|c| RoomConn { room_id: WAITING_CHANNEL.into(), connection_id: c, user_id: caller.user_id.clone(), expires_at: until }).collect();
+        let entries: Vec<RoomConn> = conns
+            .into_iter()
+            .map(|c| RoomConn { room_id: WAITING_CHANNEL.into(), connection_id: c, user_id: caller.user_id.clone(), expires_at: until })
+            .collect();
         app.store.register_connections(&entries).await?;
         let mut queue = app.store.queue().await?;
         adjust(&mut queue, &[], Some(&session));
         let position = queue.iter().position(|s| s.session_id == session_id).map(|p| p as u32 + 1).unwrap_or(1);
         let waits = app.store.recent_waits(RECENT_WAITS).await?;
-        app.reply(caller, &ServerFrame::QueuePosition { session_id: session_id.clone(), position, estimated_wait_seconds: estimate(&waits, position), operators_online: operators.len() as u32 })
-            .await;
+        app.reply(
+            caller,
+            &ServerFrame::QueuePosition {
+                session_id: session_id.clone(),
+                position,
+                estimated_wait_seconds: estimate(&waits, position),
+                operators_online: operators.len() as u32,
+            },
+        )
+        .await;
     }
     if let Some(content) = f.content {
         let client_id = f.client_id.unwrap_or_else(|| format!("start-{}", ids::ulid(now)));
-        let send = MessageSend { reference: None, room_id: session_id.clone(), client_id, content, kind: MessageKind::Text, reply_to: None, attachments: Vec::new() };
+        let send = MessageSend {
+            reference: None,
+            room_id: session_id.clone(),
+            client_id,
+            content,
+            kind: MessageKind::Text,
+            reply_to: None,
+            attachments: Vec::new(),
+        };
         super::send::apply(app, caller, send).await?;
     }
     if created {
@@ -219,7 +256,8 @@ async fn auto_assign(app: &App, session: &SupportSession, operators: &[String]) 
             return false;
         }
     };
-    let mut candidates: Vec<(u32, &String)> = operators.iter().map(|o| (loads.get(o).copied().unwrap_or(0), o)).filter(|(l, _)| *l < app.cfg.operator_capacity).collect();
+    let mut candidates: Vec<(u32, &String)> =
+        operators.iter().map(|o| (loads.get(o).copied().unwrap_or(0), o)).filter(|(l, _)| *l < app.cfg.operator_capacity).collect();
     candidates.sort();
     let names = app.store.get_users(operators).await.unwrap_or_default();
     for (_, op) in candidates {
@@ -228,7 +266,12 @@ async fn auto_assign(app: &App, session: &SupportSession, operators: &[String]) 
         match assign(app, session, &operator, Some(app.cfg.operator_capacity)).await {
             Ok((room, member)) => {
                 let messages = app.store.messages_before(&session.session_id, None, DEFAULT_HISTORY_LIMIT).await.unwrap_or_default();
-                let frame = ServerFrame::SessionAccepted { reference: None, session: room.support.clone().unwrap_or_else(|| session.clone()), room: room.view(&member), messages };
+                let frame = ServerFrame::SessionAccepted {
+                    reference: None,
+                    session: room.support.clone().unwrap_or_else(|| session.clone()),
+                    room: room.view(&member),
+                    messages,
+                };
                 app.fanout_users([op.as_str()], &frame, None).await;
                 return true;
             }
@@ -253,14 +296,32 @@ async fn assign(app: &App, session: &SupportSession, operator: &UserRef, capacit
     app.register_members(&session.session_id, std::slice::from_ref(&operator.user_id)).await?;
     leave_waiting(app, &session.visitor.user_id).await;
     let room = app.store.get_room(&session.session_id).await?.ok_or_else(|| ChatError::Internal("the session vanished".into()))?;
-    app.fanout_room(&session.session_id, &ServerFrame::OperatorJoined { session_id: session.session_id.clone(), operator_id: operator.user_id.clone(), name: operator.name.clone() }, None, None).await;
+    app.fanout_room(
+        &session.session_id,
+        &ServerFrame::OperatorJoined {
+            session_id: session.session_id.clone(),
+            operator_id: operator.user_id.clone(),
+            name: operator.name.clone(),
+        },
+        None,
+        None,
+    )
+    .await;
     queue_changed(app, std::slice::from_ref(&session.session_id), None).await;
     Ok((room, member))
 }
 
 /// Takes the visitor's connections out of the waiting channel.
 async fn leave_waiting(app: &App, visitor_id: &str) {
-    let conns = app.store.get_users(&[visitor_id.to_string()]).await.unwrap_or_default().into_iter().flat_map(|u| u.conns).map(|c| (WAITING_CHANNEL.to_string(), c)).collect::<Vec<_>>();
+    let conns = app
+        .store
+        .get_users(&[visitor_id.to_string()])
+        .await
+        .unwrap_or_default()
+        .into_iter()
+        .flat_map(|u| u.conns)
+        .map(|c| (WAITING_CHANNEL.to_string(), c))
+        .collect::<Vec<_>>();
     if let Err(e) = app.store.unregister_connections(&conns).await {
         tracing::warn!(visitor_id, error = %e, "cannot take the visitor out of the waiting channel");
     }
@@ -286,7 +347,9 @@ async fn alert_no_operator(app: &App, session: &SupportSession) {
                 tracing::error!(session_id = %session.session_id, error = %e, "cannot publish the no-operator alert");
             }
         }
-        None => tracing::warn!(session_id = %session.session_id, subject = %alert.subject, "no operator online (no alert topic configured)"),
+        None => {
+            tracing::warn!(session_id = %session.session_id, subject = %alert.subject, "no operator online (no alert topic configured)")
+        }
     }
 }
 
@@ -307,7 +370,13 @@ fn queue_frame(reference: Option<String>, queue: &[SupportSession], operators_on
         queue: queue
             .iter()
             .take(MAX_QUEUE_ENTRIES)
-            .map(|s| QueueEntry { session_id: s.session_id.clone(), visitor: s.visitor.clone(), since: s.created_at, first_message: s.first_message.clone(), page_url: s.context.url.clone() })
+            .map(|s| QueueEntry {
+                session_id: s.session_id.clone(),
+                visitor: s.visitor.clone(),
+                since: s.created_at,
+                first_message: s.first_message.clone(),
+                page_url: s.context.url.clone(),
+            })
             .collect(),
         total: queue.len() as u32,
         operators_online,
@@ -356,7 +425,8 @@ pub async fn broadcast_queue_now(app: &App, removed: &[String], added: Option<&S
         }
     };
     let online = ops.iter().map(|c| c.user_id.as_str()).collect::<BTreeSet<_>>().len() as u32;
-    let position: HashMap<&str, (u32, &str)> = queue.iter().enumerate().map(|(i, s)| (s.visitor.user_id.as_str(), (i as u32 + 1, s.session_id.as_str()))).collect();
+    let position: HashMap<&str, (u32, &str)> =
+        queue.iter().enumerate().map(|(i, s)| (s.visitor.user_id.as_str(), (i as u32 + 1, s.session_id.as_str()))).collect();
     let mut posts = Vec::with_capacity(ops.len() + visitors.len());
     let ops_frame = Arc::new(queue_frame(None, &queue, online, &waits).to_json());
     for c in ops {
@@ -364,7 +434,12 @@ pub async fn broadcast_queue_now(app: &App, removed: &[String], added: Option<&S
     }
     for c in visitors {
         if let Some((p, sid)) = position.get(c.user_id.as_str()) {
-            let f = ServerFrame::QueuePosition { session_id: sid.to_string(), position: *p, estimated_wait_seconds: estimate(&waits, *p), operators_online: online };
+            let f = ServerFrame::QueuePosition {
+                session_id: sid.to_string(),
+                position: *p,
+                estimated_wait_seconds: estimate(&waits, *p),
+                operators_online: online,
+            };
             posts.push(((c.user_id, c.connection_id), Arc::new(f.to_json())));
         }
     }
@@ -386,9 +461,23 @@ pub async fn accept(app: &App, caller: &Caller, f: SessionRef) -> Result<()> {
     let (room, member) = assign(app, &session, &me(caller), None).await?;
     let messages = app.store.messages_before(&session.session_id, None, DEFAULT_HISTORY_LIMIT).await?;
     let session = room.support.clone().unwrap_or(session);
-    app.reply(caller, &ServerFrame::SessionAccepted { reference: f.reference, session: session.clone(), room: room.view(&member), messages: messages.clone() }).await;
+    app.reply(
+        caller,
+        &ServerFrame::SessionAccepted {
+            reference: f.reference,
+            session: session.clone(),
+            room: room.view(&member),
+            messages: messages.clone(),
+        },
+    )
+    .await;
     // The operator's other consoles.
-    app.fanout_users([caller.user_id.as_str()], &ServerFrame::SessionAccepted { reference: None, session, room: room.view(&member), messages }, Some(&caller.connection_id)).await;
+    app.fanout_users(
+        [caller.user_id.as_str()],
+        &ServerFrame::SessionAccepted { reference: None, session, room: room.view(&member), messages },
+        Some(&caller.connection_id),
+    )
+    .await;
     Ok(())
 }
 
@@ -418,11 +507,27 @@ pub async fn transfer(app: &App, caller: &Caller, f: SessionTransfer) -> Result<
     let room = app.store.get_room(&session.session_id).await?.ok_or_else(|| ChatError::Internal("the session vanished".into()))?;
     let session = room.support.clone().unwrap_or(session);
     let messages = app.store.messages_before(&session.session_id, None, DEFAULT_HISTORY_LIMIT).await?;
-    app.fanout_users([to.user_id.as_str()], &ServerFrame::SessionAccepted { reference: None, session: session.clone(), room: room.view(&member), messages }, None).await;
+    app.fanout_users(
+        [to.user_id.as_str()],
+        &ServerFrame::SessionAccepted { reference: None, session: session.clone(), room: room.view(&member), messages },
+        None,
+    )
+    .await;
     let moved = ServerFrame::SessionTransferred { reference: None, session: session.clone(), from: me(caller), to: to.clone() };
     app.fanout_room(&session.session_id, &moved, None, None).await;
-    app.fanout_room(&session.session_id, &ServerFrame::OperatorJoined { session_id: session.session_id.clone(), operator_id: to.user_id.clone(), name: to.name.clone() }, None, None).await;
-    app.fanout_users([caller.user_id.as_str()], &ServerFrame::RoomLeft { reference: None, room_id: session.session_id.clone(), by: caller.user_id.clone() }, Some(&caller.connection_id)).await;
+    app.fanout_room(
+        &session.session_id,
+        &ServerFrame::OperatorJoined { session_id: session.session_id.clone(), operator_id: to.user_id.clone(), name: to.name.clone() },
+        None,
+        None,
+    )
+    .await;
+    app.fanout_users(
+        [caller.user_id.as_str()],
+        &ServerFrame::RoomLeft { reference: None, room_id: session.session_id.clone(), by: caller.user_id.clone() },
+        Some(&caller.connection_id),
+    )
+    .await;
     app.reply(caller, &ServerFrame::SessionTransferred { reference: f.reference, session, from: me(caller), to }).await;
     Ok(())
 }
@@ -474,7 +579,13 @@ pub async fn rate(app: &App, caller: &Caller, f: SessionRate) -> Result<()> {
     let rating = Rating { score: f.score, comment, rated_at: app.now() };
     app.store.rate_session(&session.session_id, &rating).await?;
     let session = SupportSession { rating: Some(rating), ..session };
-    app.fanout_room(&session.session_id, &ServerFrame::SessionRated { reference: None, session: session.clone() }, Some(&caller.connection_id), None).await;
+    app.fanout_room(
+        &session.session_id,
+        &ServerFrame::SessionRated { reference: None, session: session.clone() },
+        Some(&caller.connection_id),
+        None,
+    )
+    .await;
     app.reply(caller, &ServerFrame::SessionRated { reference: f.reference, session }).await;
     Ok(())
 }
@@ -482,7 +593,14 @@ pub async fn rate(app: &App, caller: &Caller, f: SessionRate) -> Result<()> {
 /// `$connect` of an operator: their console hears the queue.
 pub async fn operator_connected(app: &App, user_id: &str, connection_id: &str, came_online: bool) -> Result<()> {
     let until = app.now() / 1000 + crate::app::CONNECTION_TTL_SECS;
-    app.store.register_connections(&[RoomConn { room_id: OPS_CHANNEL.into(), connection_id: connection_id.into(), user_id: user_id.into(), expires_at: until }]).await?;
+    app.store
+        .register_connections(&[RoomConn {
+            room_id: OPS_CHANNEL.into(),
+            connection_id: connection_id.into(),
+            user_id: user_id.into(),
+            expires_at: until,
+        }])
+        .await?;
     if came_online {
         // Waiting visitors see the team is back (and operators the new count).
         queue_changed(app, &[], None).await;

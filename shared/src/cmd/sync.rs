@@ -45,7 +45,8 @@ pub async fn apply(app: &App, caller: &Caller, f: Sync) -> Result<()> {
     let following_room = from_cursor.get(ROOMS_PER_PAGE).cloned();
     let ids: Vec<String> = from_cursor.into_iter().take(ROOMS_PER_PAGE).collect();
     let (rooms, mine) = futures_util::try_join!(app.store.get_rooms(&ids, true), app.store.get_memberships(&caller.user_id, &ids, true))?;
-    let mut rooms: Vec<_> = rooms.into_iter().filter_map(|r| mine.iter().find(|m| m.room_id == r.room_id).cloned().map(|m| (r, m))).collect();
+    let mut rooms: Vec<_> =
+        rooms.into_iter().filter_map(|r| mine.iter().find(|m| m.room_id == r.room_id).cloned().map(|m| (r, m))).collect();
     rooms.sort_by(|a, b| a.0.room_id.cmp(&b.0.room_id));
 
     let room_syncs: Vec<RoomSync> = stream::iter(rooms)
@@ -74,7 +75,15 @@ pub async fn apply(app: &App, caller: &Caller, f: Sync) -> Result<()> {
                     .filter(|m| m.user_id != caller.user_id)
                     .map(|m| Receipt { read_seq: m.effective_read(room.last_seq), user_id: m.user_id, delivered_seq: m.delivered_seq })
                     .collect();
-                Ok::<_, ChatError>(RoomSync { ver: room.last_ver, room: room.view(&me), messages, has_more, updates, receipts, new: known.is_none() })
+                Ok::<_, ChatError>(RoomSync {
+                    ver: room.last_ver,
+                    room: room.view(&me),
+                    messages,
+                    has_more,
+                    updates,
+                    receipts,
+                    new: known.is_none(),
+                })
             }
         })
         .buffered(8)
@@ -143,7 +152,12 @@ pub async fn apply(app: &App, caller: &Caller, f: Sync) -> Result<()> {
     let new_rooms: Vec<RoomConn> = out
         .iter()
         .filter(|rs| rs.new)
-        .map(|rs| RoomConn { room_id: rs.room.room_id.clone(), connection_id: caller.connection_id.clone(), user_id: caller.user_id.clone(), expires_at: app.now() / 1000 + crate::app::CONNECTION_TTL_SECS })
+        .map(|rs| RoomConn {
+            room_id: rs.room.room_id.clone(),
+            connection_id: caller.connection_id.clone(),
+            user_id: caller.user_id.clone(),
+            expires_at: app.now() / 1000 + crate::app::CONNECTION_TTL_SECS,
+        })
         .collect();
     if !new_rooms.is_empty() {
         app.store.register_connections(&new_rooms).await?;

@@ -21,7 +21,14 @@ impl World {
     /// A world whose clock never moves on its own: the flood limits are lifted (tests send many
     /// frames in one instant); [`World::with_limits`] keeps them.
     pub(super) fn new() -> World {
-        Self::with_config(ChatConfig { max_group_size: 5, frames_per_window: u64::MAX - 1, frames_before_close: u64::MAX - 1, pings_per_interval: u64::MAX - 1, pings_before_close: u64::MAX - 1, ..ChatConfig::default() })
+        Self::with_config(ChatConfig {
+            max_group_size: 5,
+            frames_per_window: u64::MAX - 1,
+            frames_before_close: u64::MAX - 1,
+            pings_per_interval: u64::MAX - 1,
+            pings_before_close: u64::MAX - 1,
+            ..ChatConfig::default()
+        })
     }
 
     pub(super) fn with_limits() -> World {
@@ -37,14 +44,28 @@ impl World {
 
     /// Registers a connection as `$connect` does.
     pub(super) async fn connect(&self, user: &str, conn: &str) {
-        let rec = ConnectionRecord { connection_id: conn.into(), user_id: user.into(), name: Some(user.to_uppercase()), role: Role::User, connected_at: 0, expires_at: 0 };
+        let rec = ConnectionRecord {
+            connection_id: conn.into(),
+            user_id: user.into(),
+            name: Some(user.to_uppercase()),
+            role: Role::User,
+            connected_at: 0,
+            expires_at: 0,
+        };
         self.app.store.put_connection(&rec).await.unwrap();
         self.app.attach(user, rec.name.as_deref(), conn).await.unwrap();
     }
 
     /// Registers an operator's connection (`$connect` with an operator token).
     pub(super) async fn connect_operator(&self, user: &str, conn: &str) {
-        let rec = ConnectionRecord { connection_id: conn.into(), user_id: user.into(), name: Some(user.to_uppercase()), role: Role::Operator, connected_at: 0, expires_at: 0 };
+        let rec = ConnectionRecord {
+            connection_id: conn.into(),
+            user_id: user.into(),
+            name: Some(user.to_uppercase()),
+            role: Role::Operator,
+            connected_at: 0,
+            expires_at: 0,
+        };
         self.app.store.put_connection(&rec).await.unwrap();
         let came = self.app.attach(user, rec.name.as_deref(), conn).await.unwrap();
         crate::cmd::support::operator_connected(&self.app, user, conn, came).await.unwrap();
@@ -249,8 +270,15 @@ async fn a_flooding_connection_is_limited_then_cut_off_and_its_user_slowed() {
     assert!(w.take("m1").iter().all(|f| f["type"] == "room.list"), "the first frames of a window pass");
     w.frame("m1", json!({"action": "room.create", "type": "direct", "members": ["bob"]})).await;
     let limited = w.take("m1");
-    assert_eq!((limited.len(), limited[0]["code"].as_str(), limited[0]["action"].as_str()), (1, Some("rate_limited"), Some("room.create")), "{limited:?}");
-    assert!(w.app.store.room_hint(&crate::ids::direct_room_id("mallory", "bob")).await.unwrap().is_none(), "a limited frame is not applied");
+    assert_eq!(
+        (limited.len(), limited[0]["code"].as_str(), limited[0]["action"].as_str()),
+        (1, Some("rate_limited"), Some("room.create")),
+        "{limited:?}"
+    );
+    assert!(
+        w.app.store.room_hint(&crate::ids::direct_room_id("mallory", "bob")).await.unwrap().is_none(),
+        "a limited frame is not applied"
+    );
     for _ in FRAMES_PER_WINDOW + 1..FRAMES_BEFORE_CLOSE {
         w.frame("m1", json!({"action": "room.list"})).await;
     }
@@ -260,7 +288,10 @@ async fn a_flooding_connection_is_limited_then_cut_off_and_its_user_slowed() {
     let why = w.take("m1");
     assert_eq!(why.len(), 1);
     let msg = why[0]["message"].as_str().unwrap();
-    assert!(why[0]["code"] == "rate_limited" && msg.contains("closed") && msg.contains(&format!("reconnect in {PENALTY_BASE_SECS} s")), "{msg}");
+    assert!(
+        why[0]["code"] == "rate_limited" && msg.contains("closed") && msg.contains(&format!("reconnect in {PENALTY_BASE_SECS} s")),
+        "{msg}"
+    );
     assert_eq!(w.notifier.closed(), ["m1"]);
     for _ in 0..50 {
         w.frame("m1", json!({"action": "room.list"})).await;
@@ -491,12 +522,23 @@ async fn the_site_binds_one_room_per_context_and_posts_system_messages() {
     assert_eq!(again.context.status.as_deref(), Some("shipped"));
     assert_eq!(w.types("b1"), ["room.joined"]);
     // Users may not bind contexts; bad URLs are refused.
-    assert!(matches!(super::context::upsert(&w.app, &actor("buyer", Role::User), "order:7", ctx("x")).await, Err(crate::error::ChatError::Forbidden(_))));
+    assert!(matches!(
+        super::context::upsert(&w.app, &actor("buyer", Role::User), "order:7", ctx("x")).await,
+        Err(crate::error::ChatError::Forbidden(_))
+    ));
     let mut bad = ctx("x");
     bad.url = Some("javascript:alert(1)".into());
     assert!(super::context::upsert(&w.app, &site, "order:8", bad).await.is_err());
     // The site's message: system by default over REST, with meta; no membership needed.
-    let out = super::send::Outgoing { room_id: first.room_id.clone(), client_id: "s1".into(), content: "Shipped".into(), kind: MessageKind::System, reply_to: None, meta: Some(json!({"event": "shipped"})), attachments: vec![] };
+    let out = super::send::Outgoing {
+        room_id: first.room_id.clone(),
+        client_id: "s1".into(),
+        content: "Shipped".into(),
+        kind: MessageKind::System,
+        reply_to: None,
+        meta: Some(json!({"event": "shipped"})),
+        attachments: vec![],
+    };
     let appended = super::send::persist(&w.app, &site, out.clone()).await.unwrap();
     assert_eq!(appended.message().meta, Some(json!({"event": "shipped"})));
     // meta that DynamoDB could not store is refused up front.
@@ -520,7 +562,8 @@ async fn a_removed_member_gets_nothing_even_if_a_registration_races_the_removal(
     w.frame("a1", json!({"action": "room.remove", "roomId": room, "userId": "bob"})).await;
     assert!(w.types("b1").contains(&"room.left".to_string()));
     // A connection of Bob's that registered from a membership list read before the removal.
-    let late = crate::model::RoomConn { room_id: room.clone(), connection_id: "b2".into(), user_id: "bob".into(), expires_at: u64::MAX / 2 };
+    let late =
+        crate::model::RoomConn { room_id: room.clone(), connection_id: "b2".into(), user_id: "bob".into(), expires_at: u64::MAX / 2 };
     w.connect("bob", "b2").await;
     w.app.store.register_connections(&[late]).await.unwrap();
     w.take("b2");
@@ -580,7 +623,9 @@ async fn an_error_about_a_huge_frame_is_itself_small() {
     let w = World::new();
     w.connect("alice", "a1").await;
     let huge = "x".repeat(80 * 1024);
-    for frame in [json!({"action": huge}), json!({"action": "ping", huge.clone(): 1}), json!({"action": "history", "roomId": 1, "ref": huge})] {
+    for frame in
+        [json!({"action": huge}), json!({"action": "ping", huge.clone(): 1}), json!({"action": "history", "roomId": 1, "ref": huge})]
+    {
         w.frame("a1", frame).await;
         let got = w.notifier.take("a1");
         assert_eq!(got.len(), 1, "one answer");
@@ -622,7 +667,14 @@ async fn presence_handed_over_announces_the_state_at_the_time_it_runs() {
     let app = w.app.clone().with_tasks(queue.clone());
     // Alice goes offline and comes back; the two announcements run in the wrong order.
     app.detach("a1").await.unwrap();
-    let rec = ConnectionRecord { connection_id: "a2".into(), user_id: "alice".into(), name: None, role: Role::User, connected_at: 0, expires_at: 0 };
+    let rec = ConnectionRecord {
+        connection_id: "a2".into(),
+        user_id: "alice".into(),
+        name: None,
+        role: Role::User,
+        connected_at: 0,
+        expires_at: 0,
+    };
     app.store.put_connection(&rec).await.unwrap();
     app.attach("alice", None, "a2").await.unwrap();
     let tasks = queue.take();

@@ -11,10 +11,17 @@ pub async fn apply(app: &App, caller: &Caller, f: Typing) -> Result<()> {
     check_ref(&f.reference)?;
     check_id("roomId", &f.room_id)?;
     match app.store.typing(&f.room_id, &caller.user_id, f.is_typing, app.now(), TYPING_INTERVAL_MS).await? {
-        TypingOutcome::NotMember => Err(app.member_checked(&f.room_id, &caller.user_id).await.err().unwrap_or(ChatError::NotMember(f.room_id))),
+        TypingOutcome::NotMember => {
+            Err(app.member_checked(&f.room_id, &caller.user_id).await.err().unwrap_or(ChatError::NotMember(f.room_id)))
+        }
         TypingOutcome::Throttled => Ok(()),
         TypingOutcome::Broadcast => {
-            let frame = ServerFrame::Typing { room_id: f.room_id.clone(), user_id: caller.user_id.clone(), name: caller.name.clone(), is_typing: f.is_typing };
+            let frame = ServerFrame::Typing {
+                room_id: f.room_id.clone(),
+                user_id: caller.user_id.clone(),
+                name: caller.name.clone(),
+                is_typing: f.is_typing,
+            };
             app.fanout_room(&f.room_id, &frame, None, Some(&caller.user_id)).await;
             Ok(())
         }

@@ -211,7 +211,15 @@ mod tests {
         assert_eq!(super::sniff_raster(b"RIFF\0\0\0\0WEBPVP8 "), Some("image/webp"));
         assert_eq!(super::sniff_raster(b"<html><script>alert(1)</script>"), None);
         assert_eq!(super::sniff_raster(b""), None);
-        for t in ["text/html", "TEXT/HTML; charset=utf-8", "image/svg+xml", "application/xhtml+xml", "text/javascript", "application/rss+xml", "application/x-ecmascript"] {
+        for t in [
+            "text/html",
+            "TEXT/HTML; charset=utf-8",
+            "image/svg+xml",
+            "application/xhtml+xml",
+            "text/javascript",
+            "application/rss+xml",
+            "application/x-ecmascript",
+        ] {
             assert!(super::is_active_type(t), "{t}");
         }
         for t in ["image/png", "application/pdf", "text/plain", "text/csv", "application/msword"] {

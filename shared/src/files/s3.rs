@@ -69,7 +69,10 @@ impl Files for S3Files {
 
     async fn head(&self, key: &str) -> Result<Option<ObjectInfo>> {
         match self.client.head_object().bucket(&self.bucket).key(key).send().await {
-            Ok(o) => Ok(Some(ObjectInfo { size: o.content_length().unwrap_or(0).max(0) as u64, content_type: o.content_type().map(str::to_string) })),
+            Ok(o) => Ok(Some(ObjectInfo {
+                size: o.content_length().unwrap_or(0).max(0) as u64,
+                content_type: o.content_type().map(str::to_string),
+            })),
             Err(e) if e.as_service_error().is_some_and(|e| e.is_not_found()) => Ok(None),
             Err(e) if e.raw_response().is_some_and(|r| r.status().as_u16() == 404) => Ok(None),
             Err(e) => Err(s3_err("HeadObject", aws_sdk_s3::error::DisplayErrorContext(&e))),
@@ -97,13 +100,13 @@ impl Files for S3Files {
             Some(t) => c.metadata_directive(aws_sdk_s3::types::MetadataDirective::Replace).content_type(t),
             None => c,
         };
-        c.send()
-            .await
-            .map_err(|e| s3_err("CopyObject", aws_sdk_s3::error::DisplayErrorContext(&e)))?;
+        c.send().await.map_err(|e| s3_err("CopyObject", aws_sdk_s3::error::DisplayErrorContext(&e)))?;
         Ok(())
     }
 }
 
 fn urlencode(s: &str) -> String {
-    s.bytes().map(|b| if b.is_ascii_alphanumeric() || b"-._~".contains(&b) { (b as char).to_string() } else { format!("%{b:02X}") }).collect()
+    s.bytes()
+        .map(|b| if b.is_ascii_alphanumeric() || b"-._~".contains(&b) { (b as char).to_string() } else { format!("%{b:02X}") })
+        .collect()
 }

@@ -21,7 +21,12 @@ impl MemoryNotifier {
     }
     /// Frames sent to a connection, parsed.
     pub fn frames(&self, connection_id: &str) -> Vec<serde_json::Value> {
-        self.sent.lock().unwrap().get(connection_id).map(|v| v.iter().map(|s| serde_json::from_str(s).unwrap()).collect()).unwrap_or_default()
+        self.sent
+            .lock()
+            .unwrap()
+            .get(connection_id)
+            .map(|v| v.iter().map(|s| serde_json::from_str(s).unwrap()).collect())
+            .unwrap_or_default()
     }
     pub fn take(&self, connection_id: &str) -> Vec<serde_json::Value> {
         let v = self.frames(connection_id);

@@ -46,7 +46,9 @@ pub struct EndpointPolicy {
 impl EndpointPolicy {
     /// `hosts`: comma-separated host suffixes, or `*` for any public name.
     pub fn new(hosts: &str, local_origins: &str) -> EndpointPolicy {
-        let list = |s: &str| -> Vec<String> { s.split(',').map(|h| h.trim().trim_matches('.').to_ascii_lowercase()).filter(|h| !h.is_empty()).collect() };
+        let list = |s: &str| -> Vec<String> {
+            s.split(',').map(|h| h.trim().trim_matches('.').to_ascii_lowercase()).filter(|h| !h.is_empty()).collect()
+        };
         let hosts = if hosts.trim() == "*" { Vec::new() } else { list(hosts) };
         EndpointPolicy { hosts, local_origins: list(local_origins).into_iter().map(|o| o.trim_end_matches('/').to_string()).collect() }
     }
@@ -54,7 +56,10 @@ impl EndpointPolicy {
     /// From `PUSH_SERVICE_HOSTS` (default [`DEFAULT_PUSH_HOSTS`]) and [`LOCAL_ORIGINS_VAR`].
     pub fn from_env() -> EndpointPolicy {
         let get = |k: &str| std::env::var(k).ok().filter(|v| !v.trim().is_empty());
-        EndpointPolicy::new(&get("PUSH_SERVICE_HOSTS").unwrap_or_else(|| DEFAULT_PUSH_HOSTS.into()), &get(LOCAL_ORIGINS_VAR).unwrap_or_default())
+        EndpointPolicy::new(
+            &get("PUSH_SERVICE_HOSTS").unwrap_or_else(|| DEFAULT_PUSH_HOSTS.into()),
+            &get(LOCAL_ORIGINS_VAR).unwrap_or_default(),
+        )
     }
 
     /// Checks an endpoint URL; the error says why it is refused.
@@ -63,7 +68,9 @@ impl EndpointPolicy {
             return Err("contains spaces or control characters".into());
         }
         let uri: hyper::Uri = endpoint.parse().map_err(|_| "is not a URL".to_string())?;
-        let (Some(scheme), Some(authority), Some(host)) = (uri.scheme_str(), uri.authority(), uri.host()) else { return Err("is not an absolute URL".into()) };
+        let (Some(scheme), Some(authority), Some(host)) = (uri.scheme_str(), uri.authority(), uri.host()) else {
+            return Err("is not an absolute URL".into());
+        };
         if authority.as_str().contains('@') || host.is_empty() {
             return Err("has no host, or has user information".into());
         }
@@ -84,7 +91,15 @@ impl EndpointPolicy {
         if is_ip_literal(name) {
             return Err("names a host by IP address; push services are reached by name".into());
         }
-        if name.len() > 253 || !name.split('.').all(|l| !l.is_empty() && l.len() <= 63 && l.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-') && !l.starts_with('-') && !l.ends_with('-')) {
+        if name.len() > 253
+            || !name.split('.').all(|l| {
+                !l.is_empty()
+                    && l.len() <= 63
+                    && l.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
+                    && !l.starts_with('-')
+                    && !l.ends_with('-')
+            })
+        {
             return Err("has no valid host name".into());
         }
         if !name.contains('.') || INTERNAL_SUFFIXES.iter().any(|s| name == *s || name.ends_with(&format!(".{s}"))) {
@@ -106,7 +121,10 @@ fn is_ip_literal(host: &str) -> bool {
     }
     // The WHATWG URL parser treats a host whose last label is a number (decimal, or 0x hex) as
     // IPv4; so does getaddrinfo for all-numeric labels.
-    let numeric = |l: &str| !l.is_empty() && (l.bytes().all(|b| b.is_ascii_digit()) || l.strip_prefix("0x").is_some_and(|h| h.bytes().all(|b| b.is_ascii_hexdigit())));
+    let numeric = |l: &str| {
+        !l.is_empty()
+            && (l.bytes().all(|b| b.is_ascii_digit()) || l.strip_prefix("0x").is_some_and(|h| h.bytes().all(|b| b.is_ascii_hexdigit())))
+    };
     host.rsplit('.').next().is_some_and(numeric)
 }
 
@@ -188,7 +206,10 @@ pub async fn public_addresses(host: &str) -> Result<Vec<SocketAddr>, std::io::Er
     let public: Vec<SocketAddr> = all.iter().copied().filter(|a| is_public(a.ip())).collect();
     if public.is_empty() {
         let refused: Vec<String> = all.iter().map(|a| a.ip().to_string()).collect();
-        return Err(std::io::Error::new(std::io::ErrorKind::PermissionDenied, format!("{host} resolves to no public address ({}): not connected", refused.join(", "))));
+        return Err(std::io::Error::new(
+            std::io::ErrorKind::PermissionDenied,
+            format!("{host} resolves to no public address ({}): not connected", refused.join(", ")),
+        ));
     }
     Ok(public)
 }
@@ -249,7 +270,12 @@ mod tests {
         ] {
             assert_eq!(deployed.check(ok), Ok(()), "{ok}");
         }
-        for bad in ["https://push.example.net/x", "https://evilfcm.googleapis.com.example.net/x", "https://googleapis.com/x", "https://fcm.googleapis.com.evil.net/x"] {
+        for bad in [
+            "https://push.example.net/x",
+            "https://evilfcm.googleapis.com.example.net/x",
+            "https://googleapis.com/x",
+            "https://fcm.googleapis.com.evil.net/x",
+        ] {
             assert!(deployed.check(bad).is_err(), "{bad}");
         }
         assert_eq!(EndpointPolicy::new("*", "").check("https://push.example.net/x"), Ok(()));
@@ -259,7 +285,8 @@ mod tests {
     fn local_origins_are_exact() {
         let local = EndpointPolicy::new(DEFAULT_PUSH_HOSTS, "http://127.0.0.1:4567");
         assert_eq!(local.check("http://127.0.0.1:4567/push/1"), Ok(()));
-        for bad in ["http://127.0.0.1:4568/push/1", "http://127.0.0.1/push/1", "https://127.0.0.1:4567/push", "http://localhost:4567/push"] {
+        for bad in ["http://127.0.0.1:4568/push/1", "http://127.0.0.1/push/1", "https://127.0.0.1:4567/push", "http://localhost:4567/push"]
+        {
             assert!(local.check(bad).is_err(), "{bad}");
         }
     }
@@ -267,9 +294,38 @@ mod tests {
     #[test]
     fn special_addresses_are_not_public() {
         for ip in [
-            "0.0.0.0", "10.1.2.3", "100.64.0.1", "100.127.255.255", "127.0.0.1", "169.254.169.254", "172.16.0.1", "172.31.255.255", "192.0.0.1", "192.0.2.1", "192.168.0.1", "198.18.0.1",
-            "198.51.100.1", "203.0.113.1", "224.0.0.1", "240.0.0.1", "255.255.255.255", "::", "::1", "::ffff:127.0.0.1", "::ffff:8.8.8.8", "::127.0.0.1", "64:ff9b::a00:1", "100::1", "2001::1",
-            "2001:db8::1", "2002:a00:1::1", "fc00::1", "fd12:3456::1", "fe80::1", "fec0::1", "ff02::1",
+            "0.0.0.0",
+            "10.1.2.3",
+            "100.64.0.1",
+            "100.127.255.255",
+            "127.0.0.1",
+            "169.254.169.254",
+            "172.16.0.1",
+            "172.31.255.255",
+            "192.0.0.1",
+            "192.0.2.1",
+            "192.168.0.1",
+            "198.18.0.1",
+            "198.51.100.1",
+            "203.0.113.1",
+            "224.0.0.1",
+            "240.0.0.1",
+            "255.255.255.255",
+            "::",
+            "::1",
+            "::ffff:127.0.0.1",
+            "::ffff:8.8.8.8",
+            "::127.0.0.1",
+            "64:ff9b::a00:1",
+            "100::1",
+            "2001::1",
+            "2001:db8::1",
+            "2002:a00:1::1",
+            "fc00::1",
+            "fd12:3456::1",
+            "fe80::1",
+            "fec0::1",
+            "ff02::1",
         ] {
             assert!(!is_public(ip.parse().unwrap()), "{ip} counted as public");
         }

@@ -186,7 +186,8 @@ pub async fn offline_push(app: &App, message: &Message, connected: Option<&BTree
     let cutoff = now.saturating_sub(app.cfg.push_interval_secs.saturating_mul(1000));
     let offline: Vec<&PushMember> = members.iter().filter(|m| m.user_id != message.sender_id && !connected.contains(&m.user_id)).collect();
     decision.offline = offline.len();
-    let due: Vec<String> = offline.into_iter().filter(|m| !m.muted && m.pushed_at.is_none_or(|t| t < cutoff)).map(|m| m.user_id.clone()).collect();
+    let due: Vec<String> =
+        offline.into_iter().filter(|m| !m.muted && m.pushed_at.is_none_or(|t| t < cutoff)).map(|m| m.user_id.clone()).collect();
     if due.is_empty() {
         return decision;
     }

@@ -25,11 +25,24 @@ impl World {
         let notifier = Arc::new(MemoryNotifier::new());
         let clock = Arc::new(ManualClock::new(1_800_000_000_000));
         let push = Arc::new(MemoryPush::default());
-        let app = App::new(Arc::new(MemoryStore::new()), notifier.clone(), clock.clone(), ChatConfig { push_interval_secs: 60, ..ChatConfig::default() }).with_push(push.clone());
+        let app = App::new(
+            Arc::new(MemoryStore::new()),
+            notifier.clone(),
+            clock.clone(),
+            ChatConfig { push_interval_secs: 60, ..ChatConfig::default() },
+        )
+        .with_push(push.clone());
         World { app, notifier, clock, push }
     }
     async fn connect(&self, user: &str, conn: &str) {
-        let rec = ConnectionRecord { connection_id: conn.into(), user_id: user.into(), name: Some(user.to_uppercase()), role: Role::User, connected_at: 0, expires_at: 0 };
+        let rec = ConnectionRecord {
+            connection_id: conn.into(),
+            user_id: user.into(),
+            name: Some(user.to_uppercase()),
+            role: Role::User,
+            connected_at: 0,
+            expires_at: 0,
+        };
         self.app.store.put_connection(&rec).await.unwrap();
         self.app.attach(user, rec.name.as_deref(), conn).await.unwrap();
     }
@@ -115,7 +128,23 @@ async fn a_direct_room_is_titled_by_the_sender_and_attachments_by_their_kind() {
     let p = w.pushed().remove(0).1;
     assert_eq!((p.room_title.as_str(), p.preview.as_str(), p.room_type), ("ALICE", "hello", crate::protocol::RoomType::Direct));
     let long = "x".repeat(500);
-    let m = Message { room_id: room, seq: 2, id: "i".into(), sender_id: "alice".into(), sender_name: None, kind: MessageKind::Text, attachments: vec![], content: long, reply_to: None, client_id: None, created_at: 0, edited_at: None, deleted_at: None, ver: None, meta: None };
+    let m = Message {
+        room_id: room,
+        seq: 2,
+        id: "i".into(),
+        sender_id: "alice".into(),
+        sender_name: None,
+        kind: MessageKind::Text,
+        attachments: vec![],
+        content: long,
+        reply_to: None,
+        client_id: None,
+        created_at: 0,
+        edited_at: None,
+        deleted_at: None,
+        ver: None,
+        meta: None,
+    };
     assert_eq!(preview(&m).chars().count(), PREVIEW_CHARS);
     assert_eq!(preview(&Message { kind: MessageKind::Image, ..m.clone() }), "Photo");
     assert_eq!(preview(&Message { kind: MessageKind::File, ..m }), "File");
@@ -126,7 +155,23 @@ async fn without_the_rooms_connections_nobody_is_pushed() {
     let w = World::new();
     w.connect("alice", "a1").await;
     let room = w.group("a1", "Team", &["bob"]).await;
-    let m = Message { room_id: room, seq: 1, id: "i".into(), sender_id: "alice".into(), sender_name: None, kind: MessageKind::Text, attachments: vec![], content: "hi".into(), reply_to: None, client_id: None, created_at: 0, edited_at: None, deleted_at: None, ver: None, meta: None };
+    let m = Message {
+        room_id: room,
+        seq: 1,
+        id: "i".into(),
+        sender_id: "alice".into(),
+        sender_name: None,
+        kind: MessageKind::Text,
+        attachments: vec![],
+        content: "hi".into(),
+        reply_to: None,
+        client_id: None,
+        created_at: 0,
+        edited_at: None,
+        deleted_at: None,
+        ver: None,
+        meta: None,
+    };
     assert_eq!(offline_push(&w.app, &m, None, None).await, PushDecision::default());
     let d = offline_push(&w.app, &m, Some(&Default::default()), None).await;
     assert_eq!(d.pushed, ["bob"]);
@@ -137,7 +182,14 @@ fn sub(user: &str, endpoint: &str) -> (PushSubscriptionRecord, web_push_native::
     use web_push_native::p256::elliptic_curve::sec1::ToEncodedPoint;
     let public = secret.public_key().to_encoded_point(false);
     let auth = crate::ids::random_bytes::<16>();
-    let rec = PushSubscriptionRecord { user_id: user.into(), id: subscription_id(endpoint), endpoint: endpoint.into(), p256dh: URL_SAFE_NO_PAD.encode(public.as_bytes()), auth: URL_SAFE_NO_PAD.encode(auth), created_at: 0 };
+    let rec = PushSubscriptionRecord {
+        user_id: user.into(),
+        id: subscription_id(endpoint),
+        endpoint: endpoint.into(),
+        p256dh: URL_SAFE_NO_PAD.encode(public.as_bytes()),
+        auth: URL_SAFE_NO_PAD.encode(auth),
+        created_at: 0,
+    };
     (rec, secret, auth)
 }
 
@@ -186,7 +238,17 @@ async fn notify_sends_to_every_subscription_and_removes_the_gone_ones() {
     }
     let sender = MemoryPushSender::default();
     sender.mark_gone(&b.endpoint);
-    let payload = PushPayload { room_id: "gr_1".into(), room_title: "Team".into(), room_type: RoomType::Group, sender_id: "alice".into(), sender_name: "Alice".into(), preview: "hi".into(), kind: MessageKind::Text, seq: 1, created_at: 0 };
+    let payload = PushPayload {
+        room_id: "gr_1".into(),
+        room_title: "Team".into(),
+        room_type: RoomType::Group,
+        sender_id: "alice".into(),
+        sender_name: "Alice".into(),
+        preview: "hi".into(),
+        kind: MessageKind::Text,
+        seq: 1,
+        created_at: 0,
+    };
     let batch = PushBatch { user_ids: vec!["bob".into(), "carol".into(), "nobody".into()], payload };
     let r = webpush::deliver(&store, &sender, &batch).await;
     assert_eq!(r, webpush::NotifyReport { users: 3, sent: 2, removed: 1, failed: 0 });

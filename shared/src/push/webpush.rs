@@ -65,7 +65,8 @@ impl VapidKeys {
 
     /// From the JSON in SSM; the public key must be the private key's.
     pub fn from_json(text: &str) -> Result<VapidKeys, String> {
-        let j: VapidJson = serde_json::from_str(text).map_err(|e| format!("the VAPID parameter is not {{publicKey, privateKey, subject}} JSON: {e}"))?;
+        let j: VapidJson =
+            serde_json::from_str(text).map_err(|e| format!("the VAPID parameter is not {{publicKey, privateKey, subject}} JSON: {e}"))?;
         check_subject(&j.subject)?;
         let raw = URL_SAFE_NO_PAD.decode(j.private_key.trim_end_matches('=')).map_err(|e| format!("privateKey is not base64url: {e}"))?;
         let key = ES256KeyPair::from_bytes(&raw).map_err(|e| format!("privateKey is not a P-256 private key (32 bytes): {e}"))?;
@@ -77,13 +78,20 @@ impl VapidKeys {
     }
 
     pub fn to_json(&self) -> String {
-        serde_json::to_string(&VapidJson { public_key: self.public_key.clone(), private_key: URL_SAFE_NO_PAD.encode(self.key.to_bytes()), subject: self.subject.clone() }).expect("serializes")
+        serde_json::to_string(&VapidJson {
+            public_key: self.public_key.clone(),
+            private_key: URL_SAFE_NO_PAD.encode(self.key.to_bytes()),
+            subject: self.subject.clone(),
+        })
+        .expect("serializes")
     }
 
     /// `vapid t=<JWT>, k=<public key>` for a push to `endpoint`.
     pub fn authorization(&self, endpoint: &str) -> Result<String, String> {
         let aud = origin(endpoint)?;
-        let claims = Claims::create(web_push_native::jwt_simple::prelude::Duration::from_hours(VAPID_TOKEN_HOURS)).with_audience(aud).with_subject(&self.subject);
+        let claims = Claims::create(web_push_native::jwt_simple::prelude::Duration::from_hours(VAPID_TOKEN_HOURS))
+            .with_audience(aud)
+            .with_subject(&self.subject);
         let token = self.key.sign(claims).map_err(|e| format!("VAPID signature: {e}"))?;
         Ok(format!("vapid t={token}, k={}", self.public_key))
     }
@@ -149,7 +157,10 @@ pub trait PushSender: Send + Sync {
     async fn send(&self, sub: &PushSubscriptionRecord, payload: &[u8], topic: &str) -> SendOutcome;
 }
 
-type HttpClient = hyper_util::client::legacy::Client<hyper_rustls::HttpsConnector<hyper_util::client::legacy::connect::HttpConnector<PublicResolver>>, http_body_util::Full<hyper::body::Bytes>>;
+type HttpClient = hyper_util::client::legacy::Client<
+    hyper_rustls::HttpsConnector<hyper_util::client::legacy::connect::HttpConnector<PublicResolver>>,
+    http_body_util::Full<hyper::body::Bytes>,
+>;
 
 /// [`PushSender`] over HTTPS (HTTP only for the local platform's test push service), with
 /// connections kept alive across invocations of a warm instance. Every endpoint is checked
@@ -166,7 +177,12 @@ impl WebPushSender {
         let mut http = hyper_util::client::legacy::connect::HttpConnector::new_with_resolver(PublicResolver);
         http.enforce_http(false);
         http.set_connect_timeout(Some(SEND_TIMEOUT));
-        let https = hyper_rustls::HttpsConnectorBuilder::new().with_native_roots().map_err(|e| format!("TLS roots: {e}"))?.https_or_http().enable_http1().wrap_connector(http);
+        let https = hyper_rustls::HttpsConnectorBuilder::new()
+            .with_native_roots()
+            .map_err(|e| format!("TLS roots: {e}"))?
+            .https_or_http()
+            .enable_http1()
+            .wrap_connector(http);
         let client = hyper_util::client::legacy::Client::builder(hyper_util::rt::TokioExecutor::new()).build(https);
         Ok(WebPushSender { vapid, policy, client })
     }
@@ -175,7 +191,12 @@ impl WebPushSender {
         &self.vapid
     }
 
-    fn request(&self, sub: &PushSubscriptionRecord, payload: &[u8], topic: &str) -> Result<hyper::Request<http_body_util::Full<hyper::body::Bytes>>, String> {
+    fn request(
+        &self,
+        sub: &PushSubscriptionRecord,
+        payload: &[u8],
+        topic: &str,
+    ) -> Result<hyper::Request<http_body_util::Full<hyper::body::Bytes>>, String> {
         let body = encrypt(sub, payload)?;
         hyper::Request::post(&sub.endpoint)
             .header("ttl", PUSH_TTL_SECS.to_string())
@@ -271,8 +292,11 @@ pub async fn deliver(store: &dyn PushStore, sender: &dyn PushSender, batch: &Pus
     let payload = serde_json::to_vec(&batch.payload).expect("payloads serialize");
     let topic = topic(&batch.payload.room_id);
     let mut report = NotifyReport { users: batch.user_ids.len(), ..Default::default() };
-    let lists: Vec<(String, crate::error::Result<Vec<PushSubscriptionRecord>>)> =
-        stream::iter(batch.user_ids.iter().cloned()).map(|u| async move { (u.clone(), store.push_subscriptions(&u).await) }).buffer_unordered(16).collect().await;
+    let lists: Vec<(String, crate::error::Result<Vec<PushSubscriptionRecord>>)> = stream::iter(batch.user_ids.iter().cloned())
+        .map(|u| async move { (u.clone(), store.push_subscriptions(&u).await) })
+        .buffer_unordered(16)
+        .collect()
+        .await;
     let mut subs = Vec::new();
     for (user, l) in lists {
         match l {
@@ -284,7 +308,14 @@ pub async fn deliver(store: &dyn PushStore, sender: &dyn PushSender, batch: &Pus
         }
     }
     let (payload, topic) = (&payload, &topic);
-    let outcomes: Vec<(PushSubscriptionRecord, SendOutcome)> = stream::iter(subs).map(|s| async move { let o = sender.send(&s, payload, topic).await; (s, o) }).buffer_unordered(SEND_CONCURRENCY).collect().await;
+    let outcomes: Vec<(PushSubscriptionRecord, SendOutcome)> = stream::iter(subs)
+        .map(|s| async move {
+            let o = sender.send(&s, payload, topic).await;
+            (s, o)
+        })
+        .buffer_unordered(SEND_CONCURRENCY)
+        .collect()
+        .await;
     for (s, o) in outcomes {
         match o {
             SendOutcome::Delivered => report.sent += 1,
@@ -292,7 +323,9 @@ pub async fn deliver(store: &dyn PushStore, sender: &dyn PushSender, batch: &Pus
                 Ok(_) => {
                     report.removed += 1;
                     match o {
-                        SendOutcome::Refused(why) => tracing::warn!(user_id = %s.user_id, subscription = %s.id, why, "push endpoint refused, nothing sent: subscription removed"),
+                        SendOutcome::Refused(why) => {
+                            tracing::warn!(user_id = %s.user_id, subscription = %s.id, why, "push endpoint refused, nothing sent: subscription removed")
+                        }
                         _ => tracing::info!(user_id = %s.user_id, subscription = %s.id, "push subscription gone: removed"),
                     }
                 }

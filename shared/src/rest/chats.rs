@@ -23,7 +23,11 @@ struct RoomListBody {
 /// `GET /chats?limit&cursor&archived=false`: the same rooms and unread counts as `room.list`.
 pub async fn list(api: &Api, actor: &Actor, req: &Request) -> Result<HttpResponse, ChatError> {
     let q = Query::of(req);
-    let query = ListQuery { limit: Some(q.num("limit")?.unwrap_or(DEFAULT_LIST_LIMIT)), cursor: q.str("cursor")?, archived: Some(q.bool("archived")?.unwrap_or(false)) };
+    let query = ListQuery {
+        limit: Some(q.num("limit")?.unwrap_or(DEFAULT_LIST_LIMIT)),
+        cursor: q.str("cursor")?,
+        archived: Some(q.bool("archived")?.unwrap_or(false)),
+    };
     let page = room::list_page(&api.app, &actor.user_id, &query, None).await?;
     ok(&RoomListBody { rooms: page.rooms, has_more: page.has_more, next_cursor: page.next_cursor })
 }
@@ -67,5 +71,8 @@ pub async fn add_members(api: &Api, actor: &Actor, req: &Request) -> Result<Http
     let added = room::add_members(&api.app, actor, &room_id, body.members).await?;
     let (members, last_seq) = futures_util::try_join!(api.app.store.list_members(&room_id), api.app.store.room_hint(&room_id))?;
     let last_seq = last_seq.map(|h| h.last_seq).unwrap_or(0);
-    ok(&MembersBody { added: added.iter().map(|m| m.view(last_seq)).collect(), members: members.iter().map(|m| m.view(last_seq)).collect() })
+    ok(&MembersBody {
+        added: added.iter().map(|m| m.view(last_seq)).collect(),
+        members: members.iter().map(|m| m.view(last_seq)).collect(),
+    })
 }

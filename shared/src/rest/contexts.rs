@@ -38,7 +38,8 @@ pub async fn put(api: &Api, actor: &Actor, req: &Request) -> Result<HttpResponse
         return Err(ChatError::Forbidden("only the site (a service token) binds rooms to contexts".into()));
     }
     let b: PutBody = json_body(req)?;
-    let r = context::upsert(&api.app, actor, &context_id, ContextChat { title: b.title, url: b.url, status: b.status, members: b.members }).await?;
+    let r = context::upsert(&api.app, actor, &context_id, ContextChat { title: b.title, url: b.url, status: b.status, members: b.members })
+        .await?;
     let status = if r.created { StatusCode::CREATED } else { StatusCode::OK };
     Ok(json_response(status, &ContextBody { room_id: r.room_id, created: r.created, context: r.context, members: r.members }))
 }

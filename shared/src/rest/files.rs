@@ -60,7 +60,14 @@ pub async fn upload(api: &Api, actor: &Actor, req: &Request) -> Result<HttpRespo
     let now = api.app.now();
     let key = upload_key(&room_id, &crate::ids::ulid(now), &b.name);
     let p = files.presign_put(&key, &b.mime_type.trim().to_ascii_lowercase(), b.size, UPLOAD_TTL).await?;
-    let body = Upload { key, url: p.url, method: p.method, headers: p.headers.into_iter().collect(), expires_at: now + UPLOAD_TTL.as_millis() as u64, max_bytes: api.app.cfg.max_upload_bytes };
+    let body = Upload {
+        key,
+        url: p.url,
+        method: p.method,
+        headers: p.headers.into_iter().collect(),
+        expires_at: now + UPLOAD_TTL.as_millis() as u64,
+        max_bytes: api.app.cfg.max_upload_bytes,
+    };
     Ok(json_response(StatusCode::CREATED, &body))
 }
 

@@ -56,7 +56,15 @@ pub async fn post(api: &Api, actor: &Actor, req: &Request) -> Result<HttpRespons
     let room_id = path_param(req, "id")?;
     let b: PostBody = json_body(req)?;
     let kind = b.kind.unwrap_or(if actor.is_service() { MessageKind::System } else { MessageKind::Text });
-    let out = send::Outgoing { room_id, client_id: b.client_id, content: b.content, kind, reply_to: b.reply_to, meta: b.meta, attachments: b.attachments };
+    let out = send::Outgoing {
+        room_id,
+        client_id: b.client_id,
+        content: b.content,
+        kind,
+        reply_to: b.reply_to,
+        meta: b.meta,
+        attachments: b.attachments,
+    };
     let p = send::persist(&api.app, actor, out).await?;
     match p.appended {
         Appended::Created(message) => {

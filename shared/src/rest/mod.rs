@@ -73,7 +73,15 @@ pub struct Api {
 impl Api {
     pub fn new(app: App, verifier: Verifier, cfg: &crate::config::Config) -> Api {
         let ws_url = cfg.ws_endpoint.replacen("https://", "wss://", 1).replacen("http://", "ws://", 1);
-        Api { app, verifier, ws_url, issuer: cfg.jwt_issuer.clone(), audience: cfg.jwt_audience.clone(), push_key: push::PushKey::None, push_endpoints: cfg.push_endpoints.clone() }
+        Api {
+            app,
+            verifier,
+            ws_url,
+            issuer: cfg.jwt_issuer.clone(),
+            audience: cfg.jwt_audience.clone(),
+            push_key: push::PushKey::None,
+            push_endpoints: cfg.push_endpoints.clone(),
+        }
     }
 
     pub fn with_push_key(self, push_key: push::PushKey) -> Api {
@@ -226,7 +234,8 @@ pub const OPENAPI: &str = include_str!("../../../docs/openapi.yaml");
 /// The caller, from `Authorization: Bearer <JWT>`.
 async fn authenticate(api: &Api, req: &Request) -> Result<Actor, ChatError> {
     let header = req.headers().get(header::AUTHORIZATION).and_then(|v| v.to_str().ok()).unwrap_or_default();
-    let Some(token) = header.strip_prefix("Bearer ").or_else(|| header.strip_prefix("bearer ")).map(str::trim).filter(|t| !t.is_empty()) else {
+    let Some(token) = header.strip_prefix("Bearer ").or_else(|| header.strip_prefix("bearer ")).map(str::trim).filter(|t| !t.is_empty())
+    else {
         return Err(ChatError::Unauthorized("send Authorization: Bearer <token>".into()));
     };
     match api.verifier.verify(token).await {
@@ -239,7 +248,10 @@ async fn authenticate(api: &Api, req: &Request) -> Result<Actor, ChatError> {
 
 /// A path parameter (API Gateway decodes them).
 pub(crate) fn path_param(req: &Request, name: &str) -> Result<String, ChatError> {
-    req.path_parameters_ref().and_then(|p| p.first(name)).map(str::to_string).ok_or_else(|| ChatError::invalid(name, format!("missing path parameter {name}")))
+    req.path_parameters_ref()
+        .and_then(|p| p.first(name))
+        .map(str::to_string)
+        .ok_or_else(|| ChatError::invalid(name, format!("missing path parameter {name}")))
 }
 
 /// Query parameters; each appears at most once.

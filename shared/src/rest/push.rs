@@ -21,7 +21,11 @@ pub enum PushKey {
     #[default]
     None,
     Fixed(String),
-    Ssm { sdk: aws_config::SdkConfig, param: String, cached: tokio::sync::OnceCell<String> },
+    Ssm {
+        sdk: aws_config::SdkConfig,
+        param: String,
+        cached: tokio::sync::OnceCell<String>,
+    },
 }
 
 impl PushKey {
@@ -39,7 +43,8 @@ impl PushKey {
             PushKey::Ssm { sdk, param, cached } => cached
                 .get_or_try_init(|| async {
                     let text = crate::handlers::ssm_parameter(sdk, param).await.map_err(|e| ChatError::Internal(e.to_string()))?;
-                    let keys = crate::push::webpush::VapidKeys::from_json(&text).map_err(|e| ChatError::Internal(format!("SSM parameter {param}: {e}")))?;
+                    let keys = crate::push::webpush::VapidKeys::from_json(&text)
+                        .map_err(|e| ChatError::Internal(format!("SSM parameter {param}: {e}")))?;
                     Ok::<String, ChatError>(keys.public_key)
                 })
                 .await
@@ -113,8 +118,16 @@ pub async fn subscribe(api: &Api, actor: &Actor, req: &Request) -> Result<HttpRe
     person(actor)?;
     let b: SubscribeBody = json_body(req)?;
     check_endpoint(api, &b.endpoint)?;
-    crate::push::webpush::subscription_keys(&b.keys.p256dh, &b.keys.auth).map_err(|e| ChatError::invalid(if e.contains("auth") { "keys.auth" } else { "keys.p256dh" }, e))?;
-    let rec = PushSubscriptionRecord { user_id: actor.user_id.clone(), id: subscription_id(&b.endpoint), endpoint: b.endpoint, p256dh: b.keys.p256dh, auth: b.keys.auth, created_at: api.app.now() };
+    crate::push::webpush::subscription_keys(&b.keys.p256dh, &b.keys.auth)
+        .map_err(|e| ChatError::invalid(if e.contains("auth") { "keys.auth" } else { "keys.p256dh" }, e))?;
+    let rec = PushSubscriptionRecord {
+        user_id: actor.user_id.clone(),
+        id: subscription_id(&b.endpoint),
+        endpoint: b.endpoint,
+        p256dh: b.keys.p256dh,
+        auth: b.keys.auth,
+        created_at: api.app.now(),
+    };
     api.app.store.put_push_subscription(&rec).await?;
     Ok(json_response(StatusCode::CREATED, &SubscriptionBody { id: rec.id, endpoint: rec.endpoint, created_at: rec.created_at }))
 }

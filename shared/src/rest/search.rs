@@ -29,8 +29,17 @@ struct SearchBody {
 
 pub async fn get(api: &Api, actor: &Actor, req: &Request) -> Result<HttpResponse, ChatError> {
     let q = Query::of(req);
-    let query = SearchQuery { q: q.str("q")?.unwrap_or_default(), room_id: q.str("roomId")?, cursor: q.str("cursor")?, limit: q.num("limit")? };
+    let query =
+        SearchQuery { q: q.str("q")?.unwrap_or_default(), room_id: q.str("roomId")?, cursor: q.str("cursor")?, limit: q.num("limit")? };
     let page = search::search(&api.app, actor, query).await?;
-    let results = page.results.into_iter().map(|h| Hit { message: h.message, snippet: h.snippet.text, highlights: h.snippet.highlights.into_iter().map(|(a, b)| [a, b]).collect() }).collect();
+    let results = page
+        .results
+        .into_iter()
+        .map(|h| Hit {
+            message: h.message,
+            snippet: h.snippet.text,
+            highlights: h.snippet.highlights.into_iter().map(|(a, b)| [a, b]).collect(),
+        })
+        .collect();
     ok(&SearchBody { results, has_more: page.has_more, next_cursor: page.next_cursor })
 }

@@ -57,7 +57,10 @@ pub async fn guest(api: &Api, req: &Request) -> Result<HttpResponse, ChatError> 
     }
     let name = match body.name.map(|n| n.trim().to_string()).filter(|n| !n.is_empty()) {
         Some(n) if n.chars().count() > crate::protocol::MAX_NAME_CHARS || n.chars().any(char::is_control) => {
-            return Err(ChatError::invalid("name", format!("name is at most {} characters without control characters", crate::protocol::MAX_NAME_CHARS)));
+            return Err(ChatError::invalid(
+                "name",
+                format!("name is at most {} characters without control characters", crate::protocol::MAX_NAME_CHARS),
+            ));
         }
         n => n,
     };
@@ -68,8 +71,20 @@ pub async fn guest(api: &Api, req: &Request) -> Result<HttpResponse, ChatError> 
     }
     let guest_id = body.guest_id.unwrap_or_else(|| format!("g_{}", crate::ids::hex(&crate::ids::random_bytes::<16>())));
     let exp = now / 1000 + GUEST_TOKEN_SECS;
-    let claims = Claims { sub: guest_id.clone(), name, role: Some("guest".into()), exp, iat: Some(now / 1000), iss: api.issuer.clone(), aud: api.audience.clone(), nbf: None };
-    let token = api.verifier.sign_hs256(&claims).ok_or_else(|| ChatError::Internal("guest tokens need the HS256 secret (JwtSecretParameterName)".into()))?;
+    let claims = Claims {
+        sub: guest_id.clone(),
+        name,
+        role: Some("guest".into()),
+        exp,
+        iat: Some(now / 1000),
+        iss: api.issuer.clone(),
+        aud: api.audience.clone(),
+        nbf: None,
+    };
+    let token = api
+        .verifier
+        .sign_hs256(&claims)
+        .ok_or_else(|| ChatError::Internal("guest tokens need the HS256 secret (JwtSecretParameterName)".into()))?;
     let ws_url = api.ws_url.clone();
     Ok(json_response(StatusCode::CREATED, &GuestToken { token, guest_id, expires_at: exp * 1000, ws_url }))
 }

@@ -119,13 +119,15 @@ pub async fn search(app: &App, actor: &Actor, q: SearchQuery) -> Result<SearchPa
     candidates.dedup_by(|a, b| a.key.id == b.key.id);
     let has_more = candidates.len() > limit as usize;
     candidates.truncate(limit as usize);
-    let next_cursor = if has_more { candidates.last().map(|p| crate::cmd::room::encode_cursor(&SearchCursor { b: p.key.id.clone() })) } else { None };
+    let next_cursor =
+        if has_more { candidates.last().map(|p| crate::cmd::room::encode_cursor(&SearchCursor { b: p.key.id.clone() })) } else { None };
 
     // The page, checked against the messages as they are now (the index follows a moment
     // behind) and the caller's memberships as they are now (a room just left drops out).
     let keys: Vec<(String, u64)> = candidates.iter().map(|p| (p.key.room_id.clone(), p.seq)).collect();
     let page_rooms: Vec<String> = keys.iter().map(|k| k.0.clone()).collect::<BTreeSet<_>>().into_iter().collect();
-    let (messages, mine) = futures_util::try_join!(app.store.get_messages(&keys), app.store.get_memberships(&actor.user_id, &page_rooms, true))?;
+    let (messages, mine) =
+        futures_util::try_join!(app.store.get_messages(&keys), app.store.get_memberships(&actor.user_id, &page_rooms, true))?;
     let member_of: BTreeSet<&str> = mine.iter().map(|m| m.room_id.as_str()).collect();
     let mut results = Vec::with_capacity(candidates.len());
     for p in &candidates {

@@ -144,7 +144,13 @@ impl MemoryStore {
         e.1
     }
     fn beats_of(&self, bucket: u64, shard: u32) -> Vec<(String, String)> {
-        self.data.lock().unwrap().beats.get(&(bucket, shard)).map(|m| m.iter().map(|(c, (u, _))| (c.clone(), u.clone())).collect()).unwrap_or_default()
+        self.data
+            .lock()
+            .unwrap()
+            .beats
+            .get(&(bucket, shard))
+            .map(|m| m.iter().map(|(c, (u, _))| (c.clone(), u.clone())).collect())
+            .unwrap_or_default()
     }
 }
 
@@ -184,7 +190,14 @@ impl RoomStore for MemoryStore {
         Ok(d.members
             .values()
             .filter(|m| m.user_id == user)
-            .map(|m| Membership { room_id: m.room_id.clone(), user_id: m.user_id.clone(), role: m.role, room_type: m.room_type, joined_at: m.joined_at, archived: m.archived })
+            .map(|m| Membership {
+                room_id: m.room_id.clone(),
+                user_id: m.user_id.clone(),
+                role: m.role,
+                room_type: m.room_type,
+                joined_at: m.joined_at,
+                archived: m.archived,
+            })
             .collect())
     }
     async fn get_memberships(&self, user: &str, rooms: &[String], _consistent: bool) -> Result<Vec<MemberRecord>> {
@@ -194,7 +207,8 @@ impl RoomStore for MemoryStore {
     async fn add_members(&self, room_id: &str, members: &[MemberRecord]) -> Result<()> {
         let mut guard = self.data.lock().unwrap();
         let d = &mut *guard;
-        let new: Vec<&MemberRecord> = members.iter().filter(|m| !d.members.contains_key(&(room_id.to_string(), m.user_id.clone()))).collect();
+        let new: Vec<&MemberRecord> =
+            members.iter().filter(|m| !d.members.contains_key(&(room_id.to_string(), m.user_id.clone()))).collect();
         let room = d.rooms.get_mut(room_id).ok_or_else(|| ChatError::NotFound(format!("room {room_id} does not exist")))?;
         if room.member_count as usize + new.len() > room.max_members as usize {
             return Err(ChatError::RoomFull(format!("room {room_id} is full")));
@@ -299,7 +313,11 @@ impl MessageStore for MemoryStore {
         let mut d = self.data.lock().unwrap();
         let key = (msg.room_id.clone(), msg.client_id.clone());
         if let Some(seq) = d.client_ids.get(&key) {
-            let m = d.messages.get(&(msg.room_id.clone(), *seq)).cloned().ok_or_else(|| ChatError::internal("idempotency key without message"))?;
+            let m = d
+                .messages
+                .get(&(msg.room_id.clone(), *seq))
+                .cloned()
+                .ok_or_else(|| ChatError::internal("idempotency key without message"))?;
             if m.sender_id != msg.sender_id {
                 return Err(ChatError::Conflict(format!("clientId {} was used by another sender", msg.client_id)));
             }
@@ -331,7 +349,9 @@ impl MessageStore for MemoryStore {
         let key = (room_id.to_string(), seq);
         match d.messages.get(&key) {
             None => return Err(ChatError::NotFound(format!("message {seq} not found in room {room_id}"))),
-            Some(m) if m.kind == crate::protocol::MessageKind::System => return Err(ChatError::Forbidden("system messages cannot be changed".into())),
+            Some(m) if m.kind == crate::protocol::MessageKind::System => {
+                return Err(ChatError::Forbidden("system messages cannot be changed".into()))
+            }
             Some(m) if m.sender_id != sender => return Err(ChatError::Forbidden("you can only change your own messages".into())),
             Some(m) if m.deleted_at.is_some() => return Err(ChatError::NotFound(format!("message {seq} was deleted"))),
             Some(_) => {}
@@ -365,11 +385,21 @@ impl MessageStore for MemoryStore {
     }
     async fn messages_after(&self, room: &str, after: u64, limit: u32) -> Result<Vec<Message>> {
         let d = self.data.lock().unwrap();
-        Ok(d.messages.range((room.to_string(), after.saturating_add(1))..=(room.to_string(), u64::MAX)).take(limit as usize).map(|(_, m)| m.clone()).collect())
+        Ok(d.messages
+            .range((room.to_string(), after.saturating_add(1))..=(room.to_string(), u64::MAX))
+            .take(limit as usize)
+            .map(|(_, m)| m.clone())
+            .collect())
     }
     async fn messages_changed_since(&self, room: &str, ver: u64, limit: u32) -> Result<Vec<Message>> {
         let d = self.data.lock().unwrap();
-        let mut v: Vec<Message> = d.messages.range((room.to_string(), 0)..=(room.to_string(), u64::MAX)).map(|(_, m)| m).filter(|m| m.ver.is_some_and(|x| x > ver)).cloned().collect();
+        let mut v: Vec<Message> = d
+            .messages
+            .range((room.to_string(), 0)..=(room.to_string(), u64::MAX))
+            .map(|(_, m)| m)
+            .filter(|m| m.ver.is_some_and(|x| x > ver))
+            .cloned()
+            .collect();
         v.sort_by_key(|m| m.ver);
         v.truncate(limit as usize);
         Ok(v)
@@ -421,7 +451,8 @@ impl SupportStore for MemoryStore {
     }
     async fn queue(&self) -> Result<Vec<SupportSession>> {
         let d = self.data.lock().unwrap();
-        let mut q: Vec<SupportSession> = d.rooms.values().filter_map(|r| r.support.clone()).filter(|s| s.status == SessionStatus::Waiting).collect();
+        let mut q: Vec<SupportSession> =
+            d.rooms.values().filter_map(|r| r.support.clone()).filter(|s| s.status == SessionStatus::Waiting).collect();
         q.sort_by(|a, b| (a.created_at, &a.session_id).cmp(&(b.created_at, &b.session_id)));
         Ok(q)
     }
@@ -459,7 +490,11 @@ impl SupportStore for MemoryStore {
     async fn transfer_session(&self, session_id: &str, from: &str, to: &MemberRecord, capacity: u32) -> Result<()> {
         let mut guard = self.data.lock().unwrap();
         let d = &mut *guard;
-        let ok = d.rooms.get(session_id).and_then(|r| r.support.as_ref()).is_some_and(|s| s.status == SessionStatus::Active && s.operator.as_ref().is_some_and(|o| o.user_id == from));
+        let ok = d
+            .rooms
+            .get(session_id)
+            .and_then(|r| r.support.as_ref())
+            .is_some_and(|s| s.status == SessionStatus::Active && s.operator.as_ref().is_some_and(|o| o.user_id == from));
         if !ok {
             return Err(ChatError::Conflict("the session is not active with you any more".into()));
         }
@@ -483,7 +518,8 @@ impl SupportStore for MemoryStore {
     async fn close_session(&self, session: &SupportSession, by: &str, resolution: Option<&str>, now: u64) -> Result<()> {
         let mut guard = self.data.lock().unwrap();
         let d = &mut *guard;
-        let Some(s) = d.rooms.get_mut(&session.session_id).and_then(|r| r.support.as_mut()).filter(|s| s.status != SessionStatus::Closed) else {
+        let Some(s) = d.rooms.get_mut(&session.session_id).and_then(|r| r.support.as_mut()).filter(|s| s.status != SessionStatus::Closed)
+        else {
             return Err(ChatError::Conflict("the session is closed already".into()));
         };
         s.status = SessionStatus::Closed;
@@ -552,7 +588,12 @@ impl PushStore for MemoryStore {
     async fn put_push_subscription(&self, s: &crate::push::PushSubscriptionRecord) -> Result<()> {
         let mut d = self.data.lock().unwrap();
         let key = (s.user_id.clone(), s.id.clone());
-        let mine: Vec<(u64, String)> = d.push_subs.range((s.user_id.clone(), String::new())..).take_while(|((u, _), _)| *u == s.user_id).map(|(_, r)| (r.created_at, r.id.clone())).collect();
+        let mine: Vec<(u64, String)> = d
+            .push_subs
+            .range((s.user_id.clone(), String::new())..)
+            .take_while(|((u, _), _)| *u == s.user_id)
+            .map(|(_, r)| (r.created_at, r.id.clone()))
+            .collect();
         if !d.push_subs.contains_key(&key) && mine.len() >= crate::push::MAX_SUBSCRIPTIONS_PER_USER {
             if let Some((_, oldest)) = mine.into_iter().min() {
                 d.push_subs.remove(&(s.user_id.clone(), oldest));

@@ -47,7 +47,10 @@ impl TaskQueue for SnsTasks {
                     PublishBatchRequestEntry::builder()
                         .id(i.to_string())
                         .message(body)
-                        .message_attributes("task", MessageAttributeValue::builder().data_type("String").string_value(kind).build().expect("type and value set"))
+                        .message_attributes(
+                            "task",
+                            MessageAttributeValue::builder().data_type("String").string_value(kind).build().expect("type and value set"),
+                        )
                         .build()
                         .map_err(ChatError::internal)
                 })
@@ -61,7 +64,11 @@ impl TaskQueue for SnsTasks {
                 .await
                 .map_err(|e| ChatError::Internal(format!("SNS PublishBatch: {}", aws_sdk_sns::error::DisplayErrorContext(&e))))?;
             if !out.failed().is_empty() {
-                return Err(ChatError::Internal(format!("SNS PublishBatch: {} of the tasks failed: {:?}", out.failed().len(), out.failed().first().map(|f| f.code()))));
+                return Err(ChatError::Internal(format!(
+                    "SNS PublishBatch: {} of the tasks failed: {:?}",
+                    out.failed().len(),
+                    out.failed().first().map(|f| f.code())
+                )));
             }
         }
         Ok(())

@@ -8,11 +8,11 @@
 //! - `$default`: posts back `{"route": "$default", "body": ...}`.
 
 use aws_lambda_events::apigw::{ApiGatewayProxyResponse, ApiGatewayWebsocketProxyRequest};
+use aws_lambda_events::http as axum_http;
 use aws_sdk_apigatewaymanagement::primitives::Blob;
 use lambda_runtime::{run, service_fn, Error, LambdaEvent};
 use serde_json::{json, Value};
 use std::io::Write;
-use aws_lambda_events::http as axum_http;
 
 fn log_event(event: &Value) {
     if let Ok(path) = std::env::var("FIXTURE_LOG") {
@@ -42,7 +42,16 @@ async fn handle(client: &aws_sdk_apigatewaymanagement::Client, raw: Value) -> Re
     let post = |data: String| {
         let client = client.clone();
         let conn = conn.clone();
-        async move { client.post_to_connection().connection_id(conn).data(Blob::new(data)).send().await.map(|_| ()).map_err(|e| Error::from(format!("{}", aws_sdk_apigatewaymanagement::error::DisplayErrorContext(&e)))) }
+        async move {
+            client
+                .post_to_connection()
+                .connection_id(conn)
+                .data(Blob::new(data))
+                .send()
+                .await
+                .map(|_| ())
+                .map_err(|e| Error::from(format!("{}", aws_sdk_apigatewaymanagement::error::DisplayErrorContext(&e))))
+        }
     };
     match route.as_str() {
         "$connect" => {

@@ -53,7 +53,8 @@ impl Rng {
 
 async fn open(url: &str, token: &str, socket: usize, events: mpsc::UnboundedSender<Event>) -> Result<Socket, String> {
     let sep = if url.contains('?') { '&' } else { '?' };
-    let (ws, _) = tokio_tungstenite::connect_async(format!("{url}{sep}token={token}")).await.map_err(|e| format!("socket {socket}: {e}"))?;
+    let (ws, _) =
+        tokio_tungstenite::connect_async(format!("{url}{sep}token={token}")).await.map_err(|e| format!("socket {socket}: {e}"))?;
     let (mut sink, mut stream) = ws.split();
     let (tx, mut rx) = mpsc::unbounded_channel::<String>();
     tokio::spawn(async move {
@@ -91,7 +92,19 @@ pub async fn run(a: LoadArgs) -> Result<Value, String> {
         .map(|(i, u)| {
             let (url, etx, secret) = (a.url.clone(), etx.clone(), secret.clone());
             let now = chat::clock::Clock::now_ms(&chat::clock::SystemClock) / 1000;
-            let token = chat::auth::mint_hs256(secret.as_bytes(), &chat::auth::Claims { sub: u.clone(), name: Some(format!("Load {i}")), role: Some("user".into()), exp: now + 3 * 3600, iat: Some(now), iss: None, aud: None, nbf: None });
+            let token = chat::auth::mint_hs256(
+                secret.as_bytes(),
+                &chat::auth::Claims {
+                    sub: u.clone(),
+                    name: Some(format!("Load {i}")),
+                    role: Some("user".into()),
+                    exp: now + 3 * 3600,
+                    iat: Some(now),
+                    iss: None,
+                    aud: None,
+                    nbf: None,
+                },
+            );
             async move { open(&url, &token, i, etx).await }
         })
         .buffered(a.connect_concurrency.max(1))
@@ -115,11 +128,15 @@ pub async fn run(a: LoadArgs) -> Result<Value, String> {
     let mut joined: HashSet<(usize, String)> = HashSet::new();
     let deadline = Instant::now() + Duration::from_secs(120);
     while room_ids.iter().any(Option::is_none) || joined.len() < a.sockets {
-        let ev = tokio::time::timeout_at(deadline.into(), erx.recv()).await.map_err(|_| format!("rooms not ready in 120 s ({} of {} joined)", joined.len(), a.sockets))?.ok_or("no sockets")?;
+        let ev = tokio::time::timeout_at(deadline.into(), erx.recv())
+            .await
+            .map_err(|_| format!("rooms not ready in 120 s ({} of {} joined)", joined.len(), a.sockets))?
+            .ok_or("no sockets")?;
         if let Event::Frame { socket, frame, .. } = ev {
             match frame["type"].as_str() {
                 Some("room.created") => {
-                    let r: usize = frame["ref"].as_str().and_then(|s| s.strip_prefix("room-")).and_then(|s| s.parse().ok()).unwrap_or(usize::MAX);
+                    let r: usize =
+                        frame["ref"].as_str().and_then(|s| s.strip_prefix("room-")).and_then(|s| s.parse().ok()).unwrap_or(usize::MAX);
                     if r < a.rooms {
                         room_ids[r] = frame["room"]["roomId"].as_str().map(str::to_string);
                         joined.insert((socket, room_ids[r].clone().unwrap_or_default()));
@@ -264,12 +281,30 @@ pub async fn fanout(url: &str, secret: &str, members: usize, sends: usize) -> Re
     let now = chat::clock::Clock::now_ms(&chat::clock::SystemClock) / 1000;
     let mut sockets = Vec::new();
     for (i, u) in users.iter().enumerate() {
-        let token = chat::auth::mint_hs256(secret.as_bytes(), &chat::auth::Claims { sub: u.clone(), name: None, role: Some("user".into()), exp: now + 3600, iat: Some(now), iss: None, aud: None, nbf: None });
+        let token = chat::auth::mint_hs256(
+            secret.as_bytes(),
+            &chat::auth::Claims {
+                sub: u.clone(),
+                name: None,
+                role: Some("user".into()),
+                exp: now + 3600,
+                iat: Some(now),
+                iss: None,
+                aud: None,
+                nbf: None,
+            },
+        );
         sockets.push(open(url, &token, i, etx.clone()).await?);
     }
     // Rooms: a direct room (1 recipient) and a group of everyone (members - 1 recipients).
-    sockets[0].tx.send(json!({"action": "room.create", "type": "direct", "members": [users[1]], "ref": "dm"}).to_string()).map_err(|e| e.to_string())?;
-    sockets[0].tx.send(json!({"action": "room.create", "type": "group", "name": "Fan-out", "members": users[1..], "ref": "group"}).to_string()).map_err(|e| e.to_string())?;
+    sockets[0]
+        .tx
+        .send(json!({"action": "room.create", "type": "direct", "members": [users[1]], "ref": "dm"}).to_string())
+        .map_err(|e| e.to_string())?;
+    sockets[0]
+        .tx
+        .send(json!({"action": "room.create", "type": "group", "name": "Fan-out", "members": users[1..], "ref": "group"}).to_string())
+        .map_err(|e| e.to_string())?;
     let (mut dm, mut group) = (None, None);
     let mut joined = 0;
     while dm.is_none() || group.is_none() || joined < users.len() - 1 + 1 {
@@ -289,7 +324,10 @@ pub async fn fanout(url: &str, secret: &str, members: usize, sends: usize) -> Re
         for k in 0..sends {
             let id = format!("{label}-{k}");
             let t = Instant::now();
-            sockets[0].tx.send(json!({"action": "message.send", "roomId": room, "clientId": id, "content": "fan-out check"}).to_string()).map_err(|e| e.to_string())?;
+            sockets[0]
+                .tx
+                .send(json!({"action": "message.send", "roomId": room, "clientId": id, "content": "fan-out check"}).to_string())
+                .map_err(|e| e.to_string())?;
             let (mut ack, mut got) = (None, 0);
             let mut last = t;
             while ack.is_none() || got < recipients {
@@ -314,7 +352,11 @@ pub async fn fanout(url: &str, secret: &str, members: usize, sends: usize) -> Re
     }
     let ratio = |o: &serde_json::Map<String, Value>| {
         let after_ack = |k: &str| o[k]["lastDeliveryP50Ms"].as_f64().unwrap_or(0.0) - o[k]["ackP50Ms"].as_f64().unwrap_or(0.0);
-        (o["group"]["lastDeliveryP50Ms"].as_f64().unwrap_or(0.0) / o["direct"]["lastDeliveryP50Ms"].as_f64().unwrap_or(1.0), after_ack("group"), after_ack("direct"))
+        (
+            o["group"]["lastDeliveryP50Ms"].as_f64().unwrap_or(0.0) / o["direct"]["lastDeliveryP50Ms"].as_f64().unwrap_or(1.0),
+            after_ack("group"),
+            after_ack("direct"),
+        )
     };
     let (r, g, d) = ratio(&out);
     out.insert("lastOfGroupOverOnlyOfDirect".into(), json!((r * 100.0).round() / 100.0));

@@ -75,18 +75,20 @@ fn mint(t: &TokenArgs) -> Result<String, String> {
     let sub = t.sub.clone().ok_or("--sub is required")?;
     let secret = match std::env::var("CHAT_JWT_SECRET") {
         Ok(s) if !s.is_empty() => s,
-        _ => std::fs::read_to_string(&t.secret_file)
-            .map(|s| s.trim().to_string())
-            .map_err(|e| format!("cannot read the development secret {}: {e} (start the local stack with `make dev` first)", t.secret_file))?,
+        _ => std::fs::read_to_string(&t.secret_file).map(|s| s.trim().to_string()).map_err(|e| {
+            format!("cannot read the development secret {}: {e} (start the local stack with `make dev` first)", t.secret_file)
+        })?,
     };
     let now = SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0);
-    let claims = Claims { sub, name: t.name.clone(), role: Some(t.role.clone()), exp: now + t.ttl, iat: Some(now), iss: None, aud: None, nbf: None };
+    let claims =
+        Claims { sub, name: t.name.clone(), role: Some(t.role.clone()), exp: now + t.ttl, iat: Some(now), iss: None, aud: None, nbf: None };
     Ok(mint_hs256(secret.as_bytes(), &claims))
 }
 
 async fn connect(url: String, token: String) -> Result<(), String> {
     let sep = if url.contains('?') { '&' } else { '?' };
-    let (ws, _) = tokio_tungstenite::connect_async(format!("{url}{sep}token={token}")).await.map_err(|e| format!("cannot connect to {url}: {e}"))?;
+    let (ws, _) =
+        tokio_tungstenite::connect_async(format!("{url}{sep}token={token}")).await.map_err(|e| format!("cannot connect to {url}: {e}"))?;
     eprintln!("connected; type JSON frames, one per line (e.g. {{\"action\":\"ping\"}}); Ctrl-D quits");
     let (mut tx, mut rx) = ws.split();
     let mut lines = tokio::io::BufReader::new(tokio::io::stdin()).lines();
@@ -116,7 +118,15 @@ mod load;
 
 fn parse_load(args: &mut impl Iterator<Item = String>) -> Result<load::LoadArgs, String> {
     let url = args.next().ok_or("load needs the ws:// or wss:// URL")?;
-    let mut a = load::LoadArgs { url, sockets: 100, rooms: 10, rate: 20.0, duration: std::time::Duration::from_secs(20), secret: String::new(), connect_concurrency: 50 };
+    let mut a = load::LoadArgs {
+        url,
+        sockets: 100,
+        rooms: 10,
+        rate: 20.0,
+        duration: std::time::Duration::from_secs(20),
+        secret: String::new(),
+        connect_concurrency: 50,
+    };
     let mut secret_file = ".local/dev-secret".to_string();
     while let Some(flag) = args.next() {
         let mut val = || args.next().ok_or_else(|| format!("{flag} needs a value"));
@@ -134,7 +144,10 @@ fn parse_load(args: &mut impl Iterator<Item = String>) -> Result<load::LoadArgs,
         }
     }
     if a.secret.is_empty() {
-        a.secret = std::fs::read_to_string(&secret_file).map_err(|e| format!("{secret_file}: {e} (start the local stack once, or pass --secret)"))?.trim().to_string();
+        a.secret = std::fs::read_to_string(&secret_file)
+            .map_err(|e| format!("{secret_file}: {e} (start the local stack once, or pass --secret)"))?
+            .trim()
+            .to_string();
     }
     Ok(a)
 }

@@ -78,7 +78,12 @@ impl ConnectionStore for DynamoStore {
                     None => Ok(StaleDelete::Absent),
                 }
             }
-            Err(e) if matches!(e.as_service_error(), Some(aws_sdk_dynamodb::operation::delete_item::DeleteItemError::ConditionalCheckFailedException(_))) => {
+            Err(e)
+                if matches!(
+                    e.as_service_error(),
+                    Some(aws_sdk_dynamodb::operation::delete_item::DeleteItemError::ConditionalCheckFailedException(_))
+                ) =>
+            {
                 self.count_failed_condition();
                 Ok(StaleDelete::TooYoung)
             }
@@ -105,7 +110,10 @@ impl ConnectionStore for DynamoStore {
             .return_values(ReturnValue::AllOld)
             .return_consumed_capacity(ReturnConsumedCapacity::Total);
         u = match name {
-            Some(nm) => u.update_expression("ADD conns :c SET #n = :n").expression_attribute_names("#n", "name").expression_attribute_values(":n", s(nm)),
+            Some(nm) => u
+                .update_expression("ADD conns :c SET #n = :n")
+                .expression_attribute_names("#n", "name")
+                .expression_attribute_values(":n", s(nm)),
             None => u.update_expression("ADD conns :c"),
         };
         let out = u.send().await.map_err(|e| err("UpdateItem", e))?;
@@ -159,8 +167,17 @@ impl ConnectionStore for DynamoStore {
         use aws_sdk_dynamodb::types::{PutRequest, WriteRequest};
         let mut reqs = Vec::with_capacity(entries.len());
         for e in entries {
-            let item = HashMap::from([("r".to_string(), s(&e.room_id)), ("c".to_string(), s(&e.connection_id)), ("u".to_string(), s(&e.user_id)), ("x".to_string(), n(e.expires_at))]);
-            reqs.push(WriteRequest::builder().put_request(PutRequest::builder().set_item(Some(item)).build().map_err(ChatError::internal)?).build());
+            let item = HashMap::from([
+                ("r".to_string(), s(&e.room_id)),
+                ("c".to_string(), s(&e.connection_id)),
+                ("u".to_string(), s(&e.user_id)),
+                ("x".to_string(), n(e.expires_at)),
+            ]);
+            reqs.push(
+                WriteRequest::builder()
+                    .put_request(PutRequest::builder().set_item(Some(item)).build().map_err(ChatError::internal)?)
+                    .build(),
+            );
         }
         self.batch_write(&self.t.room_conns, reqs).await
     }
@@ -174,13 +191,23 @@ impl ConnectionStore for DynamoStore {
                 continue;
             }
             let key = HashMap::from([("r".to_string(), s(room)), ("c".to_string(), s(conn))]);
-            reqs.push(WriteRequest::builder().delete_request(DeleteRequest::builder().set_key(Some(key)).build().map_err(ChatError::internal)?).build());
+            reqs.push(
+                WriteRequest::builder()
+                    .delete_request(DeleteRequest::builder().set_key(Some(key)).build().map_err(ChatError::internal)?)
+                    .build(),
+            );
         }
         self.batch_write(&self.t.room_conns, reqs).await
     }
 
     async fn room_connections(&self, room_id: &str) -> Result<Vec<RoomConn>> {
-        let q = self.client.query().table_name(&self.t.room_conns).key_condition_expression("r = :r").expression_attribute_values(":r", s(room_id)).consistent_read(true);
+        let q = self
+            .client
+            .query()
+            .table_name(&self.t.room_conns)
+            .key_condition_expression("r = :r")
+            .expression_attribute_values(":r", s(room_id))
+            .consistent_read(true);
         let items = self.query_all(q).await?;
         let now = crate::clock::SystemClock.now_secs();
         let mut barred = HashSet::new();
@@ -242,7 +269,12 @@ impl ConnectionStore for DynamoStore {
     }
 
     async fn beats(&self, bucket: u64, shard: u32) -> Result<Vec<(String, String)>> {
-        let q = self.client.query().table_name(&self.t.beats).key_condition_expression("b = :b").expression_attribute_values(":b", s(format!("{bucket}#{shard}")));
+        let q = self
+            .client
+            .query()
+            .table_name(&self.t.beats)
+            .key_condition_expression("b = :b")
+            .expression_attribute_values(":b", s(format!("{bucket}#{shard}")));
         Ok(self
             .query_all(q)
             .await?

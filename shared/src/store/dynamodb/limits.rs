@@ -8,7 +8,14 @@ use crate::store::LimitStore;
 #[async_trait]
 impl LimitStore for DynamoStore {
     async fn count(&self, key: &str, expires: u64) -> Result<u64> {
-        let u = self.client.update_item().table_name(&self.t.limits).key("pk", s(key)).update_expression("ADD n :one SET x = :x").expression_attribute_values(":one", n(1)).expression_attribute_values(":x", n(expires));
+        let u = self
+            .client
+            .update_item()
+            .table_name(&self.t.limits)
+            .key("pk", s(key))
+            .update_expression("ADD n :one SET x = :x")
+            .expression_attribute_values(":one", n(1))
+            .expression_attribute_values(":x", n(expires));
         Ok(get_n(&self.update_returning_new(u).await?, "n").unwrap_or(1))
     }
 

@@ -15,7 +15,14 @@ impl MessageStore for DynamoStore {
             // when `last` is the room's newest message, so seqs stay gapless and unique.
             let items = vec![
                 TransactWriteItem::builder()
-                    .put(Put::builder().table_name(&self.t.messages).set_item(Some(to_item(&message)?)).condition_expression("attribute_not_exists(seq)").build().map_err(ChatError::internal)?)
+                    .put(
+                        Put::builder()
+                            .table_name(&self.t.messages)
+                            .set_item(Some(to_item(&message)?))
+                            .condition_expression("attribute_not_exists(seq)")
+                            .build()
+                            .map_err(ChatError::internal)?,
+                    )
                     .build(),
                 TransactWriteItem::builder()
                     .put(
@@ -46,13 +53,15 @@ impl MessageStore for DynamoStore {
                     if reasons.get(1).map(String::as_str) == Some("ConditionalCheckFailed") {
                         // This clientId was used before: answer with what it created.
                         let key = HashMap::from([("roomId".to_string(), s(&room_id)), ("clientId".to_string(), s(&client_id))]);
-                        let idem = self.get(&self.t.idempotency, key).await?.ok_or_else(|| ChatError::internal("idempotency key vanished"))?;
+                        let idem =
+                            self.get(&self.t.idempotency, key).await?.ok_or_else(|| ChatError::internal("idempotency key vanished"))?;
                         let sender = idem.get("senderId").and_then(|v| v.as_s().ok()).cloned().unwrap_or_default();
                         if sender != msg.sender_id {
                             return Err(ChatError::Conflict(format!("clientId {client_id} was used by another sender")));
                         }
                         let seq = get_n(&idem, "seq").ok_or_else(|| ChatError::internal("idempotency key without seq"))?;
-                        let m = self.get_message(&room_id, seq).await?.ok_or_else(|| ChatError::internal("idempotency key without message"))?;
+                        let m =
+                            self.get_message(&room_id, seq).await?.ok_or_else(|| ChatError::internal("idempotency key without message"))?;
                         // A first attempt that stopped between its message and the room's update
                         // left the room behind: bring it forward.
                         self.advance_room(&room_id, &m).await?;
@@ -105,7 +114,11 @@ impl MessageStore for DynamoStore {
             message.ver = Some(ver);
             // The room list shows the last message: keep its preview in step (only while it is
             // still the last one).
-            let room_update = Update::builder().table_name(&self.t.rooms).key("roomId", s(room_id)).expression_attribute_values(":v", n(ver)).expression_attribute_values(":prev", n(room.last_ver));
+            let room_update = Update::builder()
+                .table_name(&self.t.rooms)
+                .key("roomId", s(room_id))
+                .expression_attribute_values(":v", n(ver))
+                .expression_attribute_values(":prev", n(room.last_ver));
             let room_update = if room.last_seq == seq {
                 room_update
                     .update_expression("SET lastVer = :v, lastMessage = :p")
@@ -244,7 +257,12 @@ impl DynamoStore {
                 Ok(())
             }
             // Already at or past it (a later message got there first).
-            Err(e) if matches!(e.as_service_error(), Some(aws_sdk_dynamodb::operation::update_item::UpdateItemError::ConditionalCheckFailedException(_))) => {
+            Err(e)
+                if matches!(
+                    e.as_service_error(),
+                    Some(aws_sdk_dynamodb::operation::update_item::UpdateItemError::ConditionalCheckFailedException(_))
+                ) =>
+            {
                 self.count_failed_condition();
                 Ok(())
             }

@@ -24,8 +24,8 @@ use crate::protocol::Message;
 use async_trait::async_trait;
 use aws_sdk_dynamodb::error::{DisplayErrorContext, SdkError};
 use aws_sdk_dynamodb::types::{
-    AttributeValue, ConsumedCapacity, Delete, KeysAndAttributes, Put, ReturnConsumedCapacity, ReturnValue, ReturnValuesOnConditionCheckFailure, TransactWriteItem,
-    Update,
+    AttributeValue, ConsumedCapacity, Delete, KeysAndAttributes, Put, ReturnConsumedCapacity, ReturnValue,
+    ReturnValuesOnConditionCheckFailure, TransactWriteItem, Update,
 };
 use aws_sdk_dynamodb::Client;
 use std::collections::{HashMap, HashSet};
@@ -57,7 +57,8 @@ impl CapacityMeter {
     fn add(&self, write: bool, cc: &[ConsumedCapacity]) {
         let units: f64 = cc.iter().map(|c| c.capacity_units().unwrap_or(0.0)).sum();
         if std::env::var_os("CHAT_CAPACITY_TRACE").is_some() {
-            let per_table: Vec<String> = cc.iter().map(|c| format!("{}={}", c.table_name().unwrap_or("?"), c.capacity_units().unwrap_or(0.0))).collect();
+            let per_table: Vec<String> =
+                cc.iter().map(|c| format!("{}={}", c.table_name().unwrap_or("?"), c.capacity_units().unwrap_or(0.0))).collect();
             eprintln!("capacity {} {units} [{}]", if write { "write" } else { "read" }, per_table.join(", "));
         }
         let milli = (units * 1000.0).round() as u64;
@@ -171,12 +172,25 @@ impl DynamoStore {
     }
 
     /// BatchGetItem in chunks of 100, retrying unprocessed keys.
-    async fn batch_get(&self, table: &str, keys: Vec<Item>, projection: Option<&str>, names: Option<HashMap<String, String>>) -> Result<Vec<Item>> {
+    async fn batch_get(
+        &self,
+        table: &str,
+        keys: Vec<Item>,
+        projection: Option<&str>,
+        names: Option<HashMap<String, String>>,
+    ) -> Result<Vec<Item>> {
         self.batch_get_with(table, keys, projection, names, true).await
     }
 
     /// BatchGetItem, eventually consistent unless `consistent`.
-    async fn batch_get_with(&self, table: &str, keys: Vec<Item>, projection: Option<&str>, names: Option<HashMap<String, String>>, consistent: bool) -> Result<Vec<Item>> {
+    async fn batch_get_with(
+        &self,
+        table: &str,
+        keys: Vec<Item>,
+        projection: Option<&str>,
+        names: Option<HashMap<String, String>>,
+        consistent: bool,
+    ) -> Result<Vec<Item>> {
         let mut out = Vec::new();
         for chunk in keys.chunks(100) {
             let mut kaa = KeysAndAttributes::builder().set_keys(Some(chunk.to_vec())).consistent_read(consistent);
@@ -186,7 +200,8 @@ impl DynamoStore {
             if let Some(nm) = &names {
                 kaa = kaa.set_expression_attribute_names(Some(nm.clone()));
             }
-            let mut request: HashMap<String, KeysAndAttributes> = HashMap::from([(table.to_string(), kaa.build().map_err(ChatError::internal)?)]);
+            let mut request: HashMap<String, KeysAndAttributes> =
+                HashMap::from([(table.to_string(), kaa.build().map_err(ChatError::internal)?)]);
             let mut attempt = 0;
             while !request.is_empty() {
                 let resp = self
@@ -216,7 +231,13 @@ impl DynamoStore {
         let mut items = Vec::new();
         let mut start: Option<Item> = None;
         loop {
-            let resp = q.clone().set_exclusive_start_key(start.take()).return_consumed_capacity(ReturnConsumedCapacity::Total).send().await.map_err(|e| err("Query", e))?;
+            let resp = q
+                .clone()
+                .set_exclusive_start_key(start.take())
+                .return_consumed_capacity(ReturnConsumedCapacity::Total)
+                .send()
+                .await
+                .map_err(|e| err("Query", e))?;
             self.meter.add(false, resp.consumed_capacity().into_iter().cloned().collect::<Vec<_>>().as_slice());
             items.extend(resp.items.unwrap_or_default());
             match resp.last_evaluated_key {
@@ -232,8 +253,20 @@ impl DynamoStore {
         Ok(resp.items.unwrap_or_default())
     }
 
-    async fn transact(&self, items: Vec<TransactWriteItem>) -> std::result::Result<(), SdkError<aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError, aws_sdk_dynamodb::config::http::HttpResponse>> {
-        let resp = self.client.transact_write_items().set_transact_items(Some(items)).return_consumed_capacity(ReturnConsumedCapacity::Total).send().await?;
+    async fn transact(
+        &self,
+        items: Vec<TransactWriteItem>,
+    ) -> std::result::Result<
+        (),
+        SdkError<aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError, aws_sdk_dynamodb::config::http::HttpResponse>,
+    > {
+        let resp = self
+            .client
+            .transact_write_items()
+            .set_transact_items(Some(items))
+            .return_consumed_capacity(ReturnConsumedCapacity::Total)
+            .send()
+            .await?;
         self.meter.add(true, resp.consumed_capacity());
         let units: f64 = resp.consumed_capacity().iter().map(|c| c.capacity_units().unwrap_or(0.0)).sum();
         self.meter.tx_write_milli.fetch_add((units * 1000.0).round() as u64, Ordering::Relaxed);
@@ -242,7 +275,12 @@ impl DynamoStore {
 
     /// An unconditional UpdateItem returning the attributes it changed (capacity counted).
     async fn update_returning_new(&self, u: aws_sdk_dynamodb::operation::update_item::builders::UpdateItemFluentBuilder) -> Result<Item> {
-        let out = u.return_values(ReturnValue::UpdatedNew).return_consumed_capacity(ReturnConsumedCapacity::Total).send().await.map_err(|e| err("UpdateItem", e))?;
+        let out = u
+            .return_values(ReturnValue::UpdatedNew)
+            .return_consumed_capacity(ReturnConsumedCapacity::Total)
+            .send()
+            .await
+            .map_err(|e| err("UpdateItem", e))?;
         self.count_write(out.consumed_capacity());
         Ok(out.attributes.unwrap_or_default())
     }
@@ -282,7 +320,10 @@ impl DynamoStore {
 
     async fn batch_write_puts(&self, table: &str, items: Vec<Item>) -> Result<()> {
         use aws_sdk_dynamodb::types::{PutRequest, WriteRequest};
-        let reqs = items.into_iter().map(|i| WriteRequest::builder().put_request(PutRequest::builder().set_item(Some(i)).build().expect("item set")).build()).collect();
+        let reqs = items
+            .into_iter()
+            .map(|i| WriteRequest::builder().put_request(PutRequest::builder().set_item(Some(i)).build().expect("item set")).build())
+            .collect();
         self.batch_write(table, reqs).await
     }
 
@@ -318,4 +359,3 @@ impl DynamoStore {
         Ok(())
     }
 }
-

@@ -138,7 +138,13 @@ impl super::super::PushStore for DynamoStore {
     }
 
     async fn push_subscriptions(&self, user: &str) -> Result<Vec<PushSubscriptionRecord>> {
-        let q = self.client.query().table_name(&self.t.push_subscriptions).key_condition_expression("userId = :u").expression_attribute_values(":u", s(user)).consistent_read(true);
+        let q = self
+            .client
+            .query()
+            .table_name(&self.t.push_subscriptions)
+            .key_condition_expression("userId = :u")
+            .expression_attribute_values(":u", s(user))
+            .consistent_read(true);
         self.query_all(q).await?.into_iter().map(from_item).collect()
     }
 }

@@ -6,12 +6,23 @@ use super::*;
 impl RoomStore for DynamoStore {
     async fn create_room(&self, room: &RoomRecord, members: &[MemberRecord]) -> Result<bool> {
         let mut items = vec![TransactWriteItem::builder()
-            .put(Put::builder().table_name(&self.t.rooms).set_item(Some(to_item(room)?)).condition_expression("attribute_not_exists(roomId)").build().map_err(ChatError::internal)?)
+            .put(
+                Put::builder()
+                    .table_name(&self.t.rooms)
+                    .set_item(Some(to_item(room)?))
+                    .condition_expression("attribute_not_exists(roomId)")
+                    .build()
+                    .map_err(ChatError::internal)?,
+            )
             .build()];
         // A transaction holds 100 items: the room and the first 99 members go in it.
         let (in_tx, rest) = members.split_at(members.len().min(99));
         for m in in_tx {
-            items.push(TransactWriteItem::builder().put(Put::builder().table_name(&self.t.members).set_item(Some(to_item(m)?)).build().map_err(ChatError::internal)?).build());
+            items.push(
+                TransactWriteItem::builder()
+                    .put(Put::builder().table_name(&self.t.members).set_item(Some(to_item(m)?)).build().map_err(ChatError::internal)?)
+                    .build(),
+            );
         }
         match self.transact(items).await {
             Ok(()) => {}
@@ -36,7 +47,8 @@ impl RoomStore for DynamoStore {
 
     async fn room_hint(&self, id: &str) -> Result<Option<RoomHint>> {
         let item = self.get_with(&self.t.rooms, HashMap::from([("roomId".to_string(), s(id))]), false).await?;
-        Ok(item.map(|i| RoomHint { last_seq: get_n(&i, "lastSeq").unwrap_or(0), member_count: get_n(&i, "memberCount").unwrap_or(0) as u32 }))
+        Ok(item
+            .map(|i| RoomHint { last_seq: get_n(&i, "lastSeq").unwrap_or(0), member_count: get_n(&i, "memberCount").unwrap_or(0) as u32 }))
     }
 
     async fn get_rooms(&self, ids: &[String], consistent: bool) -> Result<Vec<RoomRecord>> {
@@ -52,12 +64,24 @@ impl RoomStore for DynamoStore {
     }
 
     async fn list_members(&self, room: &str) -> Result<Vec<MemberRecord>> {
-        let q = self.client.query().table_name(&self.t.members).key_condition_expression("roomId = :r").expression_attribute_values(":r", s(room)).consistent_read(true);
+        let q = self
+            .client
+            .query()
+            .table_name(&self.t.members)
+            .key_condition_expression("roomId = :r")
+            .expression_attribute_values(":r", s(room))
+            .consistent_read(true);
         self.query_all(q).await?.into_iter().map(from_item).collect()
     }
 
     async fn memberships(&self, user: &str) -> Result<Vec<Membership>> {
-        let q = self.client.query().table_name(&self.t.members).index_name("byUser").key_condition_expression("userId = :u").expression_attribute_values(":u", s(user));
+        let q = self
+            .client
+            .query()
+            .table_name(&self.t.members)
+            .index_name("byUser")
+            .key_condition_expression("userId = :u")
+            .expression_attribute_values(":u", s(user));
         self.query_all(q).await?.into_iter().map(from_item).collect()
     }
 
@@ -94,14 +118,23 @@ impl RoomStore for DynamoStore {
         for m in members.iter().take(99) {
             items.push(
                 TransactWriteItem::builder()
-                    .put(Put::builder().table_name(&self.t.members).set_item(Some(to_item(m)?)).condition_expression("attribute_not_exists(userId)").build().map_err(ChatError::internal)?)
+                    .put(
+                        Put::builder()
+                            .table_name(&self.t.members)
+                            .set_item(Some(to_item(m)?))
+                            .condition_expression("attribute_not_exists(userId)")
+                            .build()
+                            .map_err(ChatError::internal)?,
+                    )
                     .build(),
             );
         }
         match self.transact(items).await {
             Ok(()) => Ok(()),
             Err(e) => match cancel_reasons(&e) {
-                Some(r) if r.first().map(String::as_str) == Some("ConditionalCheckFailed") => Err(ChatError::RoomFull(format!("room {room_id} is full"))),
+                Some(r) if r.first().map(String::as_str) == Some("ConditionalCheckFailed") => {
+                    Err(ChatError::RoomFull(format!("room {room_id} is full")))
+                }
                 Some(_) => Err(ChatError::Conflict("the room's members changed at the same time; retry".into())),
                 None => Err(err("TransactWriteItems", e)),
             },
@@ -111,7 +144,14 @@ impl RoomStore for DynamoStore {
     async fn remove_member(&self, room_id: &str, user: &str) -> Result<bool> {
         let items = vec![
             TransactWriteItem::builder()
-                .delete(Delete::builder().table_name(&self.t.members).set_key(Some(Self::member_key(room_id, user))).condition_expression("attribute_exists(userId)").build().map_err(ChatError::internal)?)
+                .delete(
+                    Delete::builder()
+                        .table_name(&self.t.members)
+                        .set_key(Some(Self::member_key(room_id, user)))
+                        .condition_expression("attribute_exists(userId)")
+                        .build()
+                        .map_err(ChatError::internal)?,
+                )
                 .build(),
             TransactWriteItem::builder()
                 .update(
@@ -208,17 +248,35 @@ impl RoomStore for DynamoStore {
     }
 
     async fn set_archived(&self, room: &str, user: &str, archived_seq: Option<u64>) -> Result<bool> {
-        let u = self.client.update_item().table_name(&self.t.members).set_key(Some(Self::member_key(room, user))).condition_expression("attribute_exists(userId)").return_consumed_capacity(ReturnConsumedCapacity::Total);
+        let u = self
+            .client
+            .update_item()
+            .table_name(&self.t.members)
+            .set_key(Some(Self::member_key(room, user)))
+            .condition_expression("attribute_exists(userId)")
+            .return_consumed_capacity(ReturnConsumedCapacity::Total);
         let u = match archived_seq {
-            Some(seq) => u.update_expression("SET archived = :t, archivedSeq = :s").expression_attribute_values(":t", AttributeValue::Bool(true)).expression_attribute_values(":s", n(seq)),
-            None => u.update_expression("SET archived = :f REMOVE archivedSeq").expression_attribute_values(":f", AttributeValue::Bool(false)),
+            Some(seq) => u
+                .update_expression("SET archived = :t, archivedSeq = :s")
+                .expression_attribute_values(":t", AttributeValue::Bool(true))
+                .expression_attribute_values(":s", n(seq)),
+            None => {
+                u.update_expression("SET archived = :f REMOVE archivedSeq").expression_attribute_values(":f", AttributeValue::Bool(false))
+            }
         };
         match u.send().await {
             Ok(o) => {
                 self.count_write(o.consumed_capacity());
                 Ok(true)
             }
-            Err(e) if matches!(e.as_service_error(), Some(aws_sdk_dynamodb::operation::update_item::UpdateItemError::ConditionalCheckFailedException(_))) => Ok(false),
+            Err(e)
+                if matches!(
+                    e.as_service_error(),
+                    Some(aws_sdk_dynamodb::operation::update_item::UpdateItemError::ConditionalCheckFailedException(_))
+                ) =>
+            {
+                Ok(false)
+            }
             Err(e) => Err(err("UpdateItem", e)),
         }
     }
@@ -234,7 +292,10 @@ impl RoomStore for DynamoStore {
             .expression_attribute_values(":c", AttributeValue::M(to_item(context)?))
             .return_consumed_capacity(ReturnConsumedCapacity::Total);
         let u = match name {
-            Some(nm) => u.update_expression("SET #c = :c, #n = :n").expression_attribute_names("#n", "name").expression_attribute_values(":n", s(nm)),
+            Some(nm) => u
+                .update_expression("SET #c = :c, #n = :n")
+                .expression_attribute_names("#n", "name")
+                .expression_attribute_values(":n", s(nm)),
             None => u.update_expression("SET #c = :c REMOVE #n").expression_attribute_names("#n", "name"),
         };
         let out = u.send().await.map_err(|e| err("UpdateItem", e))?;
@@ -269,7 +330,9 @@ impl RoomStore for DynamoStore {
                 u.update_expression("SET sendWindow = :w, sendCount = :one, ownSeq = :own")
                     .condition_expression("attribute_exists(userId) AND (attribute_not_exists(sendWindow) OR sendWindow < :w)")
             } else {
-                u.update_expression("ADD sendCount :one SET ownSeq = :own").condition_expression("sendWindow = :w AND sendCount < :max").expression_attribute_values(":max", n(max))
+                u.update_expression("ADD sendCount :one SET ownSeq = :own")
+                    .condition_expression("sendWindow = :w AND sendCount < :max")
+                    .expression_attribute_values(":max", n(max))
             };
             match u.send().await {
                 Ok(o) => {
@@ -324,7 +387,14 @@ impl RoomStore for DynamoStore {
                 self.count_write(o.consumed_capacity());
                 Ok(())
             }
-            Err(e) if matches!(e.as_service_error(), Some(aws_sdk_dynamodb::operation::update_item::UpdateItemError::ConditionalCheckFailedException(_))) => Ok(()),
+            Err(e)
+                if matches!(
+                    e.as_service_error(),
+                    Some(aws_sdk_dynamodb::operation::update_item::UpdateItemError::ConditionalCheckFailedException(_))
+                ) =>
+            {
+                Ok(())
+            }
             Err(e) => Err(err("UpdateItem", e)),
         }
     }

@@ -18,7 +18,11 @@ impl SearchStore for DynamoStore {
     async fn index_write(&self, put: &[Posting], delete: &[PostingKey]) -> Result<()> {
         let mut reqs: Vec<WriteRequest> = Vec::with_capacity(put.len() + delete.len());
         for k in delete {
-            reqs.push(WriteRequest::builder().delete_request(DeleteRequest::builder().set_key(Some(posting_key(k))).build().map_err(ChatError::internal)?).build());
+            reqs.push(
+                WriteRequest::builder()
+                    .delete_request(DeleteRequest::builder().set_key(Some(posting_key(k))).build().map_err(ChatError::internal)?)
+                    .build(),
+            );
         }
         for p in put {
             let mut item = posting_key(&p.key);
@@ -26,7 +30,11 @@ impl SearchStore for DynamoStore {
             if !p.terms.is_empty() {
                 item.insert("terms".into(), AttributeValue::Ss(p.terms.clone()));
             }
-            reqs.push(WriteRequest::builder().put_request(PutRequest::builder().set_item(Some(item)).build().map_err(ChatError::internal)?).build());
+            reqs.push(
+                WriteRequest::builder()
+                    .put_request(PutRequest::builder().set_item(Some(item)).build().map_err(ChatError::internal)?)
+                    .build(),
+            );
         }
         // One batch may not name an item twice: a put replaces a delete of the same key.
         let mut seen = HashSet::new();
@@ -70,7 +78,11 @@ impl SearchStore for DynamoStore {
             self.meter.add(false, resp.consumed_capacity().into_iter().cloned().collect::<Vec<_>>().as_slice());
             for i in resp.items.unwrap_or_default() {
                 let id = i.get("id").and_then(|v| v.as_s().ok()).cloned().unwrap_or_default();
-                out.push(Posting { key: PostingKey { room_id: room_id.to_string(), term: term.to_string(), id }, seq: get_n(&i, "seq").unwrap_or(0), terms: get_ss(&i, "terms") });
+                out.push(Posting {
+                    key: PostingKey { room_id: room_id.to_string(), term: term.to_string(), id },
+                    seq: get_n(&i, "seq").unwrap_or(0),
+                    terms: get_ss(&i, "terms"),
+                });
                 if out.len() >= limit {
                     return Ok(out);
                 }

@@ -48,7 +48,14 @@ impl DynamoStore {
 
     fn member_put(&self, m: &MemberRecord) -> Result<TransactWriteItem> {
         Ok(TransactWriteItem::builder()
-            .put(Put::builder().table_name(&self.t.members).set_item(Some(to_item(m)?)).condition_expression("attribute_not_exists(userId)").build().map_err(ChatError::internal)?)
+            .put(
+                Put::builder()
+                    .table_name(&self.t.members)
+                    .set_item(Some(to_item(m)?))
+                    .condition_expression("attribute_not_exists(userId)")
+                    .build()
+                    .map_err(ChatError::internal)?,
+            )
             .build())
     }
 
@@ -61,7 +68,9 @@ impl DynamoStore {
                     self.count_failed_condition();
                     let failed = reasons.iter().position(|r| r == "ConditionalCheckFailed");
                     match failed {
-                        Some(i) => Err(ChatError::Conflict(what.get(i).copied().unwrap_or("the session changed at the same time; retry").to_string())),
+                        Some(i) => Err(ChatError::Conflict(
+                            what.get(i).copied().unwrap_or("the session changed at the same time; retry").to_string(),
+                        )),
                         None => Err(ChatError::Conflict("the session changed at the same time; retry".into())),
                     }
                 }
@@ -85,12 +94,28 @@ impl SupportStore for DynamoStore {
         let pointer = HashMap::from([("pk".to_string(), s(format!("v#{}", visitor.user_id))), ("sessionId".to_string(), s(&room.room_id))]);
         let items = vec![
             TransactWriteItem::builder()
-                .put(Put::builder().table_name(&self.t.support).set_item(Some(pointer)).condition_expression("attribute_not_exists(pk)").build().map_err(ChatError::internal)?)
+                .put(
+                    Put::builder()
+                        .table_name(&self.t.support)
+                        .set_item(Some(pointer))
+                        .condition_expression("attribute_not_exists(pk)")
+                        .build()
+                        .map_err(ChatError::internal)?,
+                )
                 .build(),
             TransactWriteItem::builder()
-                .put(Put::builder().table_name(&self.t.rooms).set_item(Some(room_item)).condition_expression("attribute_not_exists(roomId)").build().map_err(ChatError::internal)?)
+                .put(
+                    Put::builder()
+                        .table_name(&self.t.rooms)
+                        .set_item(Some(room_item))
+                        .condition_expression("attribute_not_exists(roomId)")
+                        .build()
+                        .map_err(ChatError::internal)?,
+                )
                 .build(),
-            TransactWriteItem::builder().put(Put::builder().table_name(&self.t.members).set_item(Some(to_item(visitor)?)).build().map_err(ChatError::internal)?).build(),
+            TransactWriteItem::builder()
+                .put(Put::builder().table_name(&self.t.members).set_item(Some(to_item(visitor)?)).build().map_err(ChatError::internal)?)
+                .build(),
         ];
         match self.transact(items).await {
             Ok(()) => Ok(StartOutcome::Created),
@@ -158,8 +183,20 @@ impl SupportStore for DynamoStore {
             .expression_attribute_values(":one", n(1))
             .build()
             .map_err(ChatError::internal)?;
-        let items = vec![TransactWriteItem::builder().update(room).build(), self.member_put(operator)?, self.load_update(&operator.user_id, operator.name.as_deref(), 1, capacity)?];
-        self.session_tx(items, &["the session is no longer waiting: another operator accepted it, or it was closed", "you are in this session already", "the operator has as many open sessions as allowed"]).await
+        let items = vec![
+            TransactWriteItem::builder().update(room).build(),
+            self.member_put(operator)?,
+            self.load_update(&operator.user_id, operator.name.as_deref(), 1, capacity)?,
+        ];
+        self.session_tx(
+            items,
+            &[
+                "the session is no longer waiting: another operator accepted it, or it was closed",
+                "you are in this session already",
+                "the operator has as many open sessions as allowed",
+            ],
+        )
+        .await
     }
 
     async fn transfer_session(&self, session_id: &str, from: &str, to: &MemberRecord, capacity: u32) -> Result<()> {
@@ -176,7 +213,11 @@ impl SupportStore for DynamoStore {
             .expression_attribute_values(":from", s(from))
             .build()
             .map_err(ChatError::internal)?;
-        let leave = Delete::builder().table_name(&self.t.members).set_key(Some(Self::member_key(session_id, from))).build().map_err(ChatError::internal)?;
+        let leave = Delete::builder()
+            .table_name(&self.t.members)
+            .set_key(Some(Self::member_key(session_id, from)))
+            .build()
+            .map_err(ChatError::internal)?;
         let items = vec![
             TransactWriteItem::builder().update(room).build(),
             TransactWriteItem::builder().delete(leave).build(),
@@ -184,7 +225,17 @@ impl SupportStore for DynamoStore {
             self.load_update(from, None, -1, None)?,
             self.load_update(&to.user_id, to.name.as_deref(), 1, Some(capacity))?,
         ];
-        self.session_tx(items, &["the session is not active with you any more", "", "the operator is in this session already", "", "the operator has as many open sessions as allowed"]).await
+        self.session_tx(
+            items,
+            &[
+                "the session is not active with you any more",
+                "",
+                "the operator is in this session already",
+                "",
+                "the operator has as many open sessions as allowed",
+            ],
+        )
+        .await
     }
 
     async fn close_session(&self, session: &SupportSession, by: &str, resolution: Option<&str>, now: u64) -> Result<()> {
