@@ -213,8 +213,9 @@ async fn main() {
         pings_before_close: u64::MAX - 1,
         ..ChatConfig::default()
     };
-    let app =
-        App::new(Arc::new(store), notifier.clone(), Arc::new(SystemClock), cfg).with_push(Arc::new(chat::push::MemoryPush::default()));
+    let app = App::new(Arc::new(store), notifier.clone(), Arc::new(SystemClock), cfg)
+        .with_features(chat::handlers::features())
+        .with_push(Arc::new(chat::push::MemoryPush::default()));
 
     // ---- 1. A room of N members, all connected.
     let users: Vec<String> = (0..a.members).map(|i| format!("user{i}")).collect();
@@ -852,20 +853,18 @@ async fn support_figures(app: &App, meter: &CapacityMeter, notifier: &CountingNo
     let now = chat::clock::SystemClock.now_ms();
     let connect = async |id: String, role: Role| {
         let conn = format!("c-{id}");
-        app.store
-            .put_connection(&ConnectionRecord {
-                connection_id: conn.clone(),
-                user_id: id.clone(),
-                name: Some(id.clone()),
-                role,
-                connected_at: now,
-                expires_at: now / 1000 + 7800,
-            })
-            .await
-            .unwrap();
+        let rec = ConnectionRecord {
+            connection_id: conn.clone(),
+            user_id: id.clone(),
+            name: Some(id.clone()),
+            role,
+            connected_at: now,
+            expires_at: now / 1000 + 7800,
+        };
+        app.store.put_connection(&rec).await.unwrap();
         let came = app.attach(&id, Some(&id), &conn).await.unwrap();
-        if role == Role::Operator {
-            chat::cmd::support::operator_connected(&app, &id, &conn, came).await.unwrap();
+        for f in &app.features {
+            f.connected(&app, &rec, came).await.unwrap();
         }
         conn
     };

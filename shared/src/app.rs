@@ -3,7 +3,7 @@
 
 use crate::clock::Clock;
 use crate::error::{ChatError, Result};
-use crate::model::{MemberRecord, Role, RoomConn, StaleDelete};
+use crate::model::{ConnectionRecord, MemberRecord, Role, RoomConn, StaleDelete};
 use crate::notify::{Notifier, PostError};
 use crate::protocol::{ErrorFrame, ServerFrame};
 use crate::store::Store;
@@ -95,6 +95,34 @@ pub struct App {
     pub files: Option<Arc<dyn crate::files::Files>>,
     /// Where pushes to offline members are published (SNS); `None`: no push is decided.
     pub push: Option<Arc<dyn crate::push::PushPublisher>>,
+    /// What features add to connections and tasks ([`Feature`]): delivery calls them without
+    /// knowing them.
+    pub features: Vec<Arc<dyn Feature>>,
+}
+
+/// What a feature adds to the delivery layer — to a connection's life and to the task queue —
+/// without this layer knowing the feature (the support desk's channels and queue, say).
+/// Registered with [`App::with_features`] (`handlers::features()`: all of them).
+#[async_trait::async_trait]
+pub trait Feature: Send + Sync {
+    /// Channels — `RoomConnsTable` partitions that are not rooms — a connection may be in: a gone
+    /// connection is taken out of them.
+    fn channels(&self) -> &'static [&'static str] {
+        &[]
+    }
+    /// After `$connect` registered a connection; `came_online`: it is its user's first.
+    async fn connected(&self, _app: &App, _conn: &ConnectionRecord, _came_online: bool) -> Result<()> {
+        Ok(())
+    }
+    /// On `$disconnect`, after the connection left its rooms; `went_offline`: it was its user's
+    /// last.
+    async fn disconnected(&self, _app: &App, _conn: &ConnectionRecord, _went_offline: bool) -> Result<()> {
+        Ok(())
+    }
+    /// Runs a [`Task::Feature`] handed over through the task queue; `None`: not this feature's.
+    async fn run_task(&self, _app: &App, _task: &str, _body: &serde_json::Map<String, serde_json::Value>) -> Option<FanoutReport> {
+        None
+    }
 }
 
 /// Who acts: the user a verified token names (over a socket or REST).
@@ -138,7 +166,7 @@ pub struct FanoutReport {
 
 impl App {
     pub fn new(store: Arc<dyn Store>, notifier: Arc<dyn Notifier>, clock: Arc<dyn Clock>, cfg: ChatConfig) -> App {
-        App { store, notifier, clock, cfg, tasks: None, alerts: None, files: None, push: None }
+        App { store, notifier, clock, cfg, tasks: None, alerts: None, files: None, push: None, features: Vec::new() }
     }
 
     pub fn with_tasks(self, tasks: Arc<dyn TaskQueue>) -> App {
@@ -155,6 +183,11 @@ impl App {
 
     pub fn with_push(self, push: Arc<dyn crate::push::PushPublisher>) -> App {
         App { push: Some(push), ..self }
+    }
+
+    pub fn with_features(mut self, features: Vec<Arc<dyn Feature>>) -> App {
+        self.features.extend(features);
+        self
     }
 
     /// Runs a task handed over by another invocation (the `fanout` function).
@@ -174,7 +207,15 @@ impl App {
                 };
                 self.announce_presence_now(&user_id, online, last_seen, true).await
             }
-            Task::Queue { removed, added } => crate::cmd::support::broadcast_queue_now(self, &removed, added.as_ref()).await,
+            Task::Feature { task, body } => {
+                for f in &self.features {
+                    if let Some(report) = f.run_task(self, &task, &body).await {
+                        return report;
+                    }
+                }
+                tracing::error!(task, "a task no feature runs");
+                FanoutReport { failed: 1, ..Default::default() }
+            }
         }
     }
 
@@ -366,14 +407,15 @@ impl App {
             }
             by_user.entry(u).or_default().push(c);
         }
-        // The support desk's channels (operators, waiting visitors) are not rooms of the user.
-        let channels: Vec<(String, String)> = by_user
-            .values()
-            .flatten()
-            .flat_map(|c| crate::cmd::support::CHANNELS.iter().map(move |ch| (ch.to_string(), c.clone())))
-            .collect();
-        if let Err(e) = self.store.unregister_connections(&channels).await {
-            tracing::warn!(error = %e, "cannot take gone connections out of the support channels");
+        // Features' channels (the support desk's operators and waiting visitors) are not rooms
+        // of the user.
+        let all: Vec<&str> = self.features.iter().flat_map(|f| f.channels().iter().copied()).collect();
+        let channels: Vec<(String, String)> =
+            by_user.values().flatten().flat_map(|c| all.iter().map(move |ch| (ch.to_string(), c.clone()))).collect();
+        if !channels.is_empty() {
+            if let Err(e) = self.store.unregister_connections(&channels).await {
+                tracing::warn!(error = %e, "cannot take gone connections out of the features' channels");
+            }
         }
         for (user, conns) in by_user {
             if let Err(e) = self.unregister_everywhere(&user, &conns).await {
@@ -532,13 +574,12 @@ impl App {
         };
         let now = self.now();
         self.unregister_everywhere(&rec.user_id, &[connection_id.to_string()]).await?;
-        crate::cmd::support::connection_closed(self, &rec).await?;
         let detached = self.store.detach_connections(&rec.user_id, &[connection_id.to_string()], now).await?;
         if detached.went_offline() {
             self.announce_presence(&rec.user_id, false, Some(now), true).await;
-            if rec.role == Role::Operator {
-                crate::cmd::support::queue_changed(self, &[], None).await;
-            }
+        }
+        for f in &self.features {
+            f.disconnected(self, &rec, detached.went_offline()).await?;
         }
         Ok(())
     }

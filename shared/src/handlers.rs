@@ -34,11 +34,17 @@ pub async fn boot() -> Result<(Config, aws_config::SdkConfig, App), Error> {
     Ok((config, sdk, app))
 }
 
+/// The features every function's app runs with (their connection hooks and tasks).
+pub fn features() -> Vec<Arc<dyn crate::app::Feature>> {
+    vec![Arc::new(crate::support::SupportDesk)]
+}
+
 /// The production wiring: DynamoDB, the @connections API, the system clock.
 pub fn aws_app(cfg: &Config, sdk: &aws_config::SdkConfig) -> App {
     let store = DynamoStore::new(aws_sdk_dynamodb::Client::new(sdk), cfg.tables.clone());
     let mut app =
-        App::new(Arc::new(store), Arc::new(ApiGatewayNotifier::new(sdk, &cfg.ws_endpoint)), Arc::new(SystemClock), cfg.chat.clone());
+        App::new(Arc::new(store), Arc::new(ApiGatewayNotifier::new(sdk, &cfg.ws_endpoint)), Arc::new(SystemClock), cfg.chat.clone())
+            .with_features(features());
     if let Some(arn) = &cfg.fanout_topic_arn {
         app = app.with_tasks(Arc::new(crate::tasks::sns::SnsTasks::new(sdk, arn)));
     }
@@ -175,8 +181,8 @@ pub async fn connect(
         app.store.put_connection(&record).await?;
         app.beat(&connection_id, &identity.user_id).await?;
         let came_online = app.attach(&identity.user_id, identity.name.as_deref(), &connection_id).await?;
-        if identity.role == crate::model::Role::Operator {
-            crate::cmd::support::operator_connected(app, &identity.user_id, &connection_id, came_online).await?;
+        for f in &app.features {
+            f.connected(app, &record, came_online).await?;
         }
         Ok::<(), ChatError>(())
     }

@@ -8,6 +8,7 @@
 //! - [`rest`]: the REST API (HTTP API, payload format 2.0) over the same rules.
 //! - [`search`]: full-text search and the index the `indexer` function keeps.
 //! - [`alerts`]: alerts to people who are not connected (SNS).
+//! - [`support`]: the support desk's channels, queue broadcast and connection hooks.
 //! - [`push`]: Web Push to members who are offline (SNS, then the `notify` function).
 //! - [`heartbeat`]: heartbeats and the sweeper of dead connections.
 //! - [`limits`]: flood limits per connection, and the strikes of users cut off.
@@ -33,4 +34,5 @@ pub mod push;
 pub mod rest;
 pub mod search;
 pub mod store;
+pub mod support;
 pub mod tasks;

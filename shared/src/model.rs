@@ -422,3 +422,35 @@ pub fn beat_shard(connection_id: &str) -> u32 {
     }
     h % BEAT_SHARDS
 }
+
+// ---- Web Push (`crate::push`): what the store keeps of it
+
+/// A member as the push decision reads them: three attributes of the member row.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PushMember {
+    pub user_id: String,
+    #[serde(default)]
+    pub muted: bool,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pushed_at: Option<u64>,
+}
+
+/// A browser's push subscription (`PushSubscription.toJSON()`), as `PushSubscriptionsTable`
+/// holds it: `userId` + `id` (a hash of the endpoint, so registering again replaces it).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PushSubscriptionRecord {
+    pub user_id: String,
+    pub id: String,
+    pub endpoint: String,
+    /// The browser's P-256 public key, base64url (65 bytes uncompressed).
+    pub p256dh: String,
+    /// The browser's 16-byte authentication secret, base64url.
+    pub auth: String,
+    pub created_at: u64,
+}
+
+/// Subscriptions one user keeps at most (browsers and devices); registering one more drops the
+/// oldest.
+pub const MAX_SUBSCRIPTIONS_PER_USER: usize = 10;

@@ -1,7 +1,8 @@
 //! `docs/asyncapi.yaml` describes every frame the code defines, and nothing else.
 
+use chat::cmd::CLIENT_ACTIONS;
 use chat::error::ErrorCode;
-use chat::protocol::{CLIENT_ACTIONS, SERVER_TYPES};
+use chat::protocol::SERVER_TYPES;
 use serde_json::Value;
 use std::collections::BTreeSet;
 

@@ -89,7 +89,7 @@ async fn the_gateway_serves_exactly_the_templates_routes() {
 fn every_protocol_action_is_a_route_and_every_route_is_an_action() {
     let spec = spec();
     let named: BTreeSet<&str> = spec.websocket.routes.keys().map(String::as_str).filter(|r| !r.starts_with('$')).collect();
-    let actions: BTreeSet<&str> = chat::protocol::CLIENT_ACTIONS.iter().copied().collect();
+    let actions: BTreeSet<&str> = chat::cmd::CLIENT_ACTIONS.iter().copied().collect();
     assert_eq!(named, actions);
     for special in ["$connect", "$disconnect", "$default"] {
         assert!(spec.websocket.routes.contains_key(special), "{special}");

@@ -27,7 +27,8 @@ mod tests {
     #[tokio::test]
     async fn the_sample_events_are_handled_in_order() {
         let notifier = Arc::new(MemoryNotifier::new());
-        let app = App::new(Arc::new(MemoryStore::new()), notifier, Arc::new(ManualClock::new(1_795_434_000_000)), ChatConfig::default());
+        let app = App::new(Arc::new(MemoryStore::new()), notifier, Arc::new(ManualClock::new(1_795_434_000_000)), ChatConfig::default())
+            .with_features(chat::handlers::features());
         let api = Api {
             app,
             verifier: Verifier::new(AuthConfig { hs256_secret: Some(b"events-secret".to_vec()), ..Default::default() }),

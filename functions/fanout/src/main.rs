@@ -27,7 +27,8 @@ mod tests {
         let e: SnsEvent = serde_json::from_str(include_str!("../../../events/sns/fanout-deliver.json")).unwrap();
         let notifier = Arc::new(MemoryNotifier::new());
         let store = Arc::new(MemoryStore::new());
-        let app = App::new(store.clone(), notifier.clone(), Arc::new(ManualClock::new(0)), ChatConfig::default());
+        let app = App::new(store.clone(), notifier.clone(), Arc::new(ManualClock::new(0)), ChatConfig::default())
+            .with_features(chat::handlers::features());
         use chat::store::ConnectionStore;
         store
             .register_connections(&[RoomConn {

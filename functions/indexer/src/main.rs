@@ -27,7 +27,8 @@ mod tests {
         let e: Event = serde_json::from_str(include_str!("../../../events/stream/messages.json")).unwrap();
         assert_eq!(e.records.len(), 2);
         let store = Arc::new(MemoryStore::new());
-        let app = App::new(store.clone(), Arc::new(MemoryNotifier::new()), Arc::new(ManualClock::new(0)), ChatConfig::default());
+        let app = App::new(store.clone(), Arc::new(MemoryNotifier::new()), Arc::new(ManualClock::new(0)), ChatConfig::default())
+            .with_features(chat::handlers::features());
         handlers::index(&app, e).await.unwrap();
         use chat::store::SearchStore;
         assert_eq!(store.search_room("or_sample", "parcel", &[], None, 10).await.unwrap().len(), 1);

@@ -41,7 +41,8 @@ mod tests {
             assert_eq!(parsed.is_ok(), route != "$default", "{name}: {parsed:?}");
 
             let notifier = Arc::new(MemoryNotifier::new());
-            let app = App::new(Arc::new(MemoryStore::new()), notifier.clone(), Arc::new(ManualClock::new(0)), ChatConfig::default());
+            let app = App::new(Arc::new(MemoryStore::new()), notifier.clone(), Arc::new(ManualClock::new(0)), ChatConfig::default())
+                .with_features(chat::handlers::features());
             let conn = e.request_context.connection_id.clone().unwrap();
             let resp = handlers::message(&app, e).await.unwrap();
             assert_eq!(resp.status_code, 200);
@@ -51,6 +52,6 @@ mod tests {
             assert_eq!(frames[0]["code"], expected, "{name}: {}", frames[0]);
             seen += 1;
         }
-        assert_eq!(seen, chat::protocol::CLIENT_ACTIONS.len() + 1, "one sample per action, plus $default");
+        assert_eq!(seen, chat::cmd::CLIENT_ACTIONS.len() + 1, "one sample per action, plus $default");
     }
 }

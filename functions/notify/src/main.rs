@@ -32,7 +32,8 @@ mod tests {
     async fn the_sample_push_event_is_sent() {
         let e: SnsEvent = serde_json::from_str(include_str!("../../../events/sns/notify-push.json")).unwrap();
         let store = Arc::new(MemoryStore::new());
-        let app = App::new(store.clone(), Arc::new(MemoryNotifier::new()), Arc::new(ManualClock::new(0)), ChatConfig::default());
+        let app = App::new(store.clone(), Arc::new(MemoryNotifier::new()), Arc::new(ManualClock::new(0)), ChatConfig::default())
+            .with_features(chat::handlers::features());
         // A browser's keys (P-256 point and auth secret), as `PushSubscription.toJSON()` gives them.
         let keys = ("BLn9b-VR0ca83knDNZ32dCHGyjJp-1riX9ZTN40MqV8K_LpQmLqxC_DoHvqvFXO_nGdAB4W9dogZb_sM-uV4JbY", "_ordMnz7uTCmrpBTeUV4Bw");
         for (i, endpoint) in ["https://push.example.net/live", "https://push.example.net/dead"].iter().enumerate() {

@@ -33,7 +33,7 @@ mod tests {
         let notifier = Arc::new(MemoryNotifier::new());
         let store = Arc::new(MemoryStore::new());
         let clock = Arc::new(ManualClock::new(1_000_000_000));
-        let app = App::new(store.clone(), notifier.clone(), clock.clone(), ChatConfig::default());
+        let app = App::new(store.clone(), notifier.clone(), clock.clone(), ChatConfig::default()).with_features(chat::handlers::features());
         for (c, u) in [("quiet", "q"), ("alive", "a"), ("ghost", "g")] {
             store
                 .put_connection(&ConnectionRecord {

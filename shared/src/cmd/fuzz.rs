@@ -7,7 +7,7 @@
 //! ran and what they produced.
 
 use super::tests_support::World;
-use crate::protocol::CLIENT_ACTIONS;
+use super::CLIENT_ACTIONS;
 use proptest::prelude::*;
 use serde_json::{json, Map, Value};
 

@@ -1,16 +1,19 @@
-//! Client actions: a frame is parsed into [`ClientFrame`] and each action's `apply` lives in its
-//! own file. Every failure becomes an `error` frame to the caller; nothing panics, nothing is
-//! dropped silently.
+//! Client actions. Each is declared once, in [`actions!`] below — its name, its frame (a struct
+//! of [`crate::protocol`]), who may send it, and the function that applies it (in the file of its
+//! group: `room.*` in `room.rs`, `message.*` in `message.rs`, …) — and the parser, the guest check,
+//! [`CLIENT_ACTIONS`] and dispatch come from that line; tests hold the template's routes, the
+//! `events/` samples and the AsyncAPI document to it. Every failure becomes an `error` frame to the
+//! caller; nothing panics, nothing is dropped silently.
 
 pub mod context;
 pub mod files;
 pub mod history;
 pub mod message;
-pub mod misc;
-pub mod mute;
+pub mod ping;
+pub mod presence;
 pub mod receipts;
 pub mod room;
-pub mod send;
+pub mod session;
 pub mod support;
 pub mod sync;
 pub mod typing;
@@ -20,6 +23,91 @@ use crate::error::{ChatError, Result};
 use crate::protocol::*;
 use serde::de::DeserializeOwned;
 use serde_json::Value;
+
+/// Who may send an action (past the token check of `$connect`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Who {
+    /// Anyone connected: users, operators, guests (each action checks membership itself).
+    Anyone,
+    /// Not guests: a guest token is anyone's for the asking, so it talks in its support sessions
+    /// only.
+    NotGuests,
+}
+
+/// Declares the client actions: `Variant(Frame) = "name", who => handler;`.
+macro_rules! actions {
+    ($( $variant:ident($frame:ty) = $name:literal, $who:ident => $handler:path; )*) => {
+        /// Every frame a client sends, by its `action`.
+        #[derive(Debug, Clone, PartialEq)]
+        pub enum ClientFrame { $( $variant($frame), )* }
+
+        /// Every client action name, in declaration order; the template has a route for each.
+        pub const CLIENT_ACTIONS: &[&str] = &[$( $name ),*];
+
+        impl ClientFrame {
+            /// The frame's action name.
+            pub fn action(&self) -> &'static str {
+                match self { $( ClientFrame::$variant(_) => $name, )* }
+            }
+            /// Who may send it.
+            pub fn who(&self) -> Who {
+                match self { $( ClientFrame::$variant(_) => Who::$who, )* }
+            }
+        }
+
+        /// Who may send an action; `None`: there is no such action.
+        pub fn who_may_send(action: &str) -> Option<Who> {
+            match action { $( $name => Some(Who::$who), )* _ => None }
+        }
+
+        fn parse_action(action: &str, body: Value) -> Result<ClientFrame> {
+            Ok(match action {
+                $( $name => ClientFrame::$variant(de(body)?), )*
+                other => return Err(ChatError::invalid("action", format!("unknown action {other:?}; known actions: {}", CLIENT_ACTIONS.join(", ")))),
+            })
+        }
+
+        async fn dispatch(app: &App, caller: &Caller, frame: ClientFrame) -> Result<()> {
+            match frame { $( ClientFrame::$variant(f) => $handler(app, caller, f).await, )* }
+        }
+    };
+}
+
+actions! {
+    Ping(Ping) = "ping", Anyone => ping::apply;
+    RoomCreate(RoomCreate) = "room.create", NotGuests => room::create;
+    RoomList(RoomList) = "room.list", Anyone => room::list;
+    RoomAdd(RoomAdd) = "room.add", NotGuests => room::add;
+    RoomRemove(RoomRemove) = "room.remove", NotGuests => room::remove;
+    RoomLeave(RoomLeave) = "room.leave", Anyone => room::leave;
+    RoomMute(RoomMute) = "room.mute", Anyone => room::mute;
+    MessageSend(MessageSend) = "message.send", Anyone => message::send;
+    MessageEdit(MessageEdit) = "message.edit", Anyone => message::edit;
+    MessageDelete(MessageDelete) = "message.delete", Anyone => message::delete;
+    Typing(Typing) = "typing", Anyone => typing::apply;
+    Read(Cursor) = "read", Anyone => receipts::read;
+    Delivered(Cursor) = "delivered", Anyone => receipts::delivered;
+    History(History) = "history", Anyone => history::apply;
+    Sync(Sync) = "sync", Anyone => sync::apply;
+    PresenceQuery(PresenceQuery) = "presence.query", Anyone => presence::apply;
+    SupportStart(SupportStart) = "support.start", Anyone => support::start;
+    SupportQueue(SupportQueue) = "support.queue", Anyone => support::queue;
+    SessionAccept(SessionRef) = "session.accept", Anyone => session::accept;
+    SessionTransfer(SessionTransfer) = "session.transfer", Anyone => session::transfer;
+    SessionClose(SessionClose) = "session.close", Anyone => session::close;
+    SessionRate(SessionRate) = "session.rate", Anyone => session::rate;
+}
+
+/// A frame's fields, naming the offending one on failure.
+fn de<T: DeserializeOwned>(v: Value) -> Result<T> {
+    serde_path_to_error::deserialize::<_, T>(v).map_err(|e| {
+        let path = e.path().to_string();
+        let inner = e.into_inner().to_string();
+        // serde names a missing or unknown field in backticks: "missing field `roomId`".
+        let field = if path == "." { inner.split('`').nth(1).map(str::to_string) } else { Some(path) };
+        ChatError::InvalidFrame { field, message: inner }
+    })
+}
 
 /// Parses a frame, naming the offending field on failure.
 pub fn parse(body: &str) -> Result<ClientFrame> {
@@ -33,43 +121,7 @@ pub fn parse(body: &str) -> Result<ClientFrame> {
         Some(_) => return Err(ChatError::invalid("action", "action must be a string")),
         None => return Err(ChatError::invalid("action", "missing field `action`")),
     };
-    let body = Value::Object(obj);
-    fn de<T: DeserializeOwned>(v: Value) -> Result<T> {
-        serde_path_to_error::deserialize::<_, T>(v).map_err(|e| {
-            let path = e.path().to_string();
-            let inner = e.into_inner().to_string();
-            // serde names a missing or unknown field in backticks: "missing field `roomId`".
-            let field = if path == "." { inner.split('`').nth(1).map(str::to_string) } else { Some(path) };
-            ChatError::InvalidFrame { field, message: inner }
-        })
-    }
-    Ok(match action.as_str() {
-        "ping" => ClientFrame::Ping(de(body)?),
-        "room.create" => ClientFrame::RoomCreate(de(body)?),
-        "room.list" => ClientFrame::RoomList(de(body)?),
-        "room.add" => ClientFrame::RoomAdd(de(body)?),
-        "room.remove" => ClientFrame::RoomRemove(de(body)?),
-        "room.leave" => ClientFrame::RoomLeave(de(body)?),
-        "room.mute" => ClientFrame::RoomMute(de(body)?),
-        "message.send" => ClientFrame::MessageSend(de(body)?),
-        "message.edit" => ClientFrame::MessageEdit(de(body)?),
-        "message.delete" => ClientFrame::MessageDelete(de(body)?),
-        "typing" => ClientFrame::Typing(de(body)?),
-        "read" => ClientFrame::Read(de(body)?),
-        "delivered" => ClientFrame::Delivered(de(body)?),
-        "history" => ClientFrame::History(de(body)?),
-        "sync" => ClientFrame::Sync(de(body)?),
-        "presence.query" => ClientFrame::PresenceQuery(de(body)?),
-        "support.start" => ClientFrame::SupportStart(de(body)?),
-        "support.queue" => ClientFrame::SupportQueue(de(body)?),
-        "session.accept" => ClientFrame::SessionAccept(de(body)?),
-        "session.transfer" => ClientFrame::SessionTransfer(de(body)?),
-        "session.close" => ClientFrame::SessionClose(de(body)?),
-        "session.rate" => ClientFrame::SessionRate(de(body)?),
-        other => {
-            return Err(ChatError::invalid("action", format!("unknown action {other:?}; known actions: {}", CLIENT_ACTIONS.join(", "))));
-        }
-    })
+    parse_action(&action, Value::Object(obj))
 }
 
 /// What an error about this raw frame should carry, read leniently before full parsing.
@@ -115,7 +167,12 @@ pub async fn handle(app: &App, connection_id: &str, request_id: &str, body: &str
         Some(Err(e)) => tracing::warn!(connection_id, error = %e, "cannot count the frame"),
         None => {}
     }
-    let result = async { apply(app, &caller?, parsed?).await }.await;
+    // A frame that does not parse is told so whoever sends it; then the caller must be known.
+    let result = async {
+        let frame = parsed?;
+        apply(app, &caller?, frame).await
+    }
+    .await;
     if let Err(e) = result {
         app.reply_error(connection_id, request_id, &e, error_context(body)).await;
     }
@@ -132,37 +189,13 @@ async fn identify(app: &App, connection_id: &str, request_id: &str) -> Result<Ca
     })
 }
 
+/// Applies a parsed frame for the caller (who may send it is checked first).
 pub async fn apply(app: &App, caller: &Caller, frame: ClientFrame) -> Result<()> {
-    if caller.role == crate::model::Role::Guest
-        && matches!(frame, ClientFrame::RoomCreate(_) | ClientFrame::RoomAdd(_) | ClientFrame::RoomRemove(_))
-    {
+    if frame.who() == Who::NotGuests && caller.role == crate::model::Role::Guest {
         // A guest token is anyone's for the asking: it talks in its support sessions only.
         return Err(ChatError::Forbidden("guests talk in their support sessions; they do not create rooms or change members".into()));
     }
-    match frame {
-        ClientFrame::Ping(f) => misc::ping(app, caller, f).await,
-        ClientFrame::RoomCreate(f) => room::create(app, caller, f).await,
-        ClientFrame::RoomList(f) => room::list(app, caller, f).await,
-        ClientFrame::RoomAdd(f) => room::add(app, caller, f).await,
-        ClientFrame::RoomRemove(f) => room::remove(app, caller, f).await,
-        ClientFrame::RoomLeave(f) => room::leave(app, caller, f).await,
-        ClientFrame::RoomMute(f) => mute::apply(app, caller, f).await,
-        ClientFrame::MessageSend(f) => send::apply(app, caller, f).await,
-        ClientFrame::MessageEdit(f) => message::edit(app, caller, f).await,
-        ClientFrame::MessageDelete(f) => message::delete(app, caller, f).await,
-        ClientFrame::Typing(f) => typing::apply(app, caller, f).await,
-        ClientFrame::Read(f) => receipts::apply(app, caller, f, crate::model::CursorKind::Read).await,
-        ClientFrame::Delivered(f) => receipts::apply(app, caller, f, crate::model::CursorKind::Delivered).await,
-        ClientFrame::History(f) => history::apply(app, caller, f).await,
-        ClientFrame::Sync(f) => sync::apply(app, caller, f).await,
-        ClientFrame::PresenceQuery(f) => misc::presence_query(app, caller, f).await,
-        ClientFrame::SupportStart(f) => support::start(app, caller, f).await,
-        ClientFrame::SupportQueue(f) => support::queue(app, caller, f).await,
-        ClientFrame::SessionAccept(f) => support::accept(app, caller, f).await,
-        ClientFrame::SessionTransfer(f) => support::transfer(app, caller, f).await,
-        ClientFrame::SessionClose(f) => support::close(app, caller, f).await,
-        ClientFrame::SessionRate(f) => support::rate(app, caller, f).await,
-    }
+    dispatch(app, caller, frame).await
 }
 
 // ---- validation helpers shared by the actions

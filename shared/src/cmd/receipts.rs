@@ -7,7 +7,17 @@ use crate::error::{ChatError, Result};
 use crate::model::CursorKind;
 use crate::protocol::{Cursor, ServerFrame};
 
-pub async fn apply(app: &App, caller: &Caller, f: Cursor, kind: CursorKind) -> Result<()> {
+/// `read`: the member read up to `seq`.
+pub async fn read(app: &App, caller: &Caller, f: Cursor) -> Result<()> {
+    advance(app, caller, f, CursorKind::Read).await
+}
+
+/// `delivered`: the member's device received up to `seq`.
+pub async fn delivered(app: &App, caller: &Caller, f: Cursor) -> Result<()> {
+    advance(app, caller, f, CursorKind::Delivered).await
+}
+
+async fn advance(app: &App, caller: &Caller, f: Cursor, kind: CursorKind) -> Result<()> {
     check_ref(&f.reference)?;
     check_id("roomId", &f.room_id)?;
     if f.seq == 0 {

@@ -453,3 +453,15 @@ pub async fn leave(app: &App, caller: &Caller, f: RoomLeave) -> Result<()> {
     .await;
     Ok(())
 }
+
+/// `room.mute {roomId, muted}`: the caller mutes a room (no Web Push for it; messages still
+/// arrive on live sockets) or unmutes it. One conditional write on the caller's member row (it is
+/// the membership check), answered with `room.updated`.
+pub async fn mute(app: &App, caller: &Caller, f: RoomMute) -> Result<()> {
+    check_ref(&f.reference)?;
+    check_id("roomId", &f.room_id)?;
+    let me = app.store.set_muted(&f.room_id, &caller.user_id, f.muted).await?.ok_or_else(|| ChatError::NotMember(f.room_id.clone()))?;
+    let room = app.store.get_room(&f.room_id).await?.ok_or_else(|| ChatError::NotMember(f.room_id.clone()))?;
+    app.reply(caller, &ServerFrame::RoomUpdated { reference: f.reference, room: room.view(&me) }).await;
+    Ok(())
+}

@@ -38,7 +38,7 @@ impl World {
     fn with_config(cfg: ChatConfig) -> World {
         let notifier = Arc::new(MemoryNotifier::new());
         let clock = Arc::new(ManualClock::new(1_800_000_000_000));
-        let app = App::new(Arc::new(MemoryStore::new()), notifier.clone(), clock.clone(), cfg);
+        let app = App::new(Arc::new(MemoryStore::new()), notifier.clone(), clock.clone(), cfg).with_features(crate::handlers::features());
         World { app, notifier, clock, session: Default::default() }
     }
 
@@ -68,7 +68,9 @@ impl World {
         };
         self.app.store.put_connection(&rec).await.unwrap();
         let came = self.app.attach(user, rec.name.as_deref(), conn).await.unwrap();
-        crate::cmd::support::operator_connected(&self.app, user, conn, came).await.unwrap();
+        for f in &self.app.features {
+            f.connected(&self.app, &rec, came).await.unwrap();
+        }
     }
 
     pub(super) async fn frame(&self, conn: &str, frame: Value) {
@@ -530,7 +532,7 @@ async fn the_site_binds_one_room_per_context_and_posts_system_messages() {
     bad.url = Some("javascript:alert(1)".into());
     assert!(super::context::upsert(&w.app, &site, "order:8", bad).await.is_err());
     // The site's message: system by default over REST, with meta; no membership needed.
-    let out = super::send::Outgoing {
+    let out = super::message::Outgoing {
         room_id: first.room_id.clone(),
         client_id: "s1".into(),
         content: "Shipped".into(),
@@ -539,16 +541,16 @@ async fn the_site_binds_one_room_per_context_and_posts_system_messages() {
         meta: Some(json!({"event": "shipped"})),
         attachments: vec![],
     };
-    let appended = super::send::persist(&w.app, &site, out.clone()).await.unwrap();
+    let appended = super::message::persist(&w.app, &site, out.clone()).await.unwrap();
     assert_eq!(appended.message().meta, Some(json!({"event": "shipped"})));
     // meta that DynamoDB could not store is refused up front.
     for meta in [json!({"": 1}), json!({"a": 1e300}), json!([1])] {
-        let o = super::send::Outgoing { client_id: "s2".into(), meta: Some(meta.clone()), ..out.clone() };
-        assert!(super::send::persist(&w.app, &site, o).await.is_err(), "{meta}");
+        let o = super::message::Outgoing { client_id: "s2".into(), meta: Some(meta.clone()), ..out.clone() };
+        assert!(super::message::persist(&w.app, &site, o).await.is_err(), "{meta}");
     }
     // A user cannot send system messages or meta.
-    let o = super::send::Outgoing { client_id: "u1".into(), meta: None, ..out.clone() };
-    assert!(super::send::persist(&w.app, &actor("buyer", Role::User), o).await.is_err());
+    let o = super::message::Outgoing { client_id: "u1".into(), meta: None, ..out.clone() };
+    assert!(super::message::persist(&w.app, &actor("buyer", Role::User), o).await.is_err());
 }
 
 #[tokio::test]
@@ -686,4 +688,32 @@ async fn presence_handed_over_announces_the_state_at_the_time_it_runs() {
     }
     let last = w.take("b1").into_iter().filter(|f| f["type"] == "presence").last().expect("presence frames");
     assert_eq!(last["online"], true, "alice is online: {last}");
+}
+
+/// The registry is the parser: every declared action parses (or names its missing field), an
+/// undeclared one is refused with the list, and guests are kept from exactly the declared ones.
+#[test]
+fn every_declared_action_parses_and_only_the_declared_ones() {
+    for action in super::CLIENT_ACTIONS {
+        match super::parse(&json!({ "action": action }).to_string()) {
+            Ok(f) => assert_eq!(f.action(), *action),
+            Err(e) => assert!(!e.client_message().contains("unknown action"), "{action}: {}", e.client_message()),
+        }
+    }
+    let e = super::parse(r#"{"action":"nope"}"#).unwrap_err().client_message();
+    assert!(super::CLIENT_ACTIONS.iter().all(|a| e.contains(a)), "{e}");
+    let kept: Vec<&str> = super::CLIENT_ACTIONS.iter().copied().filter(|a| super::who_may_send(a) == Some(super::Who::NotGuests)).collect();
+    assert_eq!(kept, ["room.create", "room.add", "room.remove"]);
+}
+
+/// A feature's task travels as its own object with `task` naming it, and comes back the same.
+#[test]
+fn feature_tasks_travel_as_plain_objects() {
+    use crate::tasks::Task;
+    let t: Task = serde_json::from_str(r#"{"task":"queue","removed":["sp_1"]}"#).unwrap();
+    assert_eq!(t.name(), "queue");
+    assert_eq!(serde_json::to_value(&t).unwrap(), json!({"task": "queue", "removed": ["sp_1"]}));
+    let d: Task = serde_json::from_str(r#"{"task":"presence","userId":"u","online":true}"#).unwrap();
+    assert_eq!(d, Task::Presence { user_id: "u".into(), online: true, last_seen: None });
+    assert!(serde_json::from_str::<Task>(r#"{"removed":[]}"#).is_err());
 }

@@ -1,6 +1,6 @@
 //! Web Push to members who are offline.
 //!
-//! After a message is stored and fanned out ([`crate::cmd::send::broadcast`]), [`offline_push`]
+//! After a message is stored and fanned out ([`crate::cmd::message::broadcast`]), [`offline_push`]
 //! decides who gets a push: the room's members (one eventually consistent Query of the member
 //! rows, which carry `muted` and `pushedAt`) less the users the fan-out found connected (the
 //! RoomConns Query it made anyway), less the sender and the members who muted the room. Each of
@@ -16,6 +16,7 @@ pub mod webpush;
 use crate::app::App;
 use crate::error::Result;
 use crate::model::RoomRecord;
+pub use crate::model::{PushMember, PushSubscriptionRecord, MAX_SUBSCRIPTIONS_PER_USER};
 use crate::protocol::{Message, MessageKind, RoomType};
 use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
@@ -76,41 +77,12 @@ impl PushPublisher for MemoryPush {
     }
 }
 
-/// A member as the push decision reads them: three attributes of the member row.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct PushMember {
-    pub user_id: String,
-    #[serde(default)]
-    pub muted: bool,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub pushed_at: Option<u64>,
-}
-
-/// A browser's push subscription (`PushSubscription.toJSON()`), as `PushSubscriptionsTable`
-/// holds it: `userId` + `id` (a hash of the endpoint, so registering again replaces it).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct PushSubscriptionRecord {
-    pub user_id: String,
-    pub id: String,
-    pub endpoint: String,
-    /// The browser's P-256 public key, base64url (65 bytes uncompressed).
-    pub p256dh: String,
-    /// The browser's 16-byte authentication secret, base64url.
-    pub auth: String,
-    pub created_at: u64,
-}
-
 /// The id of a subscription: 32 hex digits of the SHA-256 of its endpoint.
 pub fn subscription_id(endpoint: &str) -> String {
     let d = aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, endpoint.as_bytes());
     crate::ids::hex(&d.as_ref()[..16])
 }
 
-/// Subscriptions one user keeps at most (browsers and devices); registering one more drops the
-/// oldest.
-pub const MAX_SUBSCRIPTIONS_PER_USER: usize = 10;
 /// Characters of a message's text in a push.
 pub const PREVIEW_CHARS: usize = 120;
 /// Users per publish: one SNS message (256 KB) holds 1,000 ids of 128 bytes and the payload.

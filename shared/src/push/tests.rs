@@ -31,6 +31,7 @@ impl World {
             clock.clone(),
             ChatConfig { push_interval_secs: 60, ..ChatConfig::default() },
         )
+        .with_features(crate::handlers::features())
         .with_push(push.clone());
         World { app, notifier, clock, push }
     }

@@ -46,7 +46,17 @@ pub async fn get(api: &Api, actor: &Actor, req: &Request) -> Result<HttpResponse
 }
 
 /// `POST /chats/{id}/archive` (`on`) and `DELETE /chats/{id}/archive`.
-pub async fn archive(api: &Api, actor: &Actor, req: &Request, on: bool) -> Result<HttpResponse, ChatError> {
+/// `POST /chats/{id}/archive`.
+pub async fn archive(api: &Api, actor: &Actor, req: &Request) -> Result<HttpResponse, ChatError> {
+    set_archived(api, actor, req, true).await
+}
+
+/// `DELETE /chats/{id}/archive`.
+pub async fn unarchive(api: &Api, actor: &Actor, req: &Request) -> Result<HttpResponse, ChatError> {
+    set_archived(api, actor, req, false).await
+}
+
+async fn set_archived(api: &Api, actor: &Actor, req: &Request, on: bool) -> Result<HttpResponse, ChatError> {
     let room = room::set_archived(&api.app, actor, &path_param(req, "id")?, on).await?;
     ok(&RoomBody { room, members: None })
 }

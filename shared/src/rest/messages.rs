@@ -2,7 +2,7 @@
 
 use super::{json_body, json_response, ok, path_param, Api, HttpResponse, Query};
 use crate::app::Actor;
-use crate::cmd::{history, send};
+use crate::cmd::{history, message as send};
 use crate::error::ChatError;
 use crate::model::Appended;
 use crate::protocol::{Message, MessageKind};

@@ -1,5 +1,6 @@
 //! The REST API: an API Gateway HTTP API (payload format 2.0) in front of the `api` function
-//! (lambda_http). Each route is a thin translation of HTTP to the same chat rules the socket uses
+//! (lambda_http). Each route is declared once in [`routes!`] below (its route key, whether it needs
+//! a token, its handler) and is a thin translation of HTTP to the same chat rules the socket uses
 //! (`cmd/`), one file per route group, so the two can never disagree:
 //!
 //! - [`chats`]: `GET /chats`, `GET /chats/{id}`, archive, members;
@@ -30,27 +31,60 @@ use lambda_http::{Body, Request, RequestExt, Response};
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 
-/// Every route the function serves, as API Gateway route keys. The template declares exactly
-/// these, and `docs/openapi.yaml` describes exactly these (tests keep the three in step).
-pub const ROUTES: [&str; 17] = [
-    "GET /health",
-    "GET /chats",
-    "GET /chats/{id}",
-    "GET /chats/{id}/messages",
-    "POST /chats/{id}/messages",
-    "POST /chats/{id}/archive",
-    "DELETE /chats/{id}/archive",
-    "POST /chats/{id}/members",
-    "PUT /contexts/{contextId}/chat",
-    "GET /search",
-    "GET /openapi.yaml",
-    "POST /support/guest",
-    "POST /chats/{id}/uploads",
-    "GET /chats/{id}/attachments",
-    "GET /push/key",
-    "POST /push/subscriptions",
-    "DELETE /push/subscriptions",
-];
+/// Declares the routes: `"METHOD /path" => public|user handler;` — `public` handlers answer anyone
+/// (`(api, req)`), `user` ones the bearer of a verified token (`(api, actor, req)`).
+macro_rules! routes {
+    ($( $key:literal => $access:ident $handler:path; )*) => {
+        /// Every route the function serves, as API Gateway route keys. The template declares
+        /// exactly these, and `docs/openapi.yaml` describes exactly these (tests keep the three
+        /// in step).
+        pub const ROUTES: &[&str] = &[$( $key ),*];
+
+        async fn route_request(api: &Api, route: &str, req: &Request) -> Result<HttpResponse, ChatError> {
+            match route {
+                $( $key => routes!(@call $access $handler, api, req), )*
+                other => Err(ChatError::NotFound(format!("no route {other}"))),
+            }
+        }
+    };
+    (@call public $handler:path, $api:ident, $req:ident) => { $handler($api, $req).await };
+    (@call user $handler:path, $api:ident, $req:ident) => {{
+        let actor = authenticate($api, $req).await?;
+        $handler($api, &actor, $req).await
+    }};
+}
+
+routes! {
+    "GET /health" => public health;
+    "GET /chats" => user chats::list;
+    "GET /chats/{id}" => user chats::get;
+    "GET /chats/{id}/messages" => user messages::history;
+    "POST /chats/{id}/messages" => user messages::post;
+    "POST /chats/{id}/archive" => user chats::archive;
+    "DELETE /chats/{id}/archive" => user chats::unarchive;
+    "POST /chats/{id}/members" => user chats::add_members;
+    "PUT /contexts/{contextId}/chat" => user contexts::put;
+    "GET /search" => user search::get;
+    "GET /openapi.yaml" => public openapi;
+    "POST /support/guest" => public support::guest;
+    "POST /chats/{id}/uploads" => user files::upload;
+    "GET /chats/{id}/attachments" => user files::download;
+    "GET /push/key" => public push::key;
+    "POST /push/subscriptions" => user push::subscribe;
+    "DELETE /push/subscriptions" => user push::unsubscribe;
+}
+
+/// `GET /health`.
+async fn health(_api: &Api, _req: &Request) -> Result<HttpResponse, ChatError> {
+    ok(&serde_json::json!({ "status": "ok" }))
+}
+
+/// `GET /openapi.yaml`: the OpenAPI document.
+async fn openapi(_api: &Api, _req: &Request) -> Result<HttpResponse, ChatError> {
+    let mut r = Response::new(Body::Text(OPENAPI.to_string()));
+    r.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("application/yaml"));
+    Ok(r)
+}
 
 /// Largest request body, in bytes (a message is at most 16 KiB of content; JSON escaping and the
 /// other fields fit in this).
@@ -192,38 +226,6 @@ pub async fn handle(api: &Api, req: Request) -> HttpResponse {
                 tracing::error!(route, request_id, detail, "internal error");
             }
             Problem::from_error(&e).response()
-        }
-    }
-}
-
-async fn route_request(api: &Api, route: &str, req: &Request) -> Result<HttpResponse, ChatError> {
-    match route {
-        "GET /health" => ok(&serde_json::json!({ "status": "ok" })),
-        "POST /support/guest" => support::guest(api, req).await,
-        "GET /push/key" => push::key(api).await,
-        "GET /openapi.yaml" => {
-            let mut r = Response::new(Body::Text(OPENAPI.to_string()));
-            r.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("application/yaml"));
-            Ok(r)
-        }
-        _ => {
-            let actor = authenticate(api, req).await?;
-            match route {
-                "GET /chats" => chats::list(api, &actor, req).await,
-                "GET /chats/{id}" => chats::get(api, &actor, req).await,
-                "POST /chats/{id}/archive" => chats::archive(api, &actor, req, true).await,
-                "DELETE /chats/{id}/archive" => chats::archive(api, &actor, req, false).await,
-                "POST /chats/{id}/members" => chats::add_members(api, &actor, req).await,
-                "GET /chats/{id}/messages" => messages::history(api, &actor, req).await,
-                "POST /chats/{id}/messages" => messages::post(api, &actor, req).await,
-                "PUT /contexts/{contextId}/chat" => contexts::put(api, &actor, req).await,
-                "GET /search" => search::get(api, &actor, req).await,
-                "POST /chats/{id}/uploads" => files::upload(api, &actor, req).await,
-                "GET /chats/{id}/attachments" => files::download(api, &actor, req).await,
-                "POST /push/subscriptions" => push::subscribe(api, &actor, req).await,
-                "DELETE /push/subscriptions" => push::unsubscribe(api, &actor, req).await,
-                other => Err(ChatError::NotFound(format!("no route {other}"))),
-            }
         }
     }
 }

@@ -60,7 +60,7 @@ struct KeyBody {
 }
 
 /// `GET /push/key`: `{publicKey}`, base64url of the 65-byte P-256 point.
-pub async fn key(api: &Api) -> Result<HttpResponse, ChatError> {
+pub async fn key(api: &Api, _req: &Request) -> Result<HttpResponse, ChatError> {
     ok(&KeyBody { public_key: api.push_key.public_key().await? })
 }
 

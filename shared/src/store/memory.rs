@@ -30,7 +30,7 @@ struct Data {
     waits: Vec<(u64, u64)>,
     beats: BTreeMap<(u64, u32), BTreeMap<String, (String, u64)>>,
     /// (userId, id) -> a browser's push subscription.
-    push_subs: BTreeMap<(String, String), crate::push::PushSubscriptionRecord>,
+    push_subs: BTreeMap<(String, String), PushSubscriptionRecord>,
 }
 
 #[derive(Default)]
@@ -557,12 +557,12 @@ impl SupportStore for MemoryStore {
 
 #[async_trait]
 impl PushStore for MemoryStore {
-    async fn push_members(&self, room: &str) -> Result<Vec<crate::push::PushMember>> {
+    async fn push_members(&self, room: &str) -> Result<Vec<PushMember>> {
         let d = self.data.lock().unwrap();
         Ok(d.members
             .range((room.to_string(), String::new())..)
             .take_while(|((r, _), _)| r == room)
-            .map(|(_, m)| crate::push::PushMember { user_id: m.user_id.clone(), muted: m.muted, pushed_at: m.pushed_at })
+            .map(|(_, m)| PushMember { user_id: m.user_id.clone(), muted: m.muted, pushed_at: m.pushed_at })
             .collect())
     }
     async fn claim_push(&self, room: &str, users: &[String], now: u64, cutoff: u64) -> Result<Vec<String>> {
@@ -585,7 +585,7 @@ impl PushStore for MemoryStore {
             m.clone()
         }))
     }
-    async fn put_push_subscription(&self, s: &crate::push::PushSubscriptionRecord) -> Result<()> {
+    async fn put_push_subscription(&self, s: &PushSubscriptionRecord) -> Result<()> {
         let mut d = self.data.lock().unwrap();
         let key = (s.user_id.clone(), s.id.clone());
         let mine: Vec<(u64, String)> = d
@@ -594,7 +594,7 @@ impl PushStore for MemoryStore {
             .take_while(|((u, _), _)| *u == s.user_id)
             .map(|(_, r)| (r.created_at, r.id.clone()))
             .collect();
-        if !d.push_subs.contains_key(&key) && mine.len() >= crate::push::MAX_SUBSCRIPTIONS_PER_USER {
+        if !d.push_subs.contains_key(&key) && mine.len() >= MAX_SUBSCRIPTIONS_PER_USER {
             if let Some((_, oldest)) = mine.into_iter().min() {
                 d.push_subs.remove(&(s.user_id.clone(), oldest));
             }
@@ -605,7 +605,7 @@ impl PushStore for MemoryStore {
     async fn delete_push_subscription(&self, user: &str, id: &str) -> Result<bool> {
         Ok(self.data.lock().unwrap().push_subs.remove(&(user.to_string(), id.to_string())).is_some())
     }
-    async fn push_subscriptions(&self, user: &str) -> Result<Vec<crate::push::PushSubscriptionRecord>> {
+    async fn push_subscriptions(&self, user: &str) -> Result<Vec<PushSubscriptionRecord>> {
         let d = self.data.lock().unwrap();
         Ok(d.push_subs.range((user.to_string(), String::new())..).take_while(|((u, _), _)| u == user).map(|(_, r)| r.clone()).collect())
     }

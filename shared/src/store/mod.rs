@@ -167,7 +167,7 @@ pub trait SupportStore: Send + Sync {
 pub trait PushStore: Send + Sync {
     /// The room's members with their push state (one eventually consistent Query: a stale
     /// `pushedAt` or `muted` is corrected by the condition of [`PushStore::claim_push`]).
-    async fn push_members(&self, room_id: &str) -> Result<Vec<crate::push::PushMember>>;
+    async fn push_members(&self, room_id: &str) -> Result<Vec<PushMember>>;
     /// Claims the push slot of each user: sets `pushedAt = now` where it is absent or before
     /// `cutoff`, the user is a member and has not muted the room (one conditional write each, in
     /// parallel). Returns the users claimed: exactly one of concurrent claimers wins a slot.
@@ -175,12 +175,12 @@ pub trait PushStore: Send + Sync {
     /// Mutes or unmutes the room for the member; their row after the change (`None`: not a member).
     async fn set_muted(&self, room_id: &str, user_id: &str, muted: bool) -> Result<Option<MemberRecord>>;
     /// Registers a subscription (replacing one with the same id); past
-    /// [`crate::push::MAX_SUBSCRIPTIONS_PER_USER`] the user's oldest is dropped.
-    async fn put_push_subscription(&self, s: &crate::push::PushSubscriptionRecord) -> Result<()>;
+    /// [`MAX_SUBSCRIPTIONS_PER_USER`] the user's oldest is dropped.
+    async fn put_push_subscription(&self, s: &PushSubscriptionRecord) -> Result<()>;
     /// Removes a subscription; `Ok(false)` if there was none.
     async fn delete_push_subscription(&self, user_id: &str, id: &str) -> Result<bool>;
     /// The user's subscriptions.
-    async fn push_subscriptions(&self, user_id: &str) -> Result<Vec<crate::push::PushSubscriptionRecord>>;
+    async fn push_subscriptions(&self, user_id: &str) -> Result<Vec<PushSubscriptionRecord>>;
 }
 
 /// Abuse limits (`LimitsTable`): counters per key and window, and strikes against a key (see

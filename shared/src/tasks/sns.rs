@@ -23,15 +23,11 @@ const MAX_BATCH_BYTES: usize = 250 * 1024;
 #[async_trait]
 impl TaskQueue for SnsTasks {
     async fn enqueue(&self, tasks: Vec<Task>) -> Result<()> {
-        let mut batches: Vec<Vec<(String, &'static str)>> = vec![Vec::new()];
+        let mut batches: Vec<Vec<(String, String)>> = vec![Vec::new()];
         let mut size = 0;
         for t in &tasks {
             let body = serde_json::to_string(t).map_err(ChatError::internal)?;
-            let kind = match t {
-                Task::Deliver { .. } => "deliver",
-                Task::Presence { .. } => "presence",
-                Task::Queue { .. } => "queue",
-            };
+            let kind = t.name().to_string();
             if batches.last().is_some_and(|b| b.len() == MAX_ENTRIES) || size + body.len() > MAX_BATCH_BYTES {
                 batches.push(Vec::new());
                 size = 0;

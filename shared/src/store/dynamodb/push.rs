@@ -2,7 +2,7 @@
 //! `byUser` index) and browser subscriptions (`PushSubscriptionsTable`: `userId` + `id`).
 
 use super::*;
-use crate::push::{PushMember, PushSubscriptionRecord, MAX_SUBSCRIPTIONS_PER_USER};
+
 use aws_sdk_dynamodb::operation::update_item::UpdateItemError;
 use futures_util::stream::{self, StreamExt};
 
