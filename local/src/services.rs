@@ -6,7 +6,7 @@
 
 use crate::log::LogSink;
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::time::{Duration, Instant};
 use tokio::io::{AsyncBufReadExt, BufReader};
 
@@ -81,11 +81,6 @@ impl ServiceProcess {
         let _ = self.child.start_kill();
         let _ = self.child.wait().await;
     }
-}
-
-/// The tools folder (`.local/tools` at the repository root).
-pub fn default_tools_dir(repo_root: &Path) -> PathBuf {
-    repo_root.join(".local").join("tools")
 }
 
 fn missing(what: &str, path: &Path) -> String {

@@ -22,9 +22,11 @@ pub const MAX_SYNC_ROOMS: usize = 500;
 pub const MAX_PAGE_BYTES: usize = 96 * 1024;
 /// At most one `typing: true` broadcast per user per room in this interval.
 pub const TYPING_INTERVAL_MS: u64 = 2_000;
-/// Clients drop a typing indicator not refreshed within this time. Clients repeat `typing: true`
-/// every 1.5 s while typing (shorter than the server's 2 s throttle), so forwarded repeats are at
-/// most 3.5 s apart: inside this expiry, the indicator never flickers.
+/// Clients repeat `typing: true` this often while the user types (shorter than the server's 2 s
+/// throttle, so forwarded repeats are at most 3.5 s apart).
+pub const TYPING_REPEAT_MS: u64 = 1_500;
+/// Clients drop a typing indicator not refreshed within this time: above the 3.5 s a forwarded
+/// repeat can take, so the indicator never flickers.
 pub const TYPING_EXPIRY_MS: u64 = 5_000;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Hash)]

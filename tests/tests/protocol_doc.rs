@@ -65,3 +65,38 @@ fn documented_client_examples_parse_as_the_code_parses_them() {
         }
     }
 }
+
+/// Every action has at least one example in the document (and each parses, above): a document
+/// whose examples vanished would pass that test without this one.
+#[test]
+fn every_client_action_has_an_example() {
+    let d = doc();
+    for m in d["components"]["messages"].as_object().unwrap().values() {
+        if m["payload"]["properties"]["action"]["const"].is_null() {
+            continue;
+        }
+        assert!(m["examples"].as_array().is_some_and(|e| !e.is_empty()), "{} has no example", m["name"]);
+    }
+}
+
+/// The typing rule's numbers are the protocol's constants in the SDK's defaults, the README and
+/// the AsyncAPI document.
+#[test]
+fn the_typing_rule_is_stated_the_same_everywhere() {
+    use chat::protocol::{TYPING_EXPIRY_MS, TYPING_INTERVAL_MS, TYPING_REPEAT_MS};
+    let read = |p: &str| std::fs::read_to_string(chat_tests::repo_root().join(p)).unwrap();
+    let secs = |ms: u64| format!("{}", ms as f64 / 1000.0);
+    let js = |ms: u64| format!("{}_{:03}", ms / 1000, ms % 1000);
+    let sdk = read("web/sdk/chat.js");
+    for (key, ms) in [("typingInterval", TYPING_REPEAT_MS), ("typingExpiry", TYPING_EXPIRY_MS)] {
+        assert!(sdk.contains(&format!("{key}: {},", js(ms))), "web/sdk/chat.js: {key} is not {ms} ms");
+    }
+    let readme = read("README.md");
+    let asyncapi = read("docs/asyncapi.yaml");
+    for (what, text) in [("README.md", &readme), ("docs/asyncapi.yaml", &asyncapi)] {
+        let flat = text.replace("**", "").split_whitespace().collect::<Vec<_>>().join(" ");
+        assert!(flat.contains(&format!("every {} s", secs(TYPING_REPEAT_MS))), "{what}: the repeat interval");
+        assert!(flat.contains(&format!("{} s after its last", secs(TYPING_EXPIRY_MS))) || flat.contains(&format!("within {} s of its last", secs(TYPING_EXPIRY_MS))), "{what}: the expiry");
+        assert!(flat.contains(&format!("every {} s", secs(TYPING_INTERVAL_MS))) || flat.contains(&format!("per {} s", secs(TYPING_INTERVAL_MS))), "{what}: the throttle");
+    }
+}

@@ -243,6 +243,9 @@ pub(super) fn check(rt: &tokio::runtime::Runtime, w: &World, body: &str, as_oper
             if len > 128 * 1024 {
                 return Err(format!("a {len}-byte frame to {conn} for {}", body.chars().take(200).collect::<String>()));
             }
+            if f["code"] == "internal" {
+                return Err(format!("an internal error to {conn} for {}: {f}", body.chars().take(200).collect::<String>()));
+            }
             if conn == sender {
                 answers += 1;
                 if refused && f["type"] != "error" {

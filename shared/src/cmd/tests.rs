@@ -717,3 +717,58 @@ fn feature_tasks_travel_as_plain_objects() {
     assert_eq!(d, Task::Presence { user_id: "u".into(), online: true, last_seen: None });
     assert!(serde_json::from_str::<Task>(r#"{"removed":[]}"#).is_err());
 }
+
+/// Attachments on the in-memory bytes double: a file declared as a PNG must be one (HTML is
+/// refused, and nothing is copied), a real one is stored with its size from the header, and a
+/// type a browser would run is stored as bytes to save.
+#[tokio::test]
+async fn attachments_are_checked_against_their_bytes_on_the_memory_double() {
+    let mut w = World::new();
+    w.app.cfg.upload_types.push("text/html".into());
+    let files = std::sync::Arc::new(crate::files::MemoryFiles::default());
+    w.app = w.app.clone().with_files(files.clone());
+    w.connect("alice", "a1").await;
+    let room = w.direct("a1", "bob").await;
+    let html = b"<html><script>alert(1)</script></html>".to_vec();
+    let mut png = b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR".to_vec();
+    png.extend_from_slice(&[0, 0, 0, 4, 0, 0, 0, 3]);
+    let put = |k: &str, b: &[u8], t: &str| files.put(&format!("uploads/{room}/{k}/f"), b.to_vec(), t);
+    put("u1", &html, "image/png");
+    put("u2", &png, "image/png");
+    put("u3", &html, "text/html");
+    let send = |k: &str, kind: &str, size: usize, mime: &str| {
+        json!({"action": "message.send", "roomId": room, "clientId": k, "kind": kind, "content": "", "attachments": [{"key": format!("uploads/{room}/{k}/f"), "name": "f", "size": size, "mimeType": mime}]})
+    };
+    w.frame("a1", send("u1", "image", html.len(), "image/png")).await;
+    let f = w.take("a1").pop().unwrap();
+    assert_eq!((f["code"].as_str(), f["field"].as_str()), (Some("invalid_frame"), Some("attachments[0].mimeType")), "{f}");
+    assert!(files.get(&format!("rooms/{room}/u1/f")).is_none(), "a refused file is not copied");
+    w.frame("a1", send("u2", "image", png.len(), "image/png")).await;
+    let ack = w.take("a1").into_iter().find(|f| f["type"] == "ack").expect("the PNG is sent");
+    assert_eq!((ack["message"]["attachments"][0]["width"].as_u64(), ack["message"]["attachments"][0]["height"].as_u64()), (Some(4), Some(3)));
+    w.frame("a1", send("u3", "file", html.len(), "text/html")).await;
+    let ack = w.take("a1").into_iter().find(|f| f["type"] == "ack").expect("the HTML file is sent");
+    let stored = ack["message"]["attachments"][0]["key"].as_str().unwrap().to_string();
+    let head = crate::files::Files::head(files.as_ref(), &stored).await.unwrap().unwrap();
+    assert_eq!(head.content_type.as_deref(), Some(crate::files::INERT_TYPE));
+}
+
+/// A visitor waits and no operator is online: exactly one alert, through the alerts port (the
+/// in-memory double here, SNS in Lambda); with an operator online, none.
+#[tokio::test]
+async fn a_visitor_waiting_with_nobody_online_raises_one_alert() {
+    let mut w = World::new();
+    let alerts = std::sync::Arc::new(crate::alerts::MemoryAlerts::default());
+    w.app = w.app.clone().with_alerts(alerts.clone());
+    w.connect("vera", "v1").await;
+    w.frame("v1", json!({"action": "support.start", "content": "hello?"})).await;
+    w.frame("v1", json!({"action": "support.start", "content": "anyone?"})).await;
+    let sent = alerts.sent();
+    assert_eq!(sent.len(), 1, "{sent:?}");
+    assert!(sent[0].subject.starts_with("Visitor waiting: ") && sent[0].body.contains("hello?"), "{:?}", sent[0]);
+    assert!(sent[0].attributes.contains(&("kind".into(), "visitor.waiting".into())));
+    w.connect_operator("olga", "o1").await;
+    w.connect("vic", "x1").await;
+    w.frame("x1", json!({"action": "support.start", "content": "hi"})).await;
+    assert_eq!(alerts.sent().len(), 1, "an operator is online: no alert");
+}

@@ -1,5 +1,7 @@
 //! `typing`: to the other members only, never stored; `isTyping: true` at most once per user per
-//! room per 2 s (a stop always goes through). Clients expire an indicator after 3 s.
+//! room per 2 s (a stop always goes through). Clients repeat `true` every
+//! [`crate::protocol::TYPING_REPEAT_MS`] and expire an indicator [`crate::protocol::TYPING_EXPIRY_MS`]
+//! after its last `true`.
 
 use super::{check_id, check_ref};
 use crate::app::{App, Caller};

@@ -33,9 +33,6 @@ impl MemoryNotifier {
         self.sent.lock().unwrap().remove(connection_id);
         v
     }
-    pub fn total_posts(&self) -> usize {
-        self.sent.lock().unwrap().values().map(Vec::len).sum()
-    }
     pub fn closed(&self) -> Vec<String> {
         self.closed.lock().unwrap().clone()
     }

@@ -61,9 +61,6 @@ pub struct MemoryPush {
 }
 
 impl MemoryPush {
-    pub fn published(&self) -> Vec<PushBatch> {
-        self.published.lock().unwrap().clone()
-    }
     pub fn take(&self) -> Vec<PushBatch> {
         std::mem::take(&mut self.published.lock().unwrap())
     }

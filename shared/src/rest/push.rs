@@ -14,13 +14,12 @@ use serde::{Deserialize, Serialize};
 pub const MAX_ENDPOINT_CHARS: usize = 2048;
 
 /// Where `GET /push/key` finds the VAPID public key: read from SSM on first use (the rest of the
-/// API works without it), or given (tests).
+/// API works without it).
 #[derive(Default)]
 pub enum PushKey {
     /// Push is not configured: `GET /push/key` answers 404.
     #[default]
     None,
-    Fixed(String),
     Ssm {
         sdk: aws_config::SdkConfig,
         param: String,
@@ -39,7 +38,6 @@ impl PushKey {
     async fn public_key(&self) -> Result<String, ChatError> {
         match self {
             PushKey::None => Err(ChatError::NotFound("Web Push is not configured on this server".into())),
-            PushKey::Fixed(k) => Ok(k.clone()),
             PushKey::Ssm { sdk, param, cached } => cached
                 .get_or_try_init(|| async {
                     let text = crate::handlers::ssm_parameter(sdk, param).await.map_err(|e| ChatError::Internal(e.to_string()))?;

@@ -56,11 +56,6 @@ pub struct Capacity {
 impl CapacityMeter {
     fn add(&self, write: bool, cc: &[ConsumedCapacity]) {
         let units: f64 = cc.iter().map(|c| c.capacity_units().unwrap_or(0.0)).sum();
-        if std::env::var_os("CHAT_CAPACITY_TRACE").is_some() {
-            let per_table: Vec<String> =
-                cc.iter().map(|c| format!("{}={}", c.table_name().unwrap_or("?"), c.capacity_units().unwrap_or(0.0))).collect();
-            eprintln!("capacity {} {units} [{}]", if write { "write" } else { "read" }, per_table.join(", "));
-        }
         let milli = (units * 1000.0).round() as u64;
         if write {
             self.write_milli.fetch_add(milli, Ordering::Relaxed);
