@@ -33,8 +33,11 @@ build:
 tools:
 	./scripts/install-tools.sh dev
 
+## The template (cfn-lint), Rust formatting (rustfmt.toml) and clippy with warnings as errors.
 lint:
 	AWS_DEFAULT_REGION=us-east-1 $(TOOLS)/venv/bin/cfn-lint infra/template.yaml
+	$(CARGO) fmt --all -- --check
+	$(CARGO) clippy --workspace --all-targets -- -D warnings
 
 test-rust:
 	$(CARGO) test --workspace

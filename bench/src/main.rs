@@ -741,10 +741,10 @@ async fn rest_figures(
         if q % 10 < 3 {
             t.push("order");
         }
-        if q % 20 == 0 {
+        if q.is_multiple_of(20) {
             t.push("parcel");
         }
-        if q % 100 == 0 {
+        if q.is_multiple_of(100) {
             t.push("refund");
         }
         t

@@ -339,7 +339,7 @@ impl Gateway {
                     }
                     Some(Ok(Message::Close(frame))) => {
                         break match frame {
-                            Some(f) => (u16::from(f.code), if f.reason.is_empty() { format!("Client-side close frame status set to {}", u16::from(f.code)) } else { f.reason.to_string() }, CloseKind::Clean),
+                            Some(f) => (f.code, if f.reason.is_empty() { format!("Client-side close frame status set to {}", f.code) } else { f.reason.to_string() }, CloseKind::Clean),
                             None => (1005, "Client-side close frame status not set".to_string(), CloseKind::Clean),
                         };
                     }

@@ -30,6 +30,9 @@ pub const MOUNT: &str = "/api";
 /// API Gateway's payload limit for HTTP APIs.
 pub const MAX_BODY_BYTES: usize = 10 * 1024 * 1024;
 
+/// How specific a route's match is (higher wins): method given, literal segments, segments.
+type Specificity = (u8, usize, usize);
+
 #[derive(Debug, Clone, PartialEq)]
 enum Segment {
     Literal(String),
@@ -65,7 +68,7 @@ impl Route {
     }
 
     /// Path parameters if `path` matches, and how specific the match is (higher wins).
-    fn matches(&self, method: &str, path: &[&str]) -> Option<(BTreeMap<String, String>, (u8, usize, usize))> {
+    fn matches(&self, method: &str, path: &[&str]) -> Option<(BTreeMap<String, String>, Specificity)> {
         if self.key == "$default" {
             return Some((BTreeMap::new(), (0, 0, 0)));
         }
@@ -240,10 +243,9 @@ impl HttpApi {
         let started = Instant::now();
         let origin = headers.get("origin").and_then(|v| v.to_str().ok()).map(str::to_string);
         // CORS preflight: answered by API Gateway itself, never routed.
-        if method == Method::OPTIONS && self.cors.is_some() && origin.is_some() && headers.contains_key("access-control-request-method") {
+        if let Some(cors) = self.cors.as_ref().filter(|_| method == Method::OPTIONS && origin.is_some() && headers.contains_key("access-control-request-method")) {
             let mut r = StatusCode::NO_CONTENT.into_response();
             if self.cors_origin(origin.as_deref()).is_some() {
-                let cors = self.cors.as_ref().unwrap();
                 self.add_cors(r.headers_mut(), origin.as_deref());
                 let h = r.headers_mut();
                 if let Ok(v) = HeaderValue::from_str(&cors.allow_methods.join(",")) {

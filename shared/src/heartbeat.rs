@@ -109,7 +109,8 @@ impl App {
                 return report;
             }
         };
-        let (gone, rowless): (Vec<(String, String)>, Vec<(String, String)>) = dead.into_iter().partition(|(_, c)| alive.contains(c));
+        type Conns = Vec<(String, String)>;
+        let (gone, rowless): (Conns, Conns) = dead.into_iter().partition(|(_, c)| alive.contains(c));
         // A connection whose row is gone but whose id its user still holds: a cleanup (after
         // `$disconnect`, a 410 or a sweep) that died between deleting the row and detaching the
         // id. Without this the user would stay "online" until their next `$connect`.

@@ -328,7 +328,7 @@ async fn push_endpoints_inside_the_network_are_refused_in_every_notation() {
         // The test push service itself, reached another way than its exact origin.
         format!("http://localhost:{port}/push/x"),
         format!("https://127.0.0.1:{port}/push/x"),
-        format!("http://127.0.0.1:9001/2018-06-01/runtime/invocation/next"),
+        "http://127.0.0.1:9001/2018-06-01/runtime/invocation/next".into(),
         // Allowed host, wrong port or scheme.
         "https://fcm.googleapis.com:9001/fcm/send/x".into(),
         "http://fcm.googleapis.com/fcm/send/x".into(),

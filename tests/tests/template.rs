@@ -33,7 +33,8 @@ async fn the_local_tables_are_the_templates_tables() {
                 a.attribute_name()
             );
         }
-        let mut live: Vec<(String, Vec<(String, String)>, String, Vec<String>)> = d
+        type Index = (String, Vec<(String, String)>, String, Vec<String>);
+        let mut live: Vec<Index> = d
             .global_secondary_indexes()
             .iter()
             .map(|g| {

@@ -94,7 +94,7 @@ impl Files for S3Files {
     }
 
     async fn copy(&self, from: &str, to: &str, content_type: Option<&str>) -> Result<()> {
-        let source = format!("{}/{}", self.bucket, from.split('/').map(|seg| urlencode(seg)).collect::<Vec<_>>().join("/"));
+        let source = format!("{}/{}", self.bucket, from.split('/').map(urlencode).collect::<Vec<_>>().join("/"));
         let c = self.client.copy_object().bucket(&self.bucket).copy_source(source).key(to);
         let c = match content_type {
             Some(t) => c.metadata_directive(aws_sdk_s3::types::MetadataDirective::Replace).content_type(t),

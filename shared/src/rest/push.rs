@@ -21,7 +21,7 @@ pub enum PushKey {
     #[default]
     None,
     Ssm {
-        sdk: aws_config::SdkConfig,
+        sdk: Box<aws_config::SdkConfig>,
         param: String,
         cached: tokio::sync::OnceCell<String>,
     },
@@ -30,7 +30,7 @@ pub enum PushKey {
 impl PushKey {
     pub fn from_config(cfg: &crate::config::Config, sdk: &aws_config::SdkConfig) -> PushKey {
         match &cfg.vapid_param {
-            Some(param) => PushKey::Ssm { sdk: sdk.clone(), param: param.clone(), cached: Default::default() },
+            Some(param) => PushKey::Ssm { sdk: Box::new(sdk.clone()), param: param.clone(), cached: Default::default() },
             None => PushKey::None,
         }
     }

@@ -459,7 +459,7 @@ impl SupportStore for MemoryStore {
     async fn recent_waits(&self, n: usize) -> Result<Vec<u64>> {
         let d = self.data.lock().unwrap();
         let mut w = d.waits.clone();
-        w.sort_by(|a, b| b.0.cmp(&a.0));
+        w.sort_by_key(|x| std::cmp::Reverse(x.0));
         Ok(w.into_iter().take(n).map(|(_, w)| w).collect())
     }
     async fn accept_session(&self, session_id: &str, operator: &MemberRecord, now: u64, wait_ms: u64, capacity: Option<u32>) -> Result<()> {

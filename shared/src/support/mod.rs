@@ -95,7 +95,7 @@ pub fn estimate(recent_waits_ms: &[u64], position: u32) -> u64 {
         let mut w = recent_waits_ms.to_vec();
         w.sort_unstable();
         let mid = w.len() / 2;
-        let median_ms = if w.len() % 2 == 0 { (w[mid - 1] + w[mid]) / 2 } else { w[mid] };
+        let median_ms = if w.len().is_multiple_of(2) { (w[mid - 1] + w[mid]) / 2 } else { w[mid] };
         median_ms.div_ceil(1000).max(1)
     };
     per * position.max(1) as u64
