@@ -243,7 +243,11 @@ impl HttpApi {
         let started = Instant::now();
         let origin = headers.get("origin").and_then(|v| v.to_str().ok()).map(str::to_string);
         // CORS preflight: answered by API Gateway itself, never routed.
-        if let Some(cors) = self.cors.as_ref().filter(|_| method == Method::OPTIONS && origin.is_some() && headers.contains_key("access-control-request-method")) {
+        if let Some(cors) = self
+            .cors
+            .as_ref()
+            .filter(|_| method == Method::OPTIONS && origin.is_some() && headers.contains_key("access-control-request-method"))
+        {
             let mut r = StatusCode::NO_CONTENT.into_response();
             if self.cors_origin(origin.as_deref()).is_some() {
                 self.add_cors(r.headers_mut(), origin.as_deref());

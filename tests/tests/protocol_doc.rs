@@ -96,7 +96,15 @@ fn the_typing_rule_is_stated_the_same_everywhere() {
     for (what, text) in [("README.md", &readme), ("docs/asyncapi.yaml", &asyncapi)] {
         let flat = text.replace("**", "").split_whitespace().collect::<Vec<_>>().join(" ");
         assert!(flat.contains(&format!("every {} s", secs(TYPING_REPEAT_MS))), "{what}: the repeat interval");
-        assert!(flat.contains(&format!("{} s after its last", secs(TYPING_EXPIRY_MS))) || flat.contains(&format!("within {} s of its last", secs(TYPING_EXPIRY_MS))), "{what}: the expiry");
-        assert!(flat.contains(&format!("every {} s", secs(TYPING_INTERVAL_MS))) || flat.contains(&format!("per {} s", secs(TYPING_INTERVAL_MS))), "{what}: the throttle");
+        assert!(
+            flat.contains(&format!("{} s after its last", secs(TYPING_EXPIRY_MS)))
+                || flat.contains(&format!("within {} s of its last", secs(TYPING_EXPIRY_MS))),
+            "{what}: the expiry"
+        );
+        assert!(
+            flat.contains(&format!("every {} s", secs(TYPING_INTERVAL_MS)))
+                || flat.contains(&format!("per {} s", secs(TYPING_INTERVAL_MS))),
+            "{what}: the throttle"
+        );
     }
 }

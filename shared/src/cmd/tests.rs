@@ -736,16 +736,17 @@ async fn attachments_are_checked_against_their_bytes_on_the_memory_double() {
     put("u1", &html, "image/png");
     put("u2", &png, "image/png");
     put("u3", &html, "text/html");
-    let send = |k: &str, kind: &str, size: usize, mime: &str| {
-        json!({"action": "message.send", "roomId": room, "clientId": k, "kind": kind, "content": "", "attachments": [{"key": format!("uploads/{room}/{k}/f"), "name": "f", "size": size, "mimeType": mime}]})
-    };
+    let send = |k: &str, kind: &str, size: usize, mime: &str| json!({"action": "message.send", "roomId": room, "clientId": k, "kind": kind, "content": "", "attachments": [{"key": format!("uploads/{room}/{k}/f"), "name": "f", "size": size, "mimeType": mime}]});
     w.frame("a1", send("u1", "image", html.len(), "image/png")).await;
     let f = w.take("a1").pop().unwrap();
     assert_eq!((f["code"].as_str(), f["field"].as_str()), (Some("invalid_frame"), Some("attachments[0].mimeType")), "{f}");
     assert!(files.get(&format!("rooms/{room}/u1/f")).is_none(), "a refused file is not copied");
     w.frame("a1", send("u2", "image", png.len(), "image/png")).await;
     let ack = w.take("a1").into_iter().find(|f| f["type"] == "ack").expect("the PNG is sent");
-    assert_eq!((ack["message"]["attachments"][0]["width"].as_u64(), ack["message"]["attachments"][0]["height"].as_u64()), (Some(4), Some(3)));
+    assert_eq!(
+        (ack["message"]["attachments"][0]["width"].as_u64(), ack["message"]["attachments"][0]["height"].as_u64()),
+        (Some(4), Some(3))
+    );
     w.frame("a1", send("u3", "file", html.len(), "text/html")).await;
     let ack = w.take("a1").into_iter().find(|f| f["type"] == "ack").expect("the HTML file is sent");
     let stored = ack["message"]["attachments"][0]["key"].as_str().unwrap().to_string();
