@@ -184,21 +184,8 @@ async fn main() {
     let spec = StackSpec::from_template(&template, &ctx).unwrap();
     let clients = chat_dev::provision::Clients::new(&aws).await;
     chat_dev::provision::provision(&spec, &clients, Some("bench-secret")).await.unwrap();
-    let t = |id: &str| format!("bench-{id}");
-    let tables = Tables {
-        connections: t("ConnectionsTable"),
-        users: t("UsersTable"),
-        rooms: t("RoomsTable"),
-        members: t("MembersTable"),
-        messages: t("MessagesTable"),
-        idempotency: t("IdempotencyTable"),
-        search: t("SearchTable"),
-        room_conns: t("RoomConnsTable"),
-        support: t("SupportTable"),
-        beats: t("BeatsTable"),
-        push_subscriptions: t("PushSubscriptionsTable"),
-        limits: t("LimitsTable"),
-    };
+    let env = &spec.functions["MessageFunction"].environment;
+    let tables = Tables::from_lookup(|k| env.get(k).cloned()).expect("the template names every table");
     let store = DynamoStore::new(clients.dynamodb.clone(), tables.clone());
     let meter = store.meter();
     let notifier = Arc::new(CountingNotifier::default());

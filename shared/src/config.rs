@@ -18,6 +18,28 @@ pub struct Tables {
     pub limits: String,
 }
 
+impl Tables {
+    /// The tables' names from variables the template sets (`CONNECTIONS_TABLE`, …), looked up
+    /// with `get` (the environment in Lambda; a function's template environment in tests).
+    pub fn from_lookup(get: impl Fn(&str) -> Option<String>) -> Result<Tables, String> {
+        let required = |name: &str| get(name).ok_or_else(|| format!("environment variable {name} is not set"));
+        Ok(Tables {
+            connections: required("CONNECTIONS_TABLE")?,
+            users: required("USERS_TABLE")?,
+            rooms: required("ROOMS_TABLE")?,
+            members: required("MEMBERS_TABLE")?,
+            messages: required("MESSAGES_TABLE")?,
+            idempotency: required("IDEMPOTENCY_TABLE")?,
+            search: required("SEARCH_TABLE")?,
+            room_conns: required("ROOM_CONNS_TABLE")?,
+            support: required("SUPPORT_TABLE")?,
+            beats: required("BEATS_TABLE")?,
+            push_subscriptions: required("PUSH_SUBSCRIPTIONS_TABLE")?,
+            limits: required("LIMITS_TABLE")?,
+        })
+    }
+}
+
 #[derive(Debug, Clone)]
 pub struct Config {
     pub tables: Tables,
@@ -52,26 +74,9 @@ fn var(name: &str) -> Option<String> {
     std::env::var(name).ok().filter(|v| !v.trim().is_empty())
 }
 
-fn required(name: &str) -> Result<String, String> {
-    var(name).ok_or_else(|| format!("environment variable {name} is not set"))
-}
-
 impl Config {
     pub fn from_env() -> Result<Config, String> {
-        let tables = Tables {
-            connections: required("CONNECTIONS_TABLE")?,
-            users: required("USERS_TABLE")?,
-            rooms: required("ROOMS_TABLE")?,
-            members: required("MEMBERS_TABLE")?,
-            messages: required("MESSAGES_TABLE")?,
-            idempotency: required("IDEMPOTENCY_TABLE")?,
-            search: required("SEARCH_TABLE")?,
-            room_conns: required("ROOM_CONNS_TABLE")?,
-            support: required("SUPPORT_TABLE")?,
-            beats: required("BEATS_TABLE")?,
-            push_subscriptions: required("PUSH_SUBSCRIPTIONS_TABLE")?,
-            limits: required("LIMITS_TABLE")?,
-        };
+        let tables = Tables::from_lookup(|k| var(k))?;
         let ws_endpoint = var("AWS_ENDPOINT_URL_APIGATEWAYMANAGEMENTAPI")
             .or_else(|| var("WS_ENDPOINT"))
             .ok_or("neither WS_ENDPOINT nor AWS_ENDPOINT_URL_APIGATEWAYMANAGEMENTAPI is set")?;

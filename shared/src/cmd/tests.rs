@@ -38,7 +38,8 @@ impl World {
     fn with_config(cfg: ChatConfig) -> World {
         let notifier = Arc::new(MemoryNotifier::new());
         let clock = Arc::new(ManualClock::new(1_800_000_000_000));
-        let app = App::new(Arc::new(MemoryStore::new()), notifier.clone(), clock.clone(), cfg).with_features(crate::handlers::features());
+        let app = App::new(Arc::new(MemoryStore::new().with_clock(clock.clone())), notifier.clone(), clock.clone(), cfg)
+            .with_features(crate::handlers::features());
         World { app, notifier, clock, session: Default::default() }
     }
 

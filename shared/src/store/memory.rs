@@ -33,14 +33,27 @@ struct Data {
     push_subs: BTreeMap<(String, String), PushSubscriptionRecord>,
 }
 
-#[derive(Default)]
+/// Expiry (TTL attributes) is honoured against its clock, as the DynamoDB store ignores expired
+/// items that TTL has not deleted yet.
 pub struct MemoryStore {
     data: Mutex<Data>,
+    clock: std::sync::Arc<dyn crate::clock::Clock>,
+}
+
+impl Default for MemoryStore {
+    fn default() -> Self {
+        MemoryStore { data: Mutex::default(), clock: std::sync::Arc::new(crate::clock::SystemClock) }
+    }
 }
 
 impl MemoryStore {
     pub fn new() -> Self {
         Self::default()
+    }
+
+    /// The clock expiry is judged by (the app's, in tests that move time).
+    pub fn with_clock(self, clock: std::sync::Arc<dyn crate::clock::Clock>) -> Self {
+        MemoryStore { clock, ..self }
     }
 }
 
@@ -109,12 +122,14 @@ impl ConnectionStore for MemoryStore {
         Ok(())
     }
     async fn room_connections(&self, room_id: &str) -> Result<Vec<RoomConn>> {
+        let now = self.clock.now_secs();
         let d = self.data.lock().unwrap();
         Ok(d.room_conns
             .range((room_id.to_string(), String::new())..)
             .take_while(|((r, _), _)| r == room_id)
             .map(|(_, c)| c.clone())
-            .filter(|c| !d.bars.contains_key(&(room_id.to_string(), c.user_id.clone())))
+            .filter(|c| c.expires_at >= now)
+            .filter(|c| d.bars.get(&(room_id.to_string(), c.user_id.clone())).is_none_or(|until| *until < now))
             .collect())
     }
     async fn bar_from_room(&self, room_id: &str, user_id: &str, until: u64) -> Result<()> {

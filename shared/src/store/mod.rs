@@ -5,6 +5,8 @@
 //! [`memory::MemoryStore`] in unit tests. Every method is a key lookup or a query on a key;
 //! nothing scans.
 
+#[cfg(any(test, feature = "contract"))]
+pub mod contract;
 pub mod dynamodb;
 pub mod memory;
 

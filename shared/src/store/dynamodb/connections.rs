@@ -1,7 +1,6 @@
 //! Connections and presence: `ConnectionsTable`, `UsersTable`.
 
 use super::*;
-use crate::clock::Clock;
 
 #[async_trait]
 impl ConnectionStore for DynamoStore {
@@ -209,7 +208,7 @@ impl ConnectionStore for DynamoStore {
             .expression_attribute_values(":r", s(room_id))
             .consistent_read(true);
         let items = self.query_all(q).await?;
-        let now = crate::clock::SystemClock.now_secs();
+        let now = self.clock.now_secs();
         let mut barred = HashSet::new();
         let mut out = Vec::with_capacity(items.len());
         for i in items {

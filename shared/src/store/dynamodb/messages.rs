@@ -247,27 +247,9 @@ impl DynamoStore {
             .condition_expression("attribute_exists(roomId) AND (attribute_not_exists(lastSeq) OR lastSeq < :n)")
             .expression_attribute_values(":n", n(m.seq))
             .expression_attribute_values(":t", n(m.created_at))
-            .expression_attribute_values(":p", AttributeValue::M(to_item(&preview(m))?))
-            .return_consumed_capacity(ReturnConsumedCapacity::Total)
-            .send()
-            .await;
-        match out {
-            Ok(o) => {
-                self.count_write(o.consumed_capacity());
-                Ok(())
-            }
-            // Already at or past it (a later message got there first).
-            Err(e)
-                if matches!(
-                    e.as_service_error(),
-                    Some(aws_sdk_dynamodb::operation::update_item::UpdateItemError::ConditionalCheckFailedException(_))
-                ) =>
-            {
-                self.count_failed_condition();
-                Ok(())
-            }
-            Err(e) => Err(err("UpdateItem", e)),
-        }
+            .expression_attribute_values(":p", AttributeValue::M(to_item(&preview(m))?));
+        // Refused: already at or past it (a later message got there first).
+        self.conditional_update(out).await.map(|_| ())
     }
 
     /// The seq of the room's newest message (0: none), read consistently.

@@ -88,6 +88,8 @@ pub struct DynamoStore {
     /// instance keeps the ones it has read (bounded), so most frames identify their caller
     /// without a read.
     connections: std::sync::Mutex<HashMap<String, ConnectionRecord>>,
+    /// What expiry is judged by: TTL deletes late, so expired items are ignored on read.
+    clock: Arc<dyn crate::clock::Clock>,
 }
 
 /// Connection rows a warm instance remembers at most.
@@ -139,7 +141,18 @@ const MAX_TX_ATTEMPTS: u32 = 60;
 
 impl DynamoStore {
     pub fn new(client: Client, tables: Tables) -> Self {
-        DynamoStore { client, t: tables, meter: Arc::new(CapacityMeter::default()), connections: Default::default() }
+        DynamoStore {
+            client,
+            t: tables,
+            meter: Arc::new(CapacityMeter::default()),
+            connections: Default::default(),
+            clock: Arc::new(crate::clock::SystemClock),
+        }
+    }
+
+    /// The app's clock (tests move it).
+    pub fn with_clock(self, clock: Arc<dyn crate::clock::Clock>) -> Self {
+        DynamoStore { clock, ..self }
     }
 
     pub fn meter(&self) -> Arc<CapacityMeter> {
@@ -280,20 +293,29 @@ impl DynamoStore {
         Ok(out.attributes.unwrap_or_default())
     }
 
-    /// An UpdateItem with a condition: `Ok(false)` when the condition refused it (billed as one
-    /// write unit), capacity counted either way.
-    async fn conditional_update(&self, u: aws_sdk_dynamodb::operation::update_item::builders::UpdateItemFluentBuilder) -> Result<bool> {
+    /// An UpdateItem with a condition: `Ok(None)` when the condition refused it (billed as one
+    /// write unit), else the attributes it returned (empty unless it asked for some); capacity
+    /// counted either way.
+    async fn conditional_update_returning(
+        &self,
+        u: aws_sdk_dynamodb::operation::update_item::builders::UpdateItemFluentBuilder,
+    ) -> Result<Option<Item>> {
         match u.return_consumed_capacity(ReturnConsumedCapacity::Total).send().await {
             Ok(out) => {
                 self.count_write(out.consumed_capacity());
-                Ok(true)
+                Ok(Some(out.attributes.unwrap_or_default()))
             }
             Err(e) if e.as_service_error().is_some_and(|e| e.is_conditional_check_failed_exception()) => {
                 self.count_failed_condition();
-                Ok(false)
+                Ok(None)
             }
             Err(e) => Err(err("UpdateItem", e)),
         }
+    }
+
+    /// An UpdateItem with a condition: `Ok(false)` when the condition refused it.
+    async fn conditional_update(&self, u: aws_sdk_dynamodb::operation::update_item::builders::UpdateItemFluentBuilder) -> Result<bool> {
+        Ok(self.conditional_update_returning(u).await?.is_some())
     }
 
     fn count_write(&self, cc: Option<&ConsumedCapacity>) {

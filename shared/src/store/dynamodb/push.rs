@@ -3,7 +3,6 @@
 
 use super::*;
 
-use aws_sdk_dynamodb::operation::update_item::UpdateItemError;
 use futures_util::stream::{self, StreamExt};
 
 /// Conditional writes in flight at once while claiming push slots.
@@ -35,21 +34,8 @@ impl super::super::PushStore for DynamoStore {
                     .condition_expression("attribute_exists(userId) AND (attribute_not_exists(pushedAt) OR pushedAt < :cutoff) AND (attribute_not_exists(muted) OR muted = :f)")
                     .expression_attribute_values(":now", n(now))
                     .expression_attribute_values(":cutoff", n(cutoff))
-                    .expression_attribute_values(":f", AttributeValue::Bool(false))
-                    .return_consumed_capacity(ReturnConsumedCapacity::Total)
-                    .send()
-                    .await;
-                let r = match out {
-                    Ok(o) => {
-                        self.count_write(o.consumed_capacity());
-                        Ok(true)
-                    }
-                    Err(e) if matches!(e.as_service_error(), Some(UpdateItemError::ConditionalCheckFailedException(_))) => {
-                        self.count_failed_condition();
-                        Ok(false)
-                    }
-                    Err(e) => Err(err("UpdateItem", e)),
-                };
+                    .expression_attribute_values(":f", AttributeValue::Bool(false));
+                let r = self.conditional_update(out).await;
                 (user, r)
             })
             .buffer_unordered(CLAIM_CONCURRENCY)
@@ -82,21 +68,8 @@ impl super::super::PushStore for DynamoStore {
             .update_expression("SET muted = :m")
             .condition_expression("attribute_exists(userId)")
             .expression_attribute_values(":m", AttributeValue::Bool(muted))
-            .return_values(ReturnValue::AllNew)
-            .return_consumed_capacity(ReturnConsumedCapacity::Total)
-            .send()
-            .await;
-        match out {
-            Ok(o) => {
-                self.count_write(o.consumed_capacity());
-                o.attributes.map(from_item).transpose()
-            }
-            Err(e) if matches!(e.as_service_error(), Some(UpdateItemError::ConditionalCheckFailedException(_))) => {
-                self.count_failed_condition();
-                Ok(None)
-            }
-            Err(e) => Err(err("UpdateItem", e)),
-        }
+            .return_values(ReturnValue::AllNew);
+        self.conditional_update_returning(out).await?.map(from_item).transpose()
     }
 
     async fn put_push_subscription(&self, sub: &PushSubscriptionRecord) -> Result<()> {

@@ -253,8 +253,7 @@ impl RoomStore for DynamoStore {
             .update_item()
             .table_name(&self.t.members)
             .set_key(Some(Self::member_key(room, user)))
-            .condition_expression("attribute_exists(userId)")
-            .return_consumed_capacity(ReturnConsumedCapacity::Total);
+            .condition_expression("attribute_exists(userId)");
         let u = match archived_seq {
             Some(seq) => u
                 .update_expression("SET archived = :t, archivedSeq = :s")
@@ -264,21 +263,7 @@ impl RoomStore for DynamoStore {
                 u.update_expression("SET archived = :f REMOVE archivedSeq").expression_attribute_values(":f", AttributeValue::Bool(false))
             }
         };
-        match u.send().await {
-            Ok(o) => {
-                self.count_write(o.consumed_capacity());
-                Ok(true)
-            }
-            Err(e)
-                if matches!(
-                    e.as_service_error(),
-                    Some(aws_sdk_dynamodb::operation::update_item::UpdateItemError::ConditionalCheckFailedException(_))
-                ) =>
-            {
-                Ok(false)
-            }
-            Err(e) => Err(err("UpdateItem", e)),
-        }
+        self.conditional_update(u).await
     }
 
     async fn set_room_context(&self, room_id: &str, name: Option<&str>, context: &crate::protocol::RoomContext) -> Result<()> {
@@ -376,26 +361,12 @@ impl RoomStore for DynamoStore {
             .table_name(&self.t.members)
             .set_key(Some(Self::member_key(room, user)))
             .condition_expression("ownSeq = :from")
-            .expression_attribute_values(":from", n(from))
-            .return_consumed_capacity(ReturnConsumedCapacity::Total);
+            .expression_attribute_values(":from", n(from));
         let u = match to {
             Some(v) => u.update_expression("SET ownSeq = :to").expression_attribute_values(":to", n(v)),
             None => u.update_expression("REMOVE ownSeq"),
         };
-        match u.send().await {
-            Ok(o) => {
-                self.count_write(o.consumed_capacity());
-                Ok(())
-            }
-            Err(e)
-                if matches!(
-                    e.as_service_error(),
-                    Some(aws_sdk_dynamodb::operation::update_item::UpdateItemError::ConditionalCheckFailedException(_))
-                ) =>
-            {
-                Ok(())
-            }
-            Err(e) => Err(err("UpdateItem", e)),
-        }
+        // Refused: someone else's send moved it on meanwhile; theirs stands.
+        self.conditional_update(u).await.map(|_| ())
     }
 }
