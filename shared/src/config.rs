@@ -76,7 +76,7 @@ fn var(name: &str) -> Option<String> {
 
 impl Config {
     pub fn from_env() -> Result<Config, String> {
-        let tables = Tables::from_lookup(|k| var(k))?;
+        let tables = Tables::from_lookup(var)?;
         let ws_endpoint = var("AWS_ENDPOINT_URL_APIGATEWAYMANAGEMENTAPI")
             .or_else(|| var("WS_ENDPOINT"))
             .ok_or("neither WS_ENDPOINT nor AWS_ENDPOINT_URL_APIGATEWAYMANAGEMENTAPI is set")?;
