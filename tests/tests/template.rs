@@ -352,3 +352,21 @@ fn the_openapi_document_the_function_and_the_template_have_the_same_routes() {
     assert_eq!(http.payload_format_version, "2.0");
     assert!(http.cors.is_some() && http.throttle.is_some(), "CORS and throttling are configured");
 }
+
+/// The README's Repository table names every function crate and every top-level folder of the
+/// repository (drift a reader would trip over).
+#[test]
+fn the_readme_names_every_function_and_folder() {
+    let readme = std::fs::read_to_string(repo_root().join("README.md")).unwrap();
+    let table = readme.split("## Repository").nth(1).expect("a Repository section");
+    for f in std::fs::read_dir(repo_root().join("functions")).unwrap().flatten() {
+        let name = format!("`functions/{}`", f.file_name().to_string_lossy());
+        assert!(table.contains(&name), "README's Repository table does not name {name}");
+    }
+    for dir in ["shared", "local", "tools", "infra", "events", "tests", "web", "docs", "bench", "scripts"] {
+        assert!(
+            table.contains(&format!("`{dir}/")) || table.contains(&format!("`{dir}`")),
+            "README's Repository table does not name {dir}/"
+        );
+    }
+}
