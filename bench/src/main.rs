@@ -172,6 +172,27 @@ async fn seed_messages(ddb: &aws_sdk_dynamodb::Client, table: &str, room: &str, 
     eprintln!("seeded {n} messages in {:.1}s", started.elapsed().as_secs_f64());
 }
 
+/// `n` users, `<user>i`, each with one live connection `<conn>i` (its row and its user's set;
+/// rooms register them when they are created).
+async fn connected_users(app: &App, user: &str, conn: &str, name: &str, n: usize) -> Vec<String> {
+    let mut users = Vec::with_capacity(n);
+    for i in 0..n {
+        let (u, c, label) = (format!("{user}{i}"), format!("{conn}{i}"), format!("{name} {i}"));
+        let rec = ConnectionRecord {
+            connection_id: c.clone(),
+            user_id: u.clone(),
+            name: Some(label.clone()),
+            role: Role::User,
+            connected_at: 0,
+            expires_at: u64::MAX / 2,
+        };
+        app.store.put_connection(&rec).await.unwrap();
+        app.store.attach_connection(&u, Some(&label), &c, 0).await.unwrap();
+        users.push(u);
+    }
+    users
+}
+
 #[tokio::main]
 async fn main() {
     let a = args();
@@ -205,22 +226,7 @@ async fn main() {
         .with_push(Arc::new(chat::push::MemoryPush::default()));
 
     // ---- 1. A room of N members, all connected.
-    let users: Vec<String> = (0..a.members).map(|i| format!("user{i}")).collect();
-    for (i, u) in users.iter().enumerate() {
-        let conn = format!("conn{i}");
-        app.store
-            .put_connection(&ConnectionRecord {
-                connection_id: conn.clone(),
-                user_id: u.clone(),
-                name: Some(format!("User {i}")),
-                role: Role::User,
-                connected_at: 0,
-                expires_at: u64::MAX / 2,
-            })
-            .await
-            .unwrap();
-        app.store.attach_connection(u, Some(&format!("User {i}")), &conn, 0).await.unwrap();
-    }
+    let users = connected_users(&app, "user", "conn", "User", a.members).await;
     let handle = |conn: &str, frame: Value| {
         let app = app.clone();
         let conn = conn.to_string();
@@ -287,22 +293,7 @@ async fn main() {
     // The same in rooms of `--big-room` members (500 and 1,000 by default), all connected: the
     // push decision reads no member row when everyone is there.
     for &size in &a.big_rooms {
-        let big: Vec<String> = (0..size).map(|i| format!("big{size}-{i}")).collect();
-        for (i, u) in big.iter().enumerate() {
-            let conn = format!("bigconn{size}-{i}");
-            app.store
-                .put_connection(&ConnectionRecord {
-                    connection_id: conn.clone(),
-                    user_id: u.clone(),
-                    name: Some(format!("Big {i}")),
-                    role: Role::User,
-                    connected_at: 0,
-                    expires_at: u64::MAX / 2,
-                })
-                .await
-                .unwrap();
-            app.store.attach_connection(u, Some(&format!("Big {i}")), &conn, 0).await.unwrap();
-        }
+        let big = connected_users(&app, &format!("big{size}-"), &format!("bigconn{size}-"), "Big", size).await;
         let first = format!("bigconn{size}-0");
         handle(&first, json!({"action": "room.create", "type": "group", "name": "Big", "members": big[1..]})).await;
         let last = notifier.last.lock().unwrap().get(&first).cloned().unwrap();

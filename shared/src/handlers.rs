@@ -39,6 +39,24 @@ pub fn features() -> Vec<Arc<dyn crate::app::Feature>> {
     vec![Arc::new(crate::support::SupportDesk)]
 }
 
+/// An app on the in-memory doubles with every feature, and handles on the doubles: what the
+/// functions' and the rules' unit tests run on.
+pub struct MemoryApp {
+    pub app: App,
+    pub store: Arc<crate::store::memory::MemoryStore>,
+    pub notifier: Arc<crate::notify::memory::MemoryNotifier>,
+    pub clock: Arc<crate::clock::ManualClock>,
+}
+
+/// [`MemoryApp`] at `now_ms` (a clock the test moves), with `cfg`.
+pub fn memory_app(now_ms: u64, cfg: crate::app::ChatConfig) -> MemoryApp {
+    let clock = Arc::new(crate::clock::ManualClock::new(now_ms));
+    let store = Arc::new(crate::store::memory::MemoryStore::new().with_clock(clock.clone()));
+    let notifier = Arc::new(crate::notify::memory::MemoryNotifier::new());
+    let app = App::new(store.clone(), notifier.clone(), clock.clone(), cfg).with_features(features());
+    MemoryApp { app, store, notifier, clock }
+}
+
 /// The production wiring: DynamoDB, the @connections API, the system clock.
 pub fn aws_app(cfg: &Config, sdk: &aws_config::SdkConfig) -> App {
     let store = DynamoStore::new(aws_sdk_dynamodb::Client::new(sdk), cfg.tables.clone());
@@ -177,17 +195,7 @@ pub async fn connect(
         connected_at: now,
         expires_at: now / 1000 + CONNECTION_TTL_SECS,
     };
-    let registered = async {
-        app.store.put_connection(&record).await?;
-        app.beat(&connection_id, &identity.user_id).await?;
-        let came_online = app.attach(&identity.user_id, identity.name.as_deref(), &connection_id).await?;
-        for f in &app.features {
-            f.connected(app, &record, came_online).await?;
-        }
-        Ok::<(), ChatError>(())
-    }
-    .await;
-    if let Err(e) = registered {
+    if let Err(e) = register_connection(app, &record).await {
         tracing::error!(connection_id, error = %e, "cannot register the connection");
         return Ok(response(500, Some("Internal server error")));
     }
@@ -199,6 +207,19 @@ pub async fn connect(
         }
     }
     Ok(r)
+}
+
+/// What `$connect` does once the caller is known: the connection's row, its first heartbeat, the
+/// user's rooms and presence, the features' hooks (an operator's console hears the queue).
+/// Returns whether the user came online with it.
+pub async fn register_connection(app: &App, record: &ConnectionRecord) -> Result<bool, ChatError> {
+    app.store.put_connection(record).await?;
+    app.beat(&record.connection_id, &record.user_id).await?;
+    let came_online = app.attach(&record.user_id, record.name.as_deref(), &record.connection_id).await?;
+    for f in &app.features {
+        f.connected(app, record, came_online).await?;
+    }
+    Ok(came_online)
 }
 
 /// `$disconnect`: unregister; announce the user offline if it was their last connection.

@@ -2,11 +2,10 @@
 // One stack and one browser for this file; every test uses its own users (own contexts).
 
 import assert from 'node:assert/strict';
-import { after, before, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import {
   assertClean,
   bubbles,
-  launchBrowser,
   newUser,
   openRoom,
   openUser,
@@ -18,28 +17,18 @@ import {
   signIn,
   startDirect,
   guard,
-  startStack,
+  withStack,
   waitForBubble,
 } from './helpers.mjs';
 
-let stack;
-let browser;
-
-before(async () => {
-  [stack, browser] = await Promise.all([startStack(), launchBrowser()]);
-});
-
-after(async () => {
-  await browser?.close();
-  await stack?.stop();
-});
+const env = withStack();
 
 describe('demo chat', { timeout: 120_000 }, () => {
   test('two people chat both ways', guard(async () => {
-    const alice = await newUser(browser, stack.origin);
+    const alice = await newUser(env.browser, env.stack.origin);
     await screenshot(alice.page, '01-sign-in');
     await signIn(alice, 'Alice');
-    const bob = await openUser(browser, stack.origin, 'Bob');
+    const bob = await openUser(env.browser, env.stack.origin, 'Bob');
 
     const roomId = await startDirect(alice.page, 'bob');
     await send(alice.page, 'Hi Bob!');
@@ -74,10 +63,10 @@ describe('demo chat', { timeout: 120_000 }, () => {
     assert.equal(await bob.page.evaluate((id) => window.chatApp.chat.room(id).unread, roomId), 0);
     assertClean(assert, alice, bob);
     await Promise.all([alice.context.close(), bob.context.close()]);
-  }, () => stack));
+  }, () => env.stack));
 
   test('ticks go sending → sent → delivered → read', guard(async () => {
-    const carol = await openUser(browser, stack.origin, 'Carol');
+    const carol = await openUser(env.browser, env.stack.origin, 'Carol');
     const roomId = await startDirect(carol.page, 'dan'); // Dan has never signed in
     await recordStatuses(carol.page);
     await send(carol.page, 'Are you there, Dan?');
@@ -87,7 +76,7 @@ describe('demo chat', { timeout: 120_000 }, () => {
     assert.equal(mine.status, 'sent');
 
     // Dan signs in and only looks at his room list: his device has received the message.
-    const dan = await openUser(browser, stack.origin, 'Dan');
+    const dan = await openUser(env.browser, env.stack.origin, 'Dan');
     await dan.page.waitForSelector(`.room[data-room-id="${roomId}"] .badge`);
     await waitForBubble(carol.page, 'Are you there, Dan?', { status: 'delivered' });
     await screenshot(carol.page, '03a-conversation-delivered');
@@ -116,11 +105,11 @@ describe('demo chat', { timeout: 120_000 }, () => {
     await screenshot(carol.page, '03-conversation-ticks');
     assertClean(assert, carol, dan);
     await Promise.all([carol.context.close(), dan.context.close()]);
-  }, () => stack));
+  }, () => env.stack));
 
   test('typing: shown while someone types, without flicker; gone at once on blur, pause and send', guard(async (t) => {
-    const erin = await openUser(browser, stack.origin, 'Erin');
-    const frank = await openUser(browser, stack.origin, 'Frank');
+    const erin = await openUser(env.browser, env.stack.origin, 'Erin');
+    const frank = await openUser(env.browser, env.stack.origin, 'Frank');
     const roomId = await startDirect(erin.page, 'frank');
     await send(erin.page, 'Frank, are you typing?');
     await frank.page.waitForSelector(`.room[data-room-id="${roomId}"]`);
@@ -195,12 +184,12 @@ describe('demo chat', { timeout: 120_000 }, () => {
     await erin.page.waitForFunction(() => window.chatApp.root.getElementById('typing').textContent === '', null, { timeout: 2500 });
     assertClean(assert, erin, frank);
     await Promise.all([erin.context.close(), frank.context.close()]);
-  }, () => stack));
+  }, () => env.stack));
 
   test('content is shown as text, never as HTML', guard(async () => {
     const evil = '<img src=x onerror=alert(1)>';
-    const grace = await openUser(browser, stack.origin, 'Grace');
-    const mallory = await openUser(browser, stack.origin, '<img src=x onerror=alert(2)>', 'mallory');
+    const grace = await openUser(env.browser, env.stack.origin, 'Grace');
+    const mallory = await openUser(env.browser, env.stack.origin, '<img src=x onerror=alert(2)>', 'mallory');
     assert.equal(await mallory.page.textContent('#me-name'), '<img src=x onerror=alert(2)>');
 
     // A group whose name is markup, with a message that is markup.
@@ -237,14 +226,14 @@ describe('demo chat', { timeout: 120_000 }, () => {
     assert.equal(await grace.page.textContent('li.msg.theirs .sender'), '<img src=x onerror=alert(2)>');
     assertClean(assert, grace, mallory); // includes: no dialog ever opened
     await Promise.all([grace.context.close(), mallory.context.close()]);
-  }, () => stack));
+  }, () => env.stack));
 
   test('history: older pages load when scrolling up, in order, without duplicates', guard(async () => {
-    const olga = await openUser(browser, stack.origin, 'Olga');
+    const olga = await openUser(env.browser, env.stack.origin, 'Olga');
     const roomId = await startDirect(olga.page, 'pete');
     const texts = Array.from({ length: 70 }, (_, i) => `history ${i + 1}`);
     await seedMessages(olga.page, roomId, texts);
-    const pete = await openUser(browser, stack.origin, 'Pete'); // comes later: nothing held yet
+    const pete = await openUser(env.browser, env.stack.origin, 'Pete'); // comes later: nothing held yet
 
     await pete.page.waitForSelector(`.room[data-room-id="${roomId}"] .badge`);
     assert.equal(await pete.page.textContent(`.room[data-room-id="${roomId}"] .badge`), '70');
@@ -271,11 +260,11 @@ describe('demo chat', { timeout: 120_000 }, () => {
     await pete.page.waitForFunction((id) => window.chatApp.chat.room(id).unread === 0, roomId);
     assertClean(assert, olga, pete);
     await Promise.all([olga.context.close(), pete.context.close()]);
-  }, () => stack));
+  }, () => env.stack));
 
   test('edit and delete own messages; others see the edit and a tombstone', guard(async () => {
-    const hugo = await openUser(browser, stack.origin, 'Hugo');
-    const ines = await openUser(browser, stack.origin, 'Ines');
+    const hugo = await openUser(env.browser, env.stack.origin, 'Hugo');
+    const ines = await openUser(env.browser, env.stack.origin, 'Ines');
     const roomId = await startDirect(hugo.page, 'ines');
     await send(hugo.page, 'first draft');
     await send(hugo.page, 'to be deleted');
@@ -302,5 +291,5 @@ describe('demo chat', { timeout: 120_000 }, () => {
     assert.deepEqual((await bubbles(ines.page)).map((m) => m.text), ['final text', 'This message was deleted']);
     assertClean(assert, hugo, ines);
     await Promise.all([hugo.context.close(), ines.context.close()]);
-  }, () => stack));
+  }, () => env.stack));
 });

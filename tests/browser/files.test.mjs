@@ -6,20 +6,10 @@
 
 import assert from 'node:assert/strict';
 import { deflateSync } from 'node:zlib';
-import { after, before, describe, test } from 'node:test';
-import { DESKTOP, assertClean, guard, launchBrowser, openRoom, openUser, screenshot, serverHistory, startDirect, startStack, waitForBubble } from './helpers.mjs';
+import { describe, test } from 'node:test';
+import { DESKTOP, assertClean, guard, openRoom, openUser, screenshot, serverHistory, startDirect, withStack, waitForBubble } from './helpers.mjs';
 
-let stack;
-let browser;
-
-before(async () => {
-  [stack, browser] = await Promise.all([startStack(), launchBrowser()]);
-});
-
-after(async () => {
-  await browser?.close();
-  await stack?.stop();
-});
+const env = withStack();
 
 /** A real PNG of noise (so it does not compress: ~`w*h*3` bytes), for a slow-enough upload. */
 function png(w, h) {
@@ -76,8 +66,8 @@ async function attach(page, files) {
 }
 
 async function pair(a, b, options = {}) {
-  const first = await openUser(browser, stack.origin, a, a.toLowerCase(), options.first);
-  const second = await openUser(browser, stack.origin, b, b.toLowerCase(), options.second);
+  const first = await openUser(env.browser, env.stack.origin, a, a.toLowerCase(), options.first);
+  const second = await openUser(env.browser, env.stack.origin, b, b.toLowerCase(), options.second);
   const roomId = await startDirect(first.page, b.toLowerCase());
   await first.page.fill('#composer-input', 'files coming');
   await first.page.press('#composer-input', 'Enter');
@@ -133,7 +123,7 @@ describe('attachments', { timeout: 180_000 }, () => {
     await bo.page.waitForFunction(() => !window.chatApp.root.getElementById('lightbox').open);
     assertClean(assert, ada, bo);
     await Promise.all([ada.context.close(), bo.context.close()]);
-  }, () => stack));
+  }, () => env.stack));
 
   test('a file: a card with its name, size and type; it downloads under its name', guard(async () => {
     const { first: cal, second: dot, roomId } = await pair('Cal', 'Dot', { first: { mobile: true }, second: { viewport: DESKTOP } });
@@ -155,7 +145,7 @@ describe('attachments', { timeout: 180_000 }, () => {
     await screenshot(cal.page, '24-phone-file-sent');
     assertClean(assert, cal, dot);
     await Promise.all([cal.context.close(), dot.context.close()]);
-  }, () => stack));
+  }, () => env.stack));
 
   test('cancel stops an upload; an upload made offline waits in the outbox and goes when back', guard(async () => {
     const { first: eli, second: fox, roomId } = await pair('Eli', 'Fox');
@@ -182,5 +172,5 @@ describe('attachments', { timeout: 180_000 }, () => {
     assert.equal(new Set(sends.map((f) => f.clientId)).size, 1);
     assertClean(assert, eli, fox);
     await Promise.all([eli.context.close(), fox.context.close()]);
-  }, () => stack));
+  }, () => env.stack));
 });

@@ -8,6 +8,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
+import { after, before } from 'node:test';
 import { chromium } from 'playwright-core';
 
 export const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
@@ -398,4 +399,20 @@ export async function seedMessages(page, roomId, texts) {
     },
     { roomId, texts },
   );
+}
+
+/**
+ * One local stack and one browser for a test file: started before its tests, stopped after.
+ * `env.stack` and `env.browser` are set once `before` has run.
+ */
+export function withStack() {
+  const env = /** @type {{stack: any, browser: any}} */ ({ stack: undefined, browser: undefined });
+  before(async () => {
+    [env.stack, env.browser] = await Promise.all([startStack(), launchBrowser()]);
+  });
+  after(async () => {
+    await env.browser?.close();
+    await env.stack?.stop();
+  });
+  return env;
 }

@@ -2,11 +2,10 @@
 // stored or shown twice, and the order is the order of writing.
 
 import assert from 'node:assert/strict';
-import { after, before, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import {
   assertClean,
   bubbles,
-  launchBrowser,
   newUser,
   openRoom,
   openUser,
@@ -18,22 +17,12 @@ import {
   startDirect,
   acceptedSends,
   guard,
-  startStack,
+  withStack,
   waitFor,
   waitForBubble,
 } from './helpers.mjs';
 
-let stack;
-let browser;
-
-before(async () => {
-  [stack, browser] = await Promise.all([startStack(), launchBrowser()]);
-});
-
-after(async () => {
-  await browser?.close();
-  await stack?.stop();
-});
+const env = withStack();
 
 /** The outbox the SDK keeps in localStorage. */
 const outbox = (page) =>
@@ -45,10 +34,10 @@ const outbox = (page) =>
 
 /** Two people with a direct room that both have open. */
 async function pair(a, aId, b, bId, { beforeSignIn } = {}) {
-  const first = await newUser(browser, stack.origin);
+  const first = await newUser(env.browser, env.stack.origin);
   if (beforeSignIn) await beforeSignIn(first);
   await signIn(first, a, aId);
-  const second = await openUser(browser, stack.origin, b, bId);
+  const second = await openUser(env.browser, env.stack.origin, b, bId);
   const roomId = await startDirect(first.page, bId);
   await send(first.page, 'hello');
   await second.page.waitForSelector(`.room[data-room-id="${roomId}"]`);
@@ -110,7 +99,7 @@ describe('offline and reload', { timeout: 120_000 }, () => {
     t.diagnostic(`sockets opened after the cut: ${sockets.length}; closed: ${sockets.filter((s) => s.isClosed()).length}`);
     assertClean(assert, alice, bob);
     await Promise.all([alice.context.close(), bob.context.close()]);
-  }, () => stack));
+  }, () => env.stack));
 
   test('a message queued before a page reload is sent exactly once after it', guard(async (t) => {
     let blocked = false;
@@ -174,7 +163,7 @@ describe('offline and reload', { timeout: 120_000 }, () => {
     assert.deepEqual(await outbox(kim.page), []);
     assertClean(assert, kim, lee);
     await Promise.all([kim.context.close(), lee.context.close()]);
-  }, () => stack));
+  }, () => env.stack));
 
   test('a message whose ack was lost before a reload is stored and shown once', guard(async (t) => {
     let dropAcks = false;
@@ -262,7 +251,7 @@ describe('offline and reload', { timeout: 120_000 }, () => {
     assert.deepEqual(await outbox(max.page), []);
     assertClean(assert, max, noor);
     await Promise.all([max.context.close(), noor.context.close()]);
-  }, () => stack));
+  }, () => env.stack));
 
   test('reload while offline: the app shell, its rooms and its outbox come from the device; sent when back', guard(async () => {
     const { first: uma, second: vic, roomId } = await pair('Uma', 'uma', 'Vic', 'vic');
@@ -296,5 +285,5 @@ describe('offline and reload', { timeout: 120_000 }, () => {
     assert.deepEqual(await outbox(uma.page), []);
     assertClean(assert, uma, vic);
     await Promise.all([uma.context.close(), vic.context.close()]);
-  }, () => stack));
+  }, () => env.stack));
 });

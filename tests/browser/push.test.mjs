@@ -7,26 +7,16 @@
 // for, as the contract says (GET /push/key, POST and DELETE /push/subscriptions).
 
 import assert from 'node:assert/strict';
-import { after, before, describe, test } from 'node:test';
-import { assertClean, guard, launchBrowser, newUser, openRoom, openUser, send, signIn, startDirect, startStack, waitFor, waitForBubble } from './helpers.mjs';
+import { describe, test } from 'node:test';
+import { assertClean, guard, newUser, openRoom, openUser, send, signIn, startDirect, withStack, waitFor, waitForBubble } from './helpers.mjs';
 
-let stack;
-let browser;
-
-before(async () => {
-  [stack, browser] = await Promise.all([startStack(), launchBrowser()]);
-});
-
-after(async () => {
-  await browser?.close();
-  await stack?.stop();
-});
+const env = withStack();
 
 const VAPID = 'BEl62iUYgUivxIkv69yViEuiBIa-Ib9-SkvMeAtA3LFgDzkrxZJjSgSnfckjBJuBkr3qBUYIHBQFLXYp5Nksh8U';
 
 /** A user whose browser may show notifications, with a stand-in push service and push routes. */
 async function pushUser(name, id) {
-  const u = await newUser(browser, stack.origin, { permissions: ['notifications'] });
+  const u = await newUser(env.browser, env.stack.origin, { permissions: ['notifications'] });
   u.api = [];
   await u.context.addInitScript(() => {
     window.__permissionAsked = 0;
@@ -103,12 +93,12 @@ describe('web push', { timeout: 120_000 }, () => {
     else assert.equal(await ann.page.getAttribute('#mute', 'aria-pressed'), 'true');
     assertClean(assert, ann);
     await ann.context.close();
-  }, () => stack));
+  }, () => env.stack));
 
   test('a push: a notification, but not for the room on screen; a click opens its room', guard(async () => {
     const cy = await pushUser('Cy', 'cy-push');
-    const dee = await openUser(browser, stack.origin, 'Dee', 'dee-push');
-    const eve = await openUser(browser, stack.origin, 'Eve', 'eve-push');
+    const dee = await openUser(env.browser, env.stack.origin, 'Dee', 'dee-push');
+    const eve = await openUser(env.browser, env.stack.origin, 'Eve', 'eve-push');
     const withDee = await startDirect(dee.page, 'cy-push');
     await send(dee.page, 'hi Cy');
     const withEve = await startDirect(eve.page, 'cy-push');
@@ -118,7 +108,7 @@ describe('web push', { timeout: 120_000 }, () => {
     await recordNotifications(cy.page);
     const { cdp, id } = await registrationId(cy);
     const push = (roomId, title, sender, preview, seq) =>
-      cdp.send('ServiceWorker.deliverPushMessage', { origin: stack.origin, registrationId: id, data: JSON.stringify({ type: 'message', roomId, roomTitle: title, senderName: sender, preview, seq }) });
+      cdp.send('ServiceWorker.deliverPushMessage', { origin: env.stack.origin, registrationId: id, data: JSON.stringify({ type: 'message', roomId, roomTitle: title, senderName: sender, preview, seq }) });
 
     // Dee's room is on screen: no notification.
     await push(withDee, 'Dee', 'Dee', 'are you there?', 2);
@@ -142,5 +132,5 @@ describe('web push', { timeout: 120_000 }, () => {
     assert.deepEqual(await cy.page.evaluate(async () => (await (await navigator.serviceWorker.ready).getNotifications()).length), 0, 'closed');
     assertClean(assert, cy, dee, eve);
     await Promise.all([cy.context.close(), dee.context.close(), eve.context.close()]);
-  }, () => stack));
+  }, () => env.stack));
 });

@@ -110,6 +110,15 @@ async fn stored(s: &TestStack, user: &str) -> Vec<std::collections::HashMap<Stri
     out.items().to_vec()
 }
 
+/// Waits until the user has one subscription left; its `field`.
+async fn one_left(s: &TestStack, user: &str, field: &str) -> Vec<String> {
+    eventually(&format!("one subscription of {user} left"), || async {
+        let v: Vec<String> = stored(s, user).await.iter().map(|i| i[field].as_s().unwrap().clone()).collect();
+        (v.len() == 1).then_some(v)
+    })
+    .await
+}
+
 /// Registers a browser subscription for the token's user (`POST /push/subscriptions`).
 async fn register(s: &TestStack, token: &str, sub: &Value) -> Value {
     let r = rest("POST", &format!("{}/push/subscriptions", s.api()), Some(token), Some(sub)).await;
@@ -228,11 +237,7 @@ async fn a_subscription_the_push_service_says_is_gone_is_removed() {
     let room = direct(&mut a, &bob).await;
     send(&mut a, &room, "d-1", "anyone there?").await;
     ps.exactly(&live_id, 1).await;
-    let ids = eventually("the gone subscription removed", || async {
-        let ids: Vec<String> = stored(&s, &bob).await.iter().map(|i| i["id"].as_s().unwrap().clone()).collect();
-        (ids.len() == 1).then_some(ids)
-    })
-    .await;
+    let ids = one_left(&s, &bob, "id").await;
     assert_eq!(ids, [live_reg["id"].as_str().unwrap()]);
     assert_ne!(dead_reg["id"], live_reg["id"]);
     let dead_seen = ps.received(&dead_id).await;
@@ -390,11 +395,7 @@ async fn a_stored_inside_endpoint_is_never_connected_to_and_is_removed() {
     let room = direct(&mut a, &bob).await;
     send(&mut a, &room, "ssrf-1", "hello").await;
     ps.exactly(&live_id, 1).await;
-    let left = eventually("the inside subscriptions removed", || async {
-        let endpoints: Vec<String> = stored(&s, &bob).await.iter().map(|i| i["endpoint"].as_s().unwrap().clone()).collect();
-        (endpoints.len() == 1).then_some(endpoints)
-    })
-    .await;
+    let left = one_left(&s, &bob, "endpoint").await;
     assert_eq!(left, [live["endpoint"].as_str().unwrap()]);
     assert_eq!(connections.load(std::sync::atomic::Ordering::SeqCst), 0, "the notify function connected to an inside address");
     assert!(s.logs().contains("push endpoint refused"), "{}", s.logs());

@@ -14,21 +14,16 @@ async fn main() -> Result<(), Error> {
 
 #[cfg(test)]
 mod tests {
-    use chat::app::{App, ChatConfig};
+    use chat::app::ChatConfig;
     use chat::auth::{AuthConfig, Verifier};
-    use chat::clock::ManualClock;
-    use chat::notify::memory::MemoryNotifier;
+    use chat::handlers::memory_app;
     use chat::rest::{handle, Api};
-    use chat::store::memory::MemoryStore;
-    use std::sync::Arc;
 
     /// Every sample event of `events/http` (tokens signed with `events-secret`) is a payload 2.0
     /// event lambda_http reads, routed by its `routeKey`, answered in order on in-memory doubles.
     #[tokio::test]
     async fn the_sample_events_are_handled_in_order() {
-        let notifier = Arc::new(MemoryNotifier::new());
-        let app = App::new(Arc::new(MemoryStore::new()), notifier, Arc::new(ManualClock::new(1_795_434_000_000)), ChatConfig::default())
-            .with_features(chat::handlers::features());
+        let app = memory_app(1_795_434_000_000, ChatConfig::default()).app;
         let api = Api {
             app,
             verifier: Verifier::new(AuthConfig { hs256_secret: Some(b"events-secret".to_vec()), ..Default::default() }),

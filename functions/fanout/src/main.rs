@@ -14,21 +14,15 @@ async fn main() -> Result<(), Error> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use chat::app::{App, ChatConfig};
-    use chat::clock::ManualClock;
+    use chat::app::ChatConfig;
+    use chat::handlers::{memory_app, MemoryApp};
     use chat::model::RoomConn;
-    use chat::notify::memory::MemoryNotifier;
-    use chat::store::memory::MemoryStore;
-    use std::sync::Arc;
 
     /// The sample SNS event carries a `deliver` task: its frame reaches the listed connections.
     #[tokio::test]
     async fn the_sample_task_event_is_run() {
         let e: SnsEvent = serde_json::from_str(include_str!("../../../events/sns/fanout-deliver.json")).unwrap();
-        let notifier = Arc::new(MemoryNotifier::new());
-        let store = Arc::new(MemoryStore::new());
-        let app = App::new(store.clone(), notifier.clone(), Arc::new(ManualClock::new(0)), ChatConfig::default())
-            .with_features(chat::handlers::features());
+        let MemoryApp { app, store, notifier, .. } = memory_app(0, ChatConfig::default());
         use chat::store::ConnectionStore;
         store
             .register_connections(&[RoomConn {

@@ -14,11 +14,8 @@ async fn main() -> Result<(), Error> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use chat::app::{App, ChatConfig};
-    use chat::clock::ManualClock;
-    use chat::notify::memory::MemoryNotifier;
-    use chat::store::memory::MemoryStore;
-    use std::sync::Arc;
+    use chat::app::ChatConfig;
+    use chat::handlers::{memory_app, MemoryApp};
 
     /// The sample stream batch (an insert, then an edit that drops "refund") leaves postings for
     /// the edited text only.
@@ -26,9 +23,7 @@ mod tests {
     async fn the_sample_stream_event_is_indexed() {
         let e: Event = serde_json::from_str(include_str!("../../../events/stream/messages.json")).unwrap();
         assert_eq!(e.records.len(), 2);
-        let store = Arc::new(MemoryStore::new());
-        let app = App::new(store.clone(), Arc::new(MemoryNotifier::new()), Arc::new(ManualClock::new(0)), ChatConfig::default())
-            .with_features(chat::handlers::features());
+        let MemoryApp { app, store, .. } = memory_app(0, ChatConfig::default());
         handlers::index(&app, e).await.unwrap();
         use chat::store::SearchStore;
         assert_eq!(store.search_room("or_sample", "parcel", &[], None, 10).await.unwrap().len(), 1);

@@ -13,11 +13,8 @@ async fn main() -> Result<(), Error> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use chat::app::{App, ChatConfig};
-    use chat::clock::ManualClock;
-    use chat::notify::memory::MemoryNotifier;
-    use chat::store::memory::MemoryStore;
-    use std::sync::Arc;
+    use chat::app::ChatConfig;
+    use chat::handlers::{memory_app, MemoryApp};
 
     /// Every sample event of a message route deserializes, carries a valid frame for its route,
     /// and the handler answers it (here: the connection is unknown, so `unauthorized`).
@@ -40,9 +37,7 @@ mod tests {
             let parsed = chat::cmd::parse(e.body.as_deref().unwrap());
             assert_eq!(parsed.is_ok(), route != "$default", "{name}: {parsed:?}");
 
-            let notifier = Arc::new(MemoryNotifier::new());
-            let app = App::new(Arc::new(MemoryStore::new()), notifier.clone(), Arc::new(ManualClock::new(0)), ChatConfig::default())
-                .with_features(chat::handlers::features());
+            let MemoryApp { app, notifier, .. } = memory_app(0, ChatConfig::default());
             let conn = e.request_context.connection_id.clone().unwrap();
             let resp = handlers::message(&app, e).await.unwrap();
             assert_eq!(resp.status_code, 200);

@@ -17,23 +17,18 @@ async fn main() -> Result<(), Error> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use chat::app::{App, ChatConfig};
-    use chat::clock::ManualClock;
-    use chat::notify::memory::MemoryNotifier;
+    use chat::app::ChatConfig;
+    use chat::handlers::{memory_app, MemoryApp};
     use chat::push::webpush::MemoryPushSender;
     use chat::push::PushSubscriptionRecord;
-    use chat::store::memory::MemoryStore;
     use chat::store::PushStore;
-    use std::sync::Arc;
 
     /// The sample SNS event carries a push batch for bob and carol: bob's two browsers get the
     /// payload, the one whose push service answers 410 is removed; carol has none.
     #[tokio::test]
     async fn the_sample_push_event_is_sent() {
         let e: SnsEvent = serde_json::from_str(include_str!("../../../events/sns/notify-push.json")).unwrap();
-        let store = Arc::new(MemoryStore::new());
-        let app = App::new(store.clone(), Arc::new(MemoryNotifier::new()), Arc::new(ManualClock::new(0)), ChatConfig::default())
-            .with_features(chat::handlers::features());
+        let MemoryApp { app, store, .. } = memory_app(0, ChatConfig::default());
         // A browser's keys (P-256 point and auth secret), as `PushSubscription.toJSON()` gives them.
         let keys = ("BLn9b-VR0ca83knDNZ32dCHGyjJp-1riX9ZTN40MqV8K_LpQmLqxC_DoHvqvFXO_nGdAB4W9dogZb_sM-uV4JbY", "_ordMnz7uTCmrpBTeUV4Bw");
         for (i, endpoint) in ["https://push.example.net/live", "https://push.example.net/dead"].iter().enumerate() {

@@ -17,23 +17,17 @@ async fn main() -> Result<(), Error> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use chat::app::{App, ChatConfig};
-    use chat::clock::ManualClock;
+    use chat::app::ChatConfig;
+    use chat::handlers::{memory_app, MemoryApp};
     use chat::model::{ConnectionRecord, Role};
-    use chat::notify::memory::MemoryNotifier;
-    use chat::store::memory::MemoryStore;
     use chat::store::ConnectionStore;
-    use std::sync::Arc;
 
     /// The sample scheduled event runs a sweep: a connection silent for 3 intervals is closed,
     /// one that keeps beating is not.
     #[tokio::test]
     async fn the_sample_schedule_event_sweeps_silent_connections() {
         let e: CloudWatchEvent = serde_json::from_str(include_str!("../../../events/schedule/sweep.json")).unwrap();
-        let notifier = Arc::new(MemoryNotifier::new());
-        let store = Arc::new(MemoryStore::new());
-        let clock = Arc::new(ManualClock::new(1_000_000_000));
-        let app = App::new(store.clone(), notifier.clone(), clock.clone(), ChatConfig::default()).with_features(chat::handlers::features());
+        let MemoryApp { app, store, notifier, clock } = memory_app(1_000_000_000, ChatConfig::default());
         for (c, u) in [("quiet", "q"), ("alive", "a"), ("ghost", "g")] {
             store
                 .put_connection(&ConnectionRecord {

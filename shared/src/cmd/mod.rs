@@ -240,6 +240,6 @@ pub(crate) fn json_len<T: serde::Serialize>(v: &T) -> usize {
 #[cfg(test)]
 mod fuzz;
 #[cfg(test)]
-mod tests;
+pub(crate) mod tests;
 #[cfg(test)]
 use tests as tests_support;

@@ -4,7 +4,7 @@ use super::webpush::{self, MemoryPushSender, VapidKeys};
 use super::*;
 use crate::app::{App, ChatConfig};
 use crate::clock::ManualClock;
-use crate::model::{ConnectionRecord, Role};
+use crate::model::Role;
 use crate::notify::memory::MemoryNotifier;
 use crate::store::memory::MemoryStore;
 use crate::store::PushStore;
@@ -22,30 +22,12 @@ struct World {
 
 impl World {
     fn new() -> World {
-        let notifier = Arc::new(MemoryNotifier::new());
-        let clock = Arc::new(ManualClock::new(1_800_000_000_000));
+        let m = crate::handlers::memory_app(1_800_000_000_000, ChatConfig { push_interval_secs: 60, ..ChatConfig::default() });
         let push = Arc::new(MemoryPush::default());
-        let app = App::new(
-            Arc::new(MemoryStore::new()),
-            notifier.clone(),
-            clock.clone(),
-            ChatConfig { push_interval_secs: 60, ..ChatConfig::default() },
-        )
-        .with_features(crate::handlers::features())
-        .with_push(push.clone());
-        World { app, notifier, clock, push }
+        World { app: m.app.with_push(push.clone()), notifier: m.notifier, clock: m.clock, push }
     }
     async fn connect(&self, user: &str, conn: &str) {
-        let rec = ConnectionRecord {
-            connection_id: conn.into(),
-            user_id: user.into(),
-            name: Some(user.to_uppercase()),
-            role: Role::User,
-            connected_at: 0,
-            expires_at: 0,
-        };
-        self.app.store.put_connection(&rec).await.unwrap();
-        self.app.attach(user, rec.name.as_deref(), conn).await.unwrap();
+        crate::cmd::tests::connect_as(&self.app, user, conn, Role::User).await;
     }
     async fn disconnect(&self, conn: &str) {
         self.app.detach(conn).await.unwrap();

@@ -5,16 +5,7 @@ use super::*;
 #[async_trait]
 impl ConnectionStore for DynamoStore {
     async fn put_connection(&self, c: &ConnectionRecord) -> Result<()> {
-        let out = self
-            .client
-            .put_item()
-            .table_name(&self.t.connections)
-            .set_item(Some(to_item(c)?))
-            .return_consumed_capacity(ReturnConsumedCapacity::Total)
-            .send()
-            .await
-            .map_err(|e| err("PutItem", e))?;
-        self.count_write(out.consumed_capacity());
+        self.put_item(&self.t.connections, to_item(c)?).await?;
         Ok(())
     }
 
@@ -230,20 +221,13 @@ impl ConnectionStore for DynamoStore {
     }
 
     async fn bar_from_room(&self, room_id: &str, user_id: &str, until: u64) -> Result<()> {
-        let out = self
-            .client
-            .put_item()
-            .table_name(&self.t.room_conns)
-            .item("r", s(room_id))
-            .item("c", s(format!("{BAR_PREFIX}{user_id}")))
-            .item("u", s(user_id))
-            .item("x", n(until))
-            .return_consumed_capacity(ReturnConsumedCapacity::Total)
-            .send()
-            .await
-            .map_err(|e| err("PutItem", e))?;
-        self.count_write(out.consumed_capacity());
-        Ok(())
+        let item = HashMap::from([
+            ("r".to_string(), s(room_id)),
+            ("c".to_string(), s(format!("{BAR_PREFIX}{user_id}"))),
+            ("u".to_string(), s(user_id)),
+            ("x".to_string(), n(until)),
+        ]);
+        self.put_item(&self.t.room_conns, item).await
     }
 
     async fn unbar(&self, room_id: &str, user_ids: &[String]) -> Result<()> {

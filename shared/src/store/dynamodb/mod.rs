@@ -281,6 +281,21 @@ impl DynamoStore {
         Ok(())
     }
 
+    /// PutItem of a whole item (capacity counted).
+    async fn put_item(&self, table: &str, item: Item) -> Result<()> {
+        let out = self
+            .client
+            .put_item()
+            .table_name(table)
+            .set_item(Some(item))
+            .return_consumed_capacity(ReturnConsumedCapacity::Total)
+            .send()
+            .await
+            .map_err(|e| err("PutItem", e))?;
+        self.count_write(out.consumed_capacity());
+        Ok(())
+    }
+
     /// An unconditional UpdateItem returning the attributes it changed (capacity counted).
     async fn update_returning_new(&self, u: aws_sdk_dynamodb::operation::update_item::builders::UpdateItemFluentBuilder) -> Result<Item> {
         let out = u

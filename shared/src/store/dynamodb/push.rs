@@ -81,16 +81,7 @@ impl super::super::PushStore for DynamoStore {
                 self.delete_push_subscription(&oldest.user_id, &oldest.id).await?;
             }
         }
-        let out = self
-            .client
-            .put_item()
-            .table_name(&self.t.push_subscriptions)
-            .set_item(Some(to_item(sub)?))
-            .return_consumed_capacity(ReturnConsumedCapacity::Total)
-            .send()
-            .await
-            .map_err(|e| err("PutItem", e))?;
-        self.count_write(out.consumed_capacity());
+        self.put_item(&self.t.push_subscriptions, to_item(sub)?).await?;
         Ok(())
     }
 
