@@ -38,14 +38,18 @@ describe('the SDK package', { timeout: 180_000 }, () => {
       'chat-ui-styles.js',
       'chat-ui.js',
       'chat.js',
+      'codes.js',
       'dom.js',
+      'jwt.js',
       'package.json',
       'service-worker.js',
       'text.js',
       'types/chat-ui-styles.d.ts',
       'types/chat-ui.d.ts',
       'types/chat.d.ts',
+      'types/codes.d.ts',
       'types/dom.d.ts',
+      'types/jwt.d.ts',
       'types/text.d.ts',
     ]);
   });

@@ -108,3 +108,21 @@ fn the_typing_rule_is_stated_the_same_everywhere() {
         );
     }
 }
+
+/// The SDK's list of the server's error codes (`web/sdk/codes.js`) is the server's.
+#[test]
+fn the_sdk_knows_exactly_the_servers_error_codes() {
+    let js = std::fs::read_to_string(chat_tests::repo_root().join("web/sdk/codes.js")).unwrap();
+    let block = js.split("export const SERVER_CODES = Object.freeze({").nth(1).and_then(|b| b.split("});").next()).expect("SERVER_CODES in web/sdk/codes.js");
+    let listed: BTreeSet<String> = block
+        .lines()
+        .filter_map(|l| l.trim().split_once(':'))
+        .map(|(k, v)| {
+            let v = v.trim().trim_end_matches(',').trim_matches('\'');
+            assert_eq!(k.trim(), v, "SERVER_CODES.{k} is spelled as its value");
+            v.to_string()
+        })
+        .collect();
+    let code: BTreeSet<String> = ErrorCode::ALL.iter().map(|c| c.as_str().to_string()).collect();
+    assert_eq!(listed, code);
+}

@@ -3,8 +3,8 @@
 // transferring and closing sessions, their ratings. Everything visitors wrote (names, messages,
 // pages, attributes) is put in the page as text (textContent, text nodes): never as HTML.
 
-import { ChatClient } from '../sdk/chat.js';
-import { avatar, clock, h } from '../sdk/dom.js';
+import { ChatClient, claims } from '../sdk/chat.js';
+import { announcer, avatar, clock, h, ticks as ticksIcon, toaster } from '../sdk/dom.js';
 
 /** @typedef {import('../sdk/chat.js').ChatMessage} ChatMessage */
 /** @typedef {import('../sdk/chat.js').RoomInfo} RoomInfo */
@@ -32,20 +32,8 @@ function duration(ms) {
   return `${Math.floor(s / 3600)} h ${Math.floor((s % 3600) / 60)} min`;
 }
 
-/** @param {string} text */
-function toast(text) {
-  const el = $('toast');
-  el.textContent = text;
-  el.hidden = false;
-  clearTimeout(toast.timer);
-  toast.timer = setTimeout(() => (el.hidden = true), 5000);
-}
-/** @type {any} */ toast.timer = null;
-
-/** @param {string} text */
-function announce(text) {
-  $('announcer').textContent = text;
-}
+const toast = toaster(() => $('toast'));
+const announce = announcer(() => $('announcer'));
 
 /** @param {any} err */
 const why = (err) => (err && err.message) || String(err);
@@ -58,27 +46,8 @@ function visitorName(s) {
 /** @param {number} score */
 const stars = (score) => '★'.repeat(score) + '☆'.repeat(Math.max(0, 5 - score));
 
-const SVG = 'http://www.w3.org/2000/svg';
-/** @param {string} tag @param {Record<string, string>} attrs */
-function svgEl(tag, attrs) {
-  const el = document.createElementNS(SVG, tag);
-  for (const [k, v] of Object.entries(attrs)) el.setAttribute(k, v);
-  return el;
-}
-const STATUS_LABEL = { sending: 'Sending', sent: 'Sent', delivered: 'Delivered', read: 'Read', failed: 'Not sent' };
 /** @param {string} status */
-function ticks(status) {
-  const svg = svgEl('svg', { viewBox: '0 0 18 12', width: '20', height: '14', 'aria-hidden': 'true' });
-  const stroke = { fill: 'none', stroke: 'currentColor', 'stroke-width': '1.7', 'stroke-linecap': 'round', 'stroke-linejoin': 'round' };
-  if (status === 'sending') svg.append(svgEl('circle', { cx: '7', cy: '6', r: '4.6', ...stroke }), svgEl('path', { d: 'M7 3.6V6l1.7 1.2', ...stroke }));
-  else if (status === 'failed') svg.append(svgEl('circle', { cx: '7', cy: '6', r: '5', fill: 'currentColor' }));
-  else {
-    svg.append(svgEl('path', { d: 'M1.5 6.6l3 3L11 2.2', ...stroke }));
-    if (status === 'delivered' || status === 'read') svg.append(svgEl('path', { d: 'M8.3 8.8l.8.8L15.6 2.2', ...stroke }));
-  }
-  const label = STATUS_LABEL[/** @type {keyof typeof STATUS_LABEL} */ (status)] || status;
-  return h('span', { class: 'ticks', dataset: { status }, title: label, 'aria-label': label, role: 'img' }, svg);
-}
+const ticks = (status) => ticksIcon(status, 20);
 
 // ------------------------------------------------------------------ sound
 
@@ -153,16 +122,6 @@ async function devToken(sub, name) {
   return body;
 }
 
-/** The claims of a JWT, unverified (the server verifies it). @param {string} token */
-function claims(token) {
-  try {
-    const part = token.split('.')[1].replace(/-/g, '+').replace(/_/g, '/');
-    const json = decodeURIComponent([...atob(part)].map((ch) => '%' + ch.charCodeAt(0).toString(16).padStart(2, '0')).join(''));
-    return JSON.parse(json);
-  } catch {
-    return null;
-  }
-}
 
 function showSignIn() {
   $('app').hidden = true;

@@ -20,8 +20,9 @@
  * with DOM APIs, only for http, https and mailto, with rel="noopener noreferrer".
  */
 
-import { ChatClient, IMAGE_TYPES, MAX_CONTENT_BYTES } from './chat.js';
-import { avatar, clock, h } from './dom.js';
+import { ChatClient, IMAGE_TYPES, MAX_CONTENT_BYTES, claims } from './chat.js';
+import { CONNECTION_CODES } from './codes.js';
+import { announcer, avatar, clock, h, ticks, toaster } from './dom.js';
 import { formatBytes, linkify, utf8Bytes } from './text.js';
 import { CSS as STYLES } from './chat-ui-styles.js';
 
@@ -177,12 +178,6 @@ function icon(name, size = 20) {
 }
 
 
-/** @param {string} tag @param {Record<string, string>} attrs */
-function svgEl(tag, attrs) {
-  const el = document.createElementNS(SVG, tag);
-  for (const [k, v] of Object.entries(attrs)) el.setAttribute(k, v);
-  return el;
-}
 
 /** @param {HTMLElement} el @param {string} name @param {string} id */
 function paintAvatar(el, name, id) {
@@ -205,33 +200,7 @@ function ago(t) {
   return new Date(t).toLocaleDateString();
 }
 
-/** The claims of a JWT (unverified: for the name shown). @param {string} token */
-function claims(token) {
-  try {
-    const part = token.split('.')[1].replace(/-/g, '+').replace(/_/g, '/');
-    return JSON.parse(decodeURIComponent([...atob(part)].map((c) => '%' + c.charCodeAt(0).toString(16).padStart(2, '0')).join('')));
-  } catch {
-    return {};
-  }
-}
 
-const STATUS_LABEL = { sending: 'Sending', sent: 'Sent', delivered: 'Delivered', read: 'Read', failed: 'Not sent' };
-
-/** The tick icon of an own message. @param {string} status */
-function ticks(status) {
-  const svg = svgEl('svg', { viewBox: '0 0 18 12', width: '22', height: '15', 'aria-hidden': 'true' });
-  const stroke = { fill: 'none', stroke: 'currentColor', 'stroke-width': '1.7', 'stroke-linecap': 'round', 'stroke-linejoin': 'round' };
-  if (status === 'sending') {
-    svg.append(svgEl('circle', { cx: '7', cy: '6', r: '4.6', ...stroke }), svgEl('path', { d: 'M7 3.6V6l1.7 1.2', ...stroke }));
-  } else if (status === 'failed') {
-    svg.append(svgEl('circle', { cx: '7', cy: '6', r: '5', fill: 'currentColor' }), svgEl('path', { d: 'M7 3.2v3.4M7 8.6v.2', ...stroke, stroke: '#fff' }));
-  } else {
-    svg.append(svgEl('path', { d: 'M1.5 6.6l3 3L11 2.2', ...stroke }));
-    if (status === 'delivered' || status === 'read') svg.append(svgEl('path', { d: 'M8.3 8.8l.8.8L15.6 2.2', ...stroke }));
-  }
-  const label = STATUS_LABEL[/** @type {keyof typeof STATUS_LABEL} */ (status)] || status;
-  return h('span', { class: 'ticks', dataset: { status }, title: label, role: 'img', 'aria-label': label }, svg);
-}
 
 /** Text with its links as anchors (http, https, mailto only; built with DOM APIs). @param {string} text */
 function richText(text) {
@@ -366,21 +335,9 @@ export function mountChat(element, options) {
 
   // ---------------------------------------------------------------- small UI helpers
 
-  let toastTimer = /** @type {any} */ (null);
-  /** @param {string} text */
-  function toast(text) {
-    el.toast.textContent = text;
-    el.toast.hidden = false;
-    clearTimeout(toastTimer);
-    toastTimer = setTimeout(() => (el.toast.hidden = true), 5000);
-  }
-
-  /** Says something to screen readers (the polite live region). @param {string} text */
-  function announce(text) {
-    el.announce.textContent = '';
-    // A new text node each time, so the same words are announced again.
-    requestAnimationFrame(() => (el.announce.textContent = text));
-  }
+  const toast = toaster(() => el.toast);
+  /** Says something to screen readers (the polite live region). */
+  const announce = announcer(() => el.announce);
 
   /** @param {unknown} err */
   const why = (err) => (err instanceof Error ? err.message : String(err));
@@ -463,7 +420,7 @@ export function mountChat(element, options) {
     }
   }));
   cleanups.push(chat.on('error', (e) => {
-    if (['offline', 'disconnected', 'timeout'].includes(e.code)) return;
+    if (CONNECTION_CODES.has(e.code)) return;
     toast(e.message);
   }));
 
@@ -1642,7 +1599,7 @@ export function mountChat(element, options) {
       if (current) chat.stopTyping(current);
       reads?.disconnect();
       clearInterval(bannerTimer);
-      clearTimeout(toastTimer);
+      toast.cancel();
       cancelPress();
       for (const c of cleanups.splice(0)) c();
       if (!opts.chat) chat.close();

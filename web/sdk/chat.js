@@ -43,6 +43,14 @@
  * The protocol it speaks is defined in shared/src/protocol.rs.
  */
 
+import { RETRYABLE, codeOfStatus } from './codes.js';
+import { claims, expiresAt, subject } from './jwt.js';
+
+export { CLIENT_CODES, SERVER_CODES } from './codes.js';
+
+/** A JWT's claims, unverified (`jwt.js`): what the widget and the UIs show of a token. */
+export { claims };
+
 export const PROTOCOL = 'chat.v1';
 /** Largest message content, in bytes of UTF-8. */
 export const MAX_CONTENT_BYTES = 16 * 1024;
@@ -258,9 +266,8 @@ const DEFAULTS = {
   rateLimitDelay: 3_000,
 };
 
-/** Error codes on which a send is repeated (counting attempts); `rate_limited` waits without
- * counting; any other error fails the message. */
-const RETRYABLE = new Set(['internal', 'timeout', 'unauthorized']);
+// Error codes on which a send is repeated (counting attempts): `RETRYABLE` (codes.js);
+// `rate_limited` waits without counting; any other error fails the message.
 
 /** An `error` frame, or a local failure, as a rejected promise's reason. */
 export class ChatError extends Error {
@@ -289,16 +296,6 @@ export function uuid() {
 /** @param {string} s */
 const utf8Length = (s) => new TextEncoder().encode(s).length;
 
-/** The `sub` of a JWT, without verifying it (the server does). @param {string} token */
-function tokenSubject(token) {
-  try {
-    const part = token.split('.')[1].replace(/-/g, '+').replace(/_/g, '/');
-    const json = decodeURIComponent([...atob(part)].map((ch) => '%' + ch.charCodeAt(0).toString(16).padStart(2, '0')).join(''));
-    return JSON.parse(json).sub;
-  } catch {
-    return undefined;
-  }
-}
 
 /** Memory storage, when localStorage is missing or refused. */
 function memoryStorage() {
@@ -389,21 +386,7 @@ function memoryFileStore() {
   };
 }
 
-/** An HTTP status as one of the protocol's error codes. @param {number} status */
-function httpCode(status) {
-  return status === 401 ? 'unauthorized' : status === 403 ? 'forbidden' : status === 404 ? 'not_found' : status === 409 ? 'conflict' : status === 413 ? 'too_large' : status === 429 ? 'rate_limited' : status >= 500 ? 'internal' : 'invalid_frame';
-}
 
-/** The `exp` (ms) of a JWT, without verifying it; 0 if none. @param {string} token */
-function tokenExpiry(token) {
-  try {
-    const part = token.split('.')[1].replace(/-/g, '+').replace(/_/g, '/');
-    const exp = JSON.parse(atob(part)).exp;
-    return typeof exp === 'number' ? exp * 1000 : 0;
-  } catch {
-    return 0;
-  }
-}
 
 /**
  * One room's state.
@@ -478,7 +461,7 @@ export class ChatClient {
     this.opts = /** @type {typeof DEFAULTS & ChatOptions} */ ({ ...DEFAULTS, ...Object.fromEntries(Object.entries(options).filter(([, v]) => v !== undefined)) });
     this._token = options.token;
     /** @type {string} */
-    this.userId = options.userId || (typeof options.token === 'string' ? tokenSubject(options.token) : undefined) || '';
+    this.userId = options.userId || (typeof options.token === 'string' ? subject(options.token) : undefined) || '';
     if (!this.userId) throw new TypeError('ChatClient: options.userId is required when the token is a function');
     this._WS = options.WebSocket || globalThis.WebSocket;
     this._storage = options.storage === null ? memoryStorage() : options.storage || defaultStorage();
@@ -1974,7 +1957,7 @@ export class ChatClient {
   async _restToken(fresh = false) {
     if (typeof this._token === 'string') return this._token;
     const t = this._lastToken;
-    if (!fresh && t && (tokenExpiry(t) === 0 || tokenExpiry(t) - Date.now() > 60_000)) return t;
+    if (!fresh && t && (expiresAt(t) === 0 || expiresAt(t) - Date.now() > 60_000)) return t;
     const next = await this._token();
     this._lastToken = next;
     return next;
@@ -2012,7 +1995,7 @@ export class ChatClient {
       }
       if (res.ok) return json;
       const p = json && typeof json === 'object' ? json : {};
-      throw new ChatError(p.code || httpCode(res.status), p.detail || p.title || p.message || `HTTP ${res.status}`, { ...p, status: res.status });
+      throw new ChatError(p.code || codeOfStatus(res.status), p.detail || p.title || p.message || `HTTP ${res.status}`, { ...p, status: res.status });
     }
   }
 
@@ -2248,7 +2231,7 @@ export class ChatClient {
     const url = await this.attachmentUrl(roomId, key);
     if (!this._fetch) throw new ChatError('unsupported', 'fetch is not available');
     const res = await this._fetch(url);
-    if (!res.ok) throw new ChatError(httpCode(res.status), `cannot download the file (HTTP ${res.status})`, { status: res.status });
+    if (!res.ok) throw new ChatError(codeOfStatus(res.status), `cannot download the file (HTTP ${res.status})`, { status: res.status });
     return res.blob();
   }
 

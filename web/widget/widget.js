@@ -161,17 +161,6 @@
     return m === 1 ? 'about 1 minute' : `about ${m} minutes`;
   }
 
-  /** A JWT's `sub`, unverified (the server verifies it). @param {string} token */
-  function tokenSubject(token) {
-    try {
-      const part = token.split('.')[1].replace(/-/g, '+').replace(/_/g, '/');
-      const json = decodeURIComponent([...atob(part)].map((ch) => '%' + ch.charCodeAt(0).toString(16).padStart(2, '0')).join(''));
-      return String(JSON.parse(json).sub || '');
-    } catch {
-      return '';
-    }
-  }
-
   /** @param {string} s @param {number} n */
   const cut = (s, n) => [...s].slice(0, n).join('');
 
@@ -1095,7 +1084,7 @@ button { cursor: pointer; }
   }
 
   async function connect() {
-    const { ChatClient } = await loadSdk();
+    const { ChatClient, claims } = await loadSdk();
     if (chat) return;
     let url;
     let userId;
@@ -1103,7 +1092,7 @@ button { cursor: pointer; }
     let token;
     if (user.token) {
       const first = await siteToken();
-      userId = tokenSubject(first) || String(user.id || '');
+      userId = String(claims(first).sub || user.id || '');
       url = user.wsUrl || WS_URL_ATTR || (await learnWsUrl());
       let cached = /** @type {string|undefined} */ (first);
       token = async () => {
