@@ -15,17 +15,26 @@ PROFILE_DIR := target/debug
 BUILD_FLAGS :=
 endif
 
-.PHONY: dev test build tools lint test-rust test-browser bench fuzz chaos deploy destroy release clean
+.PHONY: dev test build tools lint test-rust test-browser test-localstack bench fuzz chaos deploy destroy release clean
 
 ## Start the whole local stack: emulators, the gateway, the real functions. Prints the ws:// URL.
+## `make dev LOCALSTACK=1`: the same stack on LocalStack (scripts/localstack.sh), stopped with it.
+LOCALSTACK ?=
 dev: tools
 	$(CARGO) build --workspace --bins $(BUILD_FLAGS)
+ifeq ($(LOCALSTACK),1)
+	@url=$$(./scripts/localstack.sh start | sed -n 's/^AWS_ENDPOINT_URL=//p') && test -n "$$url" || exit 1; \
+	trap './scripts/localstack.sh stop' EXIT; \
+	AWS_ENDPOINT_URL=$$url ./$(PROFILE_DIR)/chat-dev --bin-dir $(PROFILE_DIR) $(DEV_ARGS)
+else
 	./$(PROFILE_DIR)/chat-dev --bin-dir $(PROFILE_DIR) $(DEV_ARGS)
+endif
 
-## Run every test: unit, integration (real sockets, DynamoDB Local, moto), template lint, browser.
+## Run every test: unit, integration (real sockets, DynamoDB Local, moto), template lint, browser,
+## and the integration suites again on LocalStack.
 test: build
 	./scripts/install-tools.sh all
-	$(MAKE) lint test-rust test-browser
+	$(MAKE) lint test-rust test-browser test-localstack
 
 build:
 	$(CARGO) build --workspace --bins
@@ -44,6 +53,16 @@ test-rust:
 
 test-browser:
 	npm test --prefix tests/browser
+
+## The integration suites against LocalStack in host mode (no Docker): the same tests, the same
+## function binaries, every AWS call to LocalStack (AWS_ENDPOINT_URL); the local gateway still plays
+## API Gateway and Lambda (LocalStack's free edition has no API Gateway v2, its Lambda needs Docker).
+LOCALSTACK_SUITES ?= chat rest support attachments push fanout store localstack
+test-localstack: build
+	./scripts/localstack.sh install
+	@url=$$(./scripts/localstack.sh start | sed -n 's/^AWS_ENDPOINT_URL=//p') && test -n "$$url" || exit 1; \
+	status=0; AWS_ENDPOINT_URL=$$url $(CARGO) test -p chat-tests $(foreach s,$(LOCALSTACK_SUITES),--test $(s)) || status=$$?; \
+	./scripts/localstack.sh stop; exit $$status
 
 ## Cost and speed figures (DynamoDB capacity per action, gateway overheads), then a load run on
 ## the local stack (optimized functions): LOAD_ARGS="--sockets 1000 --rooms 100 --rate 100".

@@ -184,3 +184,11 @@ pub async fn provision_with(
     }
     Ok(())
 }
+
+/// The account the services belong to, from the ARN of a topic they make (`CreateTopic` is
+/// idempotent: the same small topic each time); `None` when SNS cannot tell.
+pub async fn account_id(clients: &Clients) -> Option<String> {
+    let out = clients.sns.create_topic().name("chat-dev-account").send().await.ok()?;
+    let arn = out.topic_arn()?.to_string();
+    arn.split(':').nth(4).filter(|a| !a.is_empty()).map(str::to_string)
+}

@@ -11,6 +11,7 @@ use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
+use std::time::Duration;
 
 pub struct StackOptions {
     pub template: PathBuf,
@@ -106,9 +107,16 @@ pub async fn start(opts: StackOptions) -> Result<RunningStack, String> {
     let mut ctx = opts.context.clone();
     ctx.parameter_overrides.entry("StageName".into()).or_insert_with(|| opts.gateway.stage.clone());
     ctx.region = opts.aws.region.clone();
+    let clients = Clients::new(&opts.aws).await;
+    if opts.provision {
+        // ARNs name the account of the services the stack runs on (moto started by hand,
+        // LocalStack with another account), not a fixed one.
+        if let Some(account) = crate::provision::account_id(&clients).await {
+            ctx.account_id = account;
+        }
+    }
     let template = Template::load(&opts.template, &ctx).map_err(|e| e.to_string())?;
     let spec = StackSpec::from_template(&template, &ctx).map_err(|e| e.to_string())?;
-    let clients = Clients::new(&opts.aws).await;
     if opts.provision {
         let mut by_var = opts.ssm_values.clone();
         if spec.ssm_parameter_vars.values().any(|v| v == VAPID_VAR) && !by_var.contains_key(VAPID_VAR) {
@@ -201,7 +209,7 @@ pub async fn start(opts: StackOptions) -> Result<RunningStack, String> {
         spec.schedule_sources.iter().map(|s| pool_of(&s.function).map(|p| (s.function.clone(), p))).collect::<Result<_, _>>()?;
     let others: Vec<Arc<FunctionPool>> = stream_pools.values().chain(sns_pools.values()).chain(schedule_pools.values()).cloned().collect();
     let gateway = Gateway::new(gw_cfg, &spec.websocket.route_selection_expression, routes, addr.to_string(), opts.log.clone())?
-        .with_extras(http_api, others, sns)
+        .with_extras(http_api, others, sns.clone())
         .with_throttling(spec.websocket.throttle, &spec.websocket.route_throttle);
     let streams = if spec.stream_sources.is_empty() {
         None
@@ -229,5 +237,10 @@ pub async fn start(opts: StackOptions) -> Result<RunningStack, String> {
             })
             .await;
     });
+    // SNS (LocalStack's, AWS's) delivers only once a subscription is confirmed: the gateway now
+    // serves, so the confirmations reach it; the stack is ready when none is pending.
+    if let Some(subs) = &sns {
+        subs.confirmed(Duration::from_secs(30)).await?;
+    }
     Ok(RunningStack { spec, gateway, addr, streams, _schedules: schedules, _ddb_relay: ddb_relay, s3_relay, server, shutdown: Some(tx) })
 }

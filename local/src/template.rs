@@ -115,6 +115,12 @@ fn scalar_string(v: &Value) -> String {
 }
 
 /// YAML (with CloudFormation tags) to JSON with intrinsics in long form.
+/// The template as CloudFormation's JSON (short-form tags such as `!Ref` as their long form),
+/// nothing resolved.
+pub fn template_json(text: &str) -> Result<Value> {
+    yaml_to_json(serde_norway::from_str(text).map_err(|e| TemplateError::Yaml(e.to_string()))?)
+}
+
 fn yaml_to_json(v: serde_norway::Value) -> Result<Value> {
     use serde_norway::Value as Y;
     Ok(match v {

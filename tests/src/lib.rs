@@ -36,10 +36,16 @@ pub fn bin_dir() -> PathBuf {
     }
 }
 
-/// The emulators of this test process (started on first use).
+/// The AWS services of this test process: with `AWS_ENDPOINT_URL` (or `AWS_ENDPOINT_URL_DYNAMODB`)
+/// set, those (LocalStack: `make test-localstack`); else the embedded emulators, started on first
+/// use.
 pub fn aws() -> AwsTarget {
     static AWS: OnceLock<AwsTarget> = OnceLock::new();
     AWS.get_or_init(|| {
+        let external = AwsTarget::from_env();
+        if external.endpoint("DYNAMODB").is_some() {
+            return external;
+        }
         let (tx, rx) = std::sync::mpsc::channel();
         std::thread::Builder::new()
             .name("aws-emulators".into())
