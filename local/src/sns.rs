@@ -66,7 +66,10 @@ impl SnsSubscriptions {
         tokio::spawn(async move {
             match client.confirm_subscription().topic_arn(&topic).token(&token).send().await {
                 Ok(_) => log.gateway(&format!("sns -> {function}: subscription to {topic} confirmed")),
-                Err(e) => log.gateway(&format!("sns -> {function}: cannot confirm the subscription to {topic}: {}", aws_sdk_sns::error::DisplayErrorContext(&e))),
+                Err(e) => log.gateway(&format!(
+                    "sns -> {function}: cannot confirm the subscription to {topic}: {}",
+                    aws_sdk_sns::error::DisplayErrorContext(&e)
+                )),
             }
         });
     }
@@ -86,9 +89,10 @@ impl SnsSubscriptions {
                     .send()
                     .await
                     .map_err(|e| format!("ListSubscriptionsByTopic {topic}: {}", aws_sdk_sns::error::DisplayErrorContext(&e)))?;
-                let confirmed = out.subscriptions().iter().any(|s| {
-                    s.endpoint() == Some(endpoint.as_str()) && s.subscription_arn().is_some_and(|a| a.starts_with("arn:"))
-                });
+                let confirmed = out
+                    .subscriptions()
+                    .iter()
+                    .any(|s| s.endpoint() == Some(endpoint.as_str()) && s.subscription_arn().is_some_and(|a| a.starts_with("arn:")));
                 if !confirmed {
                     pending.push(format!("{endpoint} on {topic}"));
                 }

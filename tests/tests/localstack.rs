@@ -23,7 +23,10 @@ async fn sns_consumers_run_once_their_subscriptions_are_confirmed() {
     let s = TestStack::chat().await;
     let logs = s.logs();
     for f in ["FanoutFunction", "NotifyFunction"] {
-        assert!(logs.contains(&format!("sns -> {f}: subscription to ")) && logs.contains("confirmed"), "{f}'s subscription was not confirmed:\n{logs}");
+        assert!(
+            logs.contains(&format!("sns -> {f}: subscription to ")) && logs.contains("confirmed"),
+            "{f}'s subscription was not confirmed:\n{logs}"
+        );
     }
     let (alice, bob) = (uid("alice"), uid("bob"));
     let mut a = s.user(&alice).await;
@@ -35,7 +38,12 @@ async fn sns_consumers_run_once_their_subscriptions_are_confirmed() {
     assert!(s.logs().contains("sns -> FanoutFunction"), "the announcement went through SNS to FanoutFunction");
     // The topics' ARNs name the account LocalStack runs under.
     let topic = &s.stack.spec.functions["MessageFunction"].environment["FANOUT_TOPIC_ARN"];
-    assert_eq!(topic.split(':').nth(4), chat_tests::chat_dev::provision::account_id(&chat_tests::chat_dev::provision::Clients::new(&s.aws.clone().unwrap()).await).await.as_deref());
+    assert_eq!(
+        topic.split(':').nth(4),
+        chat_tests::chat_dev::provision::account_id(&chat_tests::chat_dev::provision::Clients::new(&s.aws.clone().unwrap()).await)
+            .await
+            .as_deref()
+    );
 }
 
 /// Every resource of the template but what LocalStack's free edition cannot create (functions,
@@ -50,15 +58,22 @@ async fn the_templates_resources_deploy_through_cloudformation() {
     let text = std::fs::read_to_string(repo_root().join("infra/template.yaml")).unwrap();
     let mut doc = chat_tests::chat_dev::template::template_json(&text).unwrap();
     let resources = doc["Resources"].as_object().unwrap().clone();
-    let unsupported = |ty: &str| ty == "AWS::Serverless::Function" || ty.starts_with("AWS::ApiGatewayV2::") || ty == "AWS::Lambda::Permission" || ty == "AWS::ApiGateway::Account";
-    let mut removed: BTreeSet<String> = resources.iter().filter(|(_, r)| unsupported(r["Type"].as_str().unwrap_or(""))).map(|(k, _)| k.clone()).collect();
+    let unsupported = |ty: &str| {
+        ty == "AWS::Serverless::Function"
+            || ty.starts_with("AWS::ApiGatewayV2::")
+            || ty == "AWS::Lambda::Permission"
+            || ty == "AWS::ApiGateway::Account"
+    };
+    let mut removed: BTreeSet<String> =
+        resources.iter().filter(|(_, r)| unsupported(r["Type"].as_str().unwrap_or(""))).map(|(k, _)| k.clone()).collect();
     // Whatever refers to a removed resource goes too (Ref, GetAtt, Sub, DependsOn), to a fixpoint.
     let refers = |v: &Value, gone: &BTreeSet<String>| {
         let t = v.to_string();
         gone.iter().any(|id| t.contains(&format!("\"{id}\"")) || t.contains(&format!("${{{id}}}")) || t.contains(&format!("${{{id}.")))
     };
     loop {
-        let more: Vec<String> = resources.iter().filter(|(k, r)| !removed.contains(*k) && refers(r, &removed)).map(|(k, _)| k.clone()).collect();
+        let more: Vec<String> =
+            resources.iter().filter(|(k, r)| !removed.contains(*k) && refers(r, &removed)).map(|(k, _)| k.clone()).collect();
         if more.is_empty() {
             break;
         }
@@ -72,7 +87,8 @@ async fn the_templates_resources_deploy_through_cloudformation() {
     let tables: Vec<String> = kept.iter().filter(|(_, r)| r["Type"] == "AWS::DynamoDB::Table").map(|(k, _)| k.clone()).collect();
     doc["Resources"] = Value::Object(kept);
     doc.as_object_mut().unwrap().remove("Globals");
-    let outputs: serde_json::Map<String, Value> = doc["Outputs"].as_object().cloned().unwrap_or_default().into_iter().filter(|(_, o)| !refers(o, &removed)).collect();
+    let outputs: serde_json::Map<String, Value> =
+        doc["Outputs"].as_object().cloned().unwrap_or_default().into_iter().filter(|(_, o)| !refers(o, &removed)).collect();
     doc["Outputs"] = Value::Object(outputs);
 
     let conf = aws_config::defaults(aws_config::BehaviorVersion::latest())
@@ -121,7 +137,9 @@ async fn the_templates_resources_deploy_through_cloudformation() {
     let _ = tokio::time::timeout(Duration::from_secs(60), async {
         chat_tests::eventually("the stack deleted", || async {
             let d = cfn.describe_stacks().stack_name(&name).send().await;
-            d.map(|d| d.stacks().first().and_then(|s| s.stack_status()).is_none_or(|s| s.as_str() == "DELETE_COMPLETE")).unwrap_or(true).then_some(())
+            d.map(|d| d.stacks().first().and_then(|s| s.stack_status()).is_none_or(|s| s.as_str() == "DELETE_COMPLETE"))
+                .unwrap_or(true)
+                .then_some(())
         })
         .await
     })

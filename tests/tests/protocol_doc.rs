@@ -113,7 +113,11 @@ fn the_typing_rule_is_stated_the_same_everywhere() {
 #[test]
 fn the_sdk_knows_exactly_the_servers_error_codes() {
     let js = std::fs::read_to_string(chat_tests::repo_root().join("web/sdk/codes.js")).unwrap();
-    let block = js.split("export const SERVER_CODES = Object.freeze({").nth(1).and_then(|b| b.split("});").next()).expect("SERVER_CODES in web/sdk/codes.js");
+    let block = js
+        .split("export const SERVER_CODES = Object.freeze({")
+        .nth(1)
+        .and_then(|b| b.split("});").next())
+        .expect("SERVER_CODES in web/sdk/codes.js");
     let listed: BTreeSet<String> = block
         .lines()
         .filter_map(|l| l.trim().split_once(':'))
