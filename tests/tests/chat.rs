@@ -257,14 +257,15 @@ async fn a_socket_killed_without_close_is_cleaned_up_by_the_next_fanout() {
 
     // Within the handshake grace period a 410 does not unregister a connection (its $connect
     // may have registered it before the socket opened).
+    // (Bob's "online" may reach Alice at any moment: it is announced off the connect path, and
+    // whether it finds the room depends on when it runs. Only "offline" is what this is about.)
     send(&mut a, &room, "are you there?").await;
-    a.assert_none(|f| f["type"] == "presence", Duration::from_millis(500)).await;
+    a.assert_none(|f| f["type"] == "presence" && f["online"] == false, Duration::from_millis(500)).await;
     assert!(connection_row(&s, &bob_conn).await.is_some());
     // After it, the next fan-out's 410 cleans up.
     tokio::time::sleep(Duration::from_millis(chat::app::HANDSHAKE_GRACE_MS)).await;
     send(&mut a, &room, "still there?").await;
-    let p = a.expect(|f| f["type"] == "presence" && f["userId"] == json!(bob)).await;
-    assert_eq!(p["online"], false, "{p}");
+    let p = a.expect(|f| f["type"] == "presence" && f["userId"] == json!(bob) && f["online"] == false).await;
     assert!(p["lastSeen"].as_u64().is_some(), "{p}");
     eventually("the connection row to go", || async { connection_row(&s, &bob_conn).await.is_none().then_some(()) }).await;
     let q = a.request(json!({"action": "presence.query", "roomId": room})).await;
@@ -309,6 +310,9 @@ async fn presence_goes_online_with_the_first_connection_and_offline_with_the_las
         b.close(1000, "").await;
     }
     a.expect(|f| f["type"] == "presence" && f["userId"] == json!(bob) && f["online"] == false).await;
+    // An "online" of that first connection may have come before (announcements run off the
+    // connect path): it is not the one of the next connection.
+    a.drain(Duration::ZERO).await;
     let b1 = s.user(&bob).await;
     a.expect(|f| f["type"] == "presence" && f["userId"] == json!(bob) && f["online"] == true).await;
     let b2 = s.user(&bob).await;
