@@ -785,11 +785,11 @@ async fn dev_token(State(gw): State<Arc<Gateway>>, axum::extract::Query(q): axum
     let sub = q.sub.trim().to_string();
     let role = q.role.unwrap_or_else(|| "user".into());
     if sub.is_empty()
-        || sub.len() > 128
+        || sub.chars().count() > 128
         || sub.chars().any(char::is_control)
         || !["user", "operator", "guest", "service"].contains(&role.as_str())
     {
-        return plain(StatusCode::BAD_REQUEST, json!({ "message": "sub must be 1-128 bytes; role user, operator, guest or service" }));
+        return plain(StatusCode::BAD_REQUEST, json!({ "message": "sub must be 1-128 characters; role user, operator, guest or service" }));
     }
     let now = now_ms() / 1000;
     let name = q.name.filter(|n| !n.trim().is_empty());

@@ -63,7 +63,7 @@ pub struct Verifier {
 
 const JWKS_TTL: Duration = Duration::from_secs(600);
 const JWKS_MIN_REFRESH: Duration = Duration::from_secs(30);
-const MAX_ID_BYTES: usize = crate::protocol::MAX_ID_BYTES;
+const MAX_ID_CHARS: usize = crate::protocol::MAX_ID_CHARS;
 
 impl Verifier {
     pub fn new(cfg: AuthConfig) -> Verifier {
@@ -109,8 +109,8 @@ impl Verifier {
             _ => AuthError::Invalid(e.to_string()),
         })?;
         let c = data.claims;
-        if c.sub.is_empty() || c.sub.len() > MAX_ID_BYTES || c.sub.chars().any(char::is_control) {
-            return Err(AuthError::Invalid("sub must be 1 to 128 bytes without control characters".into()));
+        if c.sub.is_empty() || c.sub.chars().count() > MAX_ID_CHARS || c.sub.chars().any(char::is_control) {
+            return Err(AuthError::Invalid("sub must be 1 to 128 characters without control characters".into()));
         }
         let role = match c.role.as_deref() {
             None | Some("user") => Role::User,

@@ -70,6 +70,9 @@ pub enum ChatError {
     NotFound(String),
     #[error("{message}")]
     InvalidFrame { field: Option<String>, message: String },
+    /// A well-formed reference (a file's key) to nothing there: `not_found`, naming the field.
+    #[error("{message}")]
+    Absent { field: String, message: String },
     #[error("{0}")]
     TooLarge(String),
     #[error("{0}")]
@@ -90,7 +93,7 @@ impl ChatError {
             ChatError::Unauthorized(_) => ErrorCode::Unauthorized,
             ChatError::Forbidden(_) => ErrorCode::Forbidden,
             ChatError::NotMember(_) => ErrorCode::NotMember,
-            ChatError::NotFound(_) => ErrorCode::NotFound,
+            ChatError::NotFound(_) | ChatError::Absent { .. } => ErrorCode::NotFound,
             ChatError::InvalidFrame { .. } => ErrorCode::InvalidFrame,
             ChatError::TooLarge(_) => ErrorCode::TooLarge,
             ChatError::RateLimited(_) => ErrorCode::RateLimited,
@@ -102,6 +105,10 @@ impl ChatError {
 
     pub fn invalid(field: &str, message: impl Into<String>) -> ChatError {
         ChatError::InvalidFrame { field: Some(field.to_string()), message: message.into() }
+    }
+
+    pub fn absent(field: &str, message: impl Into<String>) -> ChatError {
+        ChatError::Absent { field: field.to_string(), message: message.into() }
     }
 
     pub fn internal(e: impl std::fmt::Display) -> ChatError {
@@ -119,6 +126,7 @@ impl ChatError {
     pub fn field(&self) -> Option<String> {
         match self {
             ChatError::InvalidFrame { field, .. } => field.clone(),
+            ChatError::Absent { field, .. } => Some(field.clone()),
             _ => None,
         }
     }

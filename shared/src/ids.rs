@@ -12,6 +12,11 @@ pub fn random_bytes<const N: usize>() -> [u8; N] {
     b
 }
 
+/// Whether `s` has the shape of a message id: 26 characters of Crockford base32 (upper case).
+pub fn is_message_id(s: &str) -> bool {
+    s.len() == 26 && s.bytes().all(|b| CROCKFORD.contains(&b))
+}
+
 /// Lower-case hex digits of the bytes.
 pub fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()

@@ -12,7 +12,9 @@ use std::collections::BTreeMap;
 /// Largest `content` of a message, in bytes of UTF-8 (a browser sends a message as one WebSocket
 /// frame, and API Gateway's frame limit is 32 KB).
 pub const MAX_CONTENT_BYTES: usize = 16 * 1024;
-pub const MAX_ID_BYTES: usize = 128;
+/// Largest id (room, user, client, context), in characters (Unicode scalar values, as JSON
+/// Schema counts them): at most 512 bytes of UTF-8.
+pub const MAX_ID_CHARS: usize = 128;
 pub const MAX_NAME_CHARS: usize = 100;
 pub const MAX_REF_CHARS: usize = 64;
 pub const MAX_HISTORY_LIMIT: u32 = 100;
@@ -78,13 +80,40 @@ pub struct Attachment {
     /// The file name to show and download as.
     pub name: String,
     /// Bytes.
+    #[serde(deserialize_with = "whole::de")]
     pub size: u64,
     pub mime_type: String,
     /// Images: pixels, read by the server from the file's header (absent when it could not).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none", deserialize_with = "whole::de_opt")]
     pub width: Option<u32>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none", deserialize_with = "whole::de_opt")]
     pub height: Option<u32>,
+}
+
+/// Whole numbers as JSON has them: `5` and `5.0` are the same integer (JSON Schema's `integer`,
+/// which a generated client may send either way), up to [`MAX`](whole::MAX).
+pub mod whole {
+    use serde::de::{Deserialize, Deserializer, Error};
+
+    /// The largest integer every JSON reader holds exactly (2^53 - 1, JavaScript's
+    /// `Number.MAX_SAFE_INTEGER`); seqs and sizes never come near it.
+    pub const MAX: u64 = 9_007_199_254_740_991;
+
+    fn from<T: TryFrom<u64>, E: Error>(n: serde_json::Number) -> Result<T, E> {
+        let whole = n.as_u64().or_else(|| n.as_f64().filter(|f| f.fract() == 0.0 && *f >= 0.0 && *f <= MAX as f64).map(|f| f as u64));
+        whole
+            .filter(|u| *u <= MAX)
+            .and_then(|u| T::try_from(u).ok())
+            .ok_or_else(|| E::custom(format!("invalid value: {n}, expected a whole number from 0 to {MAX}")))
+    }
+
+    pub fn de<'de, T: TryFrom<u64>, D: Deserializer<'de>>(d: D) -> Result<T, D::Error> {
+        from(serde_json::Number::deserialize(d)?)
+    }
+
+    pub fn de_opt<'de, T: TryFrom<u64>, D: Deserializer<'de>>(d: D) -> Result<Option<T>, D::Error> {
+        Option::<serde_json::Number>::deserialize(d)?.map(from).transpose()
+    }
 }
 
 /// Files per message at most.
@@ -337,7 +366,7 @@ pub struct MessageSend {
     pub content: String,
     #[serde(default)]
     pub kind: MessageKind,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none", deserialize_with = "whole::de_opt")]
     pub reply_to: Option<u64>,
     /// Uploaded files (kind `image`: images only; kind `file`: any allowed type).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]

@@ -112,11 +112,11 @@ async fn bad_uploads_and_lying_messages_are_refused_with_clear_errors() {
     let elsewhere = upload(&s, &ta, &other, "notes.txt", b"for carol", "text/plain").await;
     let f =
         a.request(json!({"action": "message.send", "roomId": room, "clientId": "x1", "kind": "file", "attachments": [elsewhere]})).await;
-    assert_eq!(code_field(&f), ("invalid_frame".into(), "attachments[0].key".into()), "{f}");
+    assert_eq!(code_field(&f), ("not_found".into(), "attachments[0].key".into()), "{f}");
     // A key that was never uploaded.
     let ghost = json!({"key": format!("uploads/{room}/01KAXKQ5V6Z8R3N1M2P4T7W9Y0/ghost.txt"), "name": "ghost.txt", "size": 5, "mimeType": "text/plain"});
     let f = a.request(json!({"action": "message.send", "roomId": room, "clientId": "x2", "kind": "file", "attachments": [ghost]})).await;
-    assert_eq!(code_field(&f), ("invalid_frame".into(), "attachments[0].key".into()), "{f}");
+    assert_eq!(code_field(&f), ("not_found".into(), "attachments[0].key".into()), "{f}");
     // A size that lies: 9 bytes uploaded, 900 declared.
     let mut liar = upload(&s, &ta, &room, "small.txt", b"nine byte", "text/plain").await;
     liar["size"] = json!(900);
@@ -134,11 +134,11 @@ async fn bad_uploads_and_lying_messages_are_refused_with_clear_errors() {
     // still goes through as seq 1.
     let ok = a.request(json!({"action": "message.send", "roomId": room, "clientId": "x6", "kind": "file", "content": "the notes", "attachments": [doc]})).await;
     assert_eq!((ok["type"].as_str(), ok["message"]["seq"].as_u64()), (Some("ack"), Some(1)), "{ok}");
-    // A download key of another room is refused.
+    // A download key of another room names no file of this one.
     let d =
         rest("GET", &format!("{}/chats/{room}/attachments?key={}", s.api(), urlencode(&format!("rooms/{other}/x/y.txt"))), Some(&ta), None)
             .await;
-    assert_eq!((d.status, d.json()["field"].as_str()), (400, Some("key")));
+    assert_eq!((d.status, d.json()["code"].as_str(), d.json()["field"].as_str()), (404, Some("not_found"), Some("key")));
 }
 
 fn urlencode(s: &str) -> String {

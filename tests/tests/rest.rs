@@ -289,7 +289,7 @@ async fn order_rooms_are_created_once_under_concurrent_calls_and_take_system_mes
         Some(&json!({"clientId": "x", "content": "fake", "kind": "system"})),
     )
     .await;
-    assert_eq!((r.status, r.json()["field"].as_str()), (400, Some("kind")));
+    assert_eq!((r.status, r.json()["code"].as_str()), (403, Some("forbidden")));
     // The site adds a member; a service token cannot open a socket.
     let staff = uid("staff");
     let add = rest(

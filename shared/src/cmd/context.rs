@@ -34,12 +34,12 @@ pub struct ContextRoom {
     pub members: Vec<MemberView>,
 }
 
+/// A text field checked as sent (as the API document states it), then trimmed; empty is none.
 fn text(field: &str, v: Option<String>, max: usize) -> Result<Option<String>> {
-    let Some(v) = v.map(|v| v.trim().to_string()).filter(|v| !v.is_empty()) else { return Ok(None) };
-    if v.chars().count() > max || v.chars().any(char::is_control) {
+    if v.as_ref().is_some_and(|v| v.chars().count() > max || v.chars().any(char::is_control)) {
         return Err(ChatError::invalid(field, format!("{field} must be at most {max} characters without control characters")));
     }
-    Ok(Some(v))
+    Ok(v.map(|v| v.trim().to_string()).filter(|v| !v.is_empty()))
 }
 
 pub async fn upsert(app: &App, actor: &Actor, context_id: &str, c: ContextChat) -> Result<ContextRoom> {

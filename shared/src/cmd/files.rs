@@ -71,9 +71,9 @@ pub fn check(app: &App, room_id: &str, kind: MessageKind, attachments: &[Attachm
         let field = format!("attachments[{i}].");
         let parts: Vec<&str> = a.key.split('/').collect();
         if !a.key.starts_with(&prefix) || parts.len() != 4 || parts.iter().any(|p| p.is_empty() || *p == "." || *p == "..") {
-            return Err(ChatError::invalid(
+            return Err(ChatError::absent(
                 &format!("{field}key"),
-                "the key is not an upload of this room: upload through POST /chats/{id}/uploads of this room first",
+                "no upload of this room has that key: upload through POST /chats/{id}/uploads of this room first",
             ));
         }
         check_declared(app, &field, &a.name, a.size, &a.mime_type)?;
@@ -98,7 +98,7 @@ pub async fn claim(app: &App, attachments: &[Attachment]) -> Result<Vec<Attachme
     for (i, a) in attachments.iter().enumerate() {
         let field = format!("attachments[{i}]");
         let Some(info) = files.head(&a.key).await? else {
-            return Err(ChatError::invalid(&format!("{field}.key"), format!("nothing was uploaded at {}", a.key)));
+            return Err(ChatError::absent(&format!("{field}.key"), format!("nothing was uploaded at {}", a.key)));
         };
         if info.size != a.size {
             return Err(ChatError::invalid(&format!("{field}.size"), format!("the uploaded file is {} bytes, not {}", info.size, a.size)));

@@ -87,14 +87,14 @@ pub async fn persist(app: &App, actor: &Actor, o: Outgoing) -> Result<Persisted>
     }
     super::files::check(app, &o.room_id, o.kind, &o.attachments)?;
     if o.kind == MessageKind::System && !actor.is_service() {
-        return Err(ChatError::invalid("kind", "system messages are sent by the server or the site only"));
+        return Err(ChatError::Forbidden("system messages are sent by the server or the site only".into()));
     }
     if o.reply_to == Some(0) {
         return Err(ChatError::invalid("replyTo", "replyTo is the seq of a message (1 or more)"));
     }
     if let Some(meta) = &o.meta {
         if !actor.is_service() {
-            return Err(ChatError::invalid("meta", "only the site sets meta"));
+            return Err(ChatError::Forbidden("only the site sets meta".into()));
         }
         if !meta.is_object() {
             return Err(ChatError::invalid("meta", "meta is a JSON object"));
@@ -137,7 +137,7 @@ pub async fn persist(app: &App, actor: &Actor, o: Outgoing) -> Result<Persisted>
             if let Some((expected, previous)) = charged {
                 let _ = app.store.correct_own_seq(&o.room_id, &actor.user_id, expected, previous).await;
             }
-            return Err(ChatError::invalid("replyTo", format!("replyTo names no message of this room (seq {r})")));
+            return Err(ChatError::absent("replyTo", format!("replyTo names no message of this room (seq {r})")));
         }
     }
     // The files, checked against what was uploaded and moved to the room's permanent prefix

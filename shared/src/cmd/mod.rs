@@ -128,7 +128,7 @@ pub fn parse(body: &str) -> Result<ClientFrame> {
 fn error_context(body: &str) -> ErrorContext {
     let v: Value = serde_json::from_str(body).unwrap_or(Value::Null);
     let s = |k: &str, max: usize| v.get(k).and_then(Value::as_str).map(|s| s.chars().take(max).collect::<String>());
-    ErrorContext { action: s("action", MAX_REF_CHARS), client_id: s("clientId", MAX_ID_BYTES), reference: s("ref", MAX_REF_CHARS) }
+    ErrorContext { action: s("action", MAX_REF_CHARS), client_id: s("clientId", MAX_ID_CHARS), reference: s("ref", MAX_REF_CHARS) }
 }
 
 /// Handles one frame from a connection: count it against the connection's flood limits (pings
@@ -204,8 +204,8 @@ pub(crate) fn check_id(field: &str, v: &str) -> Result<()> {
     if v.is_empty() {
         return Err(ChatError::invalid(field, format!("{field} must not be empty")));
     }
-    if v.len() > MAX_ID_BYTES {
-        return Err(ChatError::invalid(field, format!("{field} is longer than {MAX_ID_BYTES} bytes")));
+    if v.chars().count() > MAX_ID_CHARS {
+        return Err(ChatError::invalid(field, format!("{field} is longer than {MAX_ID_CHARS} characters")));
     }
     if v.chars().any(char::is_control) {
         return Err(ChatError::invalid(field, format!("{field} contains control characters")));

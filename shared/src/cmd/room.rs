@@ -150,27 +150,38 @@ pub struct RoomPage {
 
 /// Where a room list continues: the time of its first page (the order is the order at that time,
 /// so rooms that get new messages meanwhile neither repeat nor get skipped) and the last room
-/// returned, as (activity, roomId).
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+/// returned, as (activity, roomId). Written `t.a.roomId`: a position, not a secret — any
+/// well-formed cursor is a place to continue from (the list is the caller's own rooms either way),
+/// so the API document can state exactly what is accepted.
+#[derive(Debug, Clone, PartialEq, Eq)]
 struct ListCursor {
     t: u64,
     a: u64,
     r: String,
 }
 
-pub(crate) fn encode_cursor<T: serde::Serialize>(c: &T) -> String {
-    use base64::Engine;
-    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(serde_json::to_vec(c).expect("cursors serialize"))
-}
+/// Digits of a cursor's times (milliseconds up to the year 33658).
+const CURSOR_DIGITS: usize = 15;
 
-pub(crate) fn decode_cursor<T: serde::de::DeserializeOwned>(field: &str, c: &str) -> Result<T> {
-    use base64::Engine;
-    let bad = || ChatError::invalid(field, format!("{field} is not a cursor this server gave out"));
-    if c.len() > 512 {
-        return Err(bad());
+impl ListCursor {
+    fn encode(&self) -> String {
+        format!("{}.{}.{}", self.t, self.a, self.r)
     }
-    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(c).map_err(|_| bad())?;
-    serde_json::from_slice(&bytes).map_err(|_| bad())
+
+    fn decode(c: &str) -> Result<Self> {
+        let bad = || ChatError::invalid("cursor", "cursor is `time.activity.roomId`, the previous page's nextCursor");
+        let mut parts = c.splitn(3, '.');
+        let mut number = || {
+            parts
+                .next()
+                .filter(|p| !p.is_empty() && p.len() <= CURSOR_DIGITS && p.bytes().all(|b| b.is_ascii_digit()))
+                .and_then(|p| p.parse::<u64>().ok())
+        };
+        let (Some(t), Some(a)) = (number(), number()) else { return Err(bad()) };
+        let r = parts.next().ok_or_else(bad)?;
+        check_id("cursor", r).map_err(|_| bad())?;
+        Ok(ListCursor { t, a, r: r.to_string() })
+    }
 }
 
 /// The user's rooms, most recently active first, a page at a time.
@@ -185,7 +196,7 @@ pub async fn list_page(app: &App, user_id: &str, q: &ListQuery, byte_budget: Opt
             return Err(ChatError::invalid("limit", format!("limit must be 1 to {MAX_LIST_LIMIT}")));
         }
     }
-    let cursor: Option<ListCursor> = q.cursor.as_deref().map(|c| decode_cursor("cursor", c)).transpose()?;
+    let cursor = q.cursor.as_deref().map(ListCursor::decode).transpose()?;
     let t = cursor.as_ref().map(|c| c.t).unwrap_or_else(|| app.now());
     let ids: Vec<String> = app.store.memberships(user_id).await?.into_iter().map(|m| m.room_id).collect();
     // A room list is a read model: a copy a moment old is harmless (half the read units).
@@ -226,7 +237,7 @@ pub async fn list_page(app: &App, user_id: &str, q: &ListQuery, byte_budget: Opt
     }
     let has_more = entries.len() > take;
     let next_cursor = if has_more {
-        entries.get(take.saturating_sub(1)).map(|(a, v)| encode_cursor(&ListCursor { t, a: *a, r: v.room_id.clone() }))
+        entries.get(take.saturating_sub(1)).map(|(a, v)| ListCursor { t, a: *a, r: v.room_id.clone() }.encode())
     } else {
         None
     };

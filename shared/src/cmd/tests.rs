@@ -636,7 +636,7 @@ async fn a_reply_names_a_message_that_exists() {
     w.take("a1");
     w.frame("b1", json!({"action": "message.send", "roomId": room, "clientId": "r1", "content": "to nowhere", "replyTo": 99})).await;
     let e = w.take("b1").into_iter().find(|f| f["type"] == "error").expect("an error");
-    assert_eq!((e["code"].as_str(), e["field"].as_str()), (Some("invalid_frame"), Some("replyTo")));
+    assert_eq!((e["code"].as_str(), e["field"].as_str()), (Some("not_found"), Some("replyTo")));
     w.frame("b1", json!({"action": "message.send", "roomId": room, "clientId": "r2", "content": "to the first", "replyTo": 1})).await;
     assert!(w.take("b1").iter().any(|f| f["type"] == "ack" && f["message"]["replyTo"] == 1));
     // The room-full message reads as a sentence.

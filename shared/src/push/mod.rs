@@ -82,8 +82,9 @@ pub fn subscription_id(endpoint: &str) -> String {
 
 /// Characters of a message's text in a push.
 pub const PREVIEW_CHARS: usize = 120;
-/// Users per publish: one SNS message (256 KB) holds 1,000 ids of 128 bytes and the payload.
-pub const MAX_USERS_PER_PUBLISH: usize = 1000;
+/// Users per publish: one SNS message (256 KB) holds 400 ids of 128 characters (512 bytes of
+/// UTF-8 at most, quoted) and the payload.
+pub const MAX_USERS_PER_PUBLISH: usize = 400;
 
 /// What a notification shows of a message.
 pub fn preview(m: &Message) -> String {

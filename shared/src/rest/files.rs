@@ -19,6 +19,7 @@ pub const DOWNLOAD_TTL: Duration = Duration::from_secs(5 * 60);
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 struct UploadBody {
     name: String,
+    #[serde(deserialize_with = "crate::protocol::whole::de")]
     size: u64,
     mime_type: String,
 }
@@ -78,7 +79,7 @@ pub async fn download(api: &Api, actor: &Actor, req: &Request) -> Result<HttpRes
     let prefix = format!("rooms/{room_id}/");
     let parts: Vec<&str> = key.split('/').collect();
     if !key.starts_with(&prefix) || parts.len() != 4 || parts.iter().any(|p| p.is_empty() || *p == "..") {
-        return Err(ChatError::invalid("key", "the key is not a file of this room"));
+        return Err(ChatError::absent("key", "no file of this room has that key"));
     }
     let files = api.app.files.as_ref().ok_or_else(|| ChatError::Internal("attachments are not configured (ATTACHMENTS_BUCKET)".into()))?;
     let name = parts[3];

@@ -38,7 +38,7 @@ struct PostBody {
     kind: Option<MessageKind>,
     #[serde(default)]
     attachments: Vec<crate::protocol::Attachment>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "crate::protocol::whole::de_opt")]
     reply_to: Option<u64>,
     #[serde(default)]
     meta: Option<serde_json::Value>,

@@ -271,10 +271,18 @@ impl<'a> Query<'a> {
             Some(v) => Ok(v.first().map(|s| s.to_string())),
         }
     }
-    pub fn num<T: std::str::FromStr>(&self, name: &str) -> Result<Option<T>, ChatError> {
+    /// A whole number up to [`whole::MAX`](crate::protocol::whole::MAX) (JSON's safe integers).
+    pub fn num<T: TryFrom<u64>>(&self, name: &str) -> Result<Option<T>, ChatError> {
+        let bad = || ChatError::invalid(name, format!("{name} must be a whole number from 0 to {}", crate::protocol::whole::MAX));
         match self.str(name)? {
             None => Ok(None),
-            Some(v) => v.parse().map(Some).map_err(|_| ChatError::invalid(name, format!("{name} must be a non-negative whole number"))),
+            Some(v) => v
+                .parse::<u64>()
+                .ok()
+                .filter(|n| *n <= crate::protocol::whole::MAX)
+                .and_then(|n| T::try_from(n).ok())
+                .map(Some)
+                .ok_or_else(bad),
         }
     }
     pub fn bool(&self, name: &str) -> Result<Option<bool>, ChatError> {

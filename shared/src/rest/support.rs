@@ -55,15 +55,14 @@ pub async fn guest(api: &Api, req: &Request) -> Result<HttpResponse, ChatError> 
             return Err(ChatError::invalid("guestId", "guestId is the id this endpoint gave before (g_ and 32 hex digits)"));
         }
     }
-    let name = match body.name.map(|n| n.trim().to_string()).filter(|n| !n.is_empty()) {
-        Some(n) if n.chars().count() > crate::protocol::MAX_NAME_CHARS || n.chars().any(char::is_control) => {
-            return Err(ChatError::invalid(
-                "name",
-                format!("name is at most {} characters without control characters", crate::protocol::MAX_NAME_CHARS),
-            ));
-        }
-        n => n,
-    };
+    // Checked as sent (as the API document states it), then trimmed.
+    if body.name.as_ref().is_some_and(|n| n.chars().count() > crate::protocol::MAX_NAME_CHARS || n.chars().any(char::is_control)) {
+        return Err(ChatError::invalid(
+            "name",
+            format!("name is at most {} characters without control characters", crate::protocol::MAX_NAME_CHARS),
+        ));
+    }
+    let name = body.name.map(|n| n.trim().to_string()).filter(|n| !n.is_empty());
     let now = api.app.now();
     let minute = now / 60_000;
     if api.app.store.count(&format!("ip#{ip}#{minute}"), (minute + 2) * 60).await? > u64::from(GUEST_TOKENS_PER_MINUTE) {

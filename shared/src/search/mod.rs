@@ -10,7 +10,6 @@
 pub mod text;
 
 use crate::app::{Actor, App};
-use crate::cmd::room::decode_cursor;
 use crate::error::{ChatError, Result};
 use crate::model::{Posting, PostingKey};
 use crate::protocol::Message;
@@ -71,10 +70,13 @@ pub struct SearchPage {
     pub next_cursor: Option<String>,
 }
 
-#[derive(serde::Serialize, serde::Deserialize)]
-struct SearchCursor {
-    /// Results continue below this message id.
-    b: String,
+/// Where results continue: below this message id (a position any well-formed id names).
+fn decode_cursor(c: &str) -> Result<String> {
+    if crate::ids::is_message_id(c) {
+        Ok(c.to_string())
+    } else {
+        Err(ChatError::invalid("cursor", "cursor is a message id (26 characters of Crockford base32), the previous page's nextCursor"))
+    }
 }
 
 pub async fn search(app: &App, actor: &Actor, q: SearchQuery) -> Result<SearchPage> {
@@ -89,7 +91,7 @@ pub async fn search(app: &App, actor: &Actor, q: SearchQuery) -> Result<SearchPa
     if terms.len() > text::MAX_QUERY_TERMS {
         return Err(ChatError::invalid("q", format!("q has more than {} words", text::MAX_QUERY_TERMS)));
     }
-    let before = q.cursor.as_deref().map(|c| decode_cursor::<SearchCursor>("cursor", c)).transpose()?.map(|c| c.b);
+    let before = q.cursor.as_deref().map(decode_cursor).transpose()?;
     let rooms: Vec<String> = match &q.room_id {
         Some(r) => {
             crate::cmd::check_id("roomId", r)?;
@@ -119,8 +121,7 @@ pub async fn search(app: &App, actor: &Actor, q: SearchQuery) -> Result<SearchPa
     candidates.dedup_by(|a, b| a.key.id == b.key.id);
     let has_more = candidates.len() > limit as usize;
     candidates.truncate(limit as usize);
-    let next_cursor =
-        if has_more { candidates.last().map(|p| crate::cmd::room::encode_cursor(&SearchCursor { b: p.key.id.clone() })) } else { None };
+    let next_cursor = if has_more { candidates.last().map(|p| p.key.id.clone()) } else { None };
 
     // The page, checked against the messages as they are now (the index follows a moment
     // behind) and the caller's memberships as they are now (a room just left drops out).
