@@ -132,36 +132,25 @@ fn print_table(rows: &[Row]) {
     );
 }
 
-async fn seed_messages(ddb: &aws_sdk_dynamodb::Client, table: &str, room: &str, n: u64) {
-    use aws_sdk_dynamodb::types::{AttributeValue as A, PutRequest, WriteRequest};
-    let started = Instant::now();
-    let batches: Vec<Vec<WriteRequest>> = (1..=n)
-        .collect::<Vec<_>>()
-        .chunks(25)
-        .map(|c| {
-            c.iter()
-                .map(|seq| {
-                    let item = [
-                        ("roomId", A::S(room.into())),
-                        ("seq", A::N(seq.to_string())),
-                        ("id", A::S(chat::ids::ulid(1_795_000_000_000 + seq))),
-                        ("senderId", A::S(format!("u{}", seq % 50))),
-                        ("senderName", A::S(format!("User {}", seq % 50))),
-                        ("kind", A::S("text".into())),
-                        ("content", A::S(format!("Seeded message number {seq}, about the length of a chat line."))),
-                        ("createdAt", A::N((1_795_000_000_000 + seq).to_string())),
-                    ]
-                    .into_iter()
-                    .map(|(k, v)| (k.to_string(), v))
-                    .collect();
-                    WriteRequest::builder().put_request(PutRequest::builder().set_item(Some(item)).build().unwrap()).build()
-                })
-                .collect()
-        })
-        .collect();
+/// A BatchWriteItem's put of an item given as (name, value) pairs.
+fn put_request<const N: usize>(item: [(&str, aws_sdk_dynamodb::types::AttributeValue); N]) -> aws_sdk_dynamodb::types::WriteRequest {
+    use aws_sdk_dynamodb::types::{PutRequest, WriteRequest};
+    let item = item.into_iter().map(|(k, v)| (k.to_string(), v)).collect();
+    WriteRequest::builder().put_request(PutRequest::builder().set_item(Some(item)).build().unwrap()).build()
+}
+
+/// Writes every request, 25 per BatchWriteItem, `concurrency` at once, retrying what DynamoDB
+/// left unprocessed.
+async fn batch_write_all(
+    ddb: &aws_sdk_dynamodb::Client,
+    table: &str,
+    requests: Vec<aws_sdk_dynamodb::types::WriteRequest>,
+    concurrency: usize,
+) {
     use futures_util::StreamExt;
-    futures_util::stream::iter(batches)
-        .for_each_concurrent(8, |b| async move {
+    let chunks: Vec<_> = requests.chunks(25).map(|c| c.to_vec()).collect();
+    futures_util::stream::iter(chunks)
+        .for_each_concurrent(concurrency, |b| async move {
             let mut req = std::collections::HashMap::from([(table.to_string(), b)]);
             while !req.is_empty() {
                 let out = ddb.batch_write_item().set_request_items(Some(req)).send().await.expect("seed");
@@ -169,6 +158,26 @@ async fn seed_messages(ddb: &aws_sdk_dynamodb::Client, table: &str, room: &str, 
             }
         })
         .await;
+}
+
+async fn seed_messages(ddb: &aws_sdk_dynamodb::Client, table: &str, room: &str, n: u64) {
+    use aws_sdk_dynamodb::types::{AttributeValue as A, WriteRequest};
+    let started = Instant::now();
+    let requests: Vec<WriteRequest> = (1..=n)
+        .map(|seq| {
+            put_request([
+                ("roomId", A::S(room.into())),
+                ("seq", A::N(seq.to_string())),
+                ("id", A::S(chat::ids::ulid(1_795_000_000_000 + seq))),
+                ("senderId", A::S(format!("u{}", seq % 50))),
+                ("senderName", A::S(format!("User {}", seq % 50))),
+                ("kind", A::S("text".into())),
+                ("content", A::S(format!("Seeded message number {seq}, about the length of a chat line."))),
+                ("createdAt", A::N((1_795_000_000_000 + seq).to_string())),
+            ])
+        })
+        .collect();
+    batch_write_all(ddb, table, requests, 8).await;
     eprintln!("seeded {n} messages in {:.1}s", started.elapsed().as_secs_f64());
 }
 
@@ -640,38 +649,17 @@ async fn rest_figures(
         .await,
     );
     let body = json!({"title": "Order", "status": "paid", "members": [{"userId": "user0"}, {"userId": "user1"}]});
-    rows.push(
-        measure(meter, notifier, "PUT /contexts/{contextId}/chat (new)", 10, async |i| {
-            let id = format!("order:{i}");
-            call(rest_request(
-                "PUT",
-                "/contexts/x/chat",
-                "PUT /contexts/{contextId}/chat",
-                &site,
-                "",
-                &[("contextId", &id)],
-                Some(body.clone()),
-            ))
-            .await
-        })
-        .await,
-    );
-    rows.push(
-        measure(meter, notifier, "PUT /contexts/{contextId}/chat (existing)", 10, async |i| {
-            let id = format!("order:{i}");
-            call(rest_request(
-                "PUT",
-                "/contexts/x/chat",
-                "PUT /contexts/{contextId}/chat",
-                &site,
-                "",
-                &[("contextId", &id)],
-                Some(body.clone()),
-            ))
-            .await
-        })
-        .await,
-    );
+    // The same ten contexts twice: created, then found.
+    for label in ["PUT /contexts/{contextId}/chat (new)", "PUT /contexts/{contextId}/chat (existing)"] {
+        rows.push(
+            measure(meter, notifier, label, 10, async |i| {
+                let id = format!("order:{i}");
+                let route = "PUT /contexts/{contextId}/chat";
+                call(rest_request("PUT", "/contexts/x/chat", route, &site, "", &[("contextId", &id)], Some(body.clone()))).await
+            })
+            .await,
+        );
+    }
 
     // The indexer: what one typical chat line costs to index (a stream batch of 100 inserts).
     let records: Vec<Value> = (0..100)
@@ -728,7 +716,7 @@ async fn rest_figures(
         t
     };
     let id_of = |r: usize, q: u64| chat::ids::ulid(1_790_000_000_000 + q * 1000 + r as u64);
-    use aws_sdk_dynamodb::types::{AttributeValue as A, PutRequest, WriteRequest};
+    use aws_sdk_dynamodb::types::{AttributeValue as A, WriteRequest};
     let mut reqs: Vec<WriteRequest> = Vec::new();
     let mut messages: Vec<WriteRequest> = Vec::new();
     for (r, room_id) in room_ids.iter().enumerate() {
@@ -743,16 +731,7 @@ async fn rest_figures(
                     ("seq", A::N(q.to_string())),
                     ("terms", A::Ss(stems.clone())),
                 ];
-                reqs.push(
-                    WriteRequest::builder()
-                        .put_request(
-                            PutRequest::builder()
-                                .set_item(Some(item.into_iter().map(|(k, v)| (k.to_string(), v)).collect()))
-                                .build()
-                                .unwrap(),
-                        )
-                        .build(),
-                );
+                reqs.push(put_request(item));
             }
             if q > msgs.saturating_sub(100) {
                 let content =
@@ -766,32 +745,13 @@ async fn rest_figures(
                     ("content", A::S(content)),
                     ("createdAt", A::N((1_790_000_000_000 + q * 1000 + r as u64).to_string())),
                 ];
-                messages.push(
-                    WriteRequest::builder()
-                        .put_request(
-                            PutRequest::builder()
-                                .set_item(Some(item.into_iter().map(|(k, v)| (k.to_string(), v)).collect()))
-                                .build()
-                                .unwrap(),
-                        )
-                        .build(),
-                );
+                messages.push(put_request(item));
             }
         }
     }
     let postings = reqs.len();
     for (table, batch) in [(&tables.search, reqs), (&tables.messages, messages)] {
-        use futures_util::StreamExt;
-        let chunks: Vec<Vec<WriteRequest>> = batch.chunks(25).map(|c| c.to_vec()).collect();
-        futures_util::stream::iter(chunks)
-            .for_each_concurrent(16, |b| async move {
-                let mut req = std::collections::HashMap::from([(table.to_string(), b)]);
-                while !req.is_empty() {
-                    let out = ddb.batch_write_item().set_request_items(Some(req)).send().await.expect("seed");
-                    req = out.unprocessed_items.unwrap_or_default().into_iter().filter(|(_, v)| !v.is_empty()).collect();
-                }
-            })
-            .await;
+        batch_write_all(ddb, table, batch, 16).await;
     }
     eprintln!("seeded {postings} postings for {rooms_n} rooms of {msgs} messages in {:.1}s", started.elapsed().as_secs_f64());
     let us = token(searcher, "user");

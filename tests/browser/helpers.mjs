@@ -104,30 +104,17 @@ export async function waitFor(fn, { timeout = 15_000, interval = 100, message = 
 export async function newUser(browser, origin, { viewport = { width: 1100, height: 720 }, mobile = false, permissions } = {}) {
   const context = await browser.newContext(mobile ? { viewport: PHONE, isMobile: true, hasTouch: true, deviceScaleFactor: 2 } : { viewport });
   if (permissions) await context.grantPermissions(permissions, { origin });
-  const page = await context.newPage();
-  const user = { context, page, errors: [], dialogs: [], sent: [], received: [] };
-  live.add(user);
-  context.on('close', () => live.delete(user));
-  page.on('pageerror', (e) => user.errors.push(e.message));
-  page.on('dialog', (d) => {
-    user.dialogs.push(`${d.type()}: ${d.message()}`);
-    d.dismiss().catch(() => {});
-  });
-  // Every frame the page sends on any of its sockets (to count message.send frames).
-  page.on('websocket', (ws) => {
-    ws.on('framesent', (f) => user.sent.push(String(f.payload)));
-    ws.on('framereceived', (f) => user.received.push(String(f.payload)));
-  });
-  await page.goto(`${origin}/`);
+  const user = await recorded(context);
+  await user.page.goto(`${origin}/`);
   return user;
 }
 
 /**
- * A page at any URL (another site, the operator console) in its own browser context, recorded
- * like newUser's (page errors, dialogs, WebSocket frames) and screenshot by guard() on failure.
+ * A new page of `context`, recorded: page errors, console errors and warnings, dialogs (dismissed),
+ * and every WebSocket frame sent and received on any of its sockets (to count message.send
+ * frames); guard() screenshots it on failure.
  */
-export async function newPage(browser, url, { viewport = { width: 1100, height: 720 } } = {}) {
-  const context = await browser.newContext({ viewport });
+async function recorded(context) {
   const page = await context.newPage();
   const user = { context, page, errors: [], dialogs: [], sent: [], received: [], console: [] };
   live.add(user);
@@ -144,7 +131,17 @@ export async function newPage(browser, url, { viewport = { width: 1100, height: 
     ws.on('framesent', (f) => user.sent.push(String(f.payload)));
     ws.on('framereceived', (f) => user.received.push(String(f.payload)));
   });
-  await page.goto(url);
+  return user;
+}
+
+/**
+ * A page at any URL (another site, the operator console) in its own browser context, recorded
+ * like newUser's (page errors, dialogs, WebSocket frames) and screenshot by guard() on failure.
+ */
+export async function newPage(browser, url, { viewport = { width: 1100, height: 720 } } = {}) {
+  const context = await browser.newContext({ viewport });
+  const user = await recorded(context);
+  await user.page.goto(url);
   return user;
 }
 

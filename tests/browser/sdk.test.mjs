@@ -5,57 +5,9 @@
 import assert from 'node:assert/strict';
 import { afterEach, describe, test } from 'node:test';
 import { ChatClient } from '../../web/sdk/chat.js';
+import { FakeSocket, memoryStorage, until } from './fakes.mjs';
 
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
-
-async function until(fn, what, timeout = 2000) {
-  const end = Date.now() + timeout;
-  while (!fn()) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await sleep(2);
-  }
-}
-
-class FakeSocket {
-  static all = [];
-  constructor(url, protocols) {
-    this.url = url;
-    this.protocols = protocols;
-    this.readyState = 0;
-    this.sent = [];
-    FakeSocket.all.push(this);
-  }
-  send(data) {
-    this.sent.push(JSON.parse(data));
-  }
-  close(code, reason) {
-    this.readyState = 3;
-    this.closedWith = { code, reason };
-  }
-  // The test's side:
-  open() {
-    this.readyState = 1;
-    this.onopen?.({});
-  }
-  receive(frame) {
-    this.onmessage?.({ data: JSON.stringify(frame) });
-  }
-  fail(code = 1006) {
-    this.readyState = 3;
-    this.onclose?.({ code, reason: '' });
-  }
-  frames(action) {
-    return this.sent.filter((f) => f.action === action);
-  }
-  static last() {
-    return FakeSocket.all[FakeSocket.all.length - 1];
-  }
-}
-
-function memoryStorage() {
-  const m = new Map();
-  return { getItem: (k) => (m.has(k) ? m.get(k) : null), setItem: (k, v) => m.set(k, String(v)), removeItem: (k) => m.delete(k), map: m };
-}
 
 const ROOM = 'dm_ab';
 const view = (lastSeq = 0, extra = {}) => ({

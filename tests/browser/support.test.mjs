@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { ARTIFACTS, assertClean, guard, launchBrowser, newPage, screenshot, startStack, waitFor } from './helpers.mjs';
 import { ChatClient } from '../../web/sdk/chat.js';
+import { FakeSocket, memoryStorage, until } from './fakes.mjs';
 
 let stack;
 let browser;
@@ -566,51 +567,11 @@ describe('support desk', { timeout: 180_000 }, () => {
 
 // ------------------------------------------------------------------ the SDK's support frames, without a server
 
-class FakeSocket {
-  static all = [];
-  constructor(url, protocols) {
-    this.url = url;
-    this.protocols = protocols;
-    this.readyState = 0;
-    this.sent = [];
-    FakeSocket.all.push(this);
-  }
-  send(data) {
-    this.sent.push(JSON.parse(data));
-  }
-  close() {
-    this.readyState = 3;
-  }
-  open() {
-    this.readyState = 1;
-    this.onopen?.({});
-  }
-  receive(frame) {
-    this.onmessage?.({ data: JSON.stringify(frame) });
-  }
-  frames(action) {
-    return this.sent.filter((f) => f.action === action);
-  }
-}
-
-const until = async (fn, what, timeout = 2000) => {
-  const end = Date.now() + timeout;
-  while (!fn()) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 2));
-  }
-};
-
-const memory = () => {
-  const m = new Map();
-  return { getItem: (k) => (m.has(k) ? m.get(k) : null), setItem: (k, v) => m.set(k, String(v)), removeItem: (k) => m.delete(k) };
-};
-
 /** A client of `sub` connected to a fake socket, synced with `rooms`. */
 async function fakeClient(sub, rooms = []) {
   FakeSocket.all = [];
   const token = `h.${Buffer.from(JSON.stringify({ sub })).toString('base64url')}.s`;
-  const c = new ChatClient({ url: 'ws://test/local', token, WebSocket: FakeSocket, storage: memory(), gapDelay: 20, receiptDelay: 20 });
+  const c = new ChatClient({ url: 'ws://test/local', token, WebSocket: FakeSocket, storage: memoryStorage(), gapDelay: 20, receiptDelay: 20 });
   c.connect();
   await until(() => FakeSocket.all.length === 1, 'a socket');
   const ws = FakeSocket.all[0];

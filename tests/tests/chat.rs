@@ -484,7 +484,6 @@ async fn bad_input_gets_a_structured_error_never_a_crash() {
         (json!({"action": "message.send", "clientId": "x", "content": "hi"}), "roomId"),
         (json!({"action": "message.send", "roomId": room, "clientId": "x"}), "content"),
         (json!({"action": "message.send", "roomId": room, "clientId": "", "content": "hi"}), "clientId"),
-        (json!({"action": "message.send", "roomId": room, "clientId": "x", "content": "hi", "kind": "system"}), "kind"),
         (json!({"action": "message.send", "roomId": room, "clientId": "x", "content": "hi", "colour": "red"}), "colour"),
         (json!({"action": "history", "roomId": room, "limit": 1000}), "limit"),
         (json!({"action": "typing", "roomId": room, "isTyping": "yes"}), "isTyping"),
@@ -496,6 +495,9 @@ async fn bad_input_gets_a_structured_error_never_a_crash() {
         let e = error_for(&mut a, frame.clone()).await;
         assert_eq!((e["code"].as_str(), e["field"].as_str()), (Some("invalid_frame"), Some(field)), "{frame} -> {e}");
     }
+    // System messages are the site's: a user's is refused as a permission, not a malformed frame.
+    let e = error_for(&mut a, json!({"action": "message.send", "roomId": room, "clientId": "x", "content": "hi", "kind": "system"})).await;
+    assert_eq!(e["code"], "forbidden", "{e}");
     let e = error_for(&mut a, json!({"action": "message.send", "roomId": room, "clientId": "big", "content": "x".repeat(20 * 1024)})).await;
     assert_eq!(e["code"], "too_large");
     assert_eq!(e["clientId"], "big");

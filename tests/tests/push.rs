@@ -94,6 +94,18 @@ async fn stack_with(ps: &PushService) -> TestStack {
     TestStack::start(spec).await
 }
 
+/// The push service, a stack that reaches it, alice and bob, and one subscription of bob's
+/// (its id at the push service, and the JSON registered).
+async fn bob_subscribed() -> (PushService, TestStack, String, String, String, Value) {
+    let ps = PushService::start().await;
+    let s = stack_with(&ps).await;
+    let (alice, bob) = (uid("alice"), uid("bob"));
+    let (sub_id, sub) = ps.subscribe().await;
+    let reg = register(&s, &s.token(&bob, Some("Bob"), "user"), &sub).await;
+    assert_eq!(reg["endpoint"], sub["endpoint"]);
+    (ps, s, alice, bob, sub_id, sub)
+}
+
 /// The user's subscriptions as the table holds them (strongly consistent).
 async fn stored(s: &TestStack, user: &str) -> Vec<std::collections::HashMap<String, aws_sdk_dynamodb::types::AttributeValue>> {
     let out = s
@@ -141,12 +153,7 @@ async fn go_offline(who: Client, user: &str, watcher: &mut Client) {
 
 #[tokio::test]
 async fn an_offline_member_gets_exactly_one_decrypted_push_for_a_burst_of_five() {
-    let ps = PushService::start().await;
-    let s = stack_with(&ps).await;
-    let (alice, bob) = (uid("alice"), uid("bob"));
-    let (sub_id, sub) = ps.subscribe().await;
-    let reg = register(&s, &s.token(&bob, Some("Bob"), "user"), &sub).await;
-    assert_eq!(reg["endpoint"], sub["endpoint"]);
+    let (ps, s, alice, bob, sub_id, _) = bob_subscribed().await;
     let mut a = s.user(&alice).await;
     let room = direct(&mut a, &bob).await;
     for i in 0..5 {
@@ -170,11 +177,7 @@ async fn an_offline_member_gets_exactly_one_decrypted_push_for_a_burst_of_five()
 
 #[tokio::test]
 async fn an_online_member_gets_no_push_and_one_once_offline() {
-    let ps = PushService::start().await;
-    let s = stack_with(&ps).await;
-    let (alice, bob) = (uid("alice"), uid("bob"));
-    let (sub_id, sub) = ps.subscribe().await;
-    register(&s, &s.token(&bob, Some("Bob"), "user"), &sub).await;
+    let (ps, s, alice, bob, sub_id, _) = bob_subscribed().await;
     let mut a = s.user(&alice).await;
     let mut b = s.user(&bob).await;
     let room = group(&mut a, &[&bob]).await;
@@ -196,11 +199,7 @@ async fn an_online_member_gets_no_push_and_one_once_offline() {
 
 #[tokio::test]
 async fn a_muted_room_gets_no_push() {
-    let ps = PushService::start().await;
-    let s = stack_with(&ps).await;
-    let (alice, bob) = (uid("alice"), uid("bob"));
-    let (sub_id, sub) = ps.subscribe().await;
-    register(&s, &s.token(&bob, Some("Bob"), "user"), &sub).await;
+    let (ps, s, alice, bob, sub_id, _) = bob_subscribed().await;
     let mut a = s.user(&alice).await;
     let muted = direct(&mut a, &bob).await;
     let loud = group(&mut a, &[&bob]).await;
@@ -356,11 +355,7 @@ async fn push_endpoints_inside_the_network_are_refused_in_every_notation() {
 /// sends nothing and removes it, while the user's real subscription gets the push.
 #[tokio::test]
 async fn a_stored_inside_endpoint_is_never_connected_to_and_is_removed() {
-    let ps = PushService::start().await;
-    let s = stack_with(&ps).await;
-    let (alice, bob) = (uid("alice"), uid("bob"));
-    let (live_id, live) = ps.subscribe().await;
-    register(&s, &s.token(&bob, Some("Bob"), "user"), &live).await;
+    let (ps, s, alice, bob, live_id, live) = bob_subscribed().await;
     // A listener standing for a service inside the network: it counts connections.
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let inside_port = listener.local_addr().unwrap().port();

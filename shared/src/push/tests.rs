@@ -111,23 +111,7 @@ async fn a_direct_room_is_titled_by_the_sender_and_attachments_by_their_kind() {
     let p = w.pushed().remove(0).1;
     assert_eq!((p.room_title.as_str(), p.preview.as_str(), p.room_type), ("ALICE", "hello", crate::protocol::RoomType::Direct));
     let long = "x".repeat(500);
-    let m = Message {
-        room_id: room,
-        seq: 2,
-        id: "i".into(),
-        sender_id: "alice".into(),
-        sender_name: None,
-        kind: MessageKind::Text,
-        attachments: vec![],
-        content: long,
-        reply_to: None,
-        client_id: None,
-        created_at: 0,
-        edited_at: None,
-        deleted_at: None,
-        ver: None,
-        meta: None,
-    };
+    let m = text_message(room, 2, &long);
     assert_eq!(preview(&m).chars().count(), PREVIEW_CHARS);
     assert_eq!(preview(&Message { kind: MessageKind::Image, ..m.clone() }), "Photo");
     assert_eq!(preview(&Message { kind: MessageKind::File, ..m }), "File");
@@ -138,23 +122,7 @@ async fn without_the_rooms_connections_nobody_is_pushed() {
     let w = World::new();
     w.connect("alice", "a1").await;
     let room = w.group("a1", "Team", &["bob"]).await;
-    let m = Message {
-        room_id: room,
-        seq: 1,
-        id: "i".into(),
-        sender_id: "alice".into(),
-        sender_name: None,
-        kind: MessageKind::Text,
-        attachments: vec![],
-        content: "hi".into(),
-        reply_to: None,
-        client_id: None,
-        created_at: 0,
-        edited_at: None,
-        deleted_at: None,
-        ver: None,
-        meta: None,
-    };
+    let m = text_message(room, 1, "hi");
     assert_eq!(offline_push(&w.app, &m, None, None).await, PushDecision::default());
     let d = offline_push(&w.app, &m, Some(&Default::default()), None).await;
     assert_eq!(d.pushed, ["bob"]);
@@ -250,4 +218,25 @@ async fn a_user_keeps_at_most_ten_subscriptions_the_oldest_makes_room() {
     let mut left: Vec<u64> = store.push_subscriptions("bob").await.unwrap().iter().map(|s| s.created_at).collect();
     left.sort();
     assert_eq!(left, (2..12).collect::<Vec<_>>());
+}
+
+/// A text message from alice (the fields a push reads).
+fn text_message(room_id: String, seq: u64, content: &str) -> Message {
+    Message {
+        room_id,
+        seq,
+        id: "i".into(),
+        sender_id: "alice".into(),
+        sender_name: None,
+        kind: MessageKind::Text,
+        attachments: vec![],
+        content: content.into(),
+        reply_to: None,
+        client_id: None,
+        created_at: 0,
+        edited_at: None,
+        deleted_at: None,
+        ver: None,
+        meta: None,
+    }
 }

@@ -92,10 +92,7 @@ impl ConnectionStore for DynamoStore {
 
     async fn attach_connection(&self, user_id: &str, name: Option<&str>, conn: &str, _now: u64) -> Result<usize> {
         let mut u = self
-            .client
-            .update_item()
-            .table_name(&self.t.users)
-            .key("userId", s(user_id))
+            .update(&self.t.users, "userId", user_id)
             .expression_attribute_values(":c", AttributeValue::Ss(vec![conn.to_string()]))
             .return_values(ReturnValue::AllOld)
             .return_consumed_capacity(ReturnConsumedCapacity::Total);
@@ -117,10 +114,7 @@ impl ConnectionStore for DynamoStore {
             return Ok(Detached { removed: 0, remaining: 0 });
         }
         let out = self
-            .client
-            .update_item()
-            .table_name(&self.t.users)
-            .key("userId", s(user_id))
+            .update(&self.t.users, "userId", user_id)
             .update_expression("DELETE conns :c SET lastSeen = :now")
             .expression_attribute_values(":c", AttributeValue::Ss(conns.to_vec()))
             .expression_attribute_values(":now", n(now))
@@ -191,13 +185,7 @@ impl ConnectionStore for DynamoStore {
     }
 
     async fn room_connections(&self, room_id: &str) -> Result<Vec<RoomConn>> {
-        let q = self
-            .client
-            .query()
-            .table_name(&self.t.room_conns)
-            .key_condition_expression("r = :r")
-            .expression_attribute_values(":r", s(room_id))
-            .consistent_read(true);
+        let q = self.partition(&self.t.room_conns, "r", room_id).consistent_read(true);
         let items = self.query_all(q).await?;
         let now = self.clock.now_secs();
         let mut barred = HashSet::new();
@@ -239,10 +227,7 @@ impl ConnectionStore for DynamoStore {
         // One write either way (an update of a small item costs what a put does), and it counts
         // the connection's beats in the interval.
         let u = self
-            .client
-            .update_item()
-            .table_name(&self.t.beats)
-            .key("b", s(format!("{}#{}", b.bucket, b.shard)))
+            .update(&self.t.beats, "b", format!("{}#{}", b.bucket, b.shard))
             .key("c", s(&b.connection_id))
             .update_expression("SET u = :u, x = :x ADD n :one")
             .expression_attribute_values(":u", s(&b.user_id))
@@ -252,12 +237,7 @@ impl ConnectionStore for DynamoStore {
     }
 
     async fn beats(&self, bucket: u64, shard: u32) -> Result<Vec<(String, String)>> {
-        let q = self
-            .client
-            .query()
-            .table_name(&self.t.beats)
-            .key_condition_expression("b = :b")
-            .expression_attribute_values(":b", s(format!("{bucket}#{shard}")));
+        let q = self.partition(&self.t.beats, "b", format!("{bucket}#{shard}"));
         Ok(self
             .query_all(q)
             .await?

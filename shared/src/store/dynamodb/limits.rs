@@ -9,10 +9,7 @@ use crate::store::LimitStore;
 impl LimitStore for DynamoStore {
     async fn count(&self, key: &str, expires: u64) -> Result<u64> {
         let u = self
-            .client
-            .update_item()
-            .table_name(&self.t.limits)
-            .key("pk", s(key))
+            .update(&self.t.limits, "pk", key)
             .update_expression("ADD n :one SET x = :x")
             .expression_attribute_values(":one", n(1))
             .expression_attribute_values(":x", n(expires));
@@ -24,10 +21,7 @@ impl LimitStore for DynamoStore {
         let old = self.strikes(key, now / 1000).await?;
         let count = old.map(|s| s.count).unwrap_or(0) + 1;
         let u = self
-            .client
-            .update_item()
-            .table_name(&self.t.limits)
-            .key("pk", s(key))
+            .update(&self.t.limits, "pk", key)
             .update_expression("SET n = :n, t = :t, x = :x")
             .expression_attribute_values(":n", n(count))
             .expression_attribute_values(":t", n(now))

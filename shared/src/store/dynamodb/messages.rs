@@ -14,16 +14,7 @@ impl MessageStore for DynamoStore {
             // free) and the clientId's key (only if new). The seq after `last` is free exactly
             // when `last` is the room's newest message, so seqs stay gapless and unique.
             let items = vec![
-                TransactWriteItem::builder()
-                    .put(
-                        Put::builder()
-                            .table_name(&self.t.messages)
-                            .set_item(Some(to_item(&message)?))
-                            .condition_expression("attribute_not_exists(seq)")
-                            .build()
-                            .map_err(ChatError::internal)?,
-                    )
-                    .build(),
+                put_new(&self.t.messages, to_item(&message)?, "seq")?,
                 TransactWriteItem::builder()
                     .put(
                         Put::builder()
@@ -239,10 +230,7 @@ impl DynamoStore {
     /// Moves the room's `lastSeq`, `lastMessageAt` and preview forward to `m` (never back).
     async fn advance_room(&self, room_id: &str, m: &Message) -> Result<()> {
         let out = self
-            .client
-            .update_item()
-            .table_name(&self.t.rooms)
-            .key("roomId", s(room_id))
+            .update(&self.t.rooms, "roomId", room_id)
             .update_expression("SET lastSeq = :n, lastMessageAt = :t, lastMessage = :p")
             .condition_expression("attribute_exists(roomId) AND (attribute_not_exists(lastSeq) OR lastSeq < :n)")
             .expression_attribute_values(":n", n(m.seq))
@@ -255,11 +243,7 @@ impl DynamoStore {
     /// The seq of the room's newest message (0: none), read consistently.
     async fn newest_seq(&self, room_id: &str) -> Result<u64> {
         let q = self
-            .client
-            .query()
-            .table_name(&self.t.messages)
-            .key_condition_expression("roomId = :r")
-            .expression_attribute_values(":r", s(room_id))
+            .partition(&self.t.messages, "roomId", room_id)
             .projection_expression("seq")
             .scan_index_forward(false)
             .limit(1)

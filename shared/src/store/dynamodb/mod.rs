@@ -95,6 +95,17 @@ pub struct DynamoStore {
 /// Connection rows a warm instance remembers at most.
 const CONNECTION_CACHE: usize = 10_000;
 
+/// A transaction's Put of an item that must be new (no item with that key has `absent`).
+fn put_new(table: &str, item: Item, absent: &str) -> Result<TransactWriteItem> {
+    let put = Put::builder()
+        .table_name(table)
+        .set_item(Some(item))
+        .condition_expression(format!("attribute_not_exists({absent})"))
+        .build()
+        .map_err(ChatError::internal)?;
+    Ok(TransactWriteItem::builder().put(put).build())
+}
+
 fn s(v: impl Into<String>) -> AttributeValue {
     AttributeValue::S(v.into())
 }
@@ -232,6 +243,36 @@ impl DynamoStore {
             }
         }
         Ok(out)
+    }
+
+    /// An UpdateItem of the item whose key attribute `key` is `value` (add the expressions).
+    fn update(
+        &self,
+        table: &str,
+        key: &str,
+        value: impl Into<String>,
+    ) -> aws_sdk_dynamodb::operation::update_item::builders::UpdateItemFluentBuilder {
+        self.update_at(table, HashMap::from([(key.to_string(), s(value))]))
+    }
+
+    /// An UpdateItem of the item with this (composite) key.
+    fn update_at(&self, table: &str, key: Item) -> aws_sdk_dynamodb::operation::update_item::builders::UpdateItemFluentBuilder {
+        self.client.update_item().table_name(table).set_key(Some(key))
+    }
+
+    /// A Query of one partition, `key = value` (add an index, a projection, consistency).
+    fn partition(
+        &self,
+        table: &str,
+        key: &str,
+        value: impl Into<String>,
+    ) -> aws_sdk_dynamodb::operation::query::builders::QueryFluentBuilder {
+        self.client
+            .query()
+            .table_name(table)
+            .key_condition_expression("#pk = :pk")
+            .expression_attribute_names("#pk", key)
+            .expression_attribute_values(":pk", s(value))
     }
 
     /// A whole Query (all pages).

@@ -11,25 +11,14 @@ const CLAIM_CONCURRENCY: usize = 16;
 #[async_trait]
 impl super::super::PushStore for DynamoStore {
     async fn push_members(&self, room: &str) -> Result<Vec<PushMember>> {
-        let q = self
-            .client
-            .query()
-            .table_name(&self.t.members)
-            .key_condition_expression("roomId = :r")
-            .expression_attribute_values(":r", s(room))
-            .projection_expression("userId, muted, pushedAt")
-            .consistent_read(false);
+        let q = self.partition(&self.t.members, "roomId", room).projection_expression("userId, muted, pushedAt").consistent_read(false);
         self.query_all(q).await?.into_iter().map(from_item).collect()
     }
 
     async fn claim_push(&self, room: &str, users: &[String], now: u64, cutoff: u64) -> Result<Vec<String>> {
         let results: Vec<(String, Result<bool>)> = stream::iter(users.iter().cloned())
             .map(|user| async move {
-                let out = self
-                    .client
-                    .update_item()
-                    .table_name(&self.t.members)
-                    .set_key(Some(Self::member_key(room, &user)))
+                let out = self.update_at(&self.t.members, Self::member_key(room, &user))
                     .update_expression("SET pushedAt = :now")
                     .condition_expression("attribute_exists(userId) AND (attribute_not_exists(pushedAt) OR pushedAt < :cutoff) AND (attribute_not_exists(muted) OR muted = :f)")
                     .expression_attribute_values(":now", n(now))
@@ -61,10 +50,7 @@ impl super::super::PushStore for DynamoStore {
 
     async fn set_muted(&self, room: &str, user: &str, muted: bool) -> Result<Option<MemberRecord>> {
         let out = self
-            .client
-            .update_item()
-            .table_name(&self.t.members)
-            .set_key(Some(Self::member_key(room, user)))
+            .update_at(&self.t.members, Self::member_key(room, user))
             .update_expression("SET muted = :m")
             .condition_expression("attribute_exists(userId)")
             .expression_attribute_values(":m", AttributeValue::Bool(muted))
@@ -102,13 +88,7 @@ impl super::super::PushStore for DynamoStore {
     }
 
     async fn push_subscriptions(&self, user: &str) -> Result<Vec<PushSubscriptionRecord>> {
-        let q = self
-            .client
-            .query()
-            .table_name(&self.t.push_subscriptions)
-            .key_condition_expression("userId = :u")
-            .expression_attribute_values(":u", s(user))
-            .consistent_read(true);
+        let q = self.partition(&self.t.push_subscriptions, "userId", user).consistent_read(true);
         self.query_all(q).await?.into_iter().map(from_item).collect()
     }
 }

@@ -5,16 +5,7 @@ use super::*;
 #[async_trait]
 impl RoomStore for DynamoStore {
     async fn create_room(&self, room: &RoomRecord, members: &[MemberRecord]) -> Result<bool> {
-        let mut items = vec![TransactWriteItem::builder()
-            .put(
-                Put::builder()
-                    .table_name(&self.t.rooms)
-                    .set_item(Some(to_item(room)?))
-                    .condition_expression("attribute_not_exists(roomId)")
-                    .build()
-                    .map_err(ChatError::internal)?,
-            )
-            .build()];
+        let mut items = vec![put_new(&self.t.rooms, to_item(room)?, "roomId")?];
         // A transaction holds 100 items: the room and the first 99 members go in it.
         let (in_tx, rest) = members.split_at(members.len().min(99));
         for m in in_tx {
@@ -64,24 +55,12 @@ impl RoomStore for DynamoStore {
     }
 
     async fn list_members(&self, room: &str) -> Result<Vec<MemberRecord>> {
-        let q = self
-            .client
-            .query()
-            .table_name(&self.t.members)
-            .key_condition_expression("roomId = :r")
-            .expression_attribute_values(":r", s(room))
-            .consistent_read(true);
+        let q = self.partition(&self.t.members, "roomId", room).consistent_read(true);
         self.query_all(q).await?.into_iter().map(from_item).collect()
     }
 
     async fn memberships(&self, user: &str) -> Result<Vec<Membership>> {
-        let q = self
-            .client
-            .query()
-            .table_name(&self.t.members)
-            .index_name("byUser")
-            .key_condition_expression("userId = :u")
-            .expression_attribute_values(":u", s(user));
+        let q = self.partition(&self.t.members, "userId", user).index_name("byUser");
         self.query_all(q).await?.into_iter().map(from_item).collect()
     }
 
@@ -116,18 +95,7 @@ impl RoomStore for DynamoStore {
             )
             .build()];
         for m in members.iter().take(99) {
-            items.push(
-                TransactWriteItem::builder()
-                    .put(
-                        Put::builder()
-                            .table_name(&self.t.members)
-                            .set_item(Some(to_item(m)?))
-                            .condition_expression("attribute_not_exists(userId)")
-                            .build()
-                            .map_err(ChatError::internal)?,
-                    )
-                    .build(),
-            );
+            items.push(put_new(&self.t.members, to_item(m)?, "userId")?);
         }
         match self.transact(items).await {
             Ok(()) => Ok(()),
@@ -181,10 +149,7 @@ impl RoomStore for DynamoStore {
             CursorKind::Delivered => "deliveredSeq",
         };
         let out = self
-            .client
-            .update_item()
-            .table_name(&self.t.members)
-            .set_key(Some(Self::member_key(room, user)))
+            .update_at(&self.t.members, Self::member_key(room, user))
             .update_expression("SET #c = :s")
             .condition_expression("attribute_exists(userId) AND (attribute_not_exists(#c) OR #c < :s)")
             .expression_attribute_names("#c", attr)
@@ -214,10 +179,7 @@ impl RoomStore for DynamoStore {
 
     async fn typing(&self, room: &str, user: &str, is_typing: bool, now: u64, interval: u64) -> Result<TypingOutcome> {
         let mut u = self
-            .client
-            .update_item()
-            .table_name(&self.t.members)
-            .set_key(Some(Self::member_key(room, user)))
+            .update_at(&self.t.members, Self::member_key(room, user))
             .update_expression("SET typingAt = :now")
             .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
             .return_consumed_capacity(ReturnConsumedCapacity::Total);
@@ -248,12 +210,7 @@ impl RoomStore for DynamoStore {
     }
 
     async fn set_archived(&self, room: &str, user: &str, archived_seq: Option<u64>) -> Result<bool> {
-        let u = self
-            .client
-            .update_item()
-            .table_name(&self.t.members)
-            .set_key(Some(Self::member_key(room, user)))
-            .condition_expression("attribute_exists(userId)");
+        let u = self.update_at(&self.t.members, Self::member_key(room, user)).condition_expression("attribute_exists(userId)");
         let u = match archived_seq {
             Some(seq) => u
                 .update_expression("SET archived = :t, archivedSeq = :s")
@@ -268,10 +225,7 @@ impl RoomStore for DynamoStore {
 
     async fn set_room_context(&self, room_id: &str, name: Option<&str>, context: &crate::protocol::RoomContext) -> Result<()> {
         let u = self
-            .client
-            .update_item()
-            .table_name(&self.t.rooms)
-            .key("roomId", s(room_id))
+            .update(&self.t.rooms, "roomId", room_id)
             .condition_expression("attribute_exists(roomId)")
             .expression_attribute_names("#c", "context")
             .expression_attribute_values(":c", AttributeValue::M(to_item(context)?))
@@ -301,10 +255,7 @@ impl RoomStore for DynamoStore {
         let mut start = true;
         for _ in 0..6 {
             let u = self
-                .client
-                .update_item()
-                .table_name(&self.t.members)
-                .set_key(Some(key.clone()))
+                .update_at(&self.t.members, key.clone())
                 .expression_attribute_values(":w", n(window))
                 .expression_attribute_values(":one", n(1))
                 .expression_attribute_values(":own", n(own_seq))
@@ -356,10 +307,7 @@ impl RoomStore for DynamoStore {
 
     async fn correct_own_seq(&self, room: &str, user: &str, from: u64, to: Option<u64>) -> Result<()> {
         let u = self
-            .client
-            .update_item()
-            .table_name(&self.t.members)
-            .set_key(Some(Self::member_key(room, user)))
+            .update_at(&self.t.members, Self::member_key(room, user))
             .condition_expression("ownSeq = :from")
             .expression_attribute_values(":from", n(from));
         let u = match to {

@@ -47,16 +47,7 @@ impl DynamoStore {
     }
 
     fn member_put(&self, m: &MemberRecord) -> Result<TransactWriteItem> {
-        Ok(TransactWriteItem::builder()
-            .put(
-                Put::builder()
-                    .table_name(&self.t.members)
-                    .set_item(Some(to_item(m)?))
-                    .condition_expression("attribute_not_exists(userId)")
-                    .build()
-                    .map_err(ChatError::internal)?,
-            )
-            .build())
+        put_new(&self.t.members, to_item(m)?, "userId")
     }
 
     /// A session transaction: a refused condition is a `Conflict` saying which part refused.
@@ -93,26 +84,8 @@ impl SupportStore for DynamoStore {
         room_item.insert("queuedAt".into(), n(room.created_at));
         let pointer = HashMap::from([("pk".to_string(), s(format!("v#{}", visitor.user_id))), ("sessionId".to_string(), s(&room.room_id))]);
         let items = vec![
-            TransactWriteItem::builder()
-                .put(
-                    Put::builder()
-                        .table_name(&self.t.support)
-                        .set_item(Some(pointer))
-                        .condition_expression("attribute_not_exists(pk)")
-                        .build()
-                        .map_err(ChatError::internal)?,
-                )
-                .build(),
-            TransactWriteItem::builder()
-                .put(
-                    Put::builder()
-                        .table_name(&self.t.rooms)
-                        .set_item(Some(room_item))
-                        .condition_expression("attribute_not_exists(roomId)")
-                        .build()
-                        .map_err(ChatError::internal)?,
-                )
-                .build(),
+            put_new(&self.t.support, pointer, "pk")?,
+            put_new(&self.t.rooms, room_item, "roomId")?,
             TransactWriteItem::builder()
                 .put(Put::builder().table_name(&self.t.members).set_item(Some(to_item(visitor)?)).build().map_err(ChatError::internal)?)
                 .build(),
@@ -152,15 +125,8 @@ impl SupportStore for DynamoStore {
     }
 
     async fn recent_waits(&self, count: usize) -> Result<Vec<u64>> {
-        let q = self
-            .client
-            .query()
-            .table_name(&self.t.rooms)
-            .index_name("waits")
-            .key_condition_expression("waitKey = :k")
-            .expression_attribute_values(":k", s("all"))
-            .scan_index_forward(false)
-            .limit(count.clamp(1, 100) as i32);
+        let q =
+            self.partition(&self.t.rooms, "waitKey", "all").index_name("waits").scan_index_forward(false).limit(count.clamp(1, 100) as i32);
         Ok(self.query_page(q).await?.iter().filter_map(|i| get_n(i, "waitMs")).collect())
     }
 
@@ -272,10 +238,7 @@ impl SupportStore for DynamoStore {
 
     async fn rate_session(&self, session_id: &str, rating: &Rating) -> Result<()> {
         let r = self
-            .client
-            .update_item()
-            .table_name(&self.t.rooms)
-            .key("roomId", s(session_id))
+            .update(&self.t.rooms, "roomId", session_id)
             .update_expression("SET support.rating = :r")
             .condition_expression("support.#st = :closed AND attribute_not_exists(support.rating)")
             .expression_attribute_names("#st", "status")
