@@ -15,12 +15,12 @@ PROFILE_DIR := target/debug
 BUILD_FLAGS :=
 endif
 
-.PHONY: dev test build tools lint test-rust test-browser test-localstack bench fuzz chaos deploy destroy release clean
+.PHONY: dev test build web tools lint test-rust test-browser test-localstack bench fuzz chaos deploy destroy release clean
 
 ## Start the whole local stack: emulators, the gateway, the real functions. Prints the ws:// URL.
 ## `make dev LOCALSTACK=1`: the same stack on LocalStack (scripts/localstack.sh), stopped with it.
 LOCALSTACK ?=
-dev: tools
+dev: tools web
 	$(CARGO) build --workspace --bins $(BUILD_FLAGS)
 ifeq ($(LOCALSTACK),1)
 	@url=$$(./scripts/localstack.sh start | sed -n 's/^AWS_ENDPOINT_URL=//p') && test -n "$$url" || exit 1; \
@@ -42,6 +42,10 @@ build:
 tools:
 	./scripts/install-tools.sh dev
 
+## web/dist: the widget bundled with the SDK's modules it imports (esbuild).
+web:
+	./scripts/build-web.sh
+
 ## The template (cfn-lint), Rust formatting (rustfmt.toml) and clippy with warnings as errors.
 lint:
 	AWS_DEFAULT_REGION=us-east-1 $(TOOLS)/venv/bin/cfn-lint infra/template.yaml
@@ -51,7 +55,7 @@ lint:
 test-rust:
 	$(CARGO) test --workspace
 
-test-browser:
+test-browser: web
 	npm test --prefix tests/browser
 
 ## The integration suites against LocalStack in host mode (no Docker): the same tests, the same

@@ -2,7 +2,7 @@
 # Installs the tools the local stack and the tests need into .local/tools (git-ignored).
 # Idempotent: each tool is skipped when its pinned version is already there; downloads are cached.
 #
-#   scripts/install-tools.sh            # what `make dev` needs: DynamoDB Local, moto
+#   scripts/install-tools.sh            # what `make dev` needs: DynamoDB Local, moto, esbuild
 #   scripts/install-tools.sh all        # + cfn-lint, schemathesis, the Web Push test libraries, Playwright and Chromium (what `make test` needs)
 #   scripts/install-tools.sh deploy     # cfn-lint, SAM CLI, cargo-lambda and zig (what `make deploy` needs)
 #   scripts/install-tools.sh browser    # only Chromium and the browser tests' npm packages (Playwright, axe-core, TypeScript)
@@ -23,6 +23,7 @@ PLAYWRIGHT_VERSION=1.65.1
 AXE_CORE_VERSION=4.14.1             # accessibility checks in the browser tests
 TYPESCRIPT_VERSION=5.9.3            # the SDK's declarations (tsc from JSDoc) and the TypeScript consumer test
 SCHEMATHESIS_VERSION=4.32.5
+ESBUILD_VERSION=0.28.2              # bundles web/ (the widget from the SDK's modules): scripts/build-web.sh
 HTTP_ECE_VERSION=1.2.1
 PY_VAPID_VERSION=1.9.6
 
@@ -103,6 +104,15 @@ install_deploy_tools() {
   fi
 }
 
+install_esbuild() {
+  local dir="$TOOLS/esbuild"
+  if stamp_ok "$dir" "$ESBUILD_VERSION" && [ -x "$dir/node_modules/.bin/esbuild" ]; then return 0; fi
+  say "esbuild $ESBUILD_VERSION (npm)"
+  rm -rf "$dir"; mkdir -p "$dir"
+  (cd "$dir" && npm install --silent --no-audit --no-fund --no-save --cache "$CACHE/npm" "esbuild@$ESBUILD_VERSION" >/dev/null)
+  echo "$ESBUILD_VERSION" > "$dir/.installed"
+}
+
 install_browser() {
   if ! [ -x /usr/bin/chromium ]; then apt_install chromium; fi
   local dir="$ROOT/tests/browser"
@@ -120,13 +130,14 @@ install_browser() {
 
 what="${1:-dev}"
 case "$what" in
-  dev) install_dynamodb; install_moto ;;
-  all) install_dynamodb; install_moto; install_cfn_lint; install_schemathesis; install_push_test; install_browser ;;
+  dev) install_dynamodb; install_moto; install_esbuild ;;
+  all) install_dynamodb; install_moto; install_esbuild; install_cfn_lint; install_schemathesis; install_push_test; install_browser ;;
   push) install_push_test ;;
   schemathesis) install_schemathesis ;;
   deploy) install_cfn_lint; install_deploy_tools ;;
   lint) install_cfn_lint ;;
   browser) install_browser ;;
-  *) echo "usage: $0 [dev|all|lint|deploy|browser|schemathesis|push]"; exit 2 ;;
+  web) install_esbuild ;;
+  *) echo "usage: $0 [dev|all|lint|deploy|browser|schemathesis|push|web]"; exit 2 ;;
 esac
 say "ok ($what)"

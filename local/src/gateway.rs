@@ -233,7 +233,7 @@ impl Gateway {
         }
         if self.cfg.web_dir.is_some() {
             // The support widget's one-line embed: `<script src="…/widget.js" async>`.
-            router = router.route("/widget.js", get(widget_script)).fallback(static_page);
+            router = router.route("/widget.js", get(widget_script)).route("/widget.js.map", get(widget_script)).fallback(static_page);
         }
         router.with_state(self.clone())
     }
@@ -727,10 +727,16 @@ async fn sns_notification(State(gw): State<Arc<Gateway>>, Path(function): Path<S
 /// this machine), so uploads (`connect-src`) and thumbnails (`img-src`) name it.
 pub const PAGE_CSP: &str = "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data: blob: http://127.0.0.1:* http://localhost:*; connect-src 'self' ws: wss: http://127.0.0.1:* http://localhost:*; worker-src 'self'; manifest-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'";
 
-/// `/widget.js` is `web/widget/widget.js` (the embed snippet's short URL).
+/// `/widget.js` (the embed snippet's short URL) and its source map are the bundle
+/// `web/dist/widget.js` that `make web` (scripts/build-web.sh) builds from `web/widget/widget.js`.
 async fn widget_script(State(gw): State<Arc<Gateway>>, req: axum::extract::Request) -> Response {
+    let built = gw.cfg.web_dir.as_ref().is_some_and(|d| d.join("dist/widget.js").is_file());
+    if !built {
+        return (StatusCode::NOT_FOUND, "web/dist/widget.js is not built: run `make web` (scripts/build-web.sh)\n").into_response();
+    }
     let (mut parts, body) = req.into_parts();
-    parts.uri = "/widget/widget.js".parse().expect("a valid path");
+    let file = if parts.uri.path().ends_with(".map") { "/dist/widget.js.map" } else { "/dist/widget.js" };
+    parts.uri = file.parse().expect("a valid path");
     static_page(State(gw), axum::extract::Request::from_parts(parts, body)).await
 }
 

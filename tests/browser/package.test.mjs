@@ -40,6 +40,7 @@ describe('the SDK package', { timeout: 180_000 }, () => {
       'chat.js',
       'codes.js',
       'dom.js',
+      'files.js',
       'jwt.js',
       'package.json',
       'service-worker.js',
@@ -49,6 +50,7 @@ describe('the SDK package', { timeout: 180_000 }, () => {
       'types/chat.d.ts',
       'types/codes.d.ts',
       'types/dom.d.ts',
+      'types/files.d.ts',
       'types/jwt.d.ts',
       'types/text.d.ts',
     ]);

@@ -45,11 +45,13 @@
 
 import { RETRYABLE, codeOfStatus } from './codes.js';
 import { claims, expiresAt, subject } from './jwt.js';
+import { IMAGE_TYPES, UNSAFE_HEADERS, base64UrlToBytes, bytesToBase64Url, indexedDbFileStore, memoryFileStore } from './files.js';
 
 export { CLIENT_CODES, SERVER_CODES } from './codes.js';
 
 /** A JWT's claims, unverified (`jwt.js`): what the widget and the UIs show of a token. */
 export { claims };
+export { IMAGE_TYPES, base64UrlToBytes, indexedDbFileStore };
 
 export const PROTOCOL = 'chat.v1';
 /** Largest message content, in bytes of UTF-8. */
@@ -241,12 +243,9 @@ const MAX_SYNC_ROOMS = 500;
  *   queuePosition: [QueuePosition],
  *   operatorJoined: [{sessionId: string, operatorId: string, name?: string}],
  * }} ChatEvents The events of on(), and the arguments their listeners get.
- *
- * @typedef {object} FileStore Keeps the bytes of files not uploaded yet (e.g. in IndexedDB).
- * @property {(key: string, file: Blob) => Promise<void>} put
- * @property {(key: string) => Promise<Blob|undefined>} get
- * @property {(key: string) => Promise<void>} delete
  */
+
+/** @typedef {import('./files.js').FileStore} FileStore */
 
 const DEFAULTS = {
   pingInterval: 30_000,
@@ -316,77 +315,6 @@ function defaultStorage() {
   }
   return memoryStorage();
 }
-
-/** Types sent as `kind: image` (shown inline); any other file is `kind: file`. */
-export const IMAGE_TYPES = new Set(['image/jpeg', 'image/png', 'image/gif', 'image/webp']);
-
-/** Headers a browser sets itself (an XMLHttpRequest refuses them). */
-const UNSAFE_HEADERS = new Set(['content-length', 'host', 'connection', 'expect', 'keep-alive', 'te', 'trailer', 'transfer-encoding', 'upgrade', 'via', 'date', 'cookie', 'origin', 'referer', 'accept-encoding']);
-
-/** A base64url string (a VAPID key) as bytes. @param {string} s */
-export function base64UrlToBytes(s) {
-  const b64 = s.replace(/-/g, '+').replace(/_/g, '/') + '='.repeat((4 - (s.length % 4)) % 4);
-  const bin = atob(b64);
-  const out = new Uint8Array(bin.length);
-  for (let i = 0; i < bin.length; i++) out[i] = bin.charCodeAt(i);
-  return out;
-}
-
-/** Bytes as base64url (no padding). @param {ArrayBuffer|Uint8Array|null|undefined} buf */
-function bytesToBase64Url(buf) {
-  if (!buf) return '';
-  const b = buf instanceof Uint8Array ? buf : new Uint8Array(buf);
-  let bin = '';
-  for (const x of b) bin += String.fromCharCode(x);
-  return btoa(bin).replace(/\+/g, '-').replace(/\//g, '_').replace(/=+$/, '');
-}
-
-/**
- * Files waiting to be uploaded, in IndexedDB (Blobs are stored as they are), so an upload queued
- * offline survives a reload. Null where there is no IndexedDB.
- * @returns {FileStore|null}
- */
-export function indexedDbFileStore(name = 'chat-files') {
-  const idb = /** @type {any} */ (globalThis).indexedDB;
-  if (!idb) return null;
-  /** @type {Promise<IDBDatabase>|null} */
-  let opening = null;
-  const db = () =>
-    (opening ||= new Promise((resolve, reject) => {
-      const req = idb.open(name, 1);
-      req.onupgradeneeded = () => req.result.createObjectStore('files');
-      req.onsuccess = () => resolve(req.result);
-      req.onerror = () => reject(req.error);
-    }));
-  /** @param {'readonly'|'readwrite'} mode @param {(s: IDBObjectStore) => IDBRequest} fn */
-  const run = async (mode, fn) => {
-    const d = await db();
-    return new Promise((resolve, reject) => {
-      const tx = d.transaction('files', mode);
-      const req = fn(tx.objectStore('files'));
-      tx.oncomplete = () => resolve(req.result);
-      tx.onerror = () => reject(tx.error);
-      tx.onabort = () => reject(tx.error);
-    });
-  };
-  return {
-    put: (key, file) => run('readwrite', (s) => s.put(file, key)).then(() => undefined),
-    get: (key) => run('readonly', (s) => s.get(key)).then((v) => /** @type {Blob|undefined} */ (v || undefined)),
-    delete: (key) => run('readwrite', (s) => s.delete(key)).then(() => undefined),
-  };
-}
-
-/** Files in memory only. @returns {FileStore} */
-function memoryFileStore() {
-  const m = new Map();
-  return {
-    put: async (k, f) => void m.set(k, f),
-    get: async (k) => m.get(k),
-    delete: async (k) => void m.delete(k),
-  };
-}
-
-
 
 /**
  * One room's state.

@@ -40,7 +40,12 @@
  * sync, the outbox of unsent messages, typing, receipts. The visitor's guest id stays in
  * localStorage, so a returning visitor (any tab) finds their open conversation. Everything a
  * person wrote is inserted as text, never as HTML.
+ *
+ * This file is the source: scripts/build-web.sh (`make web`) bundles it with the SDK's modules it
+ * imports into one classic script, web/dist/widget.js, which is what `/widget.js` serves.
  */
+import { announcer, clock, h, svg, ticks } from '../sdk/dom.js';
+
 (function () {
   'use strict';
 
@@ -67,6 +72,9 @@
   const TOKEN_MARGIN_MS = 5 * 60 * 1000;
 
   // ------------------------------------------------------------------ small helpers
+
+  /** Says something to screen readers (the panel's live region). */
+  const announce = announcer(() => ui.live);
 
   /** @param {'local'|'session'} kind */
   function storage(kind) {
@@ -101,57 +109,18 @@
     }
   }
 
-  /**
-   * Creates an element; strings among children become text nodes (never HTML).
-   * @param {string} tag @param {Record<string, any>} [props] @param {...any} children @returns {HTMLElement}
-   */
-  function h(tag, props = {}, ...children) {
-    const el = document.createElement(tag);
-    for (const [k, v] of Object.entries(props)) {
-      if (v === null || v === undefined || v === false) continue;
-      if (k === 'class') el.className = v;
-      else if (k === 'text') el.textContent = String(v);
-      else if (k.startsWith('on') && typeof v === 'function') el.addEventListener(k.slice(2), v);
-      else el.setAttribute(k, v === true ? '' : String(v));
-    }
-    for (const c of children.flat(Infinity)) {
-      if (c === null || c === undefined || c === false) continue;
-      el.append(c instanceof Node ? c : document.createTextNode(String(c)));
-    }
+  /** An icon from fixed path data (never user content). @param {string[]} paths @param {number} [size] */
+  function icon(paths, size = 24) {
+    const stroke = { fill: 'none', stroke: 'currentColor', 'stroke-width': '2', 'stroke-linecap': 'round', 'stroke-linejoin': 'round' };
+    const el = svg('svg', { viewBox: '0 0 24 24', width: String(size), height: String(size), 'aria-hidden': 'true', focusable: 'false' });
+    el.append(...paths.map((d) => svg('path', { d, ...stroke })));
     return el;
-  }
-
-  const SVG_NS = 'http://www.w3.org/2000/svg';
-  /** An icon from fixed path data (never user content). @param {string[]} paths @param {number} [size] @param {Record<string, string>} [attrs] */
-  function icon(paths, size = 24, attrs = {}) {
-    const svg = document.createElementNS(SVG_NS, 'svg');
-    svg.setAttribute('viewBox', '0 0 24 24');
-    svg.setAttribute('width', String(size));
-    svg.setAttribute('height', String(size));
-    svg.setAttribute('aria-hidden', 'true');
-    svg.setAttribute('focusable', 'false');
-    for (const d of paths) {
-      const p = document.createElementNS(SVG_NS, 'path');
-      p.setAttribute('d', d);
-      for (const [k, v] of Object.entries({ fill: 'none', stroke: 'currentColor', 'stroke-width': '2', 'stroke-linecap': 'round', 'stroke-linejoin': 'round', ...attrs })) p.setAttribute(k, v);
-      svg.append(p);
-    }
-    return svg;
   }
   const ICON_CHAT = ['M21 12a8 8 0 0 1-11.6 7.1L4 20.5l1.4-4.9A8 8 0 1 1 21 12z'];
   const ICON_CLOSE = ['M6 6l12 12M18 6L6 18'];
   const ICON_DOWN = ['M6 9l6 6 6-6'];
   const ICON_SEND = ['M4 12l16-8-6 16-2.5-6.5z', 'M11.5 13.5L20 4'];
   const ICON_CLIP = ['M21 11.5l-8.6 8.6a5 5 0 0 1-7.1-7.1l8.6-8.6a3.3 3.3 0 0 1 4.7 4.7l-8.6 8.6a1.7 1.7 0 0 1-2.4-2.4l7.9-7.9'];
-
-  /** @param {number} t */
-  function clock(t) {
-    try {
-      return new Date(t).toLocaleTimeString([], { hour: '2-digit', minute: '2-digit' });
-    } catch {
-      return '';
-    }
-  }
 
   /** @param {number} seconds */
   function waitText(seconds) {
@@ -829,14 +798,6 @@ button { cursor: pointer; }
     for (const el of msgEls.values()) if (el.dataset.seq && el.dataset.mine === 'false') reads.observe(el, el.dataset.room, Number(el.dataset.seq));
   }
 
-  const STATUS_LABEL = { sending: 'Sending', sent: 'Sent', delivered: 'Delivered', read: 'Read', failed: 'Not sent' };
-  /** @param {string} status */
-  function ticks(status) {
-    const paths = status === 'sending' ? ['M12 7v5l3 2', 'M12 21a9 9 0 1 0 0-18 9 9 0 0 0 0 18z'] : status === 'failed' ? ['M12 8v5', 'M12 16.5v.5', 'M12 21a9 9 0 1 0 0-18 9 9 0 0 0 0 18z'] : status === 'sent' ? ['M4 12.5l5 5L20 6.5'] : ['M2 12.5l5 5L18 6.5', 'M11 16l1.5 1.5L23 7'];
-    const label = STATUS_LABEL[/** @type {keyof typeof STATUS_LABEL} */ (status)] || status;
-    return h('span', { class: 'ticks', 'data-status': status, role: 'img', 'aria-label': label, title: label }, icon(paths, 14, { 'stroke-width': '2.2' }));
-  }
-
   /** @param {any} s */
   function renderMessages(s) {
     /** @type {{key: string, at: number, el: () => HTMLElement, sig: string}[]} */
@@ -1004,12 +965,6 @@ button { cursor: pointer; }
     if (focusable && isOpen) focusable.focus?.({ preventScroll: true });
   }
 
-  /** @param {string} text */
-  function announce(text) {
-    ui.live.textContent = '';
-    // A change after clearing is announced even when the text repeats.
-    setTimeout(() => (ui.live.textContent = text), 30);
-  }
 
   // ------------------------------------------------------------------ connection
 
