@@ -370,3 +370,86 @@ fn the_readme_names_every_function_and_folder() {
         );
     }
 }
+
+/// No function, queue or table ships unwatched, and no asynchronous work is dropped silently:
+/// every function has an Errors and a Throttles alarm, every queue an alarm on its depth, every
+/// table one on throttled reads and writes; every function invoked asynchronously (SNS, schedule)
+/// has a dead-letter queue, every stream source bisects, retries a bounded number of times and
+/// sends what fails to a queue; every alarm notifies AlarmTopic and names a section of
+/// docs/RUNBOOK.md that exists.
+#[test]
+fn every_function_queue_and_table_is_watched_and_no_async_work_is_dropped() {
+    use serde_json::Value;
+    let text = std::fs::read_to_string(repo_root().join("infra/template.yaml")).unwrap();
+    let doc = chat_tests::chat_dev::template::template_json(&text).unwrap();
+    let resources = doc["Resources"].as_object().unwrap();
+    let of_type = |ty: &str| -> Vec<String> {
+        resources.iter().filter(|(_, r)| r["Type"] == ty).map(|(k, _)| k.clone()).collect()
+    };
+    let alarms: Vec<&Value> = resources.values().filter(|r| r["Type"] == "AWS::CloudWatch::Alarm").map(|r| &r["Properties"]).collect();
+    // Every metric an alarm reads (a plain alarm's, or each of a metric-math alarm's), with the
+    // resource its dimension names (Ref or GetAtt).
+    let watched = |namespace: &str, metric: &str| -> BTreeSet<String> {
+        let mut out = BTreeSet::new();
+        for a in &alarms {
+            let mut metrics: Vec<Value> = vec![json_metric(a)];
+            for m in a["Metrics"].as_array().into_iter().flatten() {
+                metrics.push(m["MetricStat"]["Metric"].clone());
+            }
+            for m in metrics.iter().filter(|m| m["Namespace"] == namespace && m["MetricName"] == metric) {
+                for d in m["Dimensions"].as_array().into_iter().flatten() {
+                    let v = &d["Value"];
+                    if let Some(r) = v["Ref"].as_str().or_else(|| v["Fn::GetAtt"][0].as_str()) {
+                        out.insert(r.to_string());
+                    }
+                }
+            }
+        }
+        out
+    };
+    fn json_metric(a: &Value) -> Value {
+        serde_json::json!({ "Namespace": a["Namespace"], "MetricName": a["MetricName"], "Dimensions": a["Dimensions"] })
+    }
+    let functions: BTreeSet<String> = of_type("AWS::Serverless::Function").into_iter().collect();
+    assert!(functions.len() >= 8);
+    assert_eq!(watched("AWS/Lambda", "Errors"), functions, "an Errors alarm per function");
+    assert_eq!(watched("AWS/Lambda", "Throttles"), functions, "a Throttles alarm per function");
+    let queues: BTreeSet<String> = of_type("AWS::SQS::Queue").into_iter().collect();
+    assert_eq!(watched("AWS/SQS", "ApproximateNumberOfMessagesVisible"), queues, "a depth alarm per queue");
+    let tables: BTreeSet<String> = of_type("AWS::DynamoDB::Table").into_iter().collect();
+    assert_eq!(watched("AWS/DynamoDB", "ReadThrottleEvents"), tables, "a throttle alarm per table (reads)");
+    assert_eq!(watched("AWS/DynamoDB", "WriteThrottleEvents"), tables, "a throttle alarm per table (writes)");
+    let streams: Vec<&String> = functions.iter().filter(|f| resources[*f]["Properties"]["Events"].as_object().is_some_and(|e| e.values().any(|e| e["Type"] == "DynamoDB"))).collect();
+    assert_eq!(watched("AWS/Lambda", "IteratorAge").iter().collect::<Vec<_>>(), streams, "stream consumers' lag is watched");
+
+    for f in &functions {
+        let p = &resources[f]["Properties"];
+        for (name, e) in p["Events"].as_object().into_iter().flatten() {
+            match e["Type"].as_str().unwrap_or_default() {
+                "SNS" | "Schedule" => {
+                    let q = p["DeadLetterQueue"]["TargetArn"]["Fn::GetAtt"][0].as_str();
+                    assert!(p["DeadLetterQueue"]["Type"] == "SQS" && q.is_some_and(|q| queues.contains(q)), "{f}: {name} is asynchronous: a DeadLetterQueue");
+                }
+                "DynamoDB" => {
+                    let s = &e["Properties"];
+                    assert_eq!(s["BisectBatchOnFunctionError"], true, "{f}.{name}");
+                    assert!(s["MaximumRetryAttempts"].as_i64().is_some_and(|n| (0..=100).contains(&n)), "{f}.{name}: bounded retries");
+                    let q = s["DestinationConfig"]["OnFailure"]["Destination"]["Fn::GetAtt"][0].as_str();
+                    assert!(q.is_some_and(|q| queues.contains(q)), "{f}.{name}: failed records go to a queue");
+                }
+                _ => {}
+            }
+        }
+    }
+    for q in &queues {
+        let p = &resources[q]["Properties"];
+        assert_eq!((p["MessageRetentionPeriod"].as_i64(), p["SqsManagedSseEnabled"].as_bool()), (Some(1_209_600), Some(true)), "{q}: 14 days, encrypted");
+    }
+    let runbook = std::fs::read_to_string(repo_root().join("docs/RUNBOOK.md")).unwrap();
+    for a in &alarms {
+        assert_eq!(a["AlarmActions"][0]["Ref"], "AlarmTopic", "{a}");
+        let d = a["AlarmDescription"].as_str().unwrap();
+        let section = d.rsplit_once("Runbook: ").map(|(_, s)| s).unwrap_or_else(|| panic!("{d}: names its runbook section"));
+        assert!(runbook.contains(&format!("<a id=\"{section}\"></a>")), "docs/RUNBOOK.md has the section {section}");
+    }
+}
