@@ -486,6 +486,7 @@ async fn gateway_figures(message_fn: chat_dev::template::FunctionSpec, aws_env: 
         memory_mb: 128,
         timeout_secs: 10,
         environment: Default::default(),
+        dead_letter_queue: None,
     };
     // A $connect event the fixture answers at once, without any I/O.
     let event = axum::body::Bytes::from(std::fs::read(root().join("events/connect.json")).unwrap());

@@ -297,8 +297,14 @@ impl FunctionPool {
     /// A pool that is never invoked (unit tests of routing).
     #[cfg(test)]
     pub fn for_tests(name: &str) -> Arc<Self> {
-        let spec =
-            FunctionSpec { logical_id: name.into(), binary: name.into(), memory_mb: 128, timeout_secs: 3, environment: BTreeMap::new() };
+        let spec = FunctionSpec {
+            logical_id: name.into(),
+            binary: name.into(),
+            memory_mb: 128,
+            timeout_secs: 3,
+            environment: BTreeMap::new(),
+            dead_letter_queue: None,
+        };
         let settings = LambdaSettings {
             bin_dir: PathBuf::new(),
             max_concurrency: 1,

@@ -3,6 +3,7 @@
 //! all derived from `infra/template.yaml`.
 
 pub mod ddb_relay;
+pub mod dead_letter;
 pub mod faults;
 pub mod gateway;
 pub mod http_api;

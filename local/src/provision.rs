@@ -15,6 +15,7 @@ pub struct Clients {
     pub streams: aws_sdk_dynamodbstreams::Client,
     pub s3: aws_sdk_s3::Client,
     pub sns: aws_sdk_sns::Client,
+    pub sqs: aws_sdk_sqs::Client,
     pub ssm: aws_sdk_ssm::Client,
 }
 
@@ -37,6 +38,10 @@ impl Clients {
         if let Some(ep) = target.endpoint("SNS") {
             sns = sns.endpoint_url(ep);
         }
+        let mut sqs = aws_sdk_sqs::config::Builder::from(&conf);
+        if let Some(ep) = target.endpoint("SQS") {
+            sqs = sqs.endpoint_url(ep);
+        }
         let mut ssm = aws_sdk_ssm::config::Builder::from(&conf);
         if let Some(ep) = target.endpoint("SSM") {
             ssm = ssm.endpoint_url(ep);
@@ -46,6 +51,7 @@ impl Clients {
             streams: aws_sdk_dynamodbstreams::Client::from_conf(streams.build()),
             s3: aws_sdk_s3::Client::from_conf(s3.build()),
             sns: aws_sdk_sns::Client::from_conf(sns.build()),
+            sqs: aws_sdk_sqs::Client::from_conf(sqs.build()),
             ssm: aws_sdk_ssm::Client::from_conf(ssm.build()),
         }
     }
@@ -167,6 +173,15 @@ pub async fn provision_with(
             .send()
             .await
             .map_err(|e| format!("CreateTopic {name}: {}", aws_sdk_sns::error::DisplayErrorContext(&e)))?;
+    }
+    for q in &spec.queues {
+        clients
+            .sqs
+            .create_queue()
+            .queue_name(q)
+            .send()
+            .await
+            .map_err(|e| format!("CreateQueue {q}: {}", aws_sdk_sqs::error::DisplayErrorContext(&e)))?;
     }
     for p in &spec.ssm_parameters {
         let own = spec.ssm_parameter_vars.get(p).and_then(|var| by_var.get(var));

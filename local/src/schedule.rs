@@ -19,6 +19,7 @@ impl Schedules {
     pub fn start(
         sources: &[ScheduleSourceSpec],
         pools: &BTreeMap<String, Arc<FunctionPool>>,
+        dead_letters: BTreeMap<String, crate::dead_letter::DeadLetterTarget>,
         region: &str,
         account: &str,
         log: LogSink,
@@ -27,6 +28,7 @@ impl Schedules {
         for s in sources {
             let Some(pool) = pools.get(&s.function).cloned() else { continue };
             let (s, log, region, account) = (s.clone(), log.clone(), region.to_string(), account.to_string());
+            let dead_letter = dead_letters.get(&s.function).cloned();
             tasks.push(tokio::spawn(async move {
                 let mut tick = tokio::time::interval(Duration::from_secs(s.period_secs));
                 tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
@@ -45,17 +47,9 @@ impl Schedules {
                         "resources": [format!("arn:aws:events:{region}:{account}:rule/{}", s.name)],
                         "detail": {}
                     });
-                    let (result, report) = pool.invoke(event.to_string().into()).await;
-                    let outcome = match &result {
-                        Ok(_) => "ok".to_string(),
-                        Err(e) => format!("error: {e}"),
-                    };
-                    log.gateway(&format!(
-                        "schedule {} -> {} duration={:.1}ms {outcome}",
-                        s.expression,
-                        s.function,
-                        report.duration.as_secs_f64() * 1000.0
-                    ));
+                    // EventBridge invokes asynchronously: retried twice, then to the dead-letter queue.
+                    let source = format!("schedule {} -> {}", s.expression, s.function);
+                    crate::dead_letter::invoke_async(&pool, event.to_string().into(), dead_letter.as_ref(), &log, &source).await;
                 }
             }));
         }

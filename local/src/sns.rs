@@ -24,6 +24,8 @@ pub fn endpoint_path(function: &str) -> String {
 
 pub struct SnsSubscriptions {
     pools: BTreeMap<String, Arc<FunctionPool>>,
+    /// Each function's dead-letter queue.
+    dead_letters: BTreeMap<String, crate::dead_letter::DeadLetterTarget>,
     sources: Vec<SnsSourceSpec>,
     log: LogSink,
     /// The emulator's SNS (to confirm subscriptions), once subscribed.
@@ -33,8 +35,13 @@ pub struct SnsSubscriptions {
 }
 
 impl SnsSubscriptions {
-    pub fn new(sources: &[SnsSourceSpec], pools: BTreeMap<String, Arc<FunctionPool>>, log: LogSink) -> SnsSubscriptions {
-        SnsSubscriptions { pools, sources: sources.to_vec(), log, client: Default::default(), endpoints: Default::default() }
+    pub fn new(
+        sources: &[SnsSourceSpec],
+        pools: BTreeMap<String, Arc<FunctionPool>>,
+        dead_letters: BTreeMap<String, crate::dead_letter::DeadLetterTarget>,
+        log: LogSink,
+    ) -> SnsSubscriptions {
+        SnsSubscriptions { pools, dead_letters, sources: sources.to_vec(), log, client: Default::default(), endpoints: Default::default() }
     }
 
     /// Subscribes `http://{gateway}/_aws/sns/<Function>` to each topic.
@@ -145,35 +152,10 @@ impl SnsSubscriptions {
         }]});
         let payload = Bytes::from(serde_json::to_vec(&event).expect("events serialize"));
         let log = self.log.clone();
-        let function = function.to_string();
-        tokio::spawn(async move {
-            // Asynchronous invocation, as Lambda does it (with shorter waits): a throttled event
-            // waits in the queue and is tried again until it runs (Lambda keeps it up to 6 hours);
-            // a function error is retried twice, then dropped.
-            let (mut errors, mut throttles) = (0u32, 0u32);
-            loop {
-                let (result, report) = pool.invoke(payload.clone()).await;
-                match result {
-                    Ok(_) => {
-                        log.gateway(&format!("sns -> {function} duration={:.1}ms ok", report.duration.as_secs_f64() * 1000.0));
-                        return;
-                    }
-                    Err(crate::lambda::InvokeError::Throttled) => {
-                        throttles += 1;
-                        tokio::time::sleep(Duration::from_millis((50u64 << throttles.min(6)).min(2_000))).await;
-                    }
-                    Err(e) => {
-                        errors += 1;
-                        log.gateway(&format!("sns -> {function} attempt={errors}: {e}"));
-                        if errors == 3 {
-                            log.gateway(&format!("sns -> {function}: dropped after 3 attempts"));
-                            return;
-                        }
-                        tokio::time::sleep(Duration::from_millis(500 << errors)).await;
-                    }
-                }
-            }
-        });
+        let source = format!("sns -> {function}");
+        let dead_letter = self.dead_letters.get(function).cloned();
+        // Asynchronous invocation, as Lambda does it: retried twice, then to the dead-letter queue.
+        tokio::spawn(async move { crate::dead_letter::invoke_async(&pool, payload, dead_letter.as_ref(), &log, &source).await });
         Ok(())
     }
 }

@@ -124,6 +124,23 @@ pub async fn start(opts: StackOptions) -> Result<RunningStack, String> {
         }
         provision_with(&spec, &clients, opts.ssm_value.as_deref(), &by_var).await?;
     }
+    // Where asynchronous work that fails for good goes: the template's queues, per function.
+    let dead_letters = if spec.queues.is_empty() {
+        None
+    } else {
+        match crate::dead_letter::DeadLetters::resolve(clients.sqs.clone(), &spec.queues).await {
+            Ok(d) => Some(d),
+            Err(e) if !opts.provision => {
+                opts.log.gateway(&format!("dead-letter queues unavailable: {e}"));
+                None
+            }
+            Err(e) => return Err(e),
+        }
+    };
+    let dead_letter_of = |function: &str| -> Option<crate::dead_letter::DeadLetterTarget> {
+        let queue = spec.functions.get(function)?.dead_letter_queue.clone()?;
+        Some(crate::dead_letter::DeadLetterTarget { letters: dead_letters.clone()?, queue })
+    };
 
     let listener = tokio::net::TcpListener::bind(opts.bind).await.map_err(|e| format!("cannot listen on {}: {e}", opts.bind))?;
     let addr = listener.local_addr().map_err(|e| e.to_string())?;
@@ -201,7 +218,8 @@ pub async fn start(opts: StackOptions) -> Result<RunningStack, String> {
     let sns = if spec.sns_sources.is_empty() {
         None
     } else {
-        let subs = Arc::new(crate::sns::SnsSubscriptions::new(&spec.sns_sources, sns_pools.clone(), opts.log.clone()));
+        let targets = spec.sns_sources.iter().filter_map(|s| Some((s.function.clone(), dead_letter_of(&s.function)?))).collect();
+        let subs = Arc::new(crate::sns::SnsSubscriptions::new(&spec.sns_sources, sns_pools.clone(), targets, opts.log.clone()));
         subs.subscribe(&clients.sns, &addr.to_string()).await?;
         Some(subs)
     };
@@ -221,13 +239,21 @@ pub async fn start(opts: StackOptions) -> Result<RunningStack, String> {
                 clients.dynamodb.clone(),
                 clients.streams.clone(),
                 &ctx.region,
+                dead_letters.clone(),
                 opts.log.clone(),
             )
             .await?,
         )
     };
-    let schedules =
-        crate::schedule::Schedules::start(&spec.schedule_sources, &schedule_pools, &ctx.region, &ctx.account_id, opts.log.clone());
+    let schedule_targets = spec.schedule_sources.iter().filter_map(|s| Some((s.function.clone(), dead_letter_of(&s.function)?))).collect();
+    let schedules = crate::schedule::Schedules::start(
+        &spec.schedule_sources,
+        &schedule_pools,
+        schedule_targets,
+        &ctx.region,
+        &ctx.account_id,
+        opts.log.clone(),
+    );
     let app = gateway.router().into_make_service_with_connect_info::<SocketAddr>();
     let (tx, rx) = tokio::sync::oneshot::channel::<()>();
     let server = tokio::spawn(async move {

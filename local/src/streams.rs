@@ -90,6 +90,7 @@ impl StreamPoller {
         ddb: aws_sdk_dynamodb::Client,
         streams: aws_sdk_dynamodbstreams::Client,
         region: &str,
+        dead_letters: Option<Arc<crate::dead_letter::DeadLetters>>,
         log: LogSink,
     ) -> Result<StreamPoller, String> {
         let mut tasks = Vec::new();
@@ -106,7 +107,15 @@ impl StreamPoller {
                 .and_then(|t| t.latest_stream_arn())
                 .map(str::to_string)
                 .ok_or_else(|| format!("table {} has no stream (StreamSpecification)", s.table_name))?;
-            let source = Poll { spec: s.clone(), pool, streams: streams.clone(), arn, region: region.to_string(), log: log.clone() };
+            let source = Poll {
+                spec: s.clone(),
+                pool,
+                streams: streams.clone(),
+                arn,
+                region: region.to_string(),
+                dead_letters: dead_letters.clone(),
+                log: log.clone(),
+            };
             tasks.push(tokio::spawn(source.run()));
         }
         Ok(StreamPoller { tasks })
@@ -131,10 +140,53 @@ struct Poll {
     streams: aws_sdk_dynamodbstreams::Client,
     arn: String,
     region: String,
+    /// The on-failure destination's queue, when the source has one.
+    dead_letters: Option<Arc<crate::dead_letter::DeadLetters>>,
     log: LogSink,
 }
 
 impl Poll {
+    /// What Lambda sends an event source mapping's on-failure destination for a batch it gave up
+    /// on: where the records are in the stream (not the records: they stay in the stream for 24
+    /// hours; `chatctl redrive` reads them back from there).
+    async fn on_failure(&self, shard: &str, batch: &[Record], attempts: i64) {
+        let (Some(letters), Some(queue)) = (&self.dead_letters, &self.spec.on_failure_queue) else { return };
+        let seq =
+            |r: Option<&Record>| r.and_then(|r| r.dynamodb.as_ref()).and_then(|d| d.sequence_number()).unwrap_or_default().to_string();
+        let at = |r: Option<&Record>| {
+            r.and_then(|r| r.dynamodb.as_ref())
+                .and_then(|d| d.approximate_creation_date_time())
+                .map(|t| crate::util::iso8601(t.secs() as u64 * 1000))
+        };
+        let now = crate::util::now_ms();
+        let body = json!({
+            "requestContext": {
+                "requestId": crate::util::hex(&crate::util::random_bytes::<16>()),
+                "functionArn": format!("arn:aws:lambda:{}:000000000000:function:{}", self.region, self.spec.function),
+                "condition": "RetryAttemptsExhausted",
+                "approximateInvokeCount": attempts + 1,
+            },
+            "responseContext": { "statusCode": 200, "executedVersion": "$LATEST", "functionError": "Unhandled" },
+            "version": "1.0",
+            "timestamp": crate::util::iso8601(now),
+            "DDBStreamBatchInfo": {
+                "shardId": shard,
+                "startSequenceNumber": seq(batch.first()),
+                "endSequenceNumber": seq(batch.last()),
+                "approximateArrivalOfFirstRecord": at(batch.first()),
+                "approximateArrivalOfLastRecord": at(batch.last()),
+                "batchSize": batch.len(),
+                "streamArn": self.arn,
+            },
+        });
+        match letters.send(queue, &body.to_string(), &[]).await {
+            Ok(()) => {
+                self.log.gateway(&format!("stream {} -> {}: where the batch was, to {queue}", self.spec.table_name, self.spec.function))
+            }
+            Err(e) => self.log.gateway(&format!("stream {} -> {}: on-failure destination: {e}", self.spec.table_name, self.spec.function)),
+        }
+    }
+
     async fn run(self) {
         // Shard id -> iterator; shards present at start begin at StartingPosition, shards that
         // appear later (splits) from their beginning.
@@ -158,7 +210,7 @@ impl Poll {
                         }
                         if !records.is_empty() {
                             any = true;
-                            self.deliver(records).await;
+                            self.deliver(&shard, records).await;
                         }
                         match next {
                             Some(n) => {
@@ -249,7 +301,7 @@ impl Poll {
         Ok((records, it))
     }
 
-    async fn deliver(&self, records: Vec<Record>) {
+    async fn deliver(&self, shard: &str, records: Vec<Record>) {
         let mut queue: Vec<(Vec<Record>, i64)> = vec![(records, 0)];
         while let Some((batch, attempts)) = queue.pop() {
             let event = json!({ "Records": batch.iter().map(|r| record_json(r, &self.region, &self.arn)).collect::<Vec<_>>() });
@@ -288,6 +340,7 @@ impl Poll {
                             batch.len(),
                             attempts
                         ));
+                        self.on_failure(shard, &batch, attempts).await;
                     }
                 }
             }

@@ -231,6 +231,8 @@ impl<'a> Resolver<'a> {
             ("AWS::S3::Bucket", "DomainName") => format!("{name}.s3.amazonaws.com"),
             ("AWS::SNS::Topic", "TopicArn") => name,
             ("AWS::SNS::Topic", "TopicName") => name.rsplit(':').next().unwrap_or_default().to_string(),
+            ("AWS::SQS::Queue", "Arn") => format!("arn:aws:sqs:{region}:{account}:{}", name.rsplit('/').next().unwrap_or_default()),
+            ("AWS::SQS::Queue", "QueueName") => name.rsplit('/').next().unwrap_or_default().to_string(),
             ("AWS::Serverless::Function" | "AWS::Lambda::Function", "Arn") => {
                 format!("arn:aws:lambda:{region}:{account}:function:{name}")
             }
@@ -346,6 +348,9 @@ pub struct FunctionSpec {
     pub memory_mb: u32,
     pub timeout_secs: u32,
     pub environment: BTreeMap<String, String>,
+    /// The SQS queue (its name) that gets an asynchronous invocation's event after Lambda's
+    /// retries (`DeadLetterQueue: {Type: SQS, TargetArn}`).
+    pub dead_letter_queue: Option<String>,
 }
 
 /// The WebSocket API: route selection and route key -> function logical id.
@@ -418,6 +423,9 @@ pub struct StreamSourceSpec {
     pub maximum_retry_attempts: i64,
     pub bisect_on_error: bool,
     pub batching_window_secs: u64,
+    /// The SQS queue (its name) that gets where a batch failed for good
+    /// (`DestinationConfig.OnFailure.Destination`).
+    pub on_failure_queue: Option<String>,
 }
 
 #[derive(Debug, Clone)]
@@ -512,11 +520,22 @@ pub struct StackSpec {
     pub tables: Vec<TableSpec>,
     pub buckets: Vec<String>,
     pub topics: Vec<String>,
+    /// SQS queue names.
+    pub queues: Vec<String>,
     /// SSM parameter names the functions read (from `*_PARAM` environment variables).
     pub ssm_parameters: Vec<String>,
     /// The environment variable naming each of them (`JWT_SECRET_PARAM`, `VAPID_PARAM`): what
     /// the value is for.
     pub ssm_parameter_vars: BTreeMap<String, String>,
+}
+
+/// The name of the queue an ARN names (`!GetAtt <Queue>.Arn`).
+fn queue_of(r: &Resolver, arn: &Value) -> Result<String> {
+    let arn = r.string(arn)?;
+    match arn.strip_prefix("arn:aws:sqs:").and_then(|a| a.rsplit(':').next()) {
+        Some(name) if !name.is_empty() => Ok(name.to_string()),
+        _ => Err(invalid(format!("{arn} is not an SQS queue's ARN"))),
+    }
 }
 
 impl StackSpec {
@@ -621,6 +640,7 @@ impl StackSpec {
                     memory_mb: number("MemorySize", 128)?,
                     timeout_secs: number("Timeout", 3)?,
                     environment,
+                    dead_letter_queue: props.pointer("/DeadLetterQueue/TargetArn").map(|a| queue_of(&r, a)).transpose()?,
                 },
             );
         }
@@ -683,6 +703,7 @@ impl StackSpec {
             })
             .collect::<Result<Vec<_>>>()?;
         let topics = t.resources_of_type("AWS::SNS::Topic").map(|(id, _)| r.physical_name(id)).collect::<Result<Vec<_>>>()?;
+        let queues = t.resources_of_type("AWS::SQS::Queue").map(|(id, _)| r.get_att(id, "QueueName")).collect::<Result<Vec<_>>>()?;
         let mut ssm_parameters: Vec<String> = functions
             .values()
             .flat_map(|f| f.environment.iter())
@@ -761,6 +782,7 @@ impl StackSpec {
                     maximum_retry_attempts: num("MaximumRetryAttempts", -1)?,
                     bisect_on_error: p.get("BisectBatchOnFunctionError").and_then(Value::as_bool).unwrap_or(false),
                     batching_window_secs: num("MaximumBatchingWindowInSeconds", 0)?.max(0) as u64,
+                    on_failure_queue: p.pointer("/DestinationConfig/OnFailure/Destination").map(|a| queue_of(&r, a)).transpose()?,
                 });
             }
         }
@@ -782,6 +804,7 @@ impl StackSpec {
             tables,
             buckets,
             topics,
+            queues,
             ssm_parameters,
             ssm_parameter_vars,
         })

@@ -383,9 +383,7 @@ fn every_function_queue_and_table_is_watched_and_no_async_work_is_dropped() {
     let text = std::fs::read_to_string(repo_root().join("infra/template.yaml")).unwrap();
     let doc = chat_tests::chat_dev::template::template_json(&text).unwrap();
     let resources = doc["Resources"].as_object().unwrap();
-    let of_type = |ty: &str| -> Vec<String> {
-        resources.iter().filter(|(_, r)| r["Type"] == ty).map(|(k, _)| k.clone()).collect()
-    };
+    let of_type = |ty: &str| -> Vec<String> { resources.iter().filter(|(_, r)| r["Type"] == ty).map(|(k, _)| k.clone()).collect() };
     let alarms: Vec<&Value> = resources.values().filter(|r| r["Type"] == "AWS::CloudWatch::Alarm").map(|r| &r["Properties"]).collect();
     // Every metric an alarm reads (a plain alarm's, or each of a metric-math alarm's), with the
     // resource its dimension names (Ref or GetAtt).
@@ -419,7 +417,10 @@ fn every_function_queue_and_table_is_watched_and_no_async_work_is_dropped() {
     let tables: BTreeSet<String> = of_type("AWS::DynamoDB::Table").into_iter().collect();
     assert_eq!(watched("AWS/DynamoDB", "ReadThrottleEvents"), tables, "a throttle alarm per table (reads)");
     assert_eq!(watched("AWS/DynamoDB", "WriteThrottleEvents"), tables, "a throttle alarm per table (writes)");
-    let streams: Vec<&String> = functions.iter().filter(|f| resources[*f]["Properties"]["Events"].as_object().is_some_and(|e| e.values().any(|e| e["Type"] == "DynamoDB"))).collect();
+    let streams: Vec<&String> = functions
+        .iter()
+        .filter(|f| resources[*f]["Properties"]["Events"].as_object().is_some_and(|e| e.values().any(|e| e["Type"] == "DynamoDB")))
+        .collect();
     assert_eq!(watched("AWS/Lambda", "IteratorAge").iter().collect::<Vec<_>>(), streams, "stream consumers' lag is watched");
 
     for f in &functions {
@@ -428,7 +429,10 @@ fn every_function_queue_and_table_is_watched_and_no_async_work_is_dropped() {
             match e["Type"].as_str().unwrap_or_default() {
                 "SNS" | "Schedule" => {
                     let q = p["DeadLetterQueue"]["TargetArn"]["Fn::GetAtt"][0].as_str();
-                    assert!(p["DeadLetterQueue"]["Type"] == "SQS" && q.is_some_and(|q| queues.contains(q)), "{f}: {name} is asynchronous: a DeadLetterQueue");
+                    assert!(
+                        p["DeadLetterQueue"]["Type"] == "SQS" && q.is_some_and(|q| queues.contains(q)),
+                        "{f}: {name} is asynchronous: a DeadLetterQueue"
+                    );
                 }
                 "DynamoDB" => {
                     let s = &e["Properties"];
@@ -443,7 +447,11 @@ fn every_function_queue_and_table_is_watched_and_no_async_work_is_dropped() {
     }
     for q in &queues {
         let p = &resources[q]["Properties"];
-        assert_eq!((p["MessageRetentionPeriod"].as_i64(), p["SqsManagedSseEnabled"].as_bool()), (Some(1_209_600), Some(true)), "{q}: 14 days, encrypted");
+        assert_eq!(
+            (p["MessageRetentionPeriod"].as_i64(), p["SqsManagedSseEnabled"].as_bool()),
+            (Some(1_209_600), Some(true)),
+            "{q}: 14 days, encrypted"
+        );
     }
     let runbook = std::fs::read_to_string(repo_root().join("docs/RUNBOOK.md")).unwrap();
     for a in &alarms {

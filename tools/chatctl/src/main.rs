@@ -5,6 +5,7 @@
 //! chatctl connect URL --sub alice [--name Alice] [--role ...]   # wscat-like: stdin lines out, frames in
 //! chatctl load URL [--sockets 100] [--rooms 10] [--rate 20] [--duration 20] [--secret-file F | --secret S]
 //! chatctl vapid [--subject mailto:ops@example.com] [--parameter /chat/vapid]
+//! chatctl redrive QUEUE [--stack NAME]        # replays a dead-letter queue (docs/RUNBOOK.md)
 //! ```
 //! `vapid` prints a new Web Push VAPID key pair as the JSON the `VapidParameterName` SSM parameter
 //! holds, and the `aws ssm put-parameter` command that stores it.
@@ -24,7 +25,8 @@ const USAGE: &str = "usage:
   chatctl connect WS_URL --sub ID [--name NAME] [--role ROLE] [--secret-file FILE]
   chatctl load WS_URL [--sockets N] [--rooms R] [--rate PER_SEC] [--duration SECS] [--connect-concurrency N] [--secret-file FILE | --secret S]
   chatctl fanout WS_URL [--members 50] [--sends 30] [--secret-file FILE | --secret S]   (last of N recipients vs one)
-  chatctl vapid [--subject mailto:you@example.com] [--parameter /chat/vapid]   (a Web Push VAPID key pair for SSM)";
+  chatctl vapid [--subject mailto:you@example.com] [--parameter /chat/vapid]   (a Web Push VAPID key pair for SSM)
+  chatctl redrive QUEUE [--stack NAME]   (replays a dead-letter queue: a URL or a logical name such as FanoutDeadLetterQueue)";
 
 /// A new VAPID key pair: its JSON on stdout, how to store it on stderr.
 fn vapid(args: &mut impl Iterator<Item = String>) -> Result<(), String> {
@@ -115,6 +117,7 @@ async fn connect(url: String, token: String) -> Result<(), String> {
 }
 
 mod load;
+mod redrive;
 
 fn parse_load(args: &mut impl Iterator<Item = String>) -> Result<load::LoadArgs, String> {
     let url = args.next().ok_or("load needs the ws:// or wss:// URL")?;
@@ -173,6 +176,7 @@ async fn main() {
             Err(e) => Err(e),
         },
         Some("vapid") => vapid(&mut args),
+        Some("redrive") => redrive::run(&mut args).await.map(|summary| println!("{summary}")),
         Some("token") => parse_token_args(&mut args).and_then(|t| mint(&t)).map(|tok| println!("{tok}")),
         Some("connect") => match args.next() {
             Some(url) => match parse_token_args(&mut args).and_then(|t| mint(&t)) {
