@@ -11,6 +11,7 @@
 //! | `txConflict` | the functions' `TransactWriteItems` | `400 TransactionCanceledException`, every reason `TransactionConflict` |
 //! | `kill` | Lambda | the instance is killed (SIGKILL) at a random point of an invocation it was handed; the caller sees the runtime exit |
 //! | `dropDisconnect` | WebSocket | a closed socket's `$disconnect` is never invoked |
+//! | `crash` | Lambda | the instance dies as it is handed an invocation, before the handler sees the event: the invocation fails, every time (the poisoned event of `tests/tests/deadletter.rs`) |
 //! | `seed` | | the random streams' seed (default 1): the same seed draws the same decisions |
 //!
 //! Probabilities are per event (per post, per DynamoDB request, per invocation, per closed socket).
@@ -32,11 +33,20 @@ pub enum Fault {
     TxConflict,
     Kill,
     DropDisconnect,
+    Crash,
 }
 
 impl Fault {
-    pub const ALL: [Fault; 7] =
-        [Fault::Post410, Fault::Post500, Fault::Slow, Fault::DdbThrottle, Fault::TxConflict, Fault::Kill, Fault::DropDisconnect];
+    pub const ALL: [Fault; 8] = [
+        Fault::Post410,
+        Fault::Post500,
+        Fault::Slow,
+        Fault::DdbThrottle,
+        Fault::TxConflict,
+        Fault::Kill,
+        Fault::DropDisconnect,
+        Fault::Crash,
+    ];
 
     /// The key in `--faults` and in `/health`.
     pub fn key(self) -> &'static str {
@@ -48,6 +58,7 @@ impl Fault {
             Fault::TxConflict => "txConflict",
             Fault::Kill => "kill",
             Fault::DropDisconnect => "dropDisconnect",
+            Fault::Crash => "crash",
         }
     }
 
@@ -67,6 +78,7 @@ pub struct FaultConfig {
     pub tx_conflict: f64,
     pub kill: f64,
     pub drop_disconnect: f64,
+    pub crash: f64,
     pub seed: u64,
 }
 
@@ -82,13 +94,14 @@ impl Default for FaultConfig {
             tx_conflict: 0.0,
             kill: 0.0,
             drop_disconnect: 0.0,
+            crash: 0.0,
             seed: 1,
         }
     }
 }
 
 /// The `--faults` syntax, for messages.
-pub const SYNTAX: &str = "post410=P,post500=P,slow=P,slowMs=MS,ddbThrottle=P,txConflict=P,kill=P,dropDisconnect=P,seed=N (P in 0..1; any subset, in any order; \"none\" for none)";
+pub const SYNTAX: &str = "post410=P,post500=P,slow=P,slowMs=MS,ddbThrottle=P,txConflict=P,kill=P,dropDisconnect=P,crash=P,seed=N (P in 0..1; any subset, in any order; \"none\" for none)";
 
 impl FaultConfig {
     /// Parses `post410=0.02,slow=0.05,slowMs=1500,seed=42` (any subset, any order; `none`).
@@ -116,6 +129,7 @@ impl FaultConfig {
                 "txConflict" => c.tx_conflict = p()?,
                 "kill" => c.kill = p()?,
                 "dropDisconnect" => c.drop_disconnect = p()?,
+                "crash" => c.crash = p()?,
                 "seed" => c.seed = v.parse().map_err(|_| format!("--faults: seed takes a whole number, not {v:?}"))?,
                 other => return Err(format!("--faults: unknown key {other:?}; syntax: {SYNTAX}")),
             }
@@ -132,6 +146,7 @@ impl FaultConfig {
             Fault::TxConflict => self.tx_conflict,
             Fault::Kill => self.kill,
             Fault::DropDisconnect => self.drop_disconnect,
+            Fault::Crash => self.crash,
         }
     }
 
@@ -168,8 +183,8 @@ fn splitmix(state: &mut u64) -> u64 {
 struct Inner {
     cfg: RwLock<FaultConfig>,
     /// One random stream per kind: how often one kind is drawn does not change another's draws.
-    rngs: [Mutex<u64>; 7],
-    injected: [AtomicU64; 7],
+    rngs: [Mutex<u64>; 8],
+    injected: [AtomicU64; 8],
 }
 
 /// The fault injector of one stack: a cheap handle (clones share it). The default injects nothing
@@ -278,7 +293,7 @@ mod tests {
     #[test]
     fn parses_the_documented_syntax() {
         let c = FaultConfig::parse(
-            "post410=0.02,post500=0.02,slow=0.05,slowMs=1500,ddbThrottle=0.03,txConflict=0.03,kill=0.01,dropDisconnect=0.2,seed=42",
+            "post410=0.02,post500=0.02,slow=0.05,slowMs=1500,ddbThrottle=0.03,txConflict=0.03,kill=0.01,dropDisconnect=0.2,crash=0.5,seed=42",
         )
         .unwrap();
         assert_eq!(
@@ -292,6 +307,7 @@ mod tests {
                 tx_conflict: 0.03,
                 kill: 0.01,
                 drop_disconnect: 0.2,
+                crash: 0.5,
                 seed: 42
             }
         );

@@ -172,16 +172,16 @@ impl Instance {
     /// Fault injection: kills the process if it is still running invocation `request_id`, and
     /// fails that invocation as a runtime that died does. The instance is dead from this moment
     /// (never handed another invocation), before the process is reaped.
-    fn kill_during(&self, request_id: &str, faults: &Faults) -> bool {
+    fn kill_during(&self, request_id: &str, faults: &Faults, kind: Fault) -> bool {
         let mut st = self.state.lock().unwrap();
         if !st.alive || st.current.as_ref().is_none_or(|(id, _)| id != request_id) {
             return false;
         }
         // Counted before anyone can learn of it.
-        faults.record(Fault::Kill);
+        faults.record(kind);
         st.alive = false;
         st.waiting_next = None;
-        let why = InvokeError::Crashed("Runtime exited with signal: 9 (SIGKILL) (fault injection: kill)".into());
+        let why = InvokeError::Crashed(format!("Runtime exited with signal: 9 (SIGKILL) (fault injection: {})", kind.key()));
         if let Some((_, reply)) = st.current.take() {
             let _ = reply.send(Err(why.clone()));
         }
@@ -587,6 +587,10 @@ async fn next(State(rt): State<RuntimeState>) -> Response {
     let Some((request_id, payload, deadline_ms)) = inst.deliver(inv) else {
         return StatusCode::GONE.into_response();
     };
+    if rt.faults.decide(Fault::Crash) && inst.kill_during(&request_id, &rt.faults, Fault::Crash) {
+        rt.log.gateway(&format!("fault: {} instance {} crashed as invocation {request_id} was handed to it", inst.function, inst.id));
+        return StatusCode::GONE.into_response();
+    }
     if rt.faults.decide(Fault::Kill) {
         // Somewhere in the invocation: up to about as long as invocations take lately.
         let within = rt.recent_us.load(Ordering::Relaxed).clamp(1_000, 2_000_000);
@@ -594,7 +598,7 @@ async fn next(State(rt): State<RuntimeState>) -> Response {
         let (instance, faults, log, id) = (inst.clone(), rt.faults.clone(), rt.log.clone(), request_id.clone());
         tokio::spawn(async move {
             tokio::time::sleep(after).await;
-            if instance.kill_during(&id, &faults) {
+            if instance.kill_during(&id, &faults, Fault::Kill) {
                 log.gateway(&format!(
                     "fault: {} instance {} killed {:.1}ms into invocation {id}",
                     instance.function,

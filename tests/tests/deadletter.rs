@@ -42,8 +42,8 @@ async fn a_poisoned_event_of_each_consumer_lands_in_its_queue_and_is_replayed() 
         group(&mut a, &[&bob]).await
     };
 
-    // Every function invocation now dies (the instance is killed mid-invocation).
-    faults.set(FaultConfig::parse("kill=1").unwrap());
+    // Every function invocation now fails: the instance dies as the event is handed to it.
+    faults.set(FaultConfig::parse("crash=1").unwrap());
     // Fan-out: a presence task ("bob went offline"), as the message function hands one over.
     sns.publish()
         .topic_arn(topic("FanoutTopic"))
