@@ -6,6 +6,7 @@
 //! chatctl load URL [--sockets 100] [--rooms 10] [--rate 20] [--duration 20] [--secret-file F | --secret S]
 //! chatctl vapid [--subject mailto:ops@example.com] [--parameter /chat/vapid]
 //! chatctl redrive QUEUE [--stack NAME]        # replays a dead-letter queue (docs/RUNBOOK.md)
+//! chatctl smoke WS_URL HTTP_URL [--secret-file F | --secret S]   # the canary: every step timed
 //! ```
 //! `vapid` prints a new Web Push VAPID key pair as the JSON the `VapidParameterName` SSM parameter
 //! holds, and the `aws ssm put-parameter` command that stores it.
@@ -26,7 +27,8 @@ const USAGE: &str = "usage:
   chatctl load WS_URL [--sockets N] [--rooms R] [--rate PER_SEC] [--duration SECS] [--connect-concurrency N] [--secret-file FILE | --secret S]
   chatctl fanout WS_URL [--members 50] [--sends 30] [--secret-file FILE | --secret S]   (last of N recipients vs one)
   chatctl vapid [--subject mailto:you@example.com] [--parameter /chat/vapid]   (a Web Push VAPID key pair for SSM)
-  chatctl redrive QUEUE [--stack NAME]   (replays a dead-letter queue: a URL or a logical name such as FanoutDeadLetterQueue)";
+  chatctl redrive QUEUE [--stack NAME]   (replays a dead-letter queue: a URL or a logical name such as FanoutDeadLetterQueue)
+  chatctl smoke WS_URL HTTP_URL [--secret-file FILE | --secret S]   (the canary: chat, REST, a file, a support session; each step timed)";
 
 /// A new VAPID key pair: its JSON on stdout, how to store it on stderr.
 fn vapid(args: &mut impl Iterator<Item = String>) -> Result<(), String> {
@@ -118,6 +120,7 @@ async fn connect(url: String, token: String) -> Result<(), String> {
 
 mod load;
 mod redrive;
+mod smoke;
 
 fn parse_load(args: &mut impl Iterator<Item = String>) -> Result<load::LoadArgs, String> {
     let url = args.next().ok_or("load needs the ws:// or wss:// URL")?;
@@ -177,6 +180,16 @@ async fn main() {
         },
         Some("vapid") => vapid(&mut args),
         Some("redrive") => redrive::run(&mut args).await.map(|summary| println!("{summary}")),
+        Some("smoke") => match smoke::run(&mut args).await {
+            Ok(summary) => {
+                println!("{summary}");
+                Ok(())
+            }
+            Err(report) => {
+                println!("{report}");
+                Err("the canary failed".into())
+            }
+        },
         Some("token") => parse_token_args(&mut args).and_then(|t| mint(&t)).map(|tok| println!("{tok}")),
         Some("connect") => match args.next() {
             Some(url) => match parse_token_args(&mut args).and_then(|t| mint(&t)) {
