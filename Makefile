@@ -46,9 +46,11 @@ tools:
 web:
 	./scripts/build-web.sh
 
-## The template (cfn-lint), Rust formatting (rustfmt.toml) and clippy with warnings as errors.
+## The template (cfn-lint, checkov: infra/checkov.yaml), Rust formatting (rustfmt.toml) and clippy
+## with warnings as errors.
 lint:
 	AWS_DEFAULT_REGION=us-east-1 $(TOOLS)/venv/bin/cfn-lint infra/template.yaml
+	$(TOOLS)/checkov/bin/checkov -f infra/template.yaml --config-file infra/checkov.yaml
 	$(CARGO) fmt --all -- --check
 	$(CARGO) clippy --workspace --all-targets -- -D warnings
 

@@ -23,6 +23,7 @@ PLAYWRIGHT_VERSION=1.65.1
 AXE_CORE_VERSION=4.14.1             # accessibility checks in the browser tests
 TYPESCRIPT_VERSION=5.9.3            # the SDK's declarations (tsc from JSDoc) and the TypeScript consumer test
 SCHEMATHESIS_VERSION=4.32.5
+CHECKOV_VERSION=3.3.30              # the IaC scanner security teams run (make lint)
 ESBUILD_VERSION=0.28.2              # bundles web/ (the widget from the SDK's modules): scripts/build-web.sh
 HTTP_ECE_VERSION=1.2.1
 PY_VAPID_VERSION=1.9.6
@@ -85,6 +86,8 @@ pip_pkg() { # name spec [venv]: installs spec into .local/tools/<venv> (default:
 
 install_moto() { pip_pkg moto "moto[server]==$MOTO_VERSION"; }
 install_cfn_lint() { pip_pkg cfn-lint "cfn-lint==$CFN_LINT_VERSION"; }
+# checkov in its own venv: it pins many libraries of its own.
+install_checkov() { pip_pkg checkov "checkov==$CHECKOV_VERSION" checkov; }
 # schemathesis (OpenAPI-driven tests of the REST API) in its own venv: it pins its own libraries.
 install_schemathesis() { pip_pkg schemathesis "schemathesis==$SCHEMATHESIS_VERSION" st; }
 # The local push service stand-in of the Web Push tests (tests/push/push_service.py): aes128gcm
@@ -131,11 +134,11 @@ install_browser() {
 what="${1:-dev}"
 case "$what" in
   dev) install_dynamodb; install_moto; install_esbuild ;;
-  all) install_dynamodb; install_moto; install_esbuild; install_cfn_lint; install_schemathesis; install_push_test; install_browser ;;
+  all) install_dynamodb; install_moto; install_esbuild; install_cfn_lint; install_checkov; install_schemathesis; install_push_test; install_browser ;;
   push) install_push_test ;;
   schemathesis) install_schemathesis ;;
   deploy) install_cfn_lint; install_deploy_tools ;;
-  lint) install_cfn_lint ;;
+  lint) install_cfn_lint; install_checkov ;;
   browser) install_browser ;;
   web) install_esbuild ;;
   *) echo "usage: $0 [dev|all|lint|deploy|browser|schemathesis|push|web]"; exit 2 ;;
