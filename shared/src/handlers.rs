@@ -135,6 +135,16 @@ pub async fn notify(
             serde_json::from_str(&record.sns.message).map_err(|e| format!("a push batch is not valid: {e}"))?;
         let r = crate::push::webpush::deliver(app.store.as_ref(), sender, &batch).await;
         tracing::info!(room_id = %batch.payload.room_id, users = r.users, sent = r.sent, removed = r.removed, failed = r.failed, "pushed");
+        use crate::metrics::{emit, Unit};
+        emit(
+            app.now(),
+            &[
+                ("PushesSent", Unit::Count, r.sent as f64),
+                ("PushesFailed", Unit::Count, r.failed as f64),
+                ("PushesGone", Unit::Count, r.removed as f64),
+            ],
+            &[],
+        );
     }
     Ok(())
 }
@@ -245,7 +255,10 @@ pub async fn message(app: &App, event: ApiGatewayWebsocketProxyRequest) -> Resul
     // request id and the X-Ray trace id).
     let action = cmd::parse(&body).map(|f| f.action()).unwrap_or("invalid");
     let span = tracing::info_span!("frame", connection_id = %connection_id, action);
+    let started = std::time::Instant::now();
     tracing::Instrument::instrument(cmd::handle(app, &connection_id, &request_id, &body), span).await;
+    use crate::metrics::{emit, ms_since, Unit};
+    emit(app.now(), &[("Frames", Unit::Count, 1.0), ("FrameMs", Unit::Milliseconds, ms_since(started))], &[("Action", action.into())]);
     Ok(response(200, None))
 }
 
@@ -255,8 +268,20 @@ pub async fn message(app: &App, event: ApiGatewayWebsocketProxyRequest) -> Resul
 pub async fn tasks(app: &App, event: aws_lambda_events::event::sns::SnsEvent) -> Result<(), Error> {
     for record in event.records {
         let task: crate::tasks::Task = serde_json::from_str(&record.sns.message).map_err(|e| format!("a task is not valid: {e}"))?;
+        let started = std::time::Instant::now();
         let report = app.run_task(task).await;
         tracing::info!(posted = report.posted, gone = report.gone, failed = report.failed, "task done");
+        use crate::metrics::{emit, ms_since, Unit};
+        emit(
+            app.now(),
+            &[
+                ("TaskPosts", Unit::Count, report.posted as f64),
+                ("TaskGone", Unit::Count, report.gone as f64),
+                ("TaskPostsFailed", Unit::Count, report.failed as f64),
+                ("TaskMs", Unit::Milliseconds, ms_since(started)),
+            ],
+            &[],
+        );
     }
     Ok(())
 }
@@ -266,6 +291,7 @@ pub async fn tasks(app: &App, event: aws_lambda_events::event::sns::SnsEvent) ->
 pub async fn sweep(app: &App, period_secs: u64, _event: aws_lambda_events::event::cloudwatch_events::CloudWatchEvent) -> Result<(), Error> {
     let report = app.sweep(period_secs).await;
     tracing::info!(buckets = report.buckets, swept = report.swept, "swept");
+    crate::metrics::emit(app.now(), &[("Swept", crate::metrics::Unit::Count, report.swept as f64)], &[]);
     Ok(())
 }
 
@@ -275,6 +301,8 @@ pub async fn index(app: &App, event: aws_lambda_events::event::dynamodb::Event) 
     // Records in stream order; for each posting the last one wins (an insert then an edit of the
     // same message in one batch ends as the edit says).
     let mut last: std::collections::BTreeMap<crate::model::PostingKey, Option<crate::model::Posting>> = std::collections::BTreeMap::new();
+    // How far behind the stream the index is: from the oldest record's write to now.
+    let oldest = event.records.iter().map(|r| r.change.approximate_creation_date_time.timestamp_millis()).filter(|t| *t > 0).min();
     for record in event.records {
         let image = |item: serde_dynamo::Item| -> Result<Option<crate::protocol::Message>, Error> {
             let map: std::collections::HashMap<String, serde_dynamo::AttributeValue> = item.into();
@@ -304,5 +332,8 @@ pub async fn index(app: &App, event: aws_lambda_events::event::dynamodb::Event) 
     let (puts, deletes) = (put.len(), delete.len());
     app.store.index_write(&put, &delete).await.map_err(|e| e.to_string())?;
     tracing::info!(puts, deletes, "indexed");
+    use crate::metrics::{emit, Unit};
+    let lag = oldest.map(|t| (app.now() as i64 - t).max(0) as f64).unwrap_or(0.0);
+    emit(app.now(), &[("IndexLagMs", Unit::Milliseconds, lag), ("PostingsWritten", Unit::Count, (puts + deletes) as f64)], &[]);
     Ok(())
 }

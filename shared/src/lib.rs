@@ -14,6 +14,7 @@
 //! - [`limits`]: flood limits per connection, and the strikes of users cut off.
 //! - [`files`]: attachments' bytes (S3, presigned URLs).
 //! - [`handlers`]: the Lambda entry points the functions wire up.
+//! - [`metrics`]: the product's own metrics (CloudWatch Embedded Metric Format lines).
 
 pub mod alerts;
 pub mod app;
@@ -27,6 +28,7 @@ pub mod handlers;
 pub mod heartbeat;
 pub mod ids;
 pub mod limits;
+pub mod metrics;
 pub mod model;
 pub mod notify;
 pub mod protocol;

@@ -33,6 +33,19 @@ async fn the_canary_passes_against_the_local_stack_and_fails_when_a_step_fails()
         assert!(steps.contains(&step), "{step} in {steps:?}");
     }
     assert!(report["steps"].as_array().unwrap().iter().all(|st| st["ms"].as_f64().is_some_and(|ms| ms >= 0.0)));
+    // The product's metrics: each function printed its Embedded Metric Format lines (the
+    // message function one per frame, with its action; the indexer its lag).
+    let emf = |function: &str, key: &str| -> Vec<Value> {
+        let prefix = format!("[{function}] ");
+        s.logs()
+            .lines()
+            .filter_map(|l| l.strip_prefix(prefix.as_str()))
+            .filter_map(|l| serde_json::from_str::<Value>(l).ok())
+            .filter(|v| v["_aws"]["CloudWatchMetrics"][0]["Namespace"] == "Chat" && v[key].is_number())
+            .collect()
+    };
+    assert!(emf("MessageFunction", "FrameMs").iter().any(|v| v["Action"] == "message.send" && v["Frames"] == 1.0), "{}", s.logs());
+    chat_tests::eventually("the indexer's metrics", || async { (!emf("IndexerFunction", "IndexLagMs").is_empty()).then_some(()) }).await;
     // A wrong secret: the first step fails, named, and the exit status says so.
     let (ok, report) = smoke(&[&ws, &api, "--secret", "not-the-secret"]).await;
     assert!(!ok, "{report}");
