@@ -46,11 +46,12 @@ tools:
 web:
 	./scripts/build-web.sh
 
-## The template (cfn-lint, checkov: infra/checkov.yaml), Rust formatting (rustfmt.toml) and clippy
+## The template (cfn-lint, checkov: infra/checkov.yaml, sam validate --lint), Rust formatting (rustfmt.toml) and clippy
 ## with warnings as errors.
 lint:
 	AWS_DEFAULT_REGION=us-east-1 $(TOOLS)/venv/bin/cfn-lint infra/template.yaml
 	$(TOOLS)/checkov/bin/checkov -f infra/template.yaml --config-file infra/checkov.yaml
+	SAM_CLI_TELEMETRY=0 AWS_DEFAULT_REGION=us-east-1 $(TOOLS)/deploy/bin/sam validate --lint -t infra/template.yaml
 	$(CARGO) fmt --all -- --check
 	$(CARGO) clippy --workspace --all-targets -- -D warnings
 

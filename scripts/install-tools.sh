@@ -88,6 +88,8 @@ install_moto() { pip_pkg moto "moto[server]==$MOTO_VERSION"; }
 install_cfn_lint() { pip_pkg cfn-lint "cfn-lint==$CFN_LINT_VERSION"; }
 # checkov in its own venv: it pins many libraries of its own.
 install_checkov() { pip_pkg checkov "checkov==$CHECKOV_VERSION" checkov; }
+# The SAM CLI alone (sam validate --lint in make lint), in the deploy tools' venv.
+install_sam() { pip_pkg aws-sam-cli "aws-sam-cli==$SAM_CLI_VERSION" deploy; }
 # schemathesis (OpenAPI-driven tests of the REST API) in its own venv: it pins its own libraries.
 install_schemathesis() { pip_pkg schemathesis "schemathesis==$SCHEMATHESIS_VERSION" st; }
 # The local push service stand-in of the Web Push tests (tests/push/push_service.py): aes128gcm
@@ -134,11 +136,11 @@ install_browser() {
 what="${1:-dev}"
 case "$what" in
   dev) install_dynamodb; install_moto; install_esbuild ;;
-  all) install_dynamodb; install_moto; install_esbuild; install_cfn_lint; install_checkov; install_schemathesis; install_push_test; install_browser ;;
+  all) install_dynamodb; install_moto; install_esbuild; install_cfn_lint; install_checkov; install_sam; install_schemathesis; install_push_test; install_browser ;;
   push) install_push_test ;;
   schemathesis) install_schemathesis ;;
   deploy) install_cfn_lint; install_deploy_tools ;;
-  lint) install_cfn_lint; install_checkov ;;
+  lint) install_cfn_lint; install_checkov; install_sam ;;
   browser) install_browser ;;
   web) install_esbuild ;;
   *) echo "usage: $0 [dev|all|lint|deploy|browser|schemathesis|push|web]"; exit 2 ;;

@@ -45,6 +45,9 @@ async fn the_canary_passes_against_the_local_stack_and_fails_when_a_step_fails()
             .collect()
     };
     assert!(emf("MessageFunction", "FrameMs").iter().any(|v| v["Action"] == "message.send" && v["Frames"] == 1.0), "{}", s.logs());
+    assert!(emf("MessageFunction", "SendPosts").iter().any(|v| v["SendRecipients"].as_f64() >= Some(1.0)), "per-send fan-out metrics");
+    let queue = ["MessageFunction", "FanoutFunction"].iter().flat_map(|f| emf(f, "QueueLength")).count();
+    assert!(queue > 0, "queue metrics at support changes");
     chat_tests::eventually("the indexer's metrics", || async { (!emf("IndexerFunction", "IndexLagMs").is_empty()).then_some(()) }).await;
     // A wrong secret: the first step fails, named, and the exit status says so.
     let (ok, report) = smoke(&[&ws, &api, "--secret", "not-the-secret"]).await;

@@ -226,7 +226,19 @@ fn check_meta(v: &serde_json::Value, depth: usize) -> Result<()> {
 /// the ack). `member_count`: the room's, as the send read it.
 pub async fn broadcast(app: &App, message: Message, except: Option<&str>, member_count: Option<u32>) {
     let room_id = message.room_id.clone();
-    let (_, connected) = app.fanout_room_seen(&room_id, &ServerFrame::MessageNew { message: message.clone() }, except, None).await;
+    let started = std::time::Instant::now();
+    let (report, connected) = app.fanout_room_seen(&room_id, &ServerFrame::MessageNew { message: message.clone() }, except, None).await;
+    use crate::metrics::{emit, ms_since, Unit};
+    emit(
+        app.now(),
+        &[
+            ("SendRecipients", Unit::Count, connected.as_ref().map_or(0, |c| c.len()) as f64),
+            ("SendPosts", Unit::Count, report.posted as f64),
+            ("SendGone", Unit::Count, report.gone as f64),
+            ("SendFanoutMs", Unit::Milliseconds, ms_since(started)),
+        ],
+        &[("RoomId", room_id.as_str().into())],
+    );
     crate::push::offline_push(app, &message, connected.as_ref(), member_count).await;
 }
 

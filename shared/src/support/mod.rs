@@ -164,6 +164,17 @@ pub async fn broadcast_queue_now(app: &App, removed: &[String], added: Option<&S
         }
     };
     let online = ops.iter().map(|c| c.user_id.as_str()).collect::<BTreeSet<_>>().len() as u32;
+    use crate::metrics::{emit, Unit};
+    let longest = queue.first().map_or(0, |s| app.now().saturating_sub(s.created_at));
+    emit(
+        app.now(),
+        &[
+            ("QueueLength", Unit::Count, queue.len() as f64),
+            ("QueueLongestWaitMs", Unit::Milliseconds, longest as f64),
+            ("OperatorsOnline", Unit::Count, f64::from(online)),
+        ],
+        &[],
+    );
     let position: HashMap<&str, (u32, &str)> =
         queue.iter().enumerate().map(|(i, s)| (s.visitor.user_id.as_str(), (i as u32 + 1, s.session_id.as_str()))).collect();
     let mut posts = Vec::with_capacity(ops.len() + visitors.len());
