@@ -137,10 +137,13 @@ pub async fn start(opts: StackOptions) -> Result<RunningStack, String> {
             Err(e) => return Err(e),
         }
     };
-    let dead_letter_of = |function: &str| -> Option<crate::dead_letter::DeadLetterTarget> {
-        let queue = spec.functions.get(function)?.dead_letter_queue.clone()?;
-        Some(crate::dead_letter::DeadLetterTarget { letters: dead_letters.clone()?, queue })
-    };
+    let dead_letter_targets: BTreeMap<String, crate::dead_letter::DeadLetterTarget> = spec
+        .functions
+        .iter()
+        .filter_map(|(id, f)| {
+            Some((id.clone(), crate::dead_letter::DeadLetterTarget { letters: dead_letters.clone()?, queue: f.dead_letter_queue.clone()? }))
+        })
+        .collect();
 
     let listener = tokio::net::TcpListener::bind(opts.bind).await.map_err(|e| format!("cannot listen on {}: {e}", opts.bind))?;
     let addr = listener.local_addr().map_err(|e| e.to_string())?;
@@ -218,8 +221,12 @@ pub async fn start(opts: StackOptions) -> Result<RunningStack, String> {
     let sns = if spec.sns_sources.is_empty() {
         None
     } else {
-        let targets = spec.sns_sources.iter().filter_map(|s| Some((s.function.clone(), dead_letter_of(&s.function)?))).collect();
-        let subs = Arc::new(crate::sns::SnsSubscriptions::new(&spec.sns_sources, sns_pools.clone(), targets, opts.log.clone()));
+        let subs = Arc::new(crate::sns::SnsSubscriptions::new(
+            &spec.sns_sources,
+            sns_pools.clone(),
+            dead_letter_targets.clone(),
+            opts.log.clone(),
+        ));
         subs.subscribe(&clients.sns, &addr.to_string()).await?;
         Some(subs)
     };
@@ -245,11 +252,10 @@ pub async fn start(opts: StackOptions) -> Result<RunningStack, String> {
             .await?,
         )
     };
-    let schedule_targets = spec.schedule_sources.iter().filter_map(|s| Some((s.function.clone(), dead_letter_of(&s.function)?))).collect();
     let schedules = crate::schedule::Schedules::start(
         &spec.schedule_sources,
         &schedule_pools,
-        schedule_targets,
+        dead_letter_targets,
         &ctx.region,
         &ctx.account_id,
         opts.log.clone(),

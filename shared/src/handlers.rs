@@ -251,14 +251,7 @@ pub async fn message(app: &App, event: ApiGatewayWebsocketProxyRequest) -> Resul
         return Ok(response(200, None));
     }
     let body = event.body.unwrap_or_default();
-    // Every log line of the frame names its connection and action (the runtime's span adds the
-    // request id and the X-Ray trace id).
-    let action = cmd::parse(&body).map(|f| f.action()).unwrap_or("invalid");
-    let span = tracing::info_span!("frame", connection_id = %connection_id, action);
-    let started = std::time::Instant::now();
-    tracing::Instrument::instrument(cmd::handle(app, &connection_id, &request_id, &body), span).await;
-    use crate::metrics::{emit, ms_since, Unit};
-    emit(app.now(), &[("Frames", Unit::Count, 1.0), ("FrameMs", Unit::Milliseconds, ms_since(started))], &[("Action", action.into())]);
+    cmd::handle(app, &connection_id, &request_id, &body).await;
     Ok(response(200, None))
 }
 

@@ -99,12 +99,14 @@ pub mod whole {
     /// `Number.MAX_SAFE_INTEGER`); seqs and sizes never come near it.
     pub const MAX: u64 = 9_007_199_254_740_991;
 
+    /// `u` as a `T`, if it is at most [`MAX`] and fits.
+    pub fn in_range<T: TryFrom<u64>>(u: u64) -> Option<T> {
+        Some(u).filter(|u| *u <= MAX).and_then(|u| T::try_from(u).ok())
+    }
+
     fn from<T: TryFrom<u64>, E: Error>(n: serde_json::Number) -> Result<T, E> {
         let whole = n.as_u64().or_else(|| n.as_f64().filter(|f| f.fract() == 0.0 && *f >= 0.0 && *f <= MAX as f64).map(|f| f as u64));
-        whole
-            .filter(|u| *u <= MAX)
-            .and_then(|u| T::try_from(u).ok())
-            .ok_or_else(|| E::custom(format!("invalid value: {n}, expected a whole number from 0 to {MAX}")))
+        whole.and_then(in_range).ok_or_else(|| E::custom(format!("invalid value: {n}, expected a whole number from 0 to {MAX}")))
     }
 
     pub fn de<'de, T: TryFrom<u64>, D: Deserializer<'de>>(d: D) -> Result<T, D::Error> {

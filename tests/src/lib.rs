@@ -210,7 +210,21 @@ impl TestStack {
         )
     }
 
-    /// The physical name of a template table on this stack.
+    /// SNS of the services this stack runs on.
+    pub async fn sns(&self) -> aws_sdk_sns::Client {
+        let aws = self.aws.as_ref().expect("stack has AWS");
+        let conf = aws.sdk_config().await;
+        aws_sdk_sns::Client::from_conf(aws_sdk_sns::config::Builder::from(&conf).endpoint_url(aws.endpoint("SNS").unwrap()).build())
+    }
+
+    /// SQS of the services this stack runs on.
+    pub async fn sqs(&self) -> aws_sdk_sqs::Client {
+        let aws = self.aws.as_ref().expect("stack has AWS");
+        let conf = aws.sdk_config().await;
+        aws_sdk_sqs::Client::from_conf(aws_sdk_sqs::config::Builder::from(&conf).endpoint_url(aws.endpoint("SQS").unwrap()).build())
+    }
+
+    /// The physical name of a template table (or queue) on this stack.
     pub fn table(&self, logical_id: &str) -> String {
         format!("{}-{}", self.stack_name, logical_id)
     }

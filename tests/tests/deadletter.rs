@@ -18,19 +18,11 @@ async fn a_poisoned_event_of_each_consumer_lands_in_its_queue_and_is_replayed() 
     spec.gateway.faults = faults.clone();
     spec.parameters.insert("SweepSchedule".into(), "rate(2 seconds)".into());
     let s = TestStack::start(spec).await;
-    let sdk = aws_config::defaults(aws_config::BehaviorVersion::latest())
-        .region(aws_config::Region::new("us-east-1"))
-        .credentials_provider(aws_sdk_sqs::config::Credentials::new("test", "test", None, None, "tests"))
-        .load()
-        .await;
     let env = s.aws.as_ref().expect("the emulators").function_env();
-    let sqs = aws_sdk_sqs::Client::from_conf(aws_sdk_sqs::config::Builder::from(&sdk).endpoint_url(&env["AWS_ENDPOINT_URL_SQS"]).build());
-    let sns = aws_sdk_sns::Client::from_conf(aws_sdk_sns::config::Builder::from(&sdk).endpoint_url(&env["AWS_ENDPOINT_URL_SNS"]).build());
-    let ddb = s.dynamodb().await;
-    let queue_url = |q: &str| format!("{}-{q}", s.stack_name);
+    let (sqs, sns, ddb) = (s.sqs().await, s.sns().await, s.dynamodb().await);
     let mut urls = std::collections::BTreeMap::new();
     for q in QUEUES {
-        let u = sqs.get_queue_url().queue_name(queue_url(q)).send().await.unwrap_or_else(|e| panic!("{q} was not created: {e:?}"));
+        let u = sqs.get_queue_url().queue_name(s.table(q)).send().await.unwrap_or_else(|e| panic!("{q} was not created: {e:?}"));
         urls.insert(q, u.queue_url().unwrap().to_string());
     }
     let topic = |logical: &str| s.stack.spec.topics.iter().find(|t| t.ends_with(&format!("-{logical}"))).cloned().unwrap();

@@ -325,10 +325,7 @@ async fn from_address(local: &str, url: &str) -> String {
 #[tokio::test]
 async fn no_operator_online_publishes_exactly_one_alert_to_the_sns_topic() {
     let s = TestStack::chat().await;
-    let aws = s.aws.clone().unwrap();
-    let conf = aws.sdk_config().await;
-    let sns = aws_sdk_sns::Client::from_conf(aws_sdk_sns::config::Builder::from(&conf).endpoint_url(aws.endpoint("SNS").unwrap()).build());
-    let sqs = aws_sdk_sqs::Client::from_conf(aws_sdk_sqs::config::Builder::from(&conf).endpoint_url(aws.endpoint("SQS").unwrap()).build());
+    let (sns, sqs) = (s.sns().await, s.sqs().await);
     let queue = sqs.create_queue().queue_name(format!("{}-alerts", s.stack_name)).send().await.unwrap().queue_url.unwrap();
     let queue_arn = sqs
         .get_queue_attributes()

@@ -133,8 +133,19 @@ fn error_context(body: &str) -> ErrorContext {
 
 /// Handles one frame from a connection: count it against the connection's flood limits (pings
 /// are counted by their heartbeat), identify the caller, apply the action, report failures.
+/// Every log line of the frame names its connection and action (the Lambda runtime's span adds
+/// the request id and X-Ray trace id), and the frame's metrics line follows it.
 pub async fn handle(app: &App, connection_id: &str, request_id: &str, body: &str) {
     let parsed = parse(body);
+    let action = parsed.as_ref().map(|f| f.action()).unwrap_or("invalid");
+    let span = tracing::info_span!("frame", connection_id, action);
+    let started = std::time::Instant::now();
+    tracing::Instrument::instrument(handle_parsed(app, connection_id, request_id, body, parsed), span).await;
+    use crate::metrics::{emit, ms_since, Unit};
+    emit(app.now(), &[("Frames", Unit::Count, 1.0), ("FrameMs", Unit::Milliseconds, ms_since(started))], &[("Action", action.into())]);
+}
+
+async fn handle_parsed(app: &App, connection_id: &str, request_id: &str, body: &str, parsed: Result<ClientFrame>) {
     let (count, caller) = if matches!(parsed, Ok(ClientFrame::Ping(_))) {
         (None, identify(app, connection_id, request_id).await)
     } else {

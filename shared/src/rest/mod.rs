@@ -276,13 +276,7 @@ impl<'a> Query<'a> {
         let bad = || ChatError::invalid(name, format!("{name} must be a whole number from 0 to {}", crate::protocol::whole::MAX));
         match self.str(name)? {
             None => Ok(None),
-            Some(v) => v
-                .parse::<u64>()
-                .ok()
-                .filter(|n| *n <= crate::protocol::whole::MAX)
-                .and_then(|n| T::try_from(n).ok())
-                .map(Some)
-                .ok_or_else(bad),
+            Some(v) => v.parse::<u64>().ok().and_then(crate::protocol::whole::in_range).map(Some).ok_or_else(bad),
         }
     }
     pub fn bool(&self, name: &str) -> Result<Option<bool>, ChatError> {
