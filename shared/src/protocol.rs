@@ -48,6 +48,9 @@ pub enum MessageKind {
     Image,
     File,
     System,
+    /// An operators' internal note in a support session: its own sequence, never shown to the
+    /// visitor (`crate::cmd::notes`).
+    Note,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
@@ -424,6 +427,10 @@ pub struct History {
     pub before_seq: Option<u64>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub limit: Option<u32>,
+    /// A support session's internal notes instead of its messages (its operators only; seqs of
+    /// the notes' own sequence).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub notes: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
@@ -767,6 +774,9 @@ pub enum ServerFrame {
         session: SupportSession,
         room: RoomView,
         messages: Vec<Message>,
+        /// The newest internal notes (newest first, like `messages`), for the operator taking over.
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        notes: Vec<Message>,
     },
     /// To the session's members: an operator took the session (accept or transfer).
     #[serde(rename = "operator.joined", rename_all = "camelCase")]

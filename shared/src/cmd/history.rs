@@ -8,21 +8,23 @@ use crate::protocol::{History, Message, ServerFrame, DEFAULT_HISTORY_LIMIT, MAX_
 
 pub async fn apply(app: &App, caller: &Caller, f: History) -> Result<()> {
     check_ref(&f.reference)?;
-    let (messages, has_more, next_cursor) = page(app, &caller.actor, &f.room_id, f.before_seq, f.limit).await?;
+    let (messages, has_more, next_cursor) = page(app, &caller.actor, &f.room_id, f.before_seq, f.limit, f.notes).await?;
     app.reply(caller, &ServerFrame::History { reference: f.reference, room_id: f.room_id, messages, has_more, next_cursor }).await;
     Ok(())
 }
 
 /// A member's page of history: newest first below `before_seq`, `has_more`, and the next page's
-/// `beforeSeq`. The same pages over the socket and REST.
+/// `beforeSeq`. The same pages over the socket and REST. `notes`: a support session's internal
+/// notes instead (its operators only, [`super::notes`]).
 pub async fn page(
     app: &App,
     actor: &Actor,
     room_id: &str,
     before_seq: Option<u64>,
     limit: Option<u32>,
+    notes: bool,
 ) -> Result<(Vec<Message>, bool, Option<u64>)> {
-    let f = History { reference: None, room_id: room_id.to_string(), before_seq, limit };
+    let f = History { reference: None, room_id: room_id.to_string(), before_seq, limit, notes };
     check_id("roomId", &f.room_id)?;
     let limit = f.limit.unwrap_or(DEFAULT_HISTORY_LIMIT);
     if limit == 0 || limit > MAX_HISTORY_LIMIT {
@@ -31,8 +33,14 @@ pub async fn page(
     if f.before_seq == Some(0) {
         return Err(ChatError::invalid("beforeSeq", "beforeSeq must be 1 or more"));
     }
-    app.member_checked(&f.room_id, &actor.user_id).await?;
-    let mut messages = app.store.messages_before(&f.room_id, f.before_seq, limit + 1).await?;
+    let mut messages = if notes {
+        super::notes::check_operator(app, actor, &f.room_id).await?;
+        let stream = super::notes::stream(&f.room_id);
+        app.store.messages_before(&stream, f.before_seq, limit + 1).await?.into_iter().map(super::notes::shown).collect()
+    } else {
+        app.member_checked(&f.room_id, &actor.user_id).await?;
+        app.store.messages_before(&f.room_id, f.before_seq, limit + 1).await?
+    };
     let mut has_more = messages.len() > limit as usize;
     messages.truncate(limit as usize);
     // Keep the frame under API Gateway's 128 KB message limit.

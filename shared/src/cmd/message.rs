@@ -47,6 +47,17 @@ impl From<MessageSend> for Outgoing {
 pub async fn send(app: &App, caller: &Caller, f: MessageSend) -> Result<()> {
     check_ref(&f.reference)?;
     let reference = f.reference.clone();
+    if f.kind == MessageKind::Note {
+        let (appended, visitor) = super::notes::persist(app, &caller.actor, f.into()).await?;
+        let duplicate = matches!(appended, Appended::Duplicate(_));
+        let message = appended.message().clone();
+        let ack = ServerFrame::Ack { reference, client_id: message.client_id.clone().unwrap_or_default(), message: message.clone(), duplicate };
+        app.reply(caller, &ack).await;
+        if !duplicate {
+            super::notes::broadcast(app, &message, &visitor, Some(&caller.connection_id)).await;
+        }
+        return Ok(());
+    }
     let p = persist(app, &caller.actor, f.into()).await?;
     let duplicate = matches!(p.appended, Appended::Duplicate(_));
     let message = p.message().clone();
@@ -86,6 +97,9 @@ pub async fn persist(app: &App, actor: &Actor, o: Outgoing) -> Result<Persisted>
         check_content(&o.content)?;
     }
     super::files::check(app, &o.room_id, o.kind, &o.attachments)?;
+    if o.kind == MessageKind::Note {
+        return Err(ChatError::Forbidden("internal notes are written by the session's operators".into()));
+    }
     if o.kind == MessageKind::System && !actor.is_service() {
         return Err(ChatError::Forbidden("system messages are sent by the server or the site only".into()));
     }

@@ -9,6 +9,7 @@ pub mod context;
 pub mod files;
 pub mod history;
 pub mod message;
+pub mod notes;
 pub mod ping;
 pub mod presence;
 pub mod receipts;

@@ -27,6 +27,7 @@ pub async fn accept(app: &App, caller: &Caller, f: SessionRef) -> Result<()> {
     }
     let (room, member) = assign(app, &session, &me(caller), None).await?;
     let messages = app.store.messages_before(&session.session_id, None, DEFAULT_HISTORY_LIMIT).await?;
+    let notes = super::notes::newest(app, &session.session_id, DEFAULT_HISTORY_LIMIT).await;
     let session = room.support.clone().unwrap_or(session);
     app.reply(
         caller,
@@ -35,13 +36,14 @@ pub async fn accept(app: &App, caller: &Caller, f: SessionRef) -> Result<()> {
             session: session.clone(),
             room: room.view(&member),
             messages: messages.clone(),
+            notes: notes.clone(),
         },
     )
     .await;
     // The operator's other consoles.
     app.fanout_users(
         [caller.user_id.as_str()],
-        &ServerFrame::SessionAccepted { reference: None, session, room: room.view(&member), messages },
+        &ServerFrame::SessionAccepted { reference: None, session, room: room.view(&member), messages, notes },
         Some(&caller.connection_id),
     )
     .await;
@@ -74,9 +76,10 @@ pub async fn transfer(app: &App, caller: &Caller, f: SessionTransfer) -> Result<
     let room = app.store.get_room(&session.session_id).await?.ok_or_else(|| ChatError::Internal("the session vanished".into()))?;
     let session = room.support.clone().unwrap_or(session);
     let messages = app.store.messages_before(&session.session_id, None, DEFAULT_HISTORY_LIMIT).await?;
+    let notes = super::notes::newest(app, &session.session_id, DEFAULT_HISTORY_LIMIT).await;
     app.fanout_users(
         [to.user_id.as_str()],
-        &ServerFrame::SessionAccepted { reference: None, session: session.clone(), room: room.view(&member), messages },
+        &ServerFrame::SessionAccepted { reference: None, session: session.clone(), room: room.view(&member), messages, notes },
         None,
     )
     .await;

@@ -228,6 +228,7 @@ async fn auto_assign(app: &App, session: &SupportSession, operators: &[String]) 
                     session: room.support.clone().unwrap_or_else(|| session.clone()),
                     room: room.view(&member),
                     messages,
+                    notes: Vec::new(),
                 };
                 app.fanout_users([op.as_str()], &frame, None).await;
                 return true;

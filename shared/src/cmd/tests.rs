@@ -763,3 +763,72 @@ async fn a_visitor_waiting_with_nobody_online_raises_one_alert() {
     w.frame("x1", json!({"action": "support.start", "content": "hi"})).await;
     assert_eq!(alerts.sent().len(), 1, "an operator is online: no alert");
 }
+
+/// Internal notes: an operator of the session writes them; they reach its operators only, in
+/// their own sequence, and the visitor's room (seqs, preview, unread, history, sync) and push
+/// never hold one. Visitors, users and other operators cannot write or read them.
+#[tokio::test]
+async fn notes_reach_the_sessions_operators_only_and_never_a_push_or_the_visitors_room() {
+    let mut w = World::new();
+    let push = Arc::new(crate::push::MemoryPush::default());
+    w.app = w.app.clone().with_push(push.clone());
+    w.connect("vera", "v1").await;
+    w.connect_operator("olga", "o1").await;
+    w.connect_operator("olga", "o2").await;
+    w.connect_operator("oscar", "p1").await;
+    w.frame("v1", json!({"action": "support.start", "content": "my parcel?", "clientId": "v-1"})).await;
+    let sid = w.take("v1").into_iter().find(|f| f["type"] == "session.started").unwrap()["session"]["sessionId"].as_str().unwrap().to_string();
+    w.frame("o1", json!({"action": "session.accept", "sessionId": sid})).await;
+    w.take("o1");
+    w.take("o2");
+    w.take("v1");
+    w.app.detach("v1").await.unwrap(); // the visitor is offline: a message is pushed
+    push.take();
+
+    w.frame("o1", json!({"action": "message.send", "roomId": sid, "clientId": "n-1", "kind": "note", "content": "refund approved"})).await;
+    let ack = w.take("o1").into_iter().find(|f| f["type"] == "ack").expect("the note is acked");
+    assert_eq!((ack["message"]["kind"].as_str(), ack["message"]["seq"].as_u64(), ack["message"]["roomId"].as_str()), (Some("note"), Some(1), Some(sid.as_str())));
+    let other = w.take("o2");
+    assert!(other.iter().any(|f| f["type"] == "message.new" && f["message"]["kind"] == "note"), "the operator's other console: {other:?}");
+    assert!(w.take("p1").iter().all(|f| f["type"] != "message.new"), "another operator is not in the session");
+    assert!(push.take().is_empty(), "a note is never pushed");
+    // Retried: the same note, nothing new.
+    w.frame("o1", json!({"action": "message.send", "roomId": sid, "clientId": "n-1", "kind": "note", "content": "refund approved"})).await;
+    assert_eq!(w.take("o1").into_iter().find(|f| f["type"] == "ack").unwrap()["duplicate"], true);
+    assert!(w.take("o2").is_empty());
+
+    // A reply after the note is pushed, and it is the room's seq 2: no gap for the visitor.
+    w.frame("o1", json!({"action": "message.send", "roomId": sid, "clientId": "m-1", "content": "Refunded!"})).await;
+    assert_eq!(push.take().len(), 1, "the reply is pushed to the offline visitor");
+    let room = w.app.store.get_room(&sid).await.unwrap().unwrap();
+    assert_eq!((room.last_seq, room.last_message.as_ref().map(|m| m.text.as_str())), (2, Some("Refunded!")));
+    w.connect("vera", "v2").await;
+    w.frame("v2", json!({"action": "history", "roomId": sid})).await;
+    let h = w.take("v2").into_iter().find(|f| f["type"] == "history").unwrap();
+    let seqs: Vec<u64> = h["messages"].as_array().unwrap().iter().map(|m| m["seq"].as_u64().unwrap()).collect();
+    assert_eq!(seqs, [2, 1], "{h}");
+    w.frame("v2", json!({"action": "sync", "rooms": [{"roomId": sid, "lastSeq": 0}]})).await;
+    let sync = w.take("v2");
+    assert!(!serde_json::to_string(&sync).unwrap().contains("refund approved"), "{sync:?}");
+    // Reading or writing notes: the session's operators only.
+    w.frame("v2", json!({"action": "history", "roomId": sid, "notes": true})).await;
+    assert_eq!(w.take("v2")[0]["code"], "forbidden");
+    w.frame("v2", json!({"action": "message.send", "roomId": sid, "clientId": "v-2", "kind": "note", "content": "me too"})).await;
+    assert_eq!(w.take("v2")[0]["code"], "forbidden");
+    w.frame("p1", json!({"action": "message.send", "roomId": sid, "clientId": "p-1", "kind": "note", "content": "hi"})).await;
+    assert_eq!(w.take("p1")[0]["code"], "not_member");
+    w.frame("p1", json!({"action": "history", "roomId": sid, "notes": true})).await;
+    assert_eq!(w.take("p1")[0]["code"], "not_member");
+    w.frame("o2", json!({"action": "history", "roomId": sid, "notes": true})).await;
+    let notes = w.take("o2").into_iter().find(|f| f["type"] == "history").unwrap();
+    assert_eq!(notes["messages"][0]["content"], "refund approved");
+    // Transferred: the new operator gets the notes with the session.
+    w.frame("o1", json!({"action": "session.transfer", "sessionId": sid, "toOperatorId": "oscar"})).await;
+    let acc = w.take("p1").into_iter().find(|f| f["type"] == "session.accepted").expect("oscar takes over");
+    assert_eq!(acc["notes"][0]["content"], "refund approved");
+    // A note in a room that is no support session.
+    w.connect_operator("olga", "o3").await;
+    let dm = w.direct("o3", "vera").await;
+    w.frame("o3", json!({"action": "message.send", "roomId": dm, "clientId": "n-9", "kind": "note", "content": "x"})).await;
+    assert_eq!(w.take("o3").last().unwrap()["code"], "invalid_frame");
+}

@@ -91,7 +91,7 @@ pub fn preview(m: &Message) -> String {
     match m.kind {
         MessageKind::Image => "Photo".into(),
         MessageKind::File => "File".into(),
-        MessageKind::Text | MessageKind::System => cut(&m.content, PREVIEW_CHARS),
+        MessageKind::Text | MessageKind::System | MessageKind::Note => cut(&m.content, PREVIEW_CHARS),
     }
 }
 

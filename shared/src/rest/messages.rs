@@ -2,7 +2,7 @@
 
 use super::{json_body, json_response, ok, path_param, Api, HttpResponse, Query};
 use crate::app::Actor;
-use crate::cmd::{history, message as send};
+use crate::cmd::{history, message as send, notes};
 use crate::error::ChatError;
 use crate::model::Appended;
 use crate::protocol::{Message, MessageKind};
@@ -24,7 +24,8 @@ struct HistoryBody {
 pub async fn history(api: &Api, actor: &Actor, req: &Request) -> Result<HttpResponse, ChatError> {
     let room_id = path_param(req, "id")?;
     let q = Query::of(req);
-    let (messages, has_more, next_cursor) = history::page(&api.app, actor, &room_id, q.num("beforeSeq")?, q.num("limit")?).await?;
+    let notes = q.bool("notes")?.unwrap_or(false);
+    let (messages, has_more, next_cursor) = history::page(&api.app, actor, &room_id, q.num("beforeSeq")?, q.num("limit")?, notes).await?;
     ok(&HistoryBody { room_id, messages, has_more, next_cursor })
 }
 
@@ -65,6 +66,16 @@ pub async fn post(api: &Api, actor: &Actor, req: &Request) -> Result<HttpRespons
         meta: b.meta,
         attachments: b.attachments,
     };
+    if kind == MessageKind::Note {
+        let (appended, visitor) = notes::persist(&api.app, actor, out).await?;
+        return Ok(match appended {
+            Appended::Created(message) => {
+                notes::broadcast(&api.app, &message, &visitor, None).await;
+                json_response(StatusCode::CREATED, &MessageBody { message })
+            }
+            Appended::Duplicate(message) => ok(&MessageBody { message })?,
+        });
+    }
     let p = send::persist(&api.app, actor, out).await?;
     match p.appended {
         Appended::Created(message) => {

@@ -338,12 +338,19 @@ impl MessageStore for MemoryStore {
             }
             return Ok(Appended::Duplicate(m));
         }
-        let room = d.rooms.get_mut(&msg.room_id).ok_or_else(|| ChatError::NotFound(format!("room {} does not exist", msg.room_id)))?;
-        room.last_seq += 1;
-        let seq = room.last_seq;
-        let m = msg.into_message(seq);
-        room.last_message = Some(preview(&m));
-        room.last_message_at = Some(m.created_at);
+        let newest = d.messages.range((msg.room_id.clone(), 0)..=(msg.room_id.clone(), u64::MAX)).next_back().map_or(0, |(k, _)| k.1);
+        let m = match d.rooms.get_mut(&msg.room_id) {
+            Some(room) => {
+                room.last_seq = room.last_seq.max(newest) + 1;
+                let m = msg.into_message(room.last_seq);
+                room.last_message = Some(preview(&m));
+                room.last_message_at = Some(m.created_at);
+                m
+            }
+            // A stream of messages without a room of its own (a session's notes), as in DynamoDB.
+            None => msg.into_message(newest + 1),
+        };
+        let seq = m.seq;
         d.client_ids.insert(key, seq);
         d.messages.insert((m.room_id.clone(), seq), m.clone());
         Ok(Appended::Created(m))
