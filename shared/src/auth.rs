@@ -115,6 +115,7 @@ impl Verifier {
         let role = match c.role.as_deref() {
             None | Some("user") => Role::User,
             Some("operator") => Role::Operator,
+            Some("admin") => Role::Admin,
             Some("guest") => Role::Guest,
             Some("service") => Role::Service,
             Some(other) => return Err(AuthError::Invalid(format!("unknown role {other}"))),

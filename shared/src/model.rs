@@ -15,6 +15,20 @@ pub enum Role {
     Guest,
     /// The site's backend (REST only): creates order rooms, posts system messages, adds members.
     Service,
+    /// An operator who also manages the team (saved replies; role `admin` in the token).
+    Admin,
+}
+
+impl Role {
+    /// Answers support sessions: operators and admins.
+    pub fn is_operator(self) -> bool {
+        matches!(self, Role::Operator | Role::Admin)
+    }
+
+    /// Manages the team's shared things (saved replies): admins and the site (`service`).
+    pub fn manages_team(self) -> bool {
+        matches!(self, Role::Admin | Role::Service)
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -454,3 +468,21 @@ pub struct PushSubscriptionRecord {
 /// Subscriptions one user keeps at most (browsers and devices); registering one more drops the
 /// oldest.
 pub const MAX_SUBSCRIPTIONS_PER_USER: usize = 10;
+
+/// A versioned JSON document of the team (`DeskStore`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Doc {
+    pub body: String,
+    pub version: u64,
+    pub updated_at: u64,
+}
+
+/// A day's report row: the team's (`operator: None`) or one operator's; counters by name
+/// (`crate::support::reports`), and on the team's row the operators active that day.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct ReportRow {
+    pub day: String,
+    pub operator: Option<String>,
+    pub counters: std::collections::BTreeMap<String, u64>,
+    pub operators: Vec<String>,
+}

@@ -482,6 +482,24 @@ pub struct SupportQueue {
     pub reference: Option<String>,
 }
 
+/// An operator's availability: `away` operators finish their sessions but get no new ones.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Availability {
+    Online,
+    Away,
+}
+
+/// `operator.status`: an operator sets their availability (`status`), or asks for it (none).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct OperatorStatus {
+    #[serde(default, rename = "ref", skip_serializing_if = "Option::is_none")]
+    pub reference: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub status: Option<Availability>,
+}
+
 /// `session.accept`: a session of the queue, by id.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
@@ -579,6 +597,9 @@ pub struct SupportSession {
     pub created_at: u64,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub accepted_at: Option<u64>,
+    /// When an operator first replied (ms); absent: nobody has yet.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub first_response_at: Option<u64>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub closed_at: Option<u64>,
     /// Who closed it (user id).
@@ -778,6 +799,13 @@ pub enum ServerFrame {
         #[serde(default, skip_serializing_if = "Vec::is_empty")]
         notes: Vec<Message>,
     },
+    /// To every console of the operator: their availability (after `operator.status`).
+    #[serde(rename = "operator.status", rename_all = "camelCase")]
+    OperatorStatus {
+        #[serde(default, rename = "ref", skip_serializing_if = "Option::is_none")]
+        reference: Option<String>,
+        status: Availability,
+    },
     /// To the session's members: an operator took the session (accept or transfer).
     #[serde(rename = "operator.joined", rename_all = "camelCase")]
     OperatorJoined {
@@ -815,7 +843,7 @@ pub enum ServerFrame {
 }
 
 /// Every server frame type, in the order of [`ServerFrame`].
-pub const SERVER_TYPES: [&str; 25] = [
+pub const SERVER_TYPES: [&str; 26] = [
     "pong",
     "room.created",
     "room.list",
@@ -837,6 +865,7 @@ pub const SERVER_TYPES: [&str; 25] = [
     "queue.updated",
     "session.accepted",
     "operator.joined",
+    "operator.status",
     "session.transferred",
     "session.closed",
     "session.rated",

@@ -5,6 +5,8 @@
 //! - Every [`TestStack`] is its own gateway on a free port, running the real function binaries,
 //!   with its own tables (a unique stack name prefixes them): tests and parallel runs never collide.
 
+pub mod desk;
+
 use chat_dev::gateway::GatewayConfig;
 use chat_dev::log::LogSink;
 use chat_dev::services::{AwsTarget, EmbeddedServices};

@@ -199,7 +199,25 @@ pub async fn persist(app: &App, actor: &Actor, o: Outgoing) -> Result<Persisted>
             }
         }
     }
+    if let (Ok(Appended::Created(m)), Some((_, None))) = (&appended, charged) {
+        // The sender's first message in the room: an operator's first reply in a session?
+        if actor.role.is_operator() && m.room_id.starts_with("sp_") {
+            first_reply(app, &actor.user_id, &m.room_id, now).await;
+        }
+    }
     appended.map(|appended| Persisted { appended, member_count: room.map(|r| r.member_count) })
+}
+
+/// Notes a session's first operator reply (once per session: a conditional write), for reports.
+async fn first_reply(app: &App, operator: &str, session_id: &str, at: u64) {
+    match app.store.first_response(session_id, at).await {
+        Ok(Some(session)) => {
+            let after_ms = at.saturating_sub(session.created_at);
+            crate::support::reports::record(app, &session, Some(operator), crate::support::reports::Event::Answered { after_ms }).await;
+        }
+        Ok(None) => {}
+        Err(e) => tracing::warn!(session_id, error = %e, "cannot note the first reply"),
+    }
 }
 
 /// `meta` is stored as a DynamoDB map: keys are 1 to 256 characters, nesting at most 8 deep,

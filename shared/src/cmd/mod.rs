@@ -10,6 +10,7 @@ pub mod files;
 pub mod history;
 pub mod message;
 pub mod notes;
+pub mod operator;
 pub mod ping;
 pub mod presence;
 pub mod receipts;
@@ -97,6 +98,7 @@ actions! {
     SessionTransfer(SessionTransfer) = "session.transfer", Anyone => session::transfer;
     SessionClose(SessionClose) = "session.close", Anyone => session::close;
     SessionRate(SessionRate) = "session.rate", Anyone => session::rate;
+    OperatorStatus(OperatorStatus) = "operator.status", Anyone => operator::status;
 }
 
 /// A frame's fields, naming the offending one on failure.

@@ -14,7 +14,7 @@ use super::{check_content, check_id};
 use crate::app::{Actor, App};
 use crate::error::{ChatError, Result};
 use crate::ids;
-use crate::model::{Appended, NewMessage, Role};
+use crate::model::{Appended, NewMessage};
 use crate::protocol::{Message, MessageKind, ServerFrame};
 
 /// The messages-table partition of a session's notes. Room ids are the server's own (`sp_`,
@@ -36,7 +36,7 @@ pub fn shown(mut m: Message) -> Message {
 /// `not_member` (other operators), as for the session's messages.
 /// Returns the session's visitor.
 pub async fn check_operator(app: &App, actor: &Actor, session_id: &str) -> Result<String> {
-    if actor.role != Role::Operator {
+    if !actor.role.is_operator() {
         return Err(ChatError::Forbidden("internal notes are for the session's operators only".into()));
     }
     check_id("roomId", session_id)?;

@@ -6,8 +6,9 @@ use super::support::{assign, clean_opt, leave_waiting, me, require_operator, ses
 use super::{check_id, check_ref};
 use crate::app::{App, Caller};
 use crate::error::{ChatError, Result};
-use crate::model::{MemberRecord, Role};
+use crate::model::MemberRecord;
 use crate::protocol::*;
+use crate::support::reports::{self, Event};
 use crate::support::{online_operators, queue_changed};
 
 pub const MAX_RESOLUTION_CHARS: usize = 500;
@@ -109,14 +110,18 @@ pub async fn close(app: &App, caller: &Caller, f: SessionClose) -> Result<()> {
     let (_, session) = session_for(app, caller, &f.session_id).await?;
     let is_visitor = session.visitor.user_id == caller.user_id;
     let is_its_operator = session.operator.as_ref().is_some_and(|o| o.user_id == caller.user_id);
-    if !(is_visitor || is_its_operator || (caller.role == Role::Operator && session.status == SessionStatus::Waiting)) {
+    if !(is_visitor || is_its_operator || (caller.role.is_operator() && session.status == SessionStatus::Waiting)) {
         return Err(ChatError::Forbidden("only the visitor or the session's operator closes it".into()));
     }
     if session.status == SessionStatus::Closed {
         return Err(ChatError::Conflict("the session is closed already".into()));
     }
     let was_waiting = session.status == SessionStatus::Waiting;
-    app.store.close_session(&session, &caller.user_id, resolution.as_deref(), app.now()).await?;
+    let now = app.now();
+    app.store.close_session(&session, &caller.user_id, resolution.as_deref(), now).await?;
+    let after_ms = now.saturating_sub(session.created_at);
+    let missed = session.first_response_at.is_none();
+    reports::record(app, &session, session.operator.as_ref().map(|o| o.user_id.as_str()), Event::Closed { after_ms, missed }).await;
     let room = app.store.get_room(&session.session_id).await?.ok_or_else(|| ChatError::Internal("the session vanished".into()))?;
     let session = room.support.clone().unwrap_or(session);
     let frame = |reference| ServerFrame::SessionClosed { reference, session: session.clone(), rating_requested: session.rating.is_none() };
@@ -148,6 +153,7 @@ pub async fn rate(app: &App, caller: &Caller, f: SessionRate) -> Result<()> {
     }
     let rating = Rating { score: f.score, comment, rated_at: app.now() };
     app.store.rate_session(&session.session_id, &rating).await?;
+    reports::record(app, &session, session.operator.as_ref().map(|o| o.user_id.as_str()), Event::Rated { score: f.score }).await;
     let session = SupportSession { rating: Some(rating), ..session };
     app.fanout_room(
         &session.session_id,

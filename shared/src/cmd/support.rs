@@ -10,6 +10,7 @@ use crate::error::{ChatError, Result};
 use crate::ids;
 use crate::model::{MemberRecord, Role, RoomConn, RoomRecord, StartOutcome};
 use crate::protocol::*;
+use crate::support::reports::{self, Event};
 use crate::support::{adjust, estimate, online_operators, queue_changed, queue_frame, RECENT_WAITS, WAITING_CHANNEL};
 use std::collections::BTreeSet;
 
@@ -57,7 +58,7 @@ fn clean_context(c: Option<VisitorContext>) -> Result<VisitorContext> {
 }
 
 pub(super) fn require_operator(caller: &Caller, what: &str) -> Result<()> {
-    if caller.role != Role::Operator {
+    if !caller.role.is_operator() {
         return Err(ChatError::Forbidden(format!("only operators {what}")));
     }
     Ok(())
@@ -71,7 +72,7 @@ pub(super) async fn session_for(app: &App, caller: &Caller, session_id: &str) ->
     let room = app.store.get_room(session_id).await?.ok_or_else(not_member)?;
     let session = room.support.clone().ok_or_else(not_member)?;
     let is_visitor = session.visitor.user_id == caller.user_id;
-    let is_operator = caller.role == Role::Operator;
+    let is_operator = caller.role.is_operator();
     if !is_visitor && !is_operator {
         return Err(not_member());
     }
@@ -85,7 +86,7 @@ pub(super) fn me(caller: &Caller) -> UserRef {
 /// `support.start`: the visitor's open session, or a new waiting one; then its queue position.
 pub async fn start(app: &App, caller: &Caller, f: SupportStart) -> Result<()> {
     check_ref(&f.reference)?;
-    if matches!(caller.role, Role::Operator | Role::Service) {
+    if caller.role.is_operator() || caller.role == Role::Service {
         return Err(ChatError::Forbidden("operators answer support sessions; visitors start them".into()));
     }
     let context = clean_context(f.context)?;
@@ -112,6 +113,7 @@ pub async fn start(app: &App, caller: &Caller, f: SupportStart) -> Result<()> {
                 first_message: f.content.as_deref().map(|c| clip(c, 200)),
                 created_at: now,
                 accepted_at: None,
+                first_response_at: None,
                 closed_at: None,
                 closed_by: None,
                 resolution: None,
@@ -192,6 +194,7 @@ pub async fn start(app: &App, caller: &Caller, f: SupportStart) -> Result<()> {
         super::message::send(app, caller, send).await?;
     }
     if created {
+        reports::record(app, &session, None, Event::Started).await;
         if operators.is_empty() {
             alert_no_operator(app, &session).await;
         }
@@ -255,7 +258,9 @@ pub(super) async fn assign(
     let now = app.now();
     let room = app.store.get_room(&session.session_id).await?.ok_or_else(|| ChatError::NotFound("no such session".into()))?;
     let member = MemberRecord::new(&room, operator, MemberRole::Admin, now);
-    app.store.accept_session(&session.session_id, &member, now, now.saturating_sub(session.created_at), capacity).await?;
+    let wait_ms = now.saturating_sub(session.created_at);
+    app.store.accept_session(&session.session_id, &member, now, wait_ms, capacity).await?;
+    reports::record(app, session, Some(&operator.user_id), Event::Accepted { wait_ms }).await;
     app.register_members(&session.session_id, std::slice::from_ref(&operator.user_id)).await?;
     leave_waiting(app, &session.visitor.user_id).await;
     let room = app.store.get_room(&session.session_id).await?.ok_or_else(|| ChatError::Internal("the session vanished".into()))?;

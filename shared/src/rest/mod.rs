@@ -9,13 +9,15 @@
 //! - [`contexts`]: order-bound rooms (the site's `service` token);
 //! - [`search`]: full-text search;
 //! - [`support`]: guest tokens for the support widget;
-//! - [`push`]: Web Push subscriptions and the VAPID public key.
+//! - [`push`]: Web Push subscriptions and the VAPID public key;
+//! - [`desk`]: the support team's saved replies and reports.
 //!
 //! Authentication is `Authorization: Bearer <JWT>`, verified by the same [`Verifier`] as
 //! `$connect`. Every error is `application/problem+json` ([`Problem`]).
 
 pub mod chats;
 pub mod contexts;
+pub mod desk;
 pub mod files;
 pub mod messages;
 pub mod push;
@@ -72,6 +74,11 @@ routes! {
     "GET /push/key" => public push::key;
     "POST /push/subscriptions" => user push::subscribe;
     "DELETE /push/subscriptions" => user push::unsubscribe;
+    "GET /support/replies" => user desk::list_replies;
+    "POST /support/replies" => user desk::create_reply;
+    "PUT /support/replies/{id}" => user desk::update_reply;
+    "DELETE /support/replies/{id}" => user desk::delete_reply;
+    "GET /support/reports" => user desk::report;
 }
 
 /// `GET /health`.

@@ -6,6 +6,7 @@
 //! its rarest-looking term (the longest) newest first, keeping those that carry every other term,
 //! merges the rooms by message id (ULIDs sort by time) and checks the page against the messages
 //! themselves and the caller's memberships. Cost: one Query per room, whatever the room's size.
+//! Operators also search their sessions' internal notes (one more Query per session).
 
 pub mod text;
 
@@ -92,7 +93,7 @@ pub async fn search(app: &App, actor: &Actor, q: SearchQuery) -> Result<SearchPa
         return Err(ChatError::invalid("q", format!("q has more than {} words", text::MAX_QUERY_TERMS)));
     }
     let before = q.cursor.as_deref().map(decode_cursor).transpose()?;
-    let rooms: Vec<String> = match &q.room_id {
+    let mut rooms: Vec<String> = match &q.room_id {
         Some(r) => {
             crate::cmd::check_id("roomId", r)?;
             app.member_checked(r, &actor.user_id).await?;
@@ -100,6 +101,12 @@ pub async fn search(app: &App, actor: &Actor, q: SearchQuery) -> Result<SearchPa
         }
         None => app.store.memberships(&actor.user_id).await?.into_iter().map(|m| m.room_id).collect(),
     };
+    // Operators find their sessions' internal notes too (each session's notes stream).
+    let with_notes = actor.role.is_operator();
+    if with_notes {
+        let notes: Vec<String> = rooms.iter().filter(|r| r.starts_with("sp_")).map(|r| crate::cmd::notes::stream(r)).collect();
+        rooms.extend(notes);
+    }
     if terms.is_empty() || rooms.is_empty() {
         return Ok(SearchPage { results: Vec::new(), has_more: false, next_cursor: None });
     }
@@ -126,21 +133,24 @@ pub async fn search(app: &App, actor: &Actor, q: SearchQuery) -> Result<SearchPa
     // The page, checked against the messages as they are now (the index follows a moment
     // behind) and the caller's memberships as they are now (a room just left drops out).
     let keys: Vec<(String, u64)> = candidates.iter().map(|p| (p.key.room_id.clone(), p.seq)).collect();
-    let page_rooms: Vec<String> = keys.iter().map(|k| k.0.clone()).collect::<BTreeSet<_>>().into_iter().collect();
+    // A notes stream belongs to its session: the caller must be a member of that.
+    let owner = |room: &str| room.strip_suffix("#notes").unwrap_or(room).to_string();
+    let page_rooms: Vec<String> = keys.iter().map(|k| owner(&k.0)).collect::<BTreeSet<_>>().into_iter().collect();
     let (messages, mine) =
         futures_util::try_join!(app.store.get_messages(&keys), app.store.get_memberships(&actor.user_id, &page_rooms, true))?;
     let member_of: BTreeSet<&str> = mine.iter().map(|m| m.room_id.as_str()).collect();
     let mut results = Vec::with_capacity(candidates.len());
     for p in &candidates {
         let Some(m) = messages.iter().find(|m| m.room_id == p.key.room_id && m.seq == p.seq) else { continue };
-        if !member_of.contains(m.room_id.as_str()) {
+        let session = owner(&m.room_id);
+        if !member_of.contains(session.as_str()) || (session != m.room_id && !with_notes) {
             continue;
         }
         let has = terms_of(m);
         if !terms.iter().all(|t| has.contains(t)) {
             continue;
         }
-        results.push(SearchHit { snippet: text::snippet(&m.content, &terms), message: m.clone() });
+        results.push(SearchHit { snippet: text::snippet(&m.content, &terms), message: crate::cmd::notes::shown(m.clone()) });
     }
     Ok(SearchPage { results, has_more, next_cursor })
 }

@@ -1,11 +1,11 @@
 //! In-memory [`Store`] for unit tests: the same rules as DynamoDB, under one lock.
 
-use super::{ConnectionStore, LimitStore, MessageStore, PushStore, RoomStore, SearchStore, SupportStore};
+use super::{ConnectionStore, DeskStore, LimitStore, MessageStore, PushStore, RoomStore, SearchStore, SupportStore};
 use crate::error::{ChatError, Result};
 use crate::model::*;
 use crate::protocol::{Message, Rating, RoomContext, SessionStatus, SupportSession, UserRef};
 use async_trait::async_trait;
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::sync::Mutex;
 
 #[derive(Default)]
@@ -31,6 +31,10 @@ struct Data {
     beats: BTreeMap<(u64, u32), BTreeMap<String, (String, u64)>>,
     /// (userId, id) -> a browser's push subscription.
     push_subs: BTreeMap<(String, String), PushSubscriptionRecord>,
+    docs: HashMap<String, Doc>,
+    away: HashSet<String>,
+    /// (day, operator) -> the row.
+    reports: BTreeMap<(String, Option<String>), ReportRow>,
 }
 
 /// Expiry (TTL attributes) is honoured against its clock, as the DynamoDB store ignores expired
@@ -574,6 +578,70 @@ impl SupportStore for MemoryStore {
     async fn operator_loads(&self, ids: &[String]) -> Result<HashMap<String, u32>> {
         let d = self.data.lock().unwrap();
         Ok(ids.iter().filter_map(|i| d.loads.get(i).map(|l| (i.clone(), *l))).collect())
+    }
+    async fn first_response(&self, session_id: &str, at: u64) -> Result<Option<crate::protocol::SupportSession>> {
+        let mut d = self.data.lock().unwrap();
+        let Some(s) = d.rooms.get_mut(session_id).and_then(|r| r.support.as_mut()) else { return Ok(None) };
+        if s.first_response_at.is_some() {
+            return Ok(None);
+        }
+        s.first_response_at = Some(at);
+        Ok(Some(s.clone()))
+    }
+}
+
+#[async_trait]
+impl DeskStore for MemoryStore {
+    async fn get_doc(&self, name: &str) -> Result<Option<Doc>> {
+        Ok(self.data.lock().unwrap().docs.get(name).cloned())
+    }
+    async fn put_doc(&self, name: &str, body: &str, expected: u64, now: u64) -> Result<bool> {
+        let mut d = self.data.lock().unwrap();
+        if d.docs.get(name).map_or(0, |doc| doc.version) != expected {
+            return Ok(false);
+        }
+        d.docs.insert(name.to_string(), Doc { body: body.to_string(), version: expected + 1, updated_at: now });
+        Ok(true)
+    }
+    async fn away_operators(&self, ids: &[String]) -> Result<HashSet<String>> {
+        let d = self.data.lock().unwrap();
+        Ok(ids.iter().filter(|i| d.away.contains(*i)).cloned().collect())
+    }
+    async fn set_away(&self, operator_id: &str, away: bool) -> Result<()> {
+        let mut d = self.data.lock().unwrap();
+        if away {
+            d.away.insert(operator_id.to_string());
+        } else {
+            d.away.remove(operator_id);
+        }
+        Ok(())
+    }
+    async fn add_to_report(&self, day: &str, operator: Option<&str>, counters: &[(String, u64)]) -> Result<()> {
+        let mut d = self.data.lock().unwrap();
+        for op in [None, operator.map(str::to_string)].into_iter().collect::<BTreeSet<_>>() {
+            let row = d.reports.entry((day.to_string(), op.clone())).or_insert_with(|| ReportRow {
+                day: day.to_string(),
+                operator: op.clone(),
+                ..Default::default()
+            });
+            for (k, by) in counters {
+                *row.counters.entry(k.clone()).or_insert(0) += by;
+            }
+            if let (None, Some(o)) = (&op, operator) {
+                if !row.operators.iter().any(|x| x == o) {
+                    row.operators.push(o.to_string());
+                }
+            }
+        }
+        Ok(())
+    }
+    async fn team_report(&self, days: &[String]) -> Result<Vec<ReportRow>> {
+        let d = self.data.lock().unwrap();
+        Ok(days.iter().filter_map(|day| d.reports.get(&(day.clone(), None)).cloned()).collect())
+    }
+    async fn operator_report(&self, keys: &[(String, String)]) -> Result<Vec<ReportRow>> {
+        let d = self.data.lock().unwrap();
+        Ok(keys.iter().filter_map(|(day, o)| d.reports.get(&(day.clone(), Some(o.clone()))).cloned()).collect())
     }
 }
 

@@ -17,8 +17,14 @@ use async_trait::async_trait;
 use std::collections::{HashMap, HashSet};
 
 /// Everything the chat rules persist.
-pub trait Store: ConnectionStore + RoomStore + MessageStore + SearchStore + SupportStore + PushStore + LimitStore + Send + Sync {}
-impl<T: ConnectionStore + RoomStore + MessageStore + SearchStore + SupportStore + PushStore + LimitStore + Send + Sync> Store for T {}
+pub trait Store:
+    ConnectionStore + RoomStore + MessageStore + SearchStore + SupportStore + DeskStore + PushStore + LimitStore + Send + Sync
+{
+}
+impl<T: ConnectionStore + RoomStore + MessageStore + SearchStore + SupportStore + DeskStore + PushStore + LimitStore + Send + Sync> Store
+    for T
+{
+}
 
 /// Live connections and who is online.
 #[async_trait]
@@ -161,6 +167,30 @@ pub trait SupportStore: Send + Sync {
     async fn rate_session(&self, session_id: &str, rating: &Rating) -> Result<()>;
     /// Open sessions per operator (absent: none).
     async fn operator_loads(&self, operator_ids: &[String]) -> Result<HashMap<String, u32>>;
+    /// Notes the session's first operator reply (once): the session as it now is, or `None` if
+    /// one was noted before (or it is no session).
+    async fn first_response(&self, session_id: &str, at: u64) -> Result<Option<crate::protocol::SupportSession>>;
+}
+
+/// The support team's own things (`SupportTable` too): versioned documents (the saved replies),
+/// each operator's availability, the report's day aggregates.
+#[async_trait]
+pub trait DeskStore: Send + Sync {
+    /// A versioned JSON document (`None`: never written).
+    async fn get_doc(&self, name: &str) -> Result<Option<Doc>>;
+    /// Writes the document if its stored version is still `expected` (0: not written yet), as
+    /// version `expected + 1`; `false` if another write came first.
+    async fn put_doc(&self, name: &str, body: &str, expected: u64, now: u64) -> Result<bool>;
+    /// The operators (of these) who set themselves away.
+    async fn away_operators(&self, operator_ids: &[String]) -> Result<HashSet<String>>;
+    async fn set_away(&self, operator_id: &str, away: bool) -> Result<()>;
+    /// Adds to the counters of a day's report rows: the team's (`operator: None`) and, when given,
+    /// the operator's (the team's row then lists the operator).
+    async fn add_to_report(&self, day: &str, operator: Option<&str>, counters: &[(String, u64)]) -> Result<()>;
+    /// The team's rows of these days (absent days: no activity).
+    async fn team_report(&self, days: &[String]) -> Result<Vec<ReportRow>>;
+    /// Operators' rows: (day, operator id) pairs.
+    async fn operator_report(&self, keys: &[(String, String)]) -> Result<Vec<ReportRow>>;
 }
 
 /// Web Push: the members' push state (on their member rows: `muted`, `pushedAt`) and the users'

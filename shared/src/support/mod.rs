@@ -9,9 +9,12 @@
 //! channel, whatever the number of sessions. The count of online operators is the number of
 //! distinct users in the operators' channel (one Query, never a scan).
 
+pub mod replies;
+pub mod reports;
+
 use crate::app::{App, FanoutReport, Feature};
 use crate::error::{ChatError, Result};
-use crate::model::{ConnectionRecord, Role, RoomConn};
+use crate::model::{ConnectionRecord, RoomConn};
 use crate::protocol::*;
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeSet, HashMap};
@@ -21,7 +24,10 @@ use std::sync::Arc;
 pub const OPS_CHANNEL: &str = "support#operators";
 /// `RoomConnsTable` partition of waiting visitors' live connections.
 pub const WAITING_CHANNEL: &str = "support#waiting";
-pub const CHANNELS: [&str; 2] = [OPS_CHANNEL, WAITING_CHANNEL];
+/// `RoomConnsTable` partition of the live connections of operators who set themselves away: they
+/// hear the queue but are not counted online, not assigned sessions, not transferred to.
+pub const AWAY_CHANNEL: &str = "support#away";
+pub const CHANNELS: [&str; 3] = [OPS_CHANNEL, WAITING_CHANNEL, AWAY_CHANNEL];
 
 /// Waits the estimate is the median of.
 pub const RECENT_WAITS: usize = 20;
@@ -44,7 +50,7 @@ impl Feature for SupportDesk {
     }
 
     async fn connected(&self, app: &App, conn: &ConnectionRecord, came_online: bool) -> Result<()> {
-        if conn.role == Role::Operator {
+        if conn.role.is_operator() {
             operator_connected(app, &conn.user_id, &conn.connection_id, came_online).await?;
         }
         Ok(())
@@ -79,7 +85,8 @@ struct QueueChange {
     added: Option<SupportSession>,
 }
 
-/// The online operators (distinct users of the operators' channel).
+/// The online operators who are available (distinct users of the operators' channel; away
+/// operators' connections are in [`AWAY_CHANNEL`]).
 pub async fn online_operators(app: &App) -> Result<Vec<String>> {
     let conns = app.store.room_connections(OPS_CHANNEL).await?;
     Ok(conns.into_iter().map(|c| c.user_id).collect::<BTreeSet<_>>().into_iter().collect())
@@ -152,11 +159,12 @@ pub async fn broadcast_queue_now(app: &App, removed: &[String], added: Option<&S
         let mut queue = app.store.queue().await?;
         adjust(&mut queue, removed, added);
         let ops = app.store.room_connections(OPS_CHANNEL).await?;
+        let away = app.store.room_connections(AWAY_CHANNEL).await?;
         let visitors = app.store.room_connections(WAITING_CHANNEL).await?;
         let waits = app.store.recent_waits(RECENT_WAITS).await?;
-        Ok::<_, ChatError>((queue, ops, visitors, waits))
+        Ok::<_, ChatError>((queue, ops, away, visitors, waits))
     };
-    let (queue, ops, visitors, waits) = match read.await {
+    let (queue, ops, away, visitors, waits) = match read.await {
         Ok(r) => r,
         Err(e) => {
             tracing::error!(error = %e, "queue broadcast: cannot read the queue");
@@ -179,7 +187,7 @@ pub async fn broadcast_queue_now(app: &App, removed: &[String], added: Option<&S
         queue.iter().enumerate().map(|(i, s)| (s.visitor.user_id.as_str(), (i as u32 + 1, s.session_id.as_str()))).collect();
     let mut posts = Vec::with_capacity(ops.len() + visitors.len());
     let ops_frame = Arc::new(queue_frame(None, &queue, online, &waits).to_json());
-    for c in ops {
+    for c in ops.into_iter().chain(away) {
         posts.push(((c.user_id, c.connection_id), ops_frame.clone()));
     }
     for c in visitors {
@@ -196,18 +204,20 @@ pub async fn broadcast_queue_now(app: &App, removed: &[String], added: Option<&S
     app.post_each(posts, true).await
 }
 
-/// `$connect` of an operator: their console hears the queue.
+/// `$connect` of an operator: their console hears the queue (in the away channel if they set
+/// themselves away, on any device before).
 async fn operator_connected(app: &App, user_id: &str, connection_id: &str, came_online: bool) -> Result<()> {
     let until = app.now() / 1000 + crate::app::CONNECTION_TTL_SECS;
+    let away = app.store.away_operators(&[user_id.to_string()]).await?.contains(user_id);
     app.store
         .register_connections(&[RoomConn {
-            room_id: OPS_CHANNEL.into(),
+            room_id: (if away { AWAY_CHANNEL } else { OPS_CHANNEL }).into(),
             connection_id: connection_id.into(),
             user_id: user_id.into(),
             expires_at: until,
         }])
         .await?;
-    if came_online {
+    if came_online && !away {
         // Waiting visitors see the team is back (and operators the new count).
         queue_changed(app, &[], None).await;
     }
@@ -217,11 +227,29 @@ async fn operator_connected(app: &App, user_id: &str, connection_id: &str, came_
 /// `$disconnect`: the connection leaves the support channel it was in (a visitor with a `user`
 /// token waits like a guest does); when an operator went offline, the queue hears it.
 async fn connection_closed(app: &App, rec: &ConnectionRecord, went_offline: bool) -> Result<()> {
-    let channel = if rec.role == Role::Operator { OPS_CHANNEL } else { WAITING_CHANNEL };
-    app.store.unregister_connections(&[(channel.to_string(), rec.connection_id.clone())]).await?;
-    if went_offline && rec.role == Role::Operator {
+    let channels: &[&str] = if rec.role.is_operator() { &[OPS_CHANNEL, AWAY_CHANNEL] } else { &[WAITING_CHANNEL] };
+    let entries: Vec<(String, String)> = channels.iter().map(|c| (c.to_string(), rec.connection_id.clone())).collect();
+    app.store.unregister_connections(&entries).await?;
+    if went_offline && rec.role.is_operator() {
         queue_changed(app, &[], None).await;
     }
+    Ok(())
+}
+
+/// An operator sets themselves online or away (kept for every device and the next `$connect`):
+/// their live connections move to the matching channel, and the queue hears the new count.
+pub async fn set_away(app: &App, operator_id: &str, away: bool) -> Result<()> {
+    app.store.set_away(operator_id, away).await?;
+    let conns: Vec<String> = app.store.get_users(&[operator_id.to_string()]).await?.into_iter().flat_map(|u| u.conns).collect();
+    let (to, from) = if away { (AWAY_CHANNEL, OPS_CHANNEL) } else { (OPS_CHANNEL, AWAY_CHANNEL) };
+    let until = app.now() / 1000 + crate::app::CONNECTION_TTL_SECS;
+    let entries: Vec<RoomConn> = conns
+        .iter()
+        .map(|c| RoomConn { room_id: to.into(), connection_id: c.clone(), user_id: operator_id.into(), expires_at: until })
+        .collect();
+    app.store.register_connections(&entries).await?;
+    app.store.unregister_connections(&conns.iter().map(|c| (from.to_string(), c.clone())).collect::<Vec<_>>()).await?;
+    queue_changed(app, &[], None).await;
     Ok(())
 }
 

@@ -9,6 +9,7 @@
 //! - Every call asks for `ReturnConsumedCapacity`, summed in a [`CapacityMeter`].
 
 mod connections;
+mod desk;
 mod limits;
 mod messages;
 mod push;

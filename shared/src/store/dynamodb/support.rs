@@ -250,6 +250,18 @@ impl SupportStore for DynamoStore {
         Ok(())
     }
 
+    async fn first_response(&self, session_id: &str, at: u64) -> Result<Option<SupportSession>> {
+        let u = self
+            .update(&self.t.rooms, "roomId", session_id)
+            .update_expression("SET support.firstResponseAt = :t")
+            .condition_expression("attribute_exists(support) AND attribute_not_exists(support.firstResponseAt)")
+            .expression_attribute_values(":t", n(at))
+            .return_values(aws_sdk_dynamodb::types::ReturnValue::AllNew);
+        let Some(item) = self.conditional_update_returning(u).await? else { return Ok(None) };
+        let room: RoomRecord = from_item(item)?;
+        Ok(room.support)
+    }
+
     async fn operator_loads(&self, ids: &[String]) -> Result<HashMap<String, u32>> {
         if ids.is_empty() {
             return Ok(HashMap::new());
