@@ -620,6 +620,9 @@ describe('SDK: support frames (fake socket)', () => {
     ws.receive({ type: 'operator.joined', sessionId: SID, operatorId: 'op', name: 'Olga' });
     assert.deepEqual(c.session(SID).operator, { userId: 'op', name: 'Olga' });
     assert.equal(c.room(SID).session.status, 'active');
+    // What a reload would read (the widget's "Olga joined" line keys on it): the time it was taken.
+    const joinedAt = c.session(SID).acceptedAt;
+    assert.ok(joinedAt > 0 && joinedAt <= Date.now(), `acceptedAt set live: ${joinedAt}`);
     // A view read before that (a late sync answer) does not take the session back.
     ws.receive({ type: 'room.updated', room: supportView({ lastSeq: 1 }) });
     assert.equal(c.session(SID).status, 'active');
