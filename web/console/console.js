@@ -5,6 +5,7 @@
 
 import { ChatClient, claims } from '../sdk/chat.js';
 import { announcer, avatar, clock, h, ticks as ticksIcon, toaster } from '../sdk/dom.js';
+import { friendlyName } from '../sdk/names.js';
 
 /** @typedef {import('../sdk/chat.js').ChatMessage} ChatMessage */
 /** @typedef {import('../sdk/chat.js').RoomInfo} RoomInfo */
@@ -32,15 +33,44 @@ function duration(ms) {
   return `${Math.floor(s / 3600)} h ${Math.floor((s % 3600) / 60)} min`;
 }
 
-const toast = toaster(() => $('toast'));
+const showToast = toaster(() => $('toast'));
+/**
+ * Shows a short message above the conversation's bottom bar (the composer, or "This conversation
+ * is closed."), never over it. @param {string} text
+ */
+function toast(text) {
+  const bars = [$('composer'), $('composer-closed')].filter((el) => !el.hidden && el.getClientRects().length);
+  const top = Math.min(window.innerHeight, ...bars.map((el) => el.getBoundingClientRect().top));
+  $('toast').style.bottom = `${Math.max(24, Math.round(window.innerHeight - top) + 12)}px`;
+  showToast(text);
+}
 const announce = announcer(() => $('announcer'));
 
 /** @param {any} err */
 const why = (err) => (err && err.message) || String(err);
 
+/**
+ * A visitor's name: the one they gave (the widget's setUser, a site's token), else a friendly name
+ * stable for their id ("Visitor · Amber Fox"); never the raw id.
+ * @param {{userId: string, name?: string}|undefined} v
+ */
+function visitorLabel(v) {
+  return (v && v.name && v.name.trim()) || friendlyName(v ? v.userId : '');
+}
+
 /** @param {SupportSession|undefined} s */
 function visitorName(s) {
-  return (s && (s.visitor.name || s.visitor.userId)) || 'Visitor';
+  return visitorLabel(s && s.visitor);
+}
+
+/**
+ * Who a user of a session is, for sender labels and typing: "You", the visitor's name, else the
+ * name the server sent (operators). @param {SupportSession} s @param {string} userId @param {string} [name]
+ */
+function personName(s, userId, name) {
+  if (userId === me?.userId) return 'You';
+  if (userId === s.visitor.userId) return visitorName(s);
+  return name || chat?.nameOf(userId) || userId;
 }
 
 /** @param {number} score */
@@ -312,7 +342,7 @@ function onQueue(q) {
     alerts++;
     beep();
     const first = q.queue.find((e) => e.sessionId === arrived[0]);
-    announce(`New visitor waiting: ${first?.visitor.name || 'Visitor'}`);
+    announce(`New visitor waiting: ${visitorLabel(first?.visitor)}`);
   }
   for (const id of [...fresh]) if (!ids.has(id)) fresh.delete(id);
   seenQueue = ids;
@@ -351,7 +381,8 @@ function renderQueue() {
   $('queue-empty').hidden = entries.length > 0;
   $('queue-meta').textContent = q ? `${q.operatorsOnline} operator${q.operatorsOnline === 1 ? '' : 's'} online · a new visitor waits about ${Math.max(1, Math.round(q.estimatedWaitSeconds / 60))} min` : '';
   const items = entries.map((e) => {
-    const accept = h('button', { type: 'button', class: 'accept primary', 'aria-label': `Accept ${e.visitor.name || 'visitor'}` }, 'Accept');
+    const name = visitorLabel(e.visitor);
+    const accept = h('button', { type: 'button', class: 'accept primary', 'aria-label': `Accept ${name}` }, 'Accept');
     accept.addEventListener('click', () => acceptSession(e.sessionId, /** @type {HTMLButtonElement} */ (accept)));
     let page = null;
     if (e.pageUrl) {
@@ -367,7 +398,7 @@ function renderQueue() {
     return h(
       'li',
       { class: `queue-item${fresh.has(e.sessionId) ? ' is-new' : ''}`, dataset: { sessionId: e.sessionId, since: String(e.since) } },
-      h('span', { class: 'q-name' }, e.visitor.name || 'Visitor'),
+      h('span', { class: 'q-name', dir: 'auto' }, name),
       h('span', { class: 'q-wait', title: 'Waiting for' }, duration(Date.now() - e.since)),
       e.firstMessage ? h('span', { class: 'q-first' }, e.firstMessage) : h('span', { class: 'q-first muted' }, '(no message yet)'),
       page || h('span', { class: 'q-page' }, ''),
@@ -529,7 +560,7 @@ function renderMessages(r, s) {
   /** @type {{key: string, at: number, sig: string, make: () => HTMLElement}[]} */
   const items = [];
   for (const m of chat.messages(r.roomId)) {
-    const who = m.mine ? 'You' : m.senderName || chat.nameOf(m.senderId);
+    const who = m.mine ? 'You' : personName(s, m.senderId, m.senderName);
     const sig = `${m.seq}|${m.status}|${m.content}|${who}|${m.deletedAt || ''}|${(/** @type {any} */ (m).attachments || []).length}`;
     items.push({ key: `m:${m.key}`, at: m.createdAt, sig, make: () => messageEl(m, who) });
   }
@@ -600,13 +631,19 @@ function files(m) {
 function renderTyping() {
   const el = $('typing');
   const t = chat && current ? chat.typers(current) : [];
-  el.textContent = t.length ? `${t.map((x) => x.name).join(', ')} ${t.length > 1 ? 'are' : 'is'} typing…` : '';
+  const s = current ? chat?.session(current) : undefined;
+  const names = t.map((x) => (s ? personName(s, x.userId, x.name === x.userId ? '' : x.name) : x.name));
+  el.textContent = names.length ? `${names.join(', ')} ${names.length > 1 ? 'are' : 'is'} typing…` : '';
 }
 
 /** @param {SupportSession} s */
 function renderDetails(s) {
   const c = s.context || {};
   $('ctx-name').textContent = visitorName(s);
+  $('ctx-name').title = visitorName(s);
+  const email = (c.attributes && c.attributes.email) || '';
+  $('ctx-email-row').hidden = !email;
+  $('ctx-email').replaceChildren(email && /^[^\s@<>]+@[^\s@<>]+$/.test(email) ? h('a', { href: `mailto:${email}`, title: email }, email) : email);
   $('ctx-id').textContent = s.visitor.userId;
   const page = $('ctx-page');
   page.replaceChildren();
