@@ -281,11 +281,11 @@ button { cursor: pointer; }
   white-space: pre-wrap; overflow-wrap: anywhere; word-break: normal;
 }
 .msg.mine .text { background: var(--accent); color: #fff; border-color: transparent; border-bottom-left-radius: 14px; border-bottom-right-radius: 4px; }
-.meta { display: flex; align-items: center; gap: 4px; font-size: 11px; line-height: 14px; color: #6e7781; margin: 3px 4px 0; }
+.meta { display: flex; align-items: center; gap: 4px; font-size: 11px; line-height: 14px; color: #59636e; margin: 3px 4px 0; }
 .ticks { display: inline-flex; color: #8c959f; }
 .ticks[data-status="read"] { color: var(--accent); }
 .ticks[data-status="failed"] { color: #d1242f; }
-.note { text-align: center; margin: 6px 0 12px; font-size: 12px; line-height: 16px; color: #6e7781; }
+.note { text-align: center; margin: 6px 0 12px; font-size: 12px; line-height: 16px; color: #59636e; }
 .failed-text { color: #d1242f; }
 
 .typing { flex: none; height: 22px; padding: 2px 16px; font-size: 12px; line-height: 18px; color: #59636e; font-style: italic; background: #fbfbfc; white-space: nowrap; overflow: hidden; text-overflow: ellipsis; }
@@ -324,7 +324,7 @@ button { cursor: pointer; }
 .secondary { height: 36px; padding: 0 14px; border-radius: 18px; border: 1px solid #d0d7de; background: #fff; color: #1f2328; }
 .primary:focus-visible, .secondary:focus-visible { outline: 2px solid var(--accent); outline-offset: 2px; }
 .error { color: #d1242f; font-size: 13px; line-height: 18px; margin: 0 0 8px; }
-.footer-note { flex: none; text-align: center; font-size: 11px; line-height: 14px; color: #8c959f; padding: 0 0 6px; background: #fff; }
+.footer-note { flex: none; text-align: center; font-size: 11px; line-height: 14px; color: #59636e; padding: 0 0 6px; background: #fff; }
 
 @media (max-width: 480px) {
   .panel { right: 0; bottom: 0; left: 0; top: 0; width: 100%; height: 100%; max-height: none; border-radius: 0; }
