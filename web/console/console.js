@@ -3,8 +3,11 @@
 // transferring and closing sessions, their ratings. Everything visitors wrote (names, messages,
 // pages, attributes) is put in the page as text (textContent, text nodes): never as HTML.
 
+import { attachmentViews, takeFiles } from '../sdk/attachments.js';
 import { ChatClient, claims } from '../sdk/chat.js';
+import { canRetry } from '../sdk/codes.js';
 import { announcer, avatar, clock, h, ticks as ticksIcon, toaster } from '../sdk/dom.js';
+import { UPLOAD_LIMITS, describeLimits, refuseFile } from '../sdk/files.js';
 import { friendlyName } from '../sdk/names.js';
 
 /** @typedef {import('../sdk/chat.js').ChatMessage} ChatMessage */
@@ -121,7 +124,9 @@ function beep() {
 
 /** @type {ChatClient|null} */
 let chat = null;
-/** @type {{userId: string, name: string, wsUrl: string, token?: string, dev: boolean}|null} */
+/** @type {ReturnType<typeof attachmentViews>|null} thumbnails, file cards, uploads of `chat` */
+let files = null;
+/** @type {{userId: string, name: string, wsUrl: string, apiUrl?: string, token?: string, dev: boolean}|null} */
 let me = null;
 /** @type {string|null} the open session */
 let current = null;
@@ -161,6 +166,7 @@ function showSignIn() {
 }
 
 $('token-ws').value = `${location.protocol === 'https:' ? 'wss' : 'ws'}://${location.host}/local`;
+$('token-api').value = `${location.origin}/api`;
 
 $('signin-form').addEventListener('submit', async (/** @type {Event} */ e) => {
   e.preventDefault();
@@ -172,7 +178,7 @@ $('signin-form').addEventListener('submit', async (/** @type {Event} */ e) => {
   $('signin-button').disabled = true;
   try {
     const t = await devToken(sub, name);
-    me = { userId: t.userId, name: t.name || name, wsUrl: t.wsUrl, dev: true };
+    me = { userId: t.userId, name: t.name || name, wsUrl: t.wsUrl, apiUrl: `${location.origin}/api`, dev: true };
     sessionStorage.setItem(SESSION_KEY, JSON.stringify(me));
     start(t.token);
   } catch (err) {
@@ -201,7 +207,8 @@ $('token-form').addEventListener('submit', (/** @type {Event} */ e) => {
     $('signin-error').textContent = 'The WebSocket URL starts with wss:// (or ws:// locally).';
     return;
   }
-  me = { userId: c.sub, name: c.name || c.sub, wsUrl, token, dev: false };
+  const apiUrl = $('token-api').value.trim();
+  me = { userId: c.sub, name: c.name || c.sub, wsUrl, apiUrl: /^https?:\/\//.test(apiUrl) ? apiUrl : undefined, token, dev: false };
   sessionStorage.setItem(SESSION_KEY, JSON.stringify(me));
   start(token);
 });
@@ -209,6 +216,9 @@ $('token-form').addEventListener('submit', (/** @type {Event} */ e) => {
 $('signout').addEventListener('click', () => {
   chat?.close();
   chat = null;
+  files?.destroy();
+  files = null;
+  fileProblem('');
   reads?.disconnect();
   reads = null;
   sessionStorage.removeItem(SESSION_KEY);
@@ -241,6 +251,8 @@ function start(firstToken) {
   let cached = firstToken;
   chat = new ChatClient({
     url: s.wsUrl,
+    // Files go up and down through the REST API (a session saved before it was kept: the dev one).
+    apiUrl: s.apiUrl || (s.dev ? `${location.origin}/api` : undefined),
     userId: s.userId,
     token: async () => {
       const t = cached;
@@ -251,6 +263,7 @@ function start(firstToken) {
     },
   });
   const c = chat;
+  files = attachmentViews(c, { container: () => document.body, onError: (text) => toast(text) });
   /** @type {any} */ (window).supportConsole = { get chat() { return chat; }, get current() { return current; }, get me() { return me; }, get alerts() { return alerts; } };
   c.on('state', (st) => {
     conn = st;
@@ -482,6 +495,7 @@ function sessionItem(r) {
 function openSession(sessionId) {
   if (!chat) return;
   if (current && current !== sessionId) chat.stopTyping(current);
+  if (current !== sessionId) fileProblem('');
   current = sessionId;
   history.replaceState(null, '', `#session=${encodeURIComponent(sessionId)}`);
   msgEls = new Map();
@@ -547,6 +561,8 @@ function renderConversation() {
   $('close-form').hidden = s.status === 'closed';
   $('composer').hidden = s.status === 'closed';
   $('composer-closed').hidden = s.status !== 'closed';
+  $('attach').hidden = !canAttach();
+  if (s.status === 'closed') fileProblem('');
   renderMessages(r, s);
   renderTyping();
   renderDetails(s);
@@ -561,7 +577,7 @@ function renderMessages(r, s) {
   const items = [];
   for (const m of chat.messages(r.roomId)) {
     const who = m.mine ? 'You' : personName(s, m.senderId, m.senderName);
-    const sig = `${m.seq}|${m.status}|${m.content}|${who}|${m.deletedAt || ''}|${(/** @type {any} */ (m).attachments || []).length}`;
+    const sig = `${m.seq}|${m.status}|${m.content}|${who}|${m.deletedAt || ''}|${m.error?.code || ''}|${m.attachments && files ? files.signature(m) : ''}`;
     items.push({ key: `m:${m.key}`, at: m.createdAt, sig, make: () => messageEl(m, who) });
   }
   if (s.acceptedAt && s.operator) {
@@ -616,16 +632,28 @@ function messageEl(m, who) {
     'li',
     { class: `msg${m.mine ? ' mine' : ''}`, dataset: { key: m.key, seq: m.seq ? String(m.seq) : '', mine: String(m.mine), status: m.status || '' } },
     m.mine ? null : h('span', { class: 'who' }, who),
-    h('div', { class: 'bubble' }, h('div', { class: 'content' }, m.deletedAt ? 'This message was deleted' : m.content), ...files(m), meta),
+    h(
+      'div',
+      { class: 'bubble' },
+      m.attachments?.length && !m.deletedAt && files ? files.render(m) : null,
+      m.content || m.deletedAt || !m.attachments?.length ? h('div', { class: 'content' }, m.deletedAt ? 'This message was deleted' : m.content) : null,
+      meta,
+    ),
+    m.status === 'failed' && m.clientId ? failedEl(m, /** @type {string} */ (m.clientId)) : null,
   );
   if (!m.status) delete li.dataset.status;
   return li;
 }
 
-/** The files of a message, by name (as text). @param {any} m */
-function files(m) {
-  if (m.deletedAt || !Array.isArray(m.attachments)) return [];
-  return m.attachments.map((/** @type {any} */ a) => h('div', { class: 'file' }, `📎 ${(a && a.name) || 'file'}${a && a.size ? ` (${Math.max(1, Math.round(a.size / 1024))} KB)` : ''}`));
+/** Why a reply was not sent, Retry (only where trying again can succeed) and Discard. @param {ChatMessage} m @param {string} clientId */
+function failedEl(m, clientId) {
+  return h(
+    'div',
+    { class: 'failed' },
+    `Not sent${m.error?.message ? ` (${m.error.message})` : ''}.`,
+    canRetry(m.error) ? h('button', { type: 'button', class: 'link retry', onclick: () => chat?.retry(clientId) }, 'Retry') : null,
+    h('button', { type: 'button', class: 'link discard', onclick: () => chat?.discard(clientId) }, 'Discard'),
+  );
 }
 
 function renderTyping() {
@@ -704,6 +732,48 @@ function sendReply() {
     toast(why(err));
   }
 }
+
+// Files: the paperclip, a drop on the conversation, a paste in the composer; checked against the
+// server's limits before anything is uploaded.
+$('file-limits').textContent = describeLimits(UPLOAD_LIMITS);
+$('attach').title = describeLimits(UPLOAD_LIMITS);
+$('file-input').setAttribute('accept', UPLOAD_LIMITS.types.join(','));
+
+/** Whether files can go to the open conversation now. */
+function canAttach() {
+  const s = chat && current ? chat.session(current) : undefined;
+  return !!(chat && files && chat.opts.apiUrl && current && chat.room(current) && s && s.status !== 'closed');
+}
+
+/** A file that cannot be sent, said above the composer (no Retry: it cannot succeed). @param {string} text */
+function fileProblem(text) {
+  const el = $('file-error');
+  el.hidden = !text;
+  el.replaceChildren(...(text ? [h('p', {}, text), h('button', { type: 'button', class: 'link', onclick: () => fileProblem('') }, 'Dismiss')] : []));
+}
+
+/** @param {File[]} picked */
+function sendFiles(picked) {
+  if (!chat || !current) return;
+  fileProblem('');
+  const problems = [];
+  for (const f of picked) {
+    const refused = refuseFile(f, UPLOAD_LIMITS);
+    if (refused) {
+      problems.push(refused.message);
+      continue;
+    }
+    try {
+      chat.sendFile(current, f);
+      forceBottom = true;
+    } catch (err) {
+      problems.push(`Cannot send ${f.name}: ${why(err)}`);
+    }
+  }
+  if (problems.length) fileProblem(problems.join(' '));
+}
+
+takeFiles({ button: $('attach'), picker: $('file-input'), zone: $('conv'), hint: $('drop-hint'), input: $('composer-input'), enabled: canAttach, onFiles: sendFiles });
 
 $('transfer-form').addEventListener('submit', async (/** @type {Event} */ e) => {
   e.preventDefault();
