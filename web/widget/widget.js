@@ -593,10 +593,7 @@ button { cursor: pointer; }
         problems.push(`Cannot send ${f.name}: ${err && err.message ? err.message : err}`);
       }
     }
-    if (problems.length) {
-      fileProblem(problems.join(' '));
-      announce(problems.join(' '));
-    }
+    if (problems.length) fileProblem(problems.join(' ')); // an alert: read out as it shows
     schedule();
   }
 
