@@ -3,7 +3,7 @@
 // transferring and closing sessions, their ratings. Everything visitors wrote (names, messages,
 // pages, attributes) is put in the page as text (textContent, text nodes): never as HTML.
 
-import { attachmentViews, takeFiles } from '../sdk/attachments.js';
+import { attachmentViews, clipIcon, takeFiles } from '../sdk/attachments.js';
 import { ChatClient, claims } from '../sdk/chat.js';
 import { canRetry } from '../sdk/codes.js';
 import { announcer, avatar, clock, h, ticks as ticksIcon, toaster } from '../sdk/dom.js';
@@ -64,6 +64,12 @@ function visitorLabel(v) {
 /** @param {SupportSession|undefined} s */
 function visitorName(s) {
   return visitorLabel(s && s.visitor);
+}
+
+/** A visitor's avatar: the initial of their name, or of their friendly name's adjective. @param {HTMLElement} el @param {SupportSession} s */
+function visitorAvatar(el, s) {
+  const v = s.visitor;
+  paintAvatar(el, (v.name && v.name.trim()) || friendlyName(v.userId, ''), v.userId);
 }
 
 /**
@@ -478,9 +484,11 @@ function renderLists() {
 function sessionItem(r) {
   const s = /** @type {SupportSession} */ (r.session);
   const avatar = h('span', { class: 'avatar', 'aria-hidden': 'true' });
-  paintAvatar(avatar, visitorName(s), s.visitor.userId);
+  visitorAvatar(avatar, s);
   const unread = r.roomId === current ? 0 : r.unread;
-  const preview = r.lastMessage ? `${r.lastMessage.senderId === me?.userId ? 'You: ' : ''}${r.lastMessage.text}` : s.firstMessage || '';
+  const lm = r.lastMessage;
+  const said = lm ? lm.text || (lm.kind === 'image' ? 'Photo' : lm.kind === 'file' ? 'File' : '') : '';
+  const preview = lm ? `${lm.senderId === me?.userId ? 'You: ' : ''}${said}` : s.firstMessage || '';
   const side = h('span', { class: 's-side' });
   if (unread > 0) side.append(h('span', { class: 'badge', 'aria-label': `${unread} unread` }, String(unread)));
   if (s.rating) side.append(h('span', { class: 'stars-small', 'aria-label': `rated ${s.rating.score} of 5` }, stars(s.rating.score)));
@@ -548,7 +556,7 @@ function renderConversation() {
   }
   const mineNow = s.status === 'active' && s.operator?.userId === me?.userId;
   $('conv-title').textContent = visitorName(s);
-  paintAvatar($('conv-avatar'), visitorName(s), s.visitor.userId);
+  visitorAvatar($('conv-avatar'), s);
   const statusText =
     s.status === 'waiting'
       ? 'Waiting in the queue'
@@ -690,10 +698,9 @@ function renderDetails(s) {
   const rating = $('rating');
   rating.dataset.score = String(s.rating ? s.rating.score : 0);
   if (s.rating) {
-    rating.replaceChildren(
-      h('div', {}, h('span', { class: 'stars', 'aria-hidden': 'true' }, stars(s.rating.score)), ' ', h('span', { class: 'score' }, `${s.rating.score}/5`)),
-      s.rating.comment ? h('p', { class: 'comment' }, s.rating.comment) : null,
-    );
+    const score = h('div', {}, h('span', { class: 'stars', 'aria-hidden': 'true' }, stars(s.rating.score)), ' ', h('span', { class: 'score' }, `${s.rating.score}/5`));
+    // (replaceChildren would write a null out as "null")
+    rating.replaceChildren(...[score, s.rating.comment ? h('p', { class: 'comment' }, s.rating.comment) : null].filter((x) => x !== null));
   } else rating.replaceChildren(h('span', { class: 'muted small' }, closed ? 'Not rated (yet).' : ''));
 }
 
@@ -735,6 +742,7 @@ function sendReply() {
 
 // Files: the paperclip, a drop on the conversation, a paste in the composer; checked against the
 // server's limits before anything is uploaded.
+$('attach').replaceChildren(clipIcon());
 $('file-limits').textContent = describeLimits(UPLOAD_LIMITS);
 $('attach').title = describeLimits(UPLOAD_LIMITS);
 $('file-input').setAttribute('accept', UPLOAD_LIMITS.types.join(','));

@@ -11,13 +11,20 @@
  *   takeFiles({ button, picker, zone, input, hint, enabled: () => !!current, onFiles: send });
  */
 
-import { h } from './dom.js';
+import { h, svg } from './dom.js';
 import { IMAGE_TYPES, fileKind } from './files.js';
 import { formatBytes } from './text.js';
 
 /** @typedef {import('./chat.js').ChatClient} ChatClient */
 /** @typedef {import('./chat.js').ChatMessage} ChatMessage */
 /** @typedef {import('./chat.js').Attachment} Attachment */
+
+/** The paperclip of an attach button (an icon from fixed path data). @param {number} [size] px */
+export function clipIcon(size = 20) {
+  const el = svg('svg', { viewBox: '0 0 24 24', width: String(size), height: String(size), 'aria-hidden': 'true', focusable: 'false' });
+  el.append(svg('path', { d: 'M20 11.5l-7.8 7.8a5 5 0 0 1-7.1-7.1l8.5-8.5a3.4 3.4 0 0 1 4.8 4.8l-8.5 8.5a1.7 1.7 0 0 1-2.4-2.4l7.8-7.8', fill: 'none', stroke: 'currentColor', 'stroke-width': '1.8', 'stroke-linecap': 'round', 'stroke-linejoin': 'round' }));
+  return el;
+}
 
 /**
  * @typedef {object} AttachmentViewOptions

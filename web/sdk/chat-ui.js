@@ -21,7 +21,7 @@
  */
 
 import { ChatClient, MAX_CONTENT_BYTES, claims } from './chat.js';
-import { attachmentViews, takeFiles } from './attachments.js';
+import { attachmentViews, clipIcon, takeFiles } from './attachments.js';
 import { CONNECTION_CODES, canRetry } from './codes.js';
 import { announcer, avatar, clock, h, ticks, toaster } from './dom.js';
 import { UPLOAD_LIMITS, describeLimits, refuseFile } from './files.js';
@@ -158,7 +158,6 @@ const TEMPLATE = `
 const ICONS = {
   bell: 'M12 3a5 5 0 0 0-5 5v3.6L5.3 15a.7.7 0 0 0 .6 1h12.2a.7.7 0 0 0 .6-1L17 11.6V8a5 5 0 0 0-5-5zM10 18.5a2 2 0 0 0 4 0',
   bellOff: 'M12 3a5 5 0 0 0-5 5v3.6L5.3 15a.7.7 0 0 0 .6 1h12.2a.7.7 0 0 0 .6-1L17 11.6V8a5 5 0 0 0-5-5zM10 18.5a2 2 0 0 0 4 0M4 4l16 16',
-  clip: 'M20 11.5l-7.8 7.8a5 5 0 0 1-7.1-7.1l8.5-8.5a3.4 3.4 0 0 1 4.8 4.8l-8.5 8.5a1.7 1.7 0 0 1-2.4-2.4l7.8-7.8',
 };
 
 /** @param {keyof typeof ICONS} name @param {number} [size] */
@@ -1132,7 +1131,7 @@ export function mountChat(element, options) {
   if (apiUrl) {
     el.attach.hidden = false;
     el.attach.title = describeLimits(UPLOAD_LIMITS);
-    el.attach.append(icon('clip'));
+    el.attach.append(clipIcon());
     el['file-input'].setAttribute('accept', UPLOAD_LIMITS.types.join(','));
     cleanups.push(takeFiles({ button: el.attach, picker: el['file-input'], zone: el.conversation, hint: el['drop-hint'], input: el.input, enabled: () => !!current, onFiles: sendFiles }));
   }

@@ -45,7 +45,7 @@
  * This file is the source: scripts/build-web.sh (`make web`) bundles it with the SDK's modules it
  * imports into one classic script, web/dist/widget.js, which is what `/widget.js` serves.
  */
-import { attachmentViews, takeFiles } from '../sdk/attachments.js';
+import { attachmentViews, clipIcon, takeFiles } from '../sdk/attachments.js';
 import { canRetry } from '../sdk/codes.js';
 import { announcer, clock, h, svg, ticks } from '../sdk/dom.js';
 import { UPLOAD_LIMITS, describeLimits, refuseFile } from '../sdk/files.js';
@@ -127,7 +127,6 @@ import { UPLOAD_LIMITS, describeLimits, refuseFile } from '../sdk/files.js';
   const ICON_CLOSE = ['M6 6l12 12M18 6L6 18'];
   const ICON_DOWN = ['M6 9l6 6 6-6'];
   const ICON_SEND = ['M4 12l16-8-6 16-2.5-6.5z', 'M11.5 13.5L20 4'];
-  const ICON_CLIP = ['M21 11.5l-8.6 8.6a5 5 0 0 1-7.1-7.1l8.6-8.6a3.3 3.3 0 0 1 4.7 4.7l-8.6 8.6a1.7 1.7 0 0 1-2.4-2.4l7.9-7.9'];
 
   /** @param {number} seconds */
   function waitText(seconds) {
@@ -401,7 +400,7 @@ button { cursor: pointer; }
     greeting: h('li', { class: 'greeting' }, GREETING),
     typing: h('div', { class: 'typing', 'aria-hidden': 'true' }),
     input: /** @type {HTMLTextAreaElement} */ (h('textarea', { rows: '1', maxlength: '4000', placeholder: 'Write a message…', 'aria-label': 'Message', enterkeyhint: 'send' })),
-    attach: h('button', { type: 'button', class: 'attach', hidden: true, 'aria-label': 'Attach a file', 'aria-describedby': 'cw-limits', title: describeLimits(LIMITS) }, icon(ICON_CLIP, 20)),
+    attach: h('button', { type: 'button', class: 'attach', hidden: true, 'aria-label': 'Attach a file', 'aria-describedby': 'cw-limits', title: describeLimits(LIMITS) }, clipIcon()),
     limits: h('span', { class: 'sr-only', id: 'cw-limits' }, describeLimits(LIMITS)),
     picker: /** @type {HTMLInputElement} */ (h('input', { type: 'file', multiple: true, hidden: true, tabindex: '-1', 'aria-hidden': 'true', accept: LIMITS.types.join(',') })),
     dropHint: h('div', { class: 'drop-hint', hidden: true }, 'Drop files to send them', h('small', {}, describeLimits(LIMITS))),
