@@ -234,6 +234,8 @@ describe('support desk: files, names, accessibility', { timeout: 180_000 }, () =
           return !(a.bottom <= b.top || b.bottom <= a.top || a.right <= b.left || b.right <= a.left);
         });
         assert.equal(overlap, false, 'the toast and the closed line do not overlap');
+        await op.page.waitForSelector('#rating[data-score="4"]');
+        assert.equal(await op.page.textContent('#rating'), '★★★★☆ 4/5', 'the rating, without a comment (nor a "null")');
         await screenshot(op.page, 'desk-console-anonymous-rated');
         assert.equal((await op.page.innerText('body')).split(guestId).length - 1, 1, 'still only in the Id row');
         assertClean(assert, visitor, op);
