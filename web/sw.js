@@ -5,7 +5,7 @@
 importScripts('./sdk/service-worker.js');
 
 ChatSW.shell({
-  cache: 'chat-shell-demo-v1',
-  files: ['./', './app.js', './app.css', './sdk/chat.js', './sdk/chat-ui.js', './sdk/chat-ui-styles.js', './sdk/text.js', './sdk/dom.js', './sdk/jwt.js', './sdk/codes.js', './sdk/files.js'],
+  cache: 'chat-shell-demo-v2',
+  files: ['./', './app.js', './app.css', './sdk/chat.js', './sdk/chat-ui.js', './sdk/chat-ui-styles.js', './sdk/text.js', './sdk/dom.js', './sdk/jwt.js', './sdk/codes.js', './sdk/files.js', './sdk/attachments.js'],
 });
 ChatSW.push({ appUrl: './' });

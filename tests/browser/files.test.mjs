@@ -5,59 +5,10 @@
 // are part of what is tested.
 
 import assert from 'node:assert/strict';
-import { deflateSync } from 'node:zlib';
 import { describe, test } from 'node:test';
-import { DESKTOP, assertClean, guard, openRoom, openUser, screenshot, serverHistory, startDirect, withStack, waitForBubble } from './helpers.mjs';
+import { DESKTOP, assertClean, guard, openRoom, openUser, png, screenshot, serverHistory, slowUploads, startDirect, withStack, waitForBubble } from './helpers.mjs';
 
 const env = withStack();
-
-/** A real PNG of noise (so it does not compress: ~`w*h*3` bytes), for a slow-enough upload. */
-function png(w, h) {
-  const crcTable = Array.from({ length: 256 }, (_, n) => {
-    let c = n;
-    for (let k = 0; k < 8; k++) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1;
-    return c >>> 0;
-  });
-  const crc = (buf) => {
-    let c = 0xffffffff;
-    for (const b of buf) c = crcTable[(c ^ b) & 0xff] ^ (c >>> 8);
-    return (c ^ 0xffffffff) >>> 0;
-  };
-  const chunk = (type, data) => {
-    const len = Buffer.alloc(4);
-    len.writeUInt32BE(data.length);
-    const td = Buffer.concat([Buffer.from(type), data]);
-    const c = Buffer.alloc(4);
-    c.writeUInt32BE(crc(td));
-    return Buffer.concat([len, td, c]);
-  };
-  const ihdr = Buffer.alloc(13);
-  ihdr.writeUInt32BE(w, 0);
-  ihdr.writeUInt32BE(h, 4);
-  ihdr[8] = 8; // bit depth
-  ihdr[9] = 2; // RGB
-  const raw = Buffer.alloc((w * 3 + 1) * h);
-  let seed = 42;
-  for (let y = 0; y < h; y++) {
-    raw[y * (w * 3 + 1)] = 0;
-    for (let x = 0; x < w; x++) {
-      seed = (seed * 1103515245 + 12345) >>> 0;
-      const o = y * (w * 3 + 1) + 1 + x * 3;
-      raw[o] = (x * 255) / w;
-      raw[o + 1] = (y * 255) / h;
-      raw[o + 2] = seed >>> 24;
-    }
-  }
-  return Buffer.concat([Buffer.from([137, 80, 78, 71, 13, 10, 26, 10]), chunk('IHDR', ihdr), chunk('IDAT', deflateSync(raw)), chunk('IEND', Buffer.alloc(0))]);
-}
-
-/** Uploads from this page are slow (bytes per second), so their progress can be seen. */
-async function slowUploads(user, bytesPerSecond) {
-  const cdp = await user.context.newCDPSession(user.page);
-  await cdp.send('Network.enable');
-  await cdp.send('Network.emulateNetworkConditions', { offline: false, latency: 0, downloadThroughput: -1, uploadThroughput: bytesPerSecond });
-  return () => cdp.send('Network.emulateNetworkConditions', { offline: false, latency: 0, downloadThroughput: -1, uploadThroughput: -1 });
-}
 
 /** Picks files with the composer's attach button (the file chooser). */
 async function attach(page, files) {

@@ -35,6 +35,7 @@ describe('the SDK package', { timeout: 180_000 }, () => {
     const files = packed.files.map((f) => f.path).sort();
     assert.deepEqual(files, [
       'README.md',
+      'attachments.js',
       'chat-ui-styles.js',
       'chat-ui.js',
       'chat.js',
@@ -45,6 +46,7 @@ describe('the SDK package', { timeout: 180_000 }, () => {
       'package.json',
       'service-worker.js',
       'text.js',
+      'types/attachments.d.ts',
       'types/chat-ui-styles.d.ts',
       'types/chat-ui.d.ts',
       'types/chat.d.ts',

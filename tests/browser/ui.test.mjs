@@ -4,17 +4,14 @@
 // One stack and one browser for this file; every test uses its own users (own contexts).
 
 import assert from 'node:assert/strict';
-import { readFile } from 'node:fs/promises';
-import { createRequire } from 'node:module';
 import { after, before, describe, test } from 'node:test';
-import { DESKTOP, assertClean, bubbles, guard, launchBrowser, newUser, openRoom, openUser, screenshot, seedMessages, send, signIn, startDirect, startStack, waitForBubble } from './helpers.mjs';
+import { DESKTOP, assertClean, axeSerious, bubbles, guard, launchBrowser, newUser, openRoom, openUser, screenshot, seedMessages, send, signIn, startDirect, startStack, waitForBubble } from './helpers.mjs';
 
 let stack;
 let browser;
-let axeSource;
 
 before(async () => {
-  [stack, browser, axeSource] = await Promise.all([startStack(), launchBrowser(), readFile(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8')]);
+  [stack, browser] = await Promise.all([startStack(), launchBrowser()]);
 });
 
 after(async () => {
@@ -56,14 +53,7 @@ function overflow(root) {
 }
 
 async function axe(page, what) {
-  if (!(await page.evaluate(() => !!window.axe))) await page.evaluate(axeSource);
-  const result = await page.evaluate(async () => {
-    const r = await window.axe.run(document, { resultTypes: ['violations'] });
-    return r.violations.map((v) => ({ id: v.id, impact: v.impact, help: v.help, nodes: v.nodes.slice(0, 5).map((n) => n.target.join(' ') + ' ' + n.failureSummary) }));
-  });
-  const bad = result.filter((v) => v.impact === 'serious' || v.impact === 'critical');
-  assert.deepEqual(bad, [], `${what}: no serious or critical accessibility violations`);
-  return result;
+  assert.deepEqual(await axeSerious(page), [], `${what}: no serious or critical accessibility violations`);
 }
 
 describe('layout, text direction, touch, composer, accessibility', { timeout: 180_000 }, () => {

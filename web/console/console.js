@@ -3,8 +3,12 @@
 // transferring and closing sessions, their ratings. Everything visitors wrote (names, messages,
 // pages, attributes) is put in the page as text (textContent, text nodes): never as HTML.
 
+import { attachmentViews, clipIcon, takeFiles } from '../sdk/attachments.js';
 import { ChatClient, claims } from '../sdk/chat.js';
+import { canRetry } from '../sdk/codes.js';
 import { announcer, avatar, clock, h, ticks as ticksIcon, toaster } from '../sdk/dom.js';
+import { UPLOAD_LIMITS, describeLimits, refuseFile } from '../sdk/files.js';
+import { friendlyName } from '../sdk/names.js';
 
 /** @typedef {import('../sdk/chat.js').ChatMessage} ChatMessage */
 /** @typedef {import('../sdk/chat.js').RoomInfo} RoomInfo */
@@ -32,15 +36,50 @@ function duration(ms) {
   return `${Math.floor(s / 3600)} h ${Math.floor((s % 3600) / 60)} min`;
 }
 
-const toast = toaster(() => $('toast'));
+const showToast = toaster(() => $('toast'));
+/**
+ * Shows a short message above the conversation's bottom bar (the composer, or "This conversation
+ * is closed."), never over it. @param {string} text
+ */
+function toast(text) {
+  const bars = [$('composer'), $('composer-closed')].filter((el) => !el.hidden && el.getClientRects().length);
+  const top = Math.min(window.innerHeight, ...bars.map((el) => el.getBoundingClientRect().top));
+  $('toast').style.bottom = `${Math.max(24, Math.round(window.innerHeight - top) + 12)}px`;
+  showToast(text);
+}
 const announce = announcer(() => $('announcer'));
 
 /** @param {any} err */
 const why = (err) => (err && err.message) || String(err);
 
+/**
+ * A visitor's name: the one they gave (the widget's setUser, a site's token), else a friendly name
+ * stable for their id ("Visitor · Amber Fox"); never the raw id.
+ * @param {{userId: string, name?: string}|undefined} v
+ */
+function visitorLabel(v) {
+  return (v && v.name && v.name.trim()) || friendlyName(v ? v.userId : '');
+}
+
 /** @param {SupportSession|undefined} s */
 function visitorName(s) {
-  return (s && (s.visitor.name || s.visitor.userId)) || 'Visitor';
+  return visitorLabel(s && s.visitor);
+}
+
+/** A visitor's avatar: the initial of their name, or of their friendly name's adjective. @param {HTMLElement} el @param {SupportSession} s */
+function visitorAvatar(el, s) {
+  const v = s.visitor;
+  paintAvatar(el, (v.name && v.name.trim()) || friendlyName(v.userId, ''), v.userId);
+}
+
+/**
+ * Who a user of a session is, for sender labels and typing: "You", the visitor's name, else the
+ * name the server sent (operators). @param {SupportSession} s @param {string} userId @param {string} [name]
+ */
+function personName(s, userId, name) {
+  if (userId === me?.userId) return 'You';
+  if (userId === s.visitor.userId) return visitorName(s);
+  return name || chat?.nameOf(userId) || userId;
 }
 
 /** @param {number} score */
@@ -91,7 +130,9 @@ function beep() {
 
 /** @type {ChatClient|null} */
 let chat = null;
-/** @type {{userId: string, name: string, wsUrl: string, token?: string, dev: boolean}|null} */
+/** @type {ReturnType<typeof attachmentViews>|null} thumbnails, file cards, uploads of `chat` */
+let files = null;
+/** @type {{userId: string, name: string, wsUrl: string, apiUrl?: string, token?: string, dev: boolean}|null} */
 let me = null;
 /** @type {string|null} the open session */
 let current = null;
@@ -131,6 +172,7 @@ function showSignIn() {
 }
 
 $('token-ws').value = `${location.protocol === 'https:' ? 'wss' : 'ws'}://${location.host}/local`;
+$('token-api').value = `${location.origin}/api`;
 
 $('signin-form').addEventListener('submit', async (/** @type {Event} */ e) => {
   e.preventDefault();
@@ -142,7 +184,7 @@ $('signin-form').addEventListener('submit', async (/** @type {Event} */ e) => {
   $('signin-button').disabled = true;
   try {
     const t = await devToken(sub, name);
-    me = { userId: t.userId, name: t.name || name, wsUrl: t.wsUrl, dev: true };
+    me = { userId: t.userId, name: t.name || name, wsUrl: t.wsUrl, apiUrl: `${location.origin}/api`, dev: true };
     sessionStorage.setItem(SESSION_KEY, JSON.stringify(me));
     start(t.token);
   } catch (err) {
@@ -171,7 +213,8 @@ $('token-form').addEventListener('submit', (/** @type {Event} */ e) => {
     $('signin-error').textContent = 'The WebSocket URL starts with wss:// (or ws:// locally).';
     return;
   }
-  me = { userId: c.sub, name: c.name || c.sub, wsUrl, token, dev: false };
+  const apiUrl = $('token-api').value.trim();
+  me = { userId: c.sub, name: c.name || c.sub, wsUrl, apiUrl: /^https?:\/\//.test(apiUrl) ? apiUrl : undefined, token, dev: false };
   sessionStorage.setItem(SESSION_KEY, JSON.stringify(me));
   start(token);
 });
@@ -179,6 +222,9 @@ $('token-form').addEventListener('submit', (/** @type {Event} */ e) => {
 $('signout').addEventListener('click', () => {
   chat?.close();
   chat = null;
+  files?.destroy();
+  files = null;
+  fileProblem('');
   reads?.disconnect();
   reads = null;
   sessionStorage.removeItem(SESSION_KEY);
@@ -211,6 +257,8 @@ function start(firstToken) {
   let cached = firstToken;
   chat = new ChatClient({
     url: s.wsUrl,
+    // Files go up and down through the REST API (a session saved before it was kept: the dev one).
+    apiUrl: s.apiUrl || (s.dev ? `${location.origin}/api` : undefined),
     userId: s.userId,
     token: async () => {
       const t = cached;
@@ -221,6 +269,7 @@ function start(firstToken) {
     },
   });
   const c = chat;
+  files = attachmentViews(c, { container: () => document.body, onError: (text) => toast(text) });
   /** @type {any} */ (window).supportConsole = { get chat() { return chat; }, get current() { return current; }, get me() { return me; }, get alerts() { return alerts; } };
   c.on('state', (st) => {
     conn = st;
@@ -312,7 +361,7 @@ function onQueue(q) {
     alerts++;
     beep();
     const first = q.queue.find((e) => e.sessionId === arrived[0]);
-    announce(`New visitor waiting: ${first?.visitor.name || 'Visitor'}`);
+    announce(`New visitor waiting: ${visitorLabel(first?.visitor)}`);
   }
   for (const id of [...fresh]) if (!ids.has(id)) fresh.delete(id);
   seenQueue = ids;
@@ -351,7 +400,8 @@ function renderQueue() {
   $('queue-empty').hidden = entries.length > 0;
   $('queue-meta').textContent = q ? `${q.operatorsOnline} operator${q.operatorsOnline === 1 ? '' : 's'} online · a new visitor waits about ${Math.max(1, Math.round(q.estimatedWaitSeconds / 60))} min` : '';
   const items = entries.map((e) => {
-    const accept = h('button', { type: 'button', class: 'accept primary', 'aria-label': `Accept ${e.visitor.name || 'visitor'}` }, 'Accept');
+    const name = visitorLabel(e.visitor);
+    const accept = h('button', { type: 'button', class: 'accept primary', 'aria-label': `Accept ${name}` }, 'Accept');
     accept.addEventListener('click', () => acceptSession(e.sessionId, /** @type {HTMLButtonElement} */ (accept)));
     let page = null;
     if (e.pageUrl) {
@@ -367,7 +417,7 @@ function renderQueue() {
     return h(
       'li',
       { class: `queue-item${fresh.has(e.sessionId) ? ' is-new' : ''}`, dataset: { sessionId: e.sessionId, since: String(e.since) } },
-      h('span', { class: 'q-name' }, e.visitor.name || 'Visitor'),
+      h('span', { class: 'q-name', dir: 'auto' }, name),
       h('span', { class: 'q-wait', title: 'Waiting for' }, duration(Date.now() - e.since)),
       e.firstMessage ? h('span', { class: 'q-first' }, e.firstMessage) : h('span', { class: 'q-first muted' }, '(no message yet)'),
       page || h('span', { class: 'q-page' }, ''),
@@ -434,9 +484,11 @@ function renderLists() {
 function sessionItem(r) {
   const s = /** @type {SupportSession} */ (r.session);
   const avatar = h('span', { class: 'avatar', 'aria-hidden': 'true' });
-  paintAvatar(avatar, visitorName(s), s.visitor.userId);
+  visitorAvatar(avatar, s);
   const unread = r.roomId === current ? 0 : r.unread;
-  const preview = r.lastMessage ? `${r.lastMessage.senderId === me?.userId ? 'You: ' : ''}${r.lastMessage.text}` : s.firstMessage || '';
+  const lm = r.lastMessage;
+  const said = lm ? lm.text || (lm.kind === 'image' ? 'Photo' : lm.kind === 'file' ? 'File' : '') : '';
+  const preview = lm ? `${lm.senderId === me?.userId ? 'You: ' : ''}${said}` : s.firstMessage || '';
   const side = h('span', { class: 's-side' });
   if (unread > 0) side.append(h('span', { class: 'badge', 'aria-label': `${unread} unread` }, String(unread)));
   if (s.rating) side.append(h('span', { class: 'stars-small', 'aria-label': `rated ${s.rating.score} of 5` }, stars(s.rating.score)));
@@ -451,6 +503,7 @@ function sessionItem(r) {
 function openSession(sessionId) {
   if (!chat) return;
   if (current && current !== sessionId) chat.stopTyping(current);
+  if (current !== sessionId) fileProblem('');
   current = sessionId;
   history.replaceState(null, '', `#session=${encodeURIComponent(sessionId)}`);
   msgEls = new Map();
@@ -503,7 +556,7 @@ function renderConversation() {
   }
   const mineNow = s.status === 'active' && s.operator?.userId === me?.userId;
   $('conv-title').textContent = visitorName(s);
-  paintAvatar($('conv-avatar'), visitorName(s), s.visitor.userId);
+  visitorAvatar($('conv-avatar'), s);
   const statusText =
     s.status === 'waiting'
       ? 'Waiting in the queue'
@@ -516,6 +569,8 @@ function renderConversation() {
   $('close-form').hidden = s.status === 'closed';
   $('composer').hidden = s.status === 'closed';
   $('composer-closed').hidden = s.status !== 'closed';
+  $('attach').hidden = !canAttach();
+  if (s.status === 'closed') fileProblem('');
   renderMessages(r, s);
   renderTyping();
   renderDetails(s);
@@ -529,8 +584,8 @@ function renderMessages(r, s) {
   /** @type {{key: string, at: number, sig: string, make: () => HTMLElement}[]} */
   const items = [];
   for (const m of chat.messages(r.roomId)) {
-    const who = m.mine ? 'You' : m.senderName || chat.nameOf(m.senderId);
-    const sig = `${m.seq}|${m.status}|${m.content}|${who}|${m.deletedAt || ''}|${(/** @type {any} */ (m).attachments || []).length}`;
+    const who = m.mine ? 'You' : personName(s, m.senderId, m.senderName);
+    const sig = `${m.seq}|${m.status}|${m.content}|${who}|${m.deletedAt || ''}|${m.error?.code || ''}|${m.attachments && files ? files.signature(m) : ''}`;
     items.push({ key: `m:${m.key}`, at: m.createdAt, sig, make: () => messageEl(m, who) });
   }
   if (s.acceptedAt && s.operator) {
@@ -585,28 +640,46 @@ function messageEl(m, who) {
     'li',
     { class: `msg${m.mine ? ' mine' : ''}`, dataset: { key: m.key, seq: m.seq ? String(m.seq) : '', mine: String(m.mine), status: m.status || '' } },
     m.mine ? null : h('span', { class: 'who' }, who),
-    h('div', { class: 'bubble' }, h('div', { class: 'content' }, m.deletedAt ? 'This message was deleted' : m.content), ...files(m), meta),
+    h(
+      'div',
+      { class: 'bubble' },
+      m.attachments?.length && !m.deletedAt && files ? files.render(m) : null,
+      m.content || m.deletedAt || !m.attachments?.length ? h('div', { class: 'content' }, m.deletedAt ? 'This message was deleted' : m.content) : null,
+      meta,
+    ),
+    m.status === 'failed' && m.clientId ? failedEl(m, /** @type {string} */ (m.clientId)) : null,
   );
   if (!m.status) delete li.dataset.status;
   return li;
 }
 
-/** The files of a message, by name (as text). @param {any} m */
-function files(m) {
-  if (m.deletedAt || !Array.isArray(m.attachments)) return [];
-  return m.attachments.map((/** @type {any} */ a) => h('div', { class: 'file' }, `📎 ${(a && a.name) || 'file'}${a && a.size ? ` (${Math.max(1, Math.round(a.size / 1024))} KB)` : ''}`));
+/** Why a reply was not sent, Retry (only where trying again can succeed) and Discard. @param {ChatMessage} m @param {string} clientId */
+function failedEl(m, clientId) {
+  return h(
+    'div',
+    { class: 'failed' },
+    `Not sent${m.error?.message ? ` (${m.error.message})` : ''}.`,
+    canRetry(m.error) ? h('button', { type: 'button', class: 'link retry', onclick: () => chat?.retry(clientId) }, 'Retry') : null,
+    h('button', { type: 'button', class: 'link discard', onclick: () => chat?.discard(clientId) }, 'Discard'),
+  );
 }
 
 function renderTyping() {
   const el = $('typing');
   const t = chat && current ? chat.typers(current) : [];
-  el.textContent = t.length ? `${t.map((x) => x.name).join(', ')} ${t.length > 1 ? 'are' : 'is'} typing…` : '';
+  const s = current ? chat?.session(current) : undefined;
+  const names = t.map((x) => (s ? personName(s, x.userId, x.name === x.userId ? '' : x.name) : x.name));
+  el.textContent = names.length ? `${names.join(', ')} ${names.length > 1 ? 'are' : 'is'} typing…` : '';
 }
 
 /** @param {SupportSession} s */
 function renderDetails(s) {
   const c = s.context || {};
   $('ctx-name').textContent = visitorName(s);
+  $('ctx-name').title = visitorName(s);
+  const email = (c.attributes && c.attributes.email) || '';
+  $('ctx-email-row').hidden = !email;
+  $('ctx-email').replaceChildren(email && /^[^\s@<>]+@[^\s@<>]+$/.test(email) ? h('a', { href: `mailto:${email}`, title: email }, email) : email);
   $('ctx-id').textContent = s.visitor.userId;
   const page = $('ctx-page');
   page.replaceChildren();
@@ -625,10 +698,9 @@ function renderDetails(s) {
   const rating = $('rating');
   rating.dataset.score = String(s.rating ? s.rating.score : 0);
   if (s.rating) {
-    rating.replaceChildren(
-      h('div', {}, h('span', { class: 'stars', 'aria-hidden': 'true' }, stars(s.rating.score)), ' ', h('span', { class: 'score' }, `${s.rating.score}/5`)),
-      s.rating.comment ? h('p', { class: 'comment' }, s.rating.comment) : null,
-    );
+    const score = h('div', {}, h('span', { class: 'stars', 'aria-hidden': 'true' }, stars(s.rating.score)), ' ', h('span', { class: 'score' }, `${s.rating.score}/5`));
+    // (replaceChildren would write a null out as "null")
+    rating.replaceChildren(...[score, s.rating.comment ? h('p', { class: 'comment' }, s.rating.comment) : null].filter((x) => x !== null));
   } else rating.replaceChildren(h('span', { class: 'muted small' }, closed ? 'Not rated (yet).' : ''));
 }
 
@@ -667,6 +739,49 @@ function sendReply() {
     toast(why(err));
   }
 }
+
+// Files: the paperclip, a drop on the conversation, a paste in the composer; checked against the
+// server's limits before anything is uploaded.
+$('attach').replaceChildren(clipIcon());
+$('file-limits').textContent = describeLimits(UPLOAD_LIMITS);
+$('attach').title = describeLimits(UPLOAD_LIMITS);
+$('file-input').setAttribute('accept', UPLOAD_LIMITS.types.join(','));
+
+/** Whether files can go to the open conversation now. */
+function canAttach() {
+  const s = chat && current ? chat.session(current) : undefined;
+  return !!(chat && files && chat.opts.apiUrl && current && chat.room(current) && s && s.status !== 'closed');
+}
+
+/** A file that cannot be sent, said above the composer (no Retry: it cannot succeed). @param {string} text */
+function fileProblem(text) {
+  const el = $('file-error');
+  el.hidden = !text;
+  el.replaceChildren(...(text ? [h('p', {}, text), h('button', { type: 'button', class: 'link', onclick: () => fileProblem('') }, 'Dismiss')] : []));
+}
+
+/** @param {File[]} picked */
+function sendFiles(picked) {
+  if (!chat || !current) return;
+  fileProblem('');
+  const problems = [];
+  for (const f of picked) {
+    const refused = refuseFile(f, UPLOAD_LIMITS);
+    if (refused) {
+      problems.push(refused.message);
+      continue;
+    }
+    try {
+      chat.sendFile(current, f);
+      forceBottom = true;
+    } catch (err) {
+      problems.push(`Cannot send ${f.name}: ${why(err)}`);
+    }
+  }
+  if (problems.length) fileProblem(problems.join(' '));
+}
+
+takeFiles({ button: $('attach'), picker: $('file-input'), zone: $('conv'), hint: $('drop-hint'), input: $('composer-input'), enabled: canAttach, onFiles: sendFiles });
 
 $('transfer-form').addEventListener('submit', async (/** @type {Event} */ e) => {
   e.preventDefault();

@@ -20,9 +20,11 @@
  * with DOM APIs, only for http, https and mailto, with rel="noopener noreferrer".
  */
 
-import { ChatClient, IMAGE_TYPES, MAX_CONTENT_BYTES, claims } from './chat.js';
-import { CONNECTION_CODES } from './codes.js';
+import { ChatClient, MAX_CONTENT_BYTES, claims } from './chat.js';
+import { attachmentViews, clipIcon, takeFiles } from './attachments.js';
+import { CONNECTION_CODES, canRetry } from './codes.js';
 import { announcer, avatar, clock, h, ticks, toaster } from './dom.js';
+import { UPLOAD_LIMITS, describeLimits, refuseFile } from './files.js';
 import { formatBytes, linkify, utf8Bytes } from './text.js';
 import { CSS as STYLES } from './chat-ui-styles.js';
 
@@ -156,7 +158,6 @@ const TEMPLATE = `
 const ICONS = {
   bell: 'M12 3a5 5 0 0 0-5 5v3.6L5.3 15a.7.7 0 0 0 .6 1h12.2a.7.7 0 0 0 .6-1L17 11.6V8a5 5 0 0 0-5-5zM10 18.5a2 2 0 0 0 4 0',
   bellOff: 'M12 3a5 5 0 0 0-5 5v3.6L5.3 15a.7.7 0 0 0 .6 1h12.2a.7.7 0 0 0 .6-1L17 11.6V8a5 5 0 0 0-5-5zM10 18.5a2 2 0 0 0 4 0M4 4l16 16',
-  clip: 'M20 11.5l-7.8 7.8a5 5 0 0 1-7.1-7.1l8.5-8.5a3.4 3.4 0 0 1 4.8 4.8l-8.5 8.5a1.7 1.7 0 0 1-2.4-2.4l7.8-7.8',
 };
 
 /** @param {keyof typeof ICONS} name @param {number} [size] */
@@ -207,19 +208,6 @@ function richText(text) {
   return linkify(text).map((part) =>
     part.href ? h('a', { href: part.href, target: '_blank', rel: 'noopener noreferrer', text: part.text }) : document.createTextNode(part.text),
   );
-}
-
-/** What kind of file, for its icon. @param {string} mime @param {string} name */
-function fileType(mime, name) {
-  const ext = (name.split('.').pop() || '').toLowerCase();
-  if (mime === 'application/pdf' || ext === 'pdf') return ['pdf', 'PDF'];
-  if (/word|opendocument\.text/.test(mime) || ['doc', 'docx', 'odt'].includes(ext)) return ['doc', 'DOC'];
-  if (/excel|spreadsheet/.test(mime) || ['xls', 'xlsx', 'ods'].includes(ext)) return ['sheet', 'XLS'];
-  if (mime === 'text/csv' || ext === 'csv') return ['sheet', 'CSV'];
-  if (/powerpoint|presentation/.test(mime) || ['ppt', 'pptx'].includes(ext)) return ['slides', 'PPT'];
-  if (mime.startsWith('text/')) return ['text', 'TXT'];
-  if (mime.startsWith('image/')) return ['image', 'IMG'];
-  return ['file', 'FILE'];
 }
 
 /** A message's text for a preview or an announcement. @param {{kind: string, content?: string, text?: string, attachments?: Attachment[]}} m */
@@ -318,10 +306,6 @@ export function mountChat(element, options) {
   let destroyed = false;
   /** @type {string|null} a room named in the address, opened once it is known */
   let pendingRoom = null;
-  /** @type {Map<string, string>} attachment key or message key → blob: URL of the image */
-  const imageUrls = new Map();
-  /** @type {Map<string, Promise<string|null>>} */
-  const imageLoads = new Map();
   /** @type {(() => void)[]} */
   const cleanups = [];
   /** @type {ServiceWorkerRegistration|null} */
@@ -336,6 +320,8 @@ export function mountChat(element, options) {
   // ---------------------------------------------------------------- small UI helpers
 
   const toast = toaster(() => el.toast);
+  /** Attachments: thumbnails (a click opens the lightbox), file cards, uploads. */
+  const files = attachmentViews(chat, { container: () => root, onError: (text) => toast(text), onOpenImage: (m, a) => openLightbox(m, a) });
   /** Says something to screen readers (the polite live region). */
   const announce = announcer(() => el.announce);
 
@@ -926,7 +912,7 @@ export function mountChat(element, options) {
     let folded = false;
     if (deleted) bubble.append(h('div', { class: 'content tombstone', text: 'This message was deleted' }));
     else {
-      if (m.attachments && m.attachments.length) bubble.append(attachmentsEl(m));
+      if (m.attachments && m.attachments.length) bubble.append(files.render(m));
       if (m.content) {
         const long = m.content.length > FOLD_CHARS || m.content.split('\n').length > FOLD_LINES;
         const open = unfolded.has(m.key);
@@ -984,7 +970,7 @@ export function mountChat(element, options) {
           'div',
           { class: 'failed' },
           h('span', { text: `Not sent${m.error?.message ? ` (${m.error.message})` : ''}.` }),
-          h('button', { type: 'button', class: 'link retry', onclick: () => chat.retry(/** @type {string} */ (m.clientId)) }, 'Retry'),
+          canRetry(m.error) ? h('button', { type: 'button', class: 'link retry', onclick: () => chat.retry(/** @type {string} */ (m.clientId)) }, 'Retry') : null,
           h('button', { type: 'button', class: 'link discard', onclick: () => chat.discard(/** @type {string} */ (m.clientId)) }, 'Discard'),
         ),
       );
@@ -1090,133 +1076,6 @@ export function mountChat(element, options) {
 
   // ---------------------------------------------------------------- attachments
 
-  /** @param {ChatMessage} m */
-  function attachmentsEl(m) {
-    const box = h('div', { class: 'attachments' });
-    for (const a of m.attachments || []) {
-      if (m.kind === 'image' && IMAGE_TYPES.has(a.mimeType)) box.append(thumbnail(m, a));
-      else box.append(fileCard(m, a));
-    }
-    const up = m.upload;
-    if (up && up.state !== 'uploaded' && m.status !== 'failed' && m.clientId) {
-      const pct = Math.floor((100 * up.loaded) / (up.total || 1));
-      const name = m.attachments?.[0]?.name || 'file';
-      box.append(
-        h(
-          'div',
-          { class: 'upload', dataset: { state: up.state } },
-          up.state === 'uploading'
-            ? [h('progress', { max: '100', value: String(pct), 'aria-label': `Uploading ${name}` }), h('span', { class: 'upload-pct', text: `${pct}%` })]
-            : h('span', { text: chat.ready ? 'Waiting to upload…' : 'Waits for the connection' }),
-          h('button', { type: 'button', class: 'link cancel-upload', 'aria-label': `Cancel the upload of ${name}`, onclick: () => chat.cancelUpload(/** @type {string} */ (m.clientId)) }, 'Cancel'),
-        ),
-      );
-    }
-    return box;
-  }
-
-  /** The displayed size of an image: at most 240 × 240, keeping its ratio. @param {Attachment} a */
-  function thumbSize(a) {
-    const w = a.width || 240;
-    const hgt = a.height || 180;
-    const scale = Math.min(1, 240 / w, 240 / hgt);
-    return { w: Math.max(40, Math.round(w * scale)), h: Math.max(40, Math.round(hgt * scale)) };
-  }
-
-  /** @param {ChatMessage} m @param {Attachment} a */
-  function thumbnail(m, a) {
-    const { w, h: hh } = thumbSize(a);
-    const img = /** @type {HTMLImageElement} */ (h('img', { alt: a.name, width: String(w), height: String(hh), decoding: 'async' }));
-    const button = h('button', { type: 'button', class: 'thumb', 'aria-label': `Open the image ${a.name}`, onclick: () => openLightbox(m, a) }, img);
-    button.style.width = `${w}px`;
-    button.style.aspectRatio = `${w} / ${hh}`;
-    const known = imageUrls.get(imageKey(m, a));
-    if (known) img.src = known;
-    else {
-      button.classList.add('loading');
-      loadImage(m, a).then((url) => {
-        button.classList.remove('loading');
-        if (url) img.src = url;
-      });
-    }
-    return button;
-  }
-
-  /** @param {ChatMessage} m @param {Attachment} a */
-  function imageKey(m, a) {
-    return a.key || `local:${m.key}`;
-  }
-
-  /**
-   * A blob: URL for an image: the file itself while (and after) it is sent from here, else
-   * downloaded through a presigned URL. @param {ChatMessage} m @param {Attachment} a
-   * @returns {Promise<string|null>}
-   */
-  function loadImage(m, a) {
-    const key = imageKey(m, a);
-    const own = imageUrls.get(`local:${m.key}`);
-    if (own) {
-      imageUrls.set(key, own);
-      return Promise.resolve(own);
-    }
-    const local = m.clientId ? chat.localFile(m.clientId) : undefined;
-    if (local) {
-      const url = URL.createObjectURL(local);
-      imageUrls.set(`local:${m.key}`, url);
-      imageUrls.set(key, url);
-      return Promise.resolve(url);
-    }
-    if (!a.key) return Promise.resolve(null);
-    let p = imageLoads.get(key);
-    if (!p) {
-      p = chat
-        .attachmentBlob(m.roomId, a.key)
-        .then((blob) => {
-          const url = URL.createObjectURL(blob);
-          imageUrls.set(key, url);
-          return url;
-        })
-        .catch(() => {
-          imageLoads.delete(key); // tried again on the next paint
-          return null;
-        });
-      imageLoads.set(key, p);
-    }
-    return p;
-  }
-
-  /** @param {ChatMessage} m @param {Attachment} a */
-  function fileCard(m, a) {
-    const [type, label] = fileType(a.mimeType, a.name);
-    return h(
-      'button',
-      {
-        type: 'button',
-        class: 'file-card',
-        disabled: !a.key,
-        'aria-label': `Download ${a.name}, ${formatBytes(a.size)}`,
-        onclick: () => download(m.roomId, a),
-      },
-      h('span', { class: 'file-icon', dataset: { type }, 'aria-hidden': 'true', text: label }),
-      h('span', { class: 'file-text' }, h('span', { class: 'file-name', dir: 'auto', text: a.name }), h('span', { class: 'file-size', text: `${formatBytes(a.size)} · ${label}` })),
-    );
-  }
-
-  /** Downloads an attachment under its name (the presigned URL says `Content-Disposition: attachment`). @param {string} roomId @param {Attachment} a */
-  async function download(roomId, a) {
-    if (!a.key) return;
-    try {
-      const url = await chat.attachmentUrl(roomId, a.key);
-      const link = h('a', { href: url, download: a.name, rel: 'noopener noreferrer' });
-      link.hidden = true;
-      root.append(link);
-      link.click();
-      link.remove();
-    } catch (err) {
-      toast(`Cannot download ${a.name}: ${why(err)}`);
-    }
-  }
-
   /** @type {HTMLElement|null} */
   let lightboxReturn = null;
   /** @param {ChatMessage} m @param {Attachment} a */
@@ -1228,14 +1087,14 @@ export function mountChat(element, options) {
       img.width = a.width;
       img.height = a.height;
     }
-    const url = imageUrls.get(imageKey(m, a));
+    const url = files.imageUrl(m, a);
     if (url) img.src = url;
-    else loadImage(m, a).then((u) => u && (img.src = u));
+    else files.loadImage(m, a).then((u) => u && (img.src = u));
     const close = h('button', { type: 'button', class: 'lightbox-close', onclick: () => dialog.close() }, 'Close');
     dialog.setAttribute('aria-label', a.name);
     dialog.replaceChildren(
       h('figure', {}, img, h('figcaption', { dir: 'auto', text: `${a.name} · ${formatBytes(a.size)}` })),
-      h('div', { class: 'lightbox-actions' }, a.key ? h('button', { type: 'button', class: 'lightbox-download', onclick: () => download(m.roomId, a) }, 'Download') : null, close),
+      h('div', { class: 'lightbox-actions' }, a.key ? h('button', { type: 'button', class: 'lightbox-download', onclick: () => files.download(m.roomId, a) }, 'Download') : null, close),
     );
     dialog.showModal();
     close.focus();
@@ -1249,10 +1108,15 @@ export function mountChat(element, options) {
     lightboxReturn = null;
   });
 
-  /** Sends files from the picker, a drop or a paste. @param {Iterable<File>} files */
-  function sendFiles(files) {
+  /** Sends files from the picker, a drop or a paste (not those the server would refuse). @param {Iterable<File>} picked */
+  function sendFiles(picked) {
     if (!current) return;
-    for (const f of files) {
+    for (const f of picked) {
+      const refused = refuseFile(f, UPLOAD_LIMITS);
+      if (refused) {
+        toast(refused.message);
+        continue;
+      }
       try {
         forceBottom = true;
         chat.sendFile(current, f, { replyTo: composerMode?.type === 'reply' ? composerMode.seq : undefined });
@@ -1266,42 +1130,10 @@ export function mountChat(element, options) {
 
   if (apiUrl) {
     el.attach.hidden = false;
-    el.attach.append(icon('clip'));
-    listen(el.attach, 'click', () => el['file-input'].click());
-    listen(el['file-input'], 'change', () => {
-      sendFiles([...el['file-input'].files]);
-      el['file-input'].value = '';
-    });
-    let dragDepth = 0;
-    const hasFiles = (/** @type {DragEvent} */ e) => !!e.dataTransfer && [...e.dataTransfer.types].includes('Files');
-    listen(el.conversation, 'dragenter', (/** @type {DragEvent} */ e) => {
-      if (!current || !hasFiles(e)) return;
-      e.preventDefault();
-      dragDepth++;
-      el['drop-hint'].hidden = false;
-    });
-    listen(el.conversation, 'dragover', (/** @type {DragEvent} */ e) => {
-      if (!current || !hasFiles(e)) return;
-      e.preventDefault();
-      if (e.dataTransfer) e.dataTransfer.dropEffect = 'copy';
-    });
-    listen(el.conversation, 'dragleave', () => {
-      dragDepth = Math.max(0, dragDepth - 1);
-      if (!dragDepth) el['drop-hint'].hidden = true;
-    });
-    listen(el.conversation, 'drop', (/** @type {DragEvent} */ e) => {
-      if (!current || !hasFiles(e)) return;
-      e.preventDefault();
-      dragDepth = 0;
-      el['drop-hint'].hidden = true;
-      sendFiles(e.dataTransfer ? [...e.dataTransfer.files] : []);
-    });
-    listen(el.input, 'paste', (/** @type {ClipboardEvent} */ e) => {
-      const files = e.clipboardData ? [...e.clipboardData.files] : [];
-      if (!files.length) return;
-      e.preventDefault();
-      sendFiles(files);
-    });
+    el.attach.title = describeLimits(UPLOAD_LIMITS);
+    el.attach.append(clipIcon());
+    el['file-input'].setAttribute('accept', UPLOAD_LIMITS.types.join(','));
+    cleanups.push(takeFiles({ button: el.attach, picker: el['file-input'], zone: el.conversation, hint: el['drop-hint'], input: el.input, enabled: () => !!current, onFiles: sendFiles }));
   }
 
   // ---------------------------------------------------------------- composer
@@ -1604,8 +1436,7 @@ export function mountChat(element, options) {
       for (const c of cleanups.splice(0)) c();
       if (!opts.chat) chat.close();
       if (o.forget) chat.clearCache();
-      for (const url of new Set(imageUrls.values())) URL.revokeObjectURL(url);
-      imageUrls.clear();
+      files.destroy();
       root.replaceChildren();
     },
   };

@@ -1089,7 +1089,10 @@ export class ChatClient {
     if (f.name) this._names.set(f.operatorId, f.name);
     const cur = this.session(f.sessionId);
     if (cur && cur.status !== 'closed') {
-      this._setSession({ ...cur, status: 'active', operator: { userId: f.operatorId, name: f.name } }, { reason: 'joined' });
+      // The frame carries no time: the session a reload reads has `acceptedAt` (the first accept;
+      // a transfer keeps it), so the live one gets it too, from this client's clock.
+      const acceptedAt = cur.acceptedAt || Date.now();
+      this._setSession({ ...cur, status: 'active', acceptedAt, operator: { userId: f.operatorId, name: f.name } }, { reason: 'joined' });
     }
     this._emit('operatorJoined', { sessionId: f.sessionId, operatorId: f.operatorId, name: f.name });
   }

@@ -39,6 +39,18 @@ export const CLIENT_CODES = Object.freeze({
 /** @type {Set<string>} */
 export const RETRYABLE = new Set([SERVER_CODES.internal, CLIENT_CODES.timeout, SERVER_CODES.unauthorized]);
 
+/**
+ * Failures no retry can mend (the file is too large or of a refused type, the frame is invalid, the
+ * user may not write there): UIs offer no Retry for them, only Discard.
+ * @type {Set<string>}
+ */
+export const FINAL_CODES = new Set([SERVER_CODES.too_large, SERVER_CODES.invalid_frame, SERVER_CODES.forbidden, SERVER_CODES.not_member, SERVER_CODES.room_full, 'type_refused', 'empty', 'file_missing']);
+
+/** Whether a failed send (its `error`) may succeed if tried again. @param {{code?: string}|undefined} error */
+export function canRetry(error) {
+  return !(error && error.code && FINAL_CODES.has(error.code));
+}
+
 /** Failures of the connection rather than of the request: UIs say "reconnecting", not an error. */
 /** @type {Set<string>} */
 export const CONNECTION_CODES = new Set([CLIENT_CODES.offline, CLIENT_CODES.disconnected, CLIENT_CODES.timeout]);

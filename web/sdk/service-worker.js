@@ -4,7 +4,7 @@
  *
  *   // /sw.js
  *   importScripts('/chat/service-worker.js');
- *   ChatSW.shell({ files: ['/', '/app.js', '/chat/chat.js', '/chat/chat-ui.js', '/chat/chat-ui-styles.js', '/chat/text.js', '/chat/dom.js', '/chat/jwt.js', '/chat/codes.js', '/chat/files.js'] });
+ *   ChatSW.shell({ files: ['/', '/app.js', '/chat/chat.js', '/chat/chat-ui.js', '/chat/chat-ui-styles.js', '/chat/text.js', '/chat/dom.js', '/chat/jwt.js', '/chat/codes.js', '/chat/files.js', '/chat/attachments.js'] });
  *   ChatSW.push({ appUrl: '/' });
  *
  * - shell(): an offline app shell. The listed files are cached when the worker installs and kept

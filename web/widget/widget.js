@@ -11,6 +11,7 @@
  *   data-title      optional: the panel's title (default "Support")
  *   data-greeting   optional: the greeting shown before a conversation starts
  *   data-color      optional: the accent colour, as #rgb or #rrggbb
+ *   data-max-file-mb optional: a smaller size limit for attachments than the server's (MB)
  *
  * JavaScript API, in the spirit of window.$chatwoot:
  *
@@ -44,7 +45,10 @@
  * This file is the source: scripts/build-web.sh (`make web`) bundles it with the SDK's modules it
  * imports into one classic script, web/dist/widget.js, which is what `/widget.js` serves.
  */
+import { attachmentViews, clipIcon, takeFiles } from '../sdk/attachments.js';
+import { canRetry } from '../sdk/codes.js';
 import { announcer, clock, h, svg, ticks } from '../sdk/dom.js';
+import { UPLOAD_LIMITS, describeLimits, refuseFile } from '../sdk/files.js';
 
 (function () {
   'use strict';
@@ -63,6 +67,9 @@ import { announcer, clock, h, svg, ticks } from '../sdk/dom.js';
   const TITLE = (data.title || 'Support').slice(0, 60);
   const GREETING = (data.greeting || 'Hi there! How can we help you today? Send us a message and someone from the team will answer here.').slice(0, 400);
   const ACCENT = /^#(?:[0-9a-f]{3}|[0-9a-f]{6})$/i.test(data.color || '') ? data.color : '#2563eb';
+  /** What an attachment may be: the server's limits, or a smaller size the site asks for. */
+  const MAX_FILE_MB = Number(data.maxFileMb);
+  const LIMITS = { ...UPLOAD_LIMITS, maxBytes: MAX_FILE_MB > 0 ? Math.min(UPLOAD_LIMITS.maxBytes, Math.round(MAX_FILE_MB * 1e6)) : UPLOAD_LIMITS.maxBytes };
 
   const STORE_KEY = `chat.widget.v1|${CHAT_URL}`;
   const OPEN_KEY = `chat.widget.open|${CHAT_URL}`;
@@ -120,7 +127,6 @@ import { announcer, clock, h, svg, ticks } from '../sdk/dom.js';
   const ICON_CLOSE = ['M6 6l12 12M18 6L6 18'];
   const ICON_DOWN = ['M6 9l6 6 6-6'];
   const ICON_SEND = ['M4 12l16-8-6 16-2.5-6.5z', 'M11.5 13.5L20 4'];
-  const ICON_CLIP = ['M21 11.5l-8.6 8.6a5 5 0 0 1-7.1-7.1l8.6-8.6a3.3 3.3 0 0 1 4.7 4.7l-8.6 8.6a1.7 1.7 0 0 1-2.4-2.4l7.9-7.9'];
 
   /** @param {number} seconds */
   function waitText(seconds) {
@@ -139,6 +145,8 @@ import { announcer, clock, h, svg, ticks } from '../sdk/dom.js';
   let sdk = null;
   /** @type {any} the ChatClient */
   let chat = null;
+  /** @type {ReturnType<typeof attachmentViews>|null} thumbnails, file cards, uploads of `chat` */
+  let files = null;
   let everReady = false;
   let connectRequested = false;
   /** @type {{id?: string, name?: string, email?: string, token?: string | (() => string | Promise<string>), wsUrl?: string}} */
@@ -281,11 +289,11 @@ button { cursor: pointer; }
   white-space: pre-wrap; overflow-wrap: anywhere; word-break: normal;
 }
 .msg.mine .text { background: var(--accent); color: #fff; border-color: transparent; border-bottom-left-radius: 14px; border-bottom-right-radius: 4px; }
-.meta { display: flex; align-items: center; gap: 4px; font-size: 11px; line-height: 14px; color: #6e7781; margin: 3px 4px 0; }
+.meta { display: flex; align-items: center; gap: 4px; font-size: 11px; line-height: 14px; color: #59636e; margin: 3px 4px 0; }
 .ticks { display: inline-flex; color: #8c959f; }
 .ticks[data-status="read"] { color: var(--accent); }
 .ticks[data-status="failed"] { color: #d1242f; }
-.note { text-align: center; margin: 6px 0 12px; font-size: 12px; line-height: 16px; color: #6e7781; }
+.note { text-align: center; margin: 6px 0 12px; font-size: 12px; line-height: 16px; color: #59636e; }
 .failed-text { color: #d1242f; }
 
 .typing { flex: none; height: 22px; padding: 2px 16px; font-size: 12px; line-height: 18px; color: #59636e; font-style: italic; background: #fbfbfc; white-space: nowrap; overflow: hidden; text-overflow: ellipsis; }
@@ -303,7 +311,41 @@ button { cursor: pointer; }
 .send:disabled { opacity: .45; cursor: default; }
 .send:focus-visible, .attach:focus-visible { outline: 2px solid var(--accent); outline-offset: 2px; }
 .attach { flex: none; width: 40px; height: 40px; border-radius: 20px; border: 0; padding: 0; background: transparent; color: #59636e; display: flex; align-items: center; justify-content: center; }
+.attach:hover { background: #f0f2f4; }
 .attach:disabled { opacity: .4; cursor: default; }
+
+.attachments { display: flex; flex-direction: column; gap: 6px; max-width: 82%; min-width: 0; }
+.msg.mine .attachments { align-items: flex-end; }
+.attachments + .text { margin-top: 4px; }
+.thumb { display: block; padding: 0; border: 1px solid #e3e6ea; border-radius: 12px; overflow: hidden; background: #e6e8eb; max-width: 100%; }
+.thumb img { display: block; width: 100%; height: 100%; object-fit: cover; }
+.thumb:focus-visible, .file-card:focus-visible, .link:focus-visible { outline: 2px solid var(--accent); outline-offset: 2px; }
+.file-card {
+  display: grid; grid-template-columns: auto minmax(0, 1fr); gap: 10px; align-items: center; text-align: left;
+  width: 240px; max-width: 100%; padding: 8px 10px; border-radius: 12px; border: 1px solid #e3e6ea; background: #fff; color: #1f2328;
+}
+.file-card:disabled { cursor: default; }
+.file-icon { width: 34px; height: 40px; border-radius: 6px; display: flex; align-items: center; justify-content: center; font-size: 10px; line-height: 12px; font-weight: 800; color: #fff; background: #59636e; }
+.file-icon[data-type="pdf"] { background: #b91c1c; }
+.file-icon[data-type="doc"] { background: #1d4ed8; }
+.file-icon[data-type="sheet"] { background: #15803d; }
+.file-icon[data-type="slides"] { background: #c2410c; }
+.file-icon[data-type="image"] { background: #7c3aed; }
+.file-text { display: flex; flex-direction: column; min-width: 0; }
+.file-name { font-weight: 600; white-space: nowrap; overflow: hidden; text-overflow: ellipsis; }
+.file-size { font-size: 12px; line-height: 16px; color: #59636e; }
+.upload { display: flex; align-items: center; gap: 6px; font-size: 12px; line-height: 16px; color: #59636e; }
+.upload progress { width: 120px; height: 8px; accent-color: var(--accent); }
+.link { border: 0; padding: 0 2px; background: none; color: #1d4ed8; text-decoration: underline; font-size: 12px; line-height: 16px; }
+.drop-hint {
+  position: absolute; inset: 8px; display: flex; flex-direction: column; align-items: center; justify-content: center; gap: 4px;
+  border: 3px dashed var(--accent); border-radius: 14px; background: rgba(239,246,255,.94); color: #1e3a8a;
+  font-size: 15px; line-height: 20px; font-weight: 600; text-align: center; padding: 16px; pointer-events: none; z-index: 2;
+}
+.drop-hint small { font-size: 12px; line-height: 16px; font-weight: 400; }
+.file-error { flex: none; display: flex; align-items: flex-start; gap: 8px; padding: 8px 12px; border-top: 1px solid #f3c5c8; background: #fff5f5; color: #a40e26; font-size: 13px; line-height: 18px; }
+.file-error p { flex: 1; margin: 0; overflow-wrap: anywhere; }
+.file-error button { flex: none; border: 0; background: none; color: inherit; padding: 0 4px; font-size: 13px; line-height: 18px; text-decoration: underline; }
 
 .closed { flex: none; padding: 14px 16px 16px; border-top: 1px solid #e6e8eb; background: #fff; }
 .closed p { margin: 0 0 10px; font-size: 14px; line-height: 20px; }
@@ -324,7 +366,7 @@ button { cursor: pointer; }
 .secondary { height: 36px; padding: 0 14px; border-radius: 18px; border: 1px solid #d0d7de; background: #fff; color: #1f2328; }
 .primary:focus-visible, .secondary:focus-visible { outline: 2px solid var(--accent); outline-offset: 2px; }
 .error { color: #d1242f; font-size: 13px; line-height: 18px; margin: 0 0 8px; }
-.footer-note { flex: none; text-align: center; font-size: 11px; line-height: 14px; color: #8c959f; padding: 0 0 6px; background: #fff; }
+.footer-note { flex: none; text-align: center; font-size: 11px; line-height: 14px; color: #59636e; padding: 0 0 6px; background: #fff; }
 
 @media (max-width: 480px) {
   .panel { right: 0; bottom: 0; left: 0; top: 0; width: 100%; height: 100%; max-height: none; border-radius: 0; }
@@ -358,7 +400,11 @@ button { cursor: pointer; }
     greeting: h('li', { class: 'greeting' }, GREETING),
     typing: h('div', { class: 'typing', 'aria-hidden': 'true' }),
     input: /** @type {HTMLTextAreaElement} */ (h('textarea', { rows: '1', maxlength: '4000', placeholder: 'Write a message…', 'aria-label': 'Message', enterkeyhint: 'send' })),
-    attach: h('button', { type: 'button', class: 'attach', disabled: true, hidden: true, 'aria-label': 'Attach a file (coming soon)' }, icon(ICON_CLIP, 20)),
+    attach: h('button', { type: 'button', class: 'attach', hidden: true, 'aria-label': 'Attach a file', 'aria-describedby': 'cw-limits', title: describeLimits(LIMITS) }, clipIcon()),
+    limits: h('span', { class: 'sr-only', id: 'cw-limits' }, describeLimits(LIMITS)),
+    picker: /** @type {HTMLInputElement} */ (h('input', { type: 'file', multiple: true, hidden: true, tabindex: '-1', 'aria-hidden': 'true', accept: LIMITS.types.join(',') })),
+    dropHint: h('div', { class: 'drop-hint', hidden: true }, 'Drop files to send them', h('small', {}, describeLimits(LIMITS))),
+    fileError: h('div', { class: 'file-error', role: 'alert', hidden: true }),
     send: h('button', { type: 'submit', class: 'send', 'aria-label': 'Send message' }, icon(ICON_SEND, 20)),
     composer: h('form', { class: 'composer', 'aria-label': 'Write a message' }),
     closed: h('div', { class: 'closed', hidden: true }),
@@ -369,12 +415,13 @@ button { cursor: pointer; }
   };
   ui.bubbleIcon.append(icon(ICON_CHAT, 28));
   ui.bubble.append(ui.bubbleIcon, ui.badge);
-  ui.composer.append(ui.attach, ui.input, ui.send);
+  ui.composer.append(ui.attach, ui.limits, ui.picker, ui.input, ui.send);
   ui.panel.append(
     h('header', { class: 'head' }, ui.avatar, h('div', { class: 'head-text' }, ui.title, ui.sub), ui.end, ui.minimize),
     ui.notice,
-    h('div', { class: 'list-wrap' }, ui.list),
+    h('div', { class: 'list-wrap' }, ui.list, ui.dropHint),
     ui.typing,
+    ui.fileError,
     ui.composer,
     ui.closed,
   );
@@ -508,6 +555,48 @@ button { cursor: pointer; }
     forceBottom = true;
     render();
   }
+
+  // ------------------------------------------------------------------ files
+
+  /** Files can go out once the conversation's room is held and it is not closed. */
+  function canAttach() {
+    const s = currentSession();
+    return !!(chat && files && sessionId && chat.room(sessionId) && s && s.status !== 'closed');
+  }
+
+  /** A file that cannot be sent: said above the composer (no Retry: it cannot succeed). @param {string} text */
+  function fileProblem(text) {
+    if (!text) {
+      ui.fileError.hidden = true;
+      ui.fileError.replaceChildren();
+      return;
+    }
+    ui.fileError.replaceChildren(h('p', {}, text), h('button', { type: 'button', class: 'dismiss', onclick: () => fileProblem('') }, 'Dismiss'));
+    ui.fileError.hidden = false;
+  }
+
+  /** Sends files picked, dropped or pasted; those the server would refuse are said, not uploaded. @param {File[]} picked */
+  function sendFiles(picked) {
+    fileProblem('');
+    const problems = [];
+    for (const f of picked) {
+      const refused = refuseFile(f, LIMITS);
+      if (refused) {
+        problems.push(refused.message);
+        continue;
+      }
+      try {
+        chat.sendFile(sessionId, f);
+        forceBottom = true;
+      } catch (err) {
+        problems.push(`Cannot send ${f.name}: ${err && err.message ? err.message : err}`);
+      }
+    }
+    if (problems.length) fileProblem(problems.join(' ')); // an alert: read out as it shows
+    schedule();
+  }
+
+  takeFiles({ button: ui.attach, picker: ui.picker, zone: ui.panel, hint: ui.dropHint, input: ui.input, enabled: canAttach, onFiles: sendFiles });
 
   function newId() {
     if (sdk && sdk.uuid) return sdk.uuid();
@@ -769,6 +858,8 @@ button { cursor: pointer; }
     ui.composer.hidden = closed || st === 'error';
     ui.closed.hidden = !closed;
     if (closed) renderClosed(s);
+    ui.attach.hidden = !canAttach();
+    if (closed || st === 'error') fileProblem('');
     updateSendButton();
 
     // Typing.
@@ -808,12 +899,24 @@ button { cursor: pointer; }
       if (m.clientId) shownIds.add(m.clientId);
       const who = m.mine ? '' : m.senderName || (s && s.operator && s.operator.userId === m.senderId ? s.operator.name : '') || 'Support';
       const status = m.mine ? m.status || 'sent' : '';
-      const text = withFiles(m);
-      items.push({ key: `m:${m.key}`, at: m.createdAt, sig: `${m.seq}|${status}|${text}|${who}`, el: () => messageEl(text, m.mine, who, m.createdAt, status, m.kind, m.roomId, m.seq) });
+      const text = m.deletedAt ? 'This message was deleted' : m.content || '';
+      const failed = m.mine && m.status === 'failed' && !m.seq && m.clientId ? m : null;
+      const code = failed && failed.error ? failed.error.code : '';
+      items.push({
+        key: `m:${m.key}`,
+        at: m.createdAt,
+        sig: `${m.seq}|${status}|${text}|${who}|${code}|${m.attachments && files ? files.signature(m) : ''}`,
+        el: () =>
+          messageEl(text, m.mine, who, m.createdAt, status, m.kind, m.roomId, m.seq, failed ? (failed.error && failed.error.message) || 'not sent' : undefined, {
+            message: m,
+            retry: failed && canRetry(failed.error) ? () => chat.retry(failed.clientId) : undefined,
+            discard: failed ? () => chat.discard(failed.clientId) : undefined,
+          }),
+      });
     }
     const pend = startPending;
     if (pend && !shownIds.has(pend.clientId)) {
-      items.push({ key: `m:${pend.clientId}`, at: pend.createdAt, sig: `0|${pend.status}|${pend.content}`, el: () => messageEl(pend.content, true, '', pend.createdAt, pend.status, 'text', '', 0, pend.error) });
+      items.push({ key: `m:${pend.clientId}`, at: pend.createdAt, sig: `0|${pend.status}|${pend.content}`, el: () => messageEl(pend.content, true, '', pend.createdAt, pend.status, 'text', '', 0, pend.error, { retry: pend.status === 'failed' ? () => startNow() : undefined }) });
     }
     for (const m of heldBack) items.push({ key: `m:${m.key}`, at: m.createdAt, sig: `0|sending|${m.content}`, el: () => messageEl(m.content, true, '', m.createdAt, 'sending', 'text', '', 0) });
     if (s && s.acceptedAt && s.operator) items.push({ key: `n:joined:${s.sessionId}`, at: s.acceptedAt, sig: s.operator.name || '', el: () => h('li', { class: 'note' }, `${s.operator.name || 'An agent'} joined the conversation`) });
@@ -858,18 +961,13 @@ button { cursor: pointer; }
     forceBottom = false;
   }
 
-  /** A message's text, with the names of its files (attachments are shown as names for now). @param {any} m */
-  function withFiles(m) {
-    const files = Array.isArray(m.attachments) ? m.attachments.map((/** @type {any} */ a) => `📎 ${a && a.name ? a.name : 'file'}`) : [];
-    if (m.deletedAt) return 'This message was deleted';
-    return [m.content || '', ...files].filter(Boolean).join('\n');
-  }
-
   /**
    * @param {string} content @param {boolean} mine @param {string} who @param {number} at @param {string} status
    * @param {string} kind @param {string} roomId @param {number} seq @param {string} [error]
+   * @param {{message?: any, retry?: () => void, discard?: () => void}} [more] the SDK's message
+   *   (its files), and what a failed send offers: Retry only where trying again can succeed
    */
-  function messageEl(content, mine, who, at, status, kind, roomId, seq, error) {
+  function messageEl(content, mine, who, at, status, kind, roomId, seq, error, more = {}) {
     if (kind === 'system') return h('li', { class: 'note' }, content);
     const li = h('li', { class: `msg${mine ? ' mine' : ''}`, 'data-mine': String(mine), 'data-status': status || null });
     if (seq) {
@@ -877,15 +975,15 @@ button { cursor: pointer; }
       li.dataset.room = roomId;
     }
     if (!mine && who) li.append(h('span', { class: 'who' }, who));
-    li.append(h('div', { class: 'text' }, content));
+    const m = more.message;
+    const hasFiles = !!(m && !m.deletedAt && files && Array.isArray(m.attachments) && m.attachments.length);
+    if (hasFiles && files) li.append(files.render(m));
+    if (content || !hasFiles) li.append(h('div', { class: 'text' }, content));
     const meta = h('div', { class: 'meta' }, h('time', { datetime: new Date(at).toISOString() }, clock(at)));
     if (mine && status) meta.append(ticks(status));
     if (error) meta.append(h('span', { class: 'failed-text' }, ` ${error}`));
-    if (mine && status === 'failed' && !seq) {
-      meta.append(
-        h('button', { type: 'button', class: 'secondary', onclick: () => startNow() }, 'Retry'),
-      );
-    }
+    if (more.retry) meta.append(h('button', { type: 'button', class: 'link retry', onclick: more.retry }, 'Retry'));
+    if (more.discard) meta.append(h('button', { type: 'button', class: 'link discard', onclick: more.discard }, 'Discard'));
     li.append(meta);
     return li;
   }
@@ -1039,7 +1137,7 @@ button { cursor: pointer; }
   }
 
   async function connect() {
-    const { ChatClient, claims } = await loadSdk();
+    const { ChatClient, claims, indexedDbFileStore } = await loadSdk();
     if (chat) return;
     let url;
     let userId;
@@ -1069,8 +1167,10 @@ button { cursor: pointer; }
         return t.token;
       };
     }
-    const c = new ChatClient({ url, userId, token });
+    // apiUrl: attachments (uploads and members-only downloads) go through the REST API.
+    const c = new ChatClient({ url, userId, token, apiUrl: CHAT_URL, fileStore: indexedDbFileStore('chat-widget-files') });
     chat = c;
+    files = attachmentViews(c, { container: () => shadow, onError: (text) => fileProblem(text) });
     c.on('state', (/** @type {any} */ st) => {
       if (st.state === 'open' && guest) guest.worked = true;
       schedule();
@@ -1110,7 +1210,7 @@ button { cursor: pointer; }
     c.on('message', (/** @type {any} */ m, /** @type {any} */ info) => {
       if (m.roomId === sessionId) {
         if (info && info.reason === 'new' && !m.mine) {
-          announce(`${m.senderName || 'Support'}: ${m.content}`);
+          announce(`${m.senderName || 'Support'}: ${m.content || (m.attachments && m.attachments[0] ? `sent ${m.attachments[0].name}` : '')}`);
         }
         if (m.mine && m.seq === 0) forceBottom = true;
         if (startPending && m.clientId === startPending.clientId) startPending = null;
@@ -1141,6 +1241,9 @@ button { cursor: pointer; }
   function reset() {
     if (chat) chat.close();
     chat = null;
+    files?.destroy();
+    files = null;
+    fileProblem('');
     if (reads) reads.disconnect();
     reads = null;
     everReady = false;
