@@ -55,7 +55,11 @@ struct SessionsBody {
 /// e-mail): operators.
 pub async fn sessions(api: &Api, actor: &Actor, req: &Request) -> Result<HttpResponse, ChatError> {
     let q = Query::of(req);
-    let sessions = match (q.str("visitorId")?, q.str("q")?) {
+    let text = q.str("q")?;
+    if let Some(t) = &text {
+        visitors::check_query(t)?;
+    }
+    let sessions = match (q.str("visitorId")?, text) {
         (Some(v), _) => visitors::of_visitor(&api.app, actor, &v).await?,
         (None, Some(text)) => visitors::find(&api.app, actor, &text).await?,
         (None, None) => return Err(ChatError::invalid("visitorId", "give visitorId or q")),

@@ -58,12 +58,18 @@ pub async fn of_visitor(app: &App, actor: &Actor, visitor_id: &str) -> Result<Ve
     sessions(app, ids).await
 }
 
+/// A query: 1 to 256 characters.
+pub fn check_query(q: &str) -> Result<()> {
+    if q.is_empty() || q.chars().count() > crate::search::MAX_QUERY_CHARS {
+        return Err(ChatError::invalid("q", format!("q is 1 to {} characters", crate::search::MAX_QUERY_CHARS)));
+    }
+    Ok(())
+}
+
 /// Sessions whose visitor's name or e-mail has every word of `q`, newest first.
 pub async fn find(app: &App, actor: &Actor, q: &str) -> Result<Vec<SupportSession>> {
     operators_only(actor)?;
-    if q.trim().is_empty() || q.chars().count() > crate::search::MAX_QUERY_CHARS {
-        return Err(ChatError::invalid("q", format!("q is 1 to {} characters", crate::search::MAX_QUERY_CHARS)));
-    }
+    check_query(q)?;
     let mut terms = text::query_terms(q);
     if terms.is_empty() {
         return Ok(Vec::new());
