@@ -866,6 +866,50 @@ async fn support_figures(app: &App, meter: &CapacityMeter, notifier: &CountingNo
         })
         .await,
     );
+    // The operators' tools: an internal note, the first reply (noted once per session for the
+    // reports), a later reply, availability.
+    rows.push(
+        measure(meter, notifier, "message.send kind note (the session's operator; its own sequence)", n, async |i| {
+            handle(ops[i % OPERATORS].clone(), json!({"action": "message.send", "roomId": sessions[i], "clientId": format!("note{i}"), "kind": "note", "content": "Refund approved by finance, ticket 4411"})).await
+        })
+        .await,
+    );
+    rows.push(
+        measure(meter, notifier, "message.send, the operator's first reply (+ first response noted, report rows)", n, async |i| {
+            handle(ops[i % OPERATORS].clone(), json!({"action": "message.send", "roomId": sessions[i], "clientId": format!("reply{i}"), "content": "Hello! Let me check your order."})).await
+        })
+        .await,
+    );
+    rows.push(
+        measure(meter, notifier, "message.send, a later reply", n, async |i| {
+            handle(
+                ops[i % OPERATORS].clone(),
+                json!({"action": "message.send", "roomId": sessions[i], "clientId": format!("again{i}"), "content": "It ships tomorrow."}),
+            )
+            .await
+        })
+        .await,
+    );
+    rows.push(
+        measure(meter, notifier, "history {notes: true} (an operator of the team)", n, async |i| {
+            handle(ops[(i + 3) % OPERATORS].clone(), json!({"action": "history", "roomId": sessions[i], "notes": true})).await
+        })
+        .await,
+    );
+    rows.push(
+        measure(
+            meter,
+            notifier,
+            &format!("operator.status away, then online ({OPERATORS} operators, {WAITING} waiting: + queue broadcast task)"),
+            10,
+            async |i| {
+                let status = if i % 2 == 0 { "away" } else { "online" };
+                handle(ops[0].clone(), json!({"action": "operator.status", "status": status})).await
+            },
+        )
+        .await,
+    );
+    tasks.take();
     let broadcast = queued.into_iter().next().expect("a queue broadcast was handed over");
     rows.push(
         measure(
@@ -895,4 +939,58 @@ async fn support_figures(app: &App, meter: &CapacityMeter, notifier: &CountingNo
     println!();
     println!("Support desk, {WAITING} sessions waiting, {OPERATORS} operators online:");
     print_table(&rows);
+    report_figures(&app, meter, notifier, OPERATORS).await;
+}
+
+/// A month's report: the day rows 100,000 sessions leave (3,334 a day, across `operators`
+/// operators), then `GET /support/reports` over them. Its cost depends on days and operators,
+/// never on sessions.
+async fn report_figures(app: &App, meter: &CapacityMeter, notifier: &CountingNotifier, operators: usize) {
+    use chat::support::reports::{counters, day_of, Event};
+    const SESSIONS: u64 = 100_000;
+    const DAYS: u64 = 30;
+    let first = 1_767_225_600_000u64; // 2026-01-01
+    let per_day = SESSIONS.div_ceil(DAYS);
+    eprintln!("reports: the day rows of {SESSIONS} sessions over {DAYS} days...");
+    for d in 0..DAYS {
+        let day = day_of(first + d * 86_400_000);
+        for o in 0..operators {
+            // Each operator's share of the day, as the writes would have added it.
+            let share = per_day / operators as u64;
+            let mut sum: std::collections::BTreeMap<String, u64> = Default::default();
+            for e in [
+                Event::Started,
+                Event::Accepted { wait_ms: 40_000 },
+                Event::Answered { after_ms: 70_000 },
+                Event::Closed { after_ms: 900_000, missed: false },
+                Event::Rated { score: 5 },
+            ] {
+                for (k, v) in counters(e) {
+                    *sum.entry(k).or_insert(0) += v * share;
+                }
+            }
+            let c: Vec<(String, u64)> = sum.into_iter().collect();
+            app.store.add_to_report(&day, Some(&format!("op{o}")), &c).await.unwrap();
+        }
+    }
+    let admin = chat::app::Actor { user_id: "ada".into(), name: None, role: Role::Admin };
+    let (from, to) = (day_of(first), day_of(first + (DAYS - 1) * 86_400_000));
+    let row = measure(
+        meter,
+        notifier,
+        &format!("GET /support/reports, {DAYS} days, {SESSIONS} sessions, {operators} operators"),
+        5,
+        async |_| {
+            let r = chat::support::reports::report(app, &admin, &from, &to, None).await.unwrap();
+            assert_eq!(r.operators.len(), operators);
+        },
+    )
+    .await;
+    let one = measure(meter, notifier, &format!("GET /support/reports?operatorId, {DAYS} days"), 5, async |_| {
+        chat::support::reports::report(app, &admin, &from, &to, Some("op1".into())).await.unwrap();
+    })
+    .await;
+    println!();
+    println!("Reports (kept by the writes: per session ≈ 2 UpdateItems each at start, accept, first reply, close and rating):");
+    print_table(&[row, one]);
 }

@@ -254,12 +254,14 @@ fn the_functions_may_call_every_dynamodb_operation_the_code_makes() {
     let pairs = |v: &[(&str, &str)]| -> BTreeSet<(String, String)> { v.iter().map(|(a, b)| (a.to_string(), b.to_string())).collect() };
     // Only the $connect path writes connection rows and checks which still exist.
     let connect_only = pairs(&[("PutItem", "connections"), ("BatchGetItem", "connections")]);
-    // Only REST reads search results; only the indexer writes the index.
+    // Only REST reads search results; the indexer writes the messages' index (and the message
+    // function a new session's visitor: support::visitors).
     let search_only = pairs(&[("BatchGetItem", "messages"), ("Query", "search")]);
     let indexer_only = pairs(&[("BatchWriteItem", "search")]);
     // Only sockets identify their connection, charge its send budget and remove members, beat,
     // and read a flooder's strikes (the REST API counts guest tokens in the limits table, which
-    // is UpdateItem on it like the sockets' frame counters). The support desk is socket-only too.
+    // is UpdateItem on it like the sockets' frame counters). The support desk's sessions are
+    // socket-only too (REST reads saved replies, reports and sessions on its own grants).
     let socket_only = pairs(&[
         ("GetItem", "connections"),
         ("DeleteItem", "members"),

@@ -202,6 +202,7 @@ pub async fn start(app: &App, caller: &Caller, f: SupportStart) -> Result<()> {
         if app.cfg.auto_assign && !operators.is_empty() && auto_assign(app, &session, &operators).await {
             return Ok(());
         }
+        crate::support::roster::push_waiting(app, &session).await;
         queue_changed(app, &[], Some(&session)).await;
     }
     Ok(())

@@ -837,3 +837,24 @@ async fn notes_reach_the_sessions_operators_only_and_never_a_push_or_the_visitor
     w.frame("o3", json!({"action": "message.send", "roomId": dm, "clientId": "n-9", "kind": "note", "content": "x"})).await;
     assert_eq!(w.take("o3").last().unwrap()["code"], "invalid_frame");
 }
+
+/// A new waiting visitor is pushed to the operators the server has seen who have no console open
+/// and are not away; never to those with a console open.
+#[tokio::test]
+async fn a_waiting_visitor_is_pushed_to_operators_without_a_console() {
+    let mut w = World::new();
+    let push = Arc::new(crate::push::MemoryPush::default());
+    w.app = w.app.clone().with_push(push.clone());
+    for (op, conn) in [("olga", "o1"), ("oscar", "p1"), ("otto", "t1")] {
+        w.connect_operator(op, conn).await;
+    }
+    w.frame("t1", json!({"action": "operator.status", "status": "away"})).await;
+    w.app.detach("p1").await.unwrap(); // oscar closed his console
+    w.app.detach("t1").await.unwrap(); // otto too, and he is away
+    w.connect("vera", "v1").await;
+    w.frame("v1", json!({"action": "support.start", "content": "is anyone there?"})).await;
+    let batches = push.take();
+    let to: Vec<&str> = batches.iter().flat_map(|b| b.user_ids.iter().map(String::as_str)).collect();
+    assert_eq!(to, ["oscar"], "{batches:?}");
+    assert_eq!((batches[0].payload.room_title.as_str(), batches[0].payload.preview.as_str()), ("VERA is waiting", "is anyone there?"));
+}

@@ -11,6 +11,7 @@
 
 pub mod replies;
 pub mod reports;
+pub mod roster;
 pub mod visitors;
 
 use crate::app::{App, FanoutReport, Feature};
@@ -218,6 +219,7 @@ async fn operator_connected(app: &App, user_id: &str, connection_id: &str, came_
             expires_at: until,
         }])
         .await?;
+    roster::note(app, user_id).await;
     if came_online && !away {
         // Waiting visitors see the team is back (and operators the new count).
         queue_changed(app, &[], None).await;
