@@ -351,3 +351,68 @@ async fn the_console_finds_a_visitors_past_sessions_by_id_name_or_email_and_read
     let r = rest("GET", &format!("{api}/support/sessions"), Some(&reader), None).await;
     assert_eq!(r.status, 400);
 }
+
+#[tokio::test]
+async fn site_settings_are_validated_versioned_cached_and_their_hours_hold_on_the_server() {
+    let s = TestStack::chat().await;
+    let api = s.api();
+    let url = format!("{api}/support/settings");
+    let site = s.token("shop", Some("Shop"), "service");
+    let op = s.token("olga", Some("Olga"), "operator");
+    // Never written: defaults, version 0, public.
+    let r = rest("GET", &url, None, None).await;
+    assert_eq!((r.status, r.json()["version"].as_u64()), (200, Some(0)), "{}", r.body);
+    assert_eq!(r.header("etag"), Some("\"0\""));
+    // Written by the site; operators may not.
+    let closed_now = json!({
+        "brandColor": "#0f766e", "teamName": "Shop team", "defaultLanguage": "de",
+        "texts": {"de": {"title": "Hilfe"}},
+        "awayBehavior": "hide",
+        "businessHours": {"timeZone": "Pacific/Kiritimati", "days": {}}
+    });
+    let r = rest("PUT", &url, Some(&op), Some(&closed_now)).await;
+    assert_eq!(r.status, 403, "{}", r.body);
+    let r = rest("PUT", &url, Some(&site), Some(&closed_now)).await;
+    assert_eq!((r.status, r.json()["version"].as_u64()), (200, Some(1)), "{}", r.body);
+    let r = rest("GET", &url, None, None).await;
+    assert_eq!((r.json()["settings"]["teamName"].as_str(), r.header("etag")), (Some("Shop team"), Some("\"1\"")), "{}", r.body);
+    assert_eq!(r.header("cache-control"), Some("public, max-age=60"));
+    let r = chat_tests::http("GET", &url, &[("If-None-Match", "\"1\"")], None).await;
+    assert_eq!((r.status, r.body.as_str()), (304, ""));
+    // A writer that read version 0 is told it changed; bad input names its field.
+    let r = chat_tests::http(
+        "PUT",
+        &url,
+        &[("Authorization", &format!("Bearer {site}")), ("If-Match", "\"0\""), ("Content-Type", "application/json")],
+        Some(b"{}"),
+    )
+    .await;
+    assert_eq!(r.status, 409, "{}", r.body);
+    for (bad, field) in [
+        (json!({"brandColor": "teal"}), "brandColor"),
+        (json!({"businessHours": {"timeZone": "Mars/Olympus"}}), "businessHours.timeZone"),
+        (json!({"businessHours": {"timeZone": "UTC", "days": {"mon": [{"open": "18:00", "close": "09:00"}]}}}), "businessHours.days.mon"),
+        (json!({"defaultLanguage": "it"}), "defaultLanguage"),
+        (json!({"colour": "red"}), "colour"),
+    ] {
+        let r = rest("PUT", &url, Some(&site), Some(&bad)).await;
+        assert_eq!((r.status, r.json()["field"].as_str()), (400, Some(field)), "{bad}: {}", r.body);
+        assert_eq!(r.header("content-type"), Some("application/problem+json"));
+    }
+    // The hours on the server: no day is open, and the away behaviour hides the widget, so a new
+    // session is refused with a clear error.
+    let (mut v, _, _) = guest(&s, "Vera").await;
+    let r = v.request(json!({"action": "support.start", "content": "hello?", "clientId": uid("c")})).await;
+    assert_eq!(r["code"], "forbidden", "{r}");
+    assert!(r["message"].as_str().unwrap().contains("business hours"), "{r}");
+    // Open every day, all day: it starts.
+    let all_day: serde_json::Map<String, Value> = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
+        .iter()
+        .map(|d| (d.to_string(), json!([{"open": "00:00", "close": "24:00"}])))
+        .collect();
+    let open = json!({"awayBehavior": "hide", "businessHours": {"timeZone": "Europe/Berlin", "days": all_day}});
+    let r = rest("PUT", &url, Some(&site), Some(&open)).await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    let (session, _) = start(&mut v, "hello again").await;
+    assert_eq!(session["status"], "waiting");
+}

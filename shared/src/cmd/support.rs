@@ -98,9 +98,16 @@ pub async fn start(app: &App, caller: &Caller, f: SupportStart) -> Result<()> {
     }
     let now = app.now();
     let visitor = me(caller);
+    // Outside the site's business hours nobody is alerted; with `awayBehavior: hide` no session starts.
+    let mut hours_open = true;
     let (session_id, created) = match app.store.open_session(&caller.user_id).await? {
         Some(id) => (id, false),
         None => {
+            let settings = crate::support::settings::get(app).await?.settings;
+            hours_open = crate::support::settings::is_open(&settings, now);
+            if !hours_open && settings.away_behavior == Some(crate::support::settings::AwayBehavior::Hide) {
+                return Err(ChatError::Forbidden("the support team is closed now (the site's business hours); try again later".into()));
+            }
             let id = format!("sp_{}", ids::ulid(now));
             let mut room = RoomRecord::new(id.clone(), RoomType::Support, &caller.user_id, now, 1, 2);
             room.name = Some(caller.name.clone().unwrap_or_else(|| "Visitor".into()));
@@ -196,13 +203,15 @@ pub async fn start(app: &App, caller: &Caller, f: SupportStart) -> Result<()> {
     if created {
         reports::record(app, &session, None, Event::Started).await;
         crate::support::visitors::index(app, &session).await;
-        if operators.is_empty() {
+        if operators.is_empty() && hours_open {
             alert_no_operator(app, &session).await;
         }
         if app.cfg.auto_assign && !operators.is_empty() && auto_assign(app, &session, &operators).await {
             return Ok(());
         }
-        crate::support::roster::push_waiting(app, &session).await;
+        if hours_open {
+            crate::support::roster::push_waiting(app, &session).await;
+        }
         queue_changed(app, &[], Some(&session)).await;
     }
     Ok(())

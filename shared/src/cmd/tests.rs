@@ -858,3 +858,23 @@ async fn a_waiting_visitor_is_pushed_to_operators_without_a_console() {
     assert_eq!(to, ["oscar"], "{batches:?}");
     assert_eq!((batches[0].payload.room_title.as_str(), batches[0].payload.preview.as_str()), ("VERA is waiting", "is anyone there?"));
 }
+
+/// Outside the site's business hours a waiting visitor raises no alert (and, with the widget
+/// hidden while away, cannot start a session).
+#[tokio::test]
+async fn outside_business_hours_no_alert_is_raised() {
+    let mut w = World::new();
+    let alerts = std::sync::Arc::new(crate::alerts::MemoryAlerts::default());
+    w.app = w.app.clone().with_alerts(alerts.clone());
+    let closed = json!({"businessHours": {"timeZone": "UTC", "days": {}}, "awayBehavior": "message"});
+    w.app.store.put_doc("settings", &closed.to_string(), 0, 0).await.unwrap();
+    w.connect("vera", "v1").await;
+    w.frame("v1", json!({"action": "support.start", "content": "hello?"})).await;
+    assert!(w.take("v1").iter().any(|f| f["type"] == "session.started"), "the session starts (awayBehavior: message)");
+    assert!(alerts.sent().is_empty(), "closed: no alert");
+    let hidden = json!({"businessHours": {"timeZone": "UTC", "days": {}}, "awayBehavior": "hide"});
+    w.app.store.put_doc("settings", &hidden.to_string(), 1, 0).await.unwrap();
+    w.connect("vic", "x1").await;
+    w.frame("x1", json!({"action": "support.start", "content": "hi"})).await;
+    assert_eq!(w.take("x1")[0]["code"], "forbidden");
+}

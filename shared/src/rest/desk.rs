@@ -7,7 +7,8 @@ use super::{json_body, json_response, ok, path_param, Api, HttpResponse, Query};
 use crate::app::Actor;
 use crate::error::ChatError;
 use crate::support::replies::{self, ReplyInput, SavedReply};
-use crate::support::{reports, visitors};
+use crate::support::{reports, settings, visitors};
+use lambda_http::http::HeaderValue;
 use lambda_http::http::StatusCode;
 use lambda_http::{Body, Request, Response};
 use serde::Serialize;
@@ -65,6 +66,43 @@ pub async fn sessions(api: &Api, actor: &Actor, req: &Request) -> Result<HttpRes
         (None, None) => return Err(ChatError::invalid("visitorId", "give visitorId or q")),
     };
     ok(&SessionsBody { sessions })
+}
+
+fn etag(version: u64) -> String {
+    format!("\"{version}\"")
+}
+
+/// `GET /support/settings`: public (the widget reads it before any token), cacheable for a
+/// minute, with an ETag: `If-None-Match` with the current one is a `304` without a body.
+pub async fn get_settings(api: &Api, req: &Request) -> Result<HttpResponse, ChatError> {
+    let v = settings::get(&api.app).await?;
+    let tag = etag(v.version);
+    let matches = req.headers().get("if-none-match").and_then(|h| h.to_str().ok()).is_some_and(|h| h.split(',').any(|t| t.trim() == tag));
+    let mut r = if matches {
+        let mut r = Response::new(Body::Empty);
+        *r.status_mut() = StatusCode::NOT_MODIFIED;
+        r
+    } else {
+        json_response(StatusCode::OK, &v)
+    };
+    let h = r.headers_mut();
+    h.insert("etag", HeaderValue::from_str(&tag).expect("a number in quotes"));
+    h.insert("cache-control", HeaderValue::from_static("public, max-age=60"));
+    Ok(r)
+}
+
+/// `PUT /support/settings`: the whole document, validated; `If-Match` (the version read) makes
+/// a change made meanwhile a `409`.
+pub async fn put_settings(api: &Api, actor: &Actor, req: &Request) -> Result<HttpResponse, ChatError> {
+    let expected = match req.headers().get("if-match").map(|h| h.to_str().unwrap_or_default().trim().trim_matches('"')) {
+        None | Some("*") => None,
+        Some(v) => Some(v.parse::<u64>().map_err(|_| ChatError::invalid("If-Match", "If-Match is the ETag of GET /support/settings"))?),
+    };
+    let body: settings::Settings = json_body(req)?;
+    let v = settings::put(&api.app, actor, body, expected).await?;
+    let mut r = json_response(StatusCode::OK, &v);
+    r.headers_mut().insert("etag", HeaderValue::from_str(&etag(v.version)).expect("a number in quotes"));
+    Ok(r)
 }
 
 pub async fn report(api: &Api, actor: &Actor, req: &Request) -> Result<HttpResponse, ChatError> {

@@ -80,6 +80,8 @@ routes! {
     "DELETE /support/replies/{id}" => user desk::delete_reply;
     "GET /support/reports" => user desk::report;
     "GET /support/sessions" => user desk::sessions;
+    "GET /support/settings" => public desk::get_settings;
+    "PUT /support/settings" => user desk::put_settings;
 }
 
 /// `GET /health`.

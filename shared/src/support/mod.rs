@@ -12,6 +12,7 @@
 pub mod replies;
 pub mod reports;
 pub mod roster;
+pub mod settings;
 pub mod visitors;
 
 use crate::app::{App, FanoutReport, Feature};
