@@ -40,4 +40,3 @@ pub async fn start(c: &mut Client, content: &str) -> (Value, Value) {
 pub fn sid(session: &Value) -> String {
     session["sessionId"].as_str().unwrap().to_string()
 }
-

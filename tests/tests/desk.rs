@@ -26,7 +26,10 @@ async fn a_note_reaches_the_sessions_operators_and_never_the_visitor() {
     // The note: acked in the notes' own sequence, on the operator's other console at once.
     let ack = op.request(json!({"action": "message.send", "roomId": id, "clientId": "n-1", "kind": "note", "content": "zebra refund approved by finance"})).await;
     assert_eq!(ack["type"], "ack", "{ack}");
-    assert_eq!((ack["message"]["kind"].as_str(), ack["message"]["seq"].as_u64(), ack["message"]["roomId"].as_str()), (Some("note"), Some(1), Some(id.as_str())));
+    assert_eq!(
+        (ack["message"]["kind"].as_str(), ack["message"]["seq"].as_u64(), ack["message"]["roomId"].as_str()),
+        (Some("note"), Some(1), Some(id.as_str()))
+    );
     let live = op2.expect(|f| f["type"] == "message.new").await;
     assert_eq!(live["message"]["kind"], "note", "{live}");
 
@@ -81,9 +84,13 @@ async fn a_note_reaches_the_sessions_operators_and_never_the_visitor() {
     assert_eq!(hits.len(), 1, "{}", mine.body);
     assert_eq!(hits[0]["message"]["seq"], 2);
 
-    // Another operator (not in the session) can neither read nor write its notes.
+    // Another operator of the team reads the session and its notes (read-only: no writing).
     let mut other = operator(&s, &uid("op"), "Oscar").await;
     let r = other.request(json!({"action": "history", "roomId": id, "notes": true})).await;
+    assert_eq!(r["messages"][0]["kind"], "note", "{r}");
+    let r = other.request(json!({"action": "message.send", "roomId": id, "clientId": "o-n", "kind": "note", "content": "hi"})).await;
+    assert_eq!(r["code"], "not_member", "{r}");
+    let r = other.request(json!({"action": "message.send", "roomId": id, "clientId": "o-m", "content": "hi"})).await;
     assert_eq!(r["code"], "not_member", "{r}");
     // Nothing more reached the visitor (the operator's last frame, a typing, comes after).
     op.send(json!({"action": "typing", "roomId": id, "isTyping": true})).await;
@@ -112,7 +119,8 @@ async fn saved_replies_are_written_by_admins_and_the_site_and_read_by_operators(
     // Operators read, sorted by shortcut; they cannot write. Users and guests cannot read.
     let r = rest("GET", &url, Some(&op), None).await;
     assert_eq!(r.status, 200);
-    let shortcuts: Vec<String> = r.json()["replies"].as_array().unwrap().iter().map(|x| x["shortcut"].as_str().unwrap().to_string()).collect();
+    let shortcuts: Vec<String> =
+        r.json()["replies"].as_array().unwrap().iter().map(|x| x["shortcut"].as_str().unwrap().to_string()).collect();
     assert_eq!(shortcuts, ["hours", "refund"]);
     for (token, method) in [(&op, "POST"), (&user, "GET"), (&user, "POST")] {
         let r = rest(method, &url, Some(token), (method == "POST").then_some(&body)).await;
@@ -223,7 +231,8 @@ async fn reports_count_each_session_on_its_day_in_total_and_per_operator() {
     let closed = v2.request(json!({"action": "session.close", "sessionId": sid(&s2)})).await;
     assert_eq!(closed["type"], "session.closed");
 
-    let today = chat::support::reports::day_of(std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_millis() as u64);
+    let today =
+        chat::support::reports::day_of(std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_millis() as u64);
     let url = format!("{api}/support/reports?from={today}&to={today}");
     let r = rest("GET", &url, Some(&op_token), None).await;
     assert_eq!(r.status, 200, "{}", r.body);
@@ -235,7 +244,10 @@ async fn reports_count_each_session_on_its_day_in_total_and_per_operator() {
         "{rep}"
     );
     assert_eq!(t["csat"], json!({"count": 1, "average": 4.0, "distribution": [0, 0, 0, 1, 0]}), "{rep}");
-    assert_eq!((t["wait"]["count"].as_u64(), t["firstResponse"]["count"].as_u64(), t["resolution"]["count"].as_u64()), (Some(1), Some(1), Some(2)));
+    assert_eq!(
+        (t["wait"]["count"].as_u64(), t["firstResponse"]["count"].as_u64(), t["resolution"]["count"].as_u64()),
+        (Some(1), Some(1), Some(2))
+    );
     assert!(t["wait"]["medianMs"].as_u64().unwrap() >= t["wait"]["averageMs"].as_u64().unwrap(), "a bucket's bound: {rep}");
     assert_eq!(rep["days"].as_array().unwrap().len(), 1);
     assert_eq!(rep["days"][0]["date"], json!(today));
@@ -251,7 +263,12 @@ async fn reports_count_each_session_on_its_day_in_total_and_per_operator() {
     let (_, _, guest_token) = guest(&s, "Gus").await;
     let r = rest("GET", &url, Some(&guest_token), None).await;
     assert_eq!(r.status, 403);
-    for (q, field) in [("from=2026-02-30&to=2026-03-01", "from"), ("from=2026-03-02&to=2026-03-01", "to"), ("from=2026-01-01&to=2026-06-01", "to"), ("to=2026-01-01", "from")] {
+    for (q, field) in [
+        ("from=2026-02-30&to=2026-03-01", "from"),
+        ("from=2026-03-02&to=2026-03-01", "to"),
+        ("from=2026-01-01&to=2026-06-01", "to"),
+        ("to=2026-01-01", "from"),
+    ] {
         let r = rest("GET", &format!("{api}/support/reports?{q}"), Some(&op_token), None).await;
         assert_eq!((r.status, r.json()["field"].as_str()), (400, Some(field)), "{q}: {}", r.body);
     }
@@ -286,4 +303,51 @@ async fn a_signed_in_visitor_leaves_the_waiting_channel_when_their_connection_cl
         async move { (waiting(db, table).await == 0).then_some(()) }
     })
     .await;
+}
+
+#[tokio::test]
+async fn the_console_finds_a_visitors_past_sessions_by_id_name_or_email_and_reads_them() {
+    let s = TestStack::chat().await;
+    let api = s.api();
+    let mut op = operator(&s, &uid("op"), "Olga").await;
+    let reader = s.token(&uid("op"), Some("Oscar"), "operator");
+    // A visitor known to the site (a token the site signed), twice, with the e-mail the widget's
+    // setUser puts in the page's attributes.
+    let visitor = uid("site-user");
+    let token = s.token_exp(&visitor, Some("Vera Quill"), "guest", 3600);
+    let mut v = Client::connect(&format!("{}?token={token}", s.ws_url()), &[]).await.unwrap();
+    let mut ids = Vec::new();
+    for (i, score) in [(0, 5), (1, 3)] {
+        let started = v.request(json!({"action": "support.start", "content": format!("question {i}"), "clientId": uid("c"), "context": {"attributes": {"email": "vera.quill@example.com"}}})).await;
+        assert_eq!(started["type"], "session.started", "{started}");
+        let id = sid(&started["session"]);
+        let acc = op.request(json!({"action": "session.accept", "sessionId": id})).await;
+        assert_eq!(acc["type"], "session.accepted", "{acc}");
+        let closed = op.request(json!({"action": "session.close", "sessionId": id})).await;
+        assert_eq!(closed["type"], "session.closed");
+        let rated = v.request(json!({"action": "session.rate", "sessionId": id, "score": score})).await;
+        assert_eq!(rated["type"], "session.rated", "{rated}");
+        ids.push(id);
+    }
+    let r = rest("GET", &format!("{api}/support/sessions?visitorId={visitor}"), Some(&reader), None).await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    let got: Vec<(String, u64)> = r.json()["sessions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|x| (x["sessionId"].as_str().unwrap().to_string(), x["rating"]["score"].as_u64().unwrap()))
+        .collect();
+    assert_eq!(got, [(ids[1].clone(), 3), (ids[0].clone(), 5)], "newest first, with ratings");
+    for q in ["quill", "Vera", "vera.quill@example.com"] {
+        let r = rest("GET", &format!("{api}/support/sessions?q={}", q.replace('@', "%40")), Some(&reader), None).await;
+        assert_eq!(r.status, 200, "{q}: {}", r.body);
+        assert_eq!(r.json()["sessions"].as_array().unwrap().len(), 2, "{q}: {}", r.body);
+    }
+    // Any operator of the team reads a past session read-only; the visitor cannot list sessions.
+    let h = rest("GET", &format!("{api}/chats/{}/messages", ids[0]), Some(&reader), None).await;
+    assert_eq!((h.status, h.json()["messages"][0]["content"].as_str()), (200, Some("question 0")), "{}", h.body);
+    let r = rest("GET", &format!("{api}/support/sessions?visitorId={visitor}"), Some(&token), None).await;
+    assert_eq!(r.status, 403);
+    let r = rest("GET", &format!("{api}/support/sessions"), Some(&reader), None).await;
+    assert_eq!(r.status, 400);
 }

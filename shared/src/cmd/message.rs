@@ -51,7 +51,8 @@ pub async fn send(app: &App, caller: &Caller, f: MessageSend) -> Result<()> {
         let (appended, visitor) = super::notes::persist(app, &caller.actor, f.into()).await?;
         let duplicate = matches!(appended, Appended::Duplicate(_));
         let message = appended.message().clone();
-        let ack = ServerFrame::Ack { reference, client_id: message.client_id.clone().unwrap_or_default(), message: message.clone(), duplicate };
+        let ack =
+            ServerFrame::Ack { reference, client_id: message.client_id.clone().unwrap_or_default(), message: message.clone(), duplicate };
         app.reply(caller, &ack).await;
         if !duplicate {
             super::notes::broadcast(app, &message, &visitor, Some(&caller.connection_id)).await;

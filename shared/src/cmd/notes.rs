@@ -6,7 +6,8 @@
 //! exists: not the room's messages (`message.new`, `sync`, `history`, REST), not its `lastSeq`,
 //! preview or unread count, not push (notes are never pushed), not search (the visitor is no
 //! member of the stream). Notes reach the session's operators only: the sender's ack, and
-//! `message.new` to the room's live connections but the visitor's. Clients see a note's
+//! `message.new` to the room's live connections but the visitor's. The team's operators read any
+//! session's notes (and messages) read-only, as its transcript; only its operator writes them. Clients see a note's
 //! `roomId` as the session's; its `seq` counts notes only. Notes are not edited or deleted.
 
 use super::message::Outgoing;
@@ -31,10 +32,9 @@ pub fn shown(mut m: Message) -> Message {
     m
 }
 
-/// Who may read and write a session's notes: an operator who is a member of it (its operator;
-/// after a transfer, the new one). Anyone else gets `forbidden` (visitors, users, the site) or
-/// `not_member` (other operators), as for the session's messages.
-/// Returns the session's visitor.
+/// Who may write a session's notes: an operator who is a member of it (its operator; after a
+/// transfer, the new one). Anyone else gets `forbidden` (visitors, users, the site) or
+/// `not_member` (other operators). Returns the session's visitor.
 pub async fn check_operator(app: &App, actor: &Actor, session_id: &str) -> Result<String> {
     if !actor.role.is_operator() {
         return Err(ChatError::Forbidden("internal notes are for the session's operators only".into()));
@@ -43,6 +43,29 @@ pub async fn check_operator(app: &App, actor: &Actor, session_id: &str) -> Resul
     app.member_checked(session_id, &actor.user_id).await?;
     let session = app.store.get_room(session_id).await?.and_then(|r| r.support);
     session.map(|s| s.visitor.user_id).ok_or_else(|| ChatError::invalid("kind", "notes are written in support sessions only"))
+}
+
+/// Whether `actor` reads this room as an operator of the team: any support session, read-only
+/// (its messages and notes), member or not — the team's transcripts, as the console's past
+/// sessions and search open them. `Ok(false)`: not an operator, or no such session.
+pub async fn team_reads(app: &App, actor: &Actor, room_id: &str) -> Result<bool> {
+    if !actor.role.is_operator() || !room_id.starts_with("sp_") {
+        return Ok(false);
+    }
+    Ok(app.store.get_room(room_id).await?.is_some_and(|r| r.support.is_some()))
+}
+
+/// Who may read a session's notes: the team's operators ([`team_reads`]); visitors, users and
+/// the site get `forbidden`.
+pub async fn check_reader(app: &App, actor: &Actor, session_id: &str) -> Result<()> {
+    if !actor.role.is_operator() {
+        return Err(ChatError::Forbidden("internal notes are for the team's operators only".into()));
+    }
+    check_id("roomId", session_id)?;
+    if !team_reads(app, actor, session_id).await? {
+        return Err(ChatError::NotMember(session_id.to_string()));
+    }
+    Ok(())
 }
 
 /// Stores a note (or finds the one its clientId created); with the session's visitor.

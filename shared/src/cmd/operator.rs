@@ -16,8 +16,12 @@ pub async fn status(app: &App, caller: &Caller, f: OperatorStatus) -> Result<()>
         Some(s) => {
             crate::support::set_away(app, &caller.user_id, s == Availability::Away).await?;
             // The operator's other consoles follow.
-            app.fanout_users([caller.user_id.as_str()], &ServerFrame::OperatorStatus { reference: None, status: s }, Some(&caller.connection_id))
-                .await;
+            app.fanout_users(
+                [caller.user_id.as_str()],
+                &ServerFrame::OperatorStatus { reference: None, status: s },
+                Some(&caller.connection_id),
+            )
+            .await;
             s
         }
         None => {

@@ -195,6 +195,7 @@ pub async fn start(app: &App, caller: &Caller, f: SupportStart) -> Result<()> {
     }
     if created {
         reports::record(app, &session, None, Event::Started).await;
+        crate::support::visitors::index(app, &session).await;
         if operators.is_empty() {
             alert_no_operator(app, &session).await;
         }

@@ -7,7 +7,7 @@ use super::{json_body, json_response, ok, path_param, Api, HttpResponse, Query};
 use crate::app::Actor;
 use crate::error::ChatError;
 use crate::support::replies::{self, ReplyInput, SavedReply};
-use crate::support::reports;
+use crate::support::{reports, visitors};
 use lambda_http::http::StatusCode;
 use lambda_http::{Body, Request, Response};
 use serde::Serialize;
@@ -44,6 +44,23 @@ pub async fn delete_reply(api: &Api, actor: &Actor, req: &Request) -> Result<Htt
     let mut r = Response::new(Body::Empty);
     *r.status_mut() = StatusCode::NO_CONTENT;
     Ok(r)
+}
+
+#[derive(Serialize)]
+struct SessionsBody {
+    sessions: Vec<crate::protocol::SupportSession>,
+}
+
+/// `GET /support/sessions?visitorId` (a visitor's sessions) or `?q` (by the visitor's name or
+/// e-mail): operators.
+pub async fn sessions(api: &Api, actor: &Actor, req: &Request) -> Result<HttpResponse, ChatError> {
+    let q = Query::of(req);
+    let sessions = match (q.str("visitorId")?, q.str("q")?) {
+        (Some(v), _) => visitors::of_visitor(&api.app, actor, &v).await?,
+        (None, Some(text)) => visitors::find(&api.app, actor, &text).await?,
+        (None, None) => return Err(ChatError::invalid("visitorId", "give visitorId or q")),
+    };
+    ok(&SessionsBody { sessions })
 }
 
 pub async fn report(api: &Api, actor: &Actor, req: &Request) -> Result<HttpResponse, ChatError> {

@@ -79,6 +79,7 @@ routes! {
     "PUT /support/replies/{id}" => user desk::update_reply;
     "DELETE /support/replies/{id}" => user desk::delete_reply;
     "GET /support/reports" => user desk::report;
+    "GET /support/sessions" => user desk::sessions;
 }
 
 /// `GET /health`.

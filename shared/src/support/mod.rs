@@ -11,6 +11,7 @@
 
 pub mod replies;
 pub mod reports;
+pub mod visitors;
 
 use crate::app::{App, FanoutReport, Feature};
 use crate::error::{ChatError, Result};

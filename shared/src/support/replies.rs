@@ -109,7 +109,10 @@ async fn change<T>(app: &App, mut change: impl FnMut(&mut Vec<SavedReply>) -> Re
         replies.sort_by(|a, b| a.shortcut.cmp(&b.shortcut));
         let body = serde_json::to_string(&replies).expect("serializes");
         if body.len() > MAX_DOC_BYTES {
-            return Err(ChatError::TooLarge(format!("the saved replies would take more than {} KB: shorten or delete some", MAX_DOC_BYTES / 1000)));
+            return Err(ChatError::TooLarge(format!(
+                "the saved replies would take more than {} KB: shorten or delete some",
+                MAX_DOC_BYTES / 1000
+            )));
         }
         if app.store.put_doc(DOC, &body, version, app.now()).await? {
             return Ok(out);

@@ -21,8 +21,8 @@ use std::collections::{BTreeMap, BTreeSet};
 
 /// Upper bounds of the duration buckets, in seconds; one more bucket holds the longer ones.
 pub const BOUNDS_SECS: [u64; 27] = [
-    5, 10, 15, 20, 30, 45, 60, 90, 120, 180, 240, 300, 450, 600, 900, 1200, 1800, 2700, 3600, 5400, 7200, 10800, 14400, 21600,
-    28800, 43200, 86400,
+    5, 10, 15, 20, 30, 45, 60, 90, 120, 180, 240, 300, 450, 600, 900, 1200, 1800, 2700, 3600, 5400, 7200, 10800, 14400, 21600, 28800,
+    43200, 86400,
 ];
 /// The longest range a report covers.
 pub const MAX_DAYS: i64 = 92;
@@ -43,7 +43,9 @@ fn bucket(ms: u64) -> usize {
 
 /// The counters an event adds to (its name, by how much).
 pub fn counters(e: Event) -> Vec<(String, u64)> {
-    let timed = |count: &str, prefix: &str, ms: u64| vec![(count.to_string(), 1), (format!("{prefix}Ms"), ms), (format!("{prefix}{}", bucket(ms)), 1)];
+    let timed = |count: &str, prefix: &str, ms: u64| {
+        vec![(count.to_string(), 1), (format!("{prefix}Ms"), ms), (format!("{prefix}{}", bucket(ms)), 1)]
+    };
     match e {
         Event::Started => vec![("started".into(), 1)],
         Event::Accepted { wait_ms } => timed("accepted", "w", wait_ms),
@@ -278,15 +280,16 @@ pub async fn report(app: &App, actor: &Actor, from: &str, to: &str, operator_id:
         None => team.iter().flat_map(|r| r.operators.iter().cloned()).collect(),
     };
     // Only the (day, operator) rows that exist: the team's row of a day lists its operators.
-    let keys: Vec<(String, String)> = team
-        .iter()
-        .flat_map(|r| r.operators.iter().filter(|o| operators.contains(*o)).map(|o| (r.day.clone(), o.clone())))
-        .collect();
+    let keys: Vec<(String, String)> =
+        team.iter().flat_map(|r| r.operators.iter().filter(|o| operators.contains(*o)).map(|o| (r.day.clone(), o.clone()))).collect();
     let op_rows = app.store.operator_report(&keys).await?;
     let names = app.store.get_users(&operators.iter().cloned().collect::<Vec<_>>()).await.unwrap_or_default();
     let per_day = |rows: &[&ReportRow], counters: &dyn Fn(&ReportRow) -> BTreeMap<String, u64>| -> Vec<DayStats> {
         days.iter()
-            .map(|d| DayStats { date: d.clone(), stats: stats(&sum(rows.iter().filter(|r| &r.day == d).map(|r| counters(r)).collect::<Vec<_>>().iter())) })
+            .map(|d| DayStats {
+                date: d.clone(),
+                stats: stats(&sum(rows.iter().filter(|r| &r.day == d).map(|r| counters(r)).collect::<Vec<_>>().iter())),
+            })
             .collect()
     };
     let operators: Vec<OperatorStats> = operators
