@@ -245,4 +245,61 @@ describe('operator console: notes, saved replies, availability, reports, search'
       await Promise.all([op.context.close(), visitor.context.close()]);
     }, () => stack),
   );
+
+  test(
+    "the details list the visitor's earlier sessions (date, status, rating) and open one read-only; search lists sessions by the visitor's name",
+    guard(async () => {
+      let first;
+      let op;
+      let visitor;
+      await evidence('earlier', () => ({ first, op, visitor }))(async () => {
+        // Ivan answers Vera's first question, writes a note, closes it; she rates it 4.
+        ({ op: first, visitor } = await session('ivan', 'Ivan', { name: 'Vera Earlier' }, 'First question about shipping'));
+        await write(first.page, 'note', 'Asked about shipping to Norway');
+        await first.page.waitForSelector('#messages > li.inote');
+        await write(first.page, 'reply', 'Shipping takes 3 days.');
+        await waitWidgetMessage(visitor.page, 'Shipping takes 3 days.', { mine: false });
+        await first.page.click('#close-button');
+        await waitWidgetState(visitor.page, 'closed');
+        await visitor.page.click(`${W} label[for="cw-star-4"]`);
+        await visitor.page.click(`${W} form.rating button[type="submit"]`);
+        await first.page.waitForSelector('#rating[data-score="4"]');
+        await first.context.close();
+        first = null;
+
+        // Her second question goes to Jana, who was not in the first session.
+        op = await newPage(browser, `${stack.origin}/console/`, { viewport: { width: 1280, height: 800 } });
+        await consoleSignIn(op, 'Jana', 'jana');
+        await visitor.page.click(`${W} .new-conversation`);
+        await widgetSend(visitor.page, 'A second question');
+        await waitWidgetState(visitor.page, 'waiting');
+        await op.page.waitForSelector('#queue .queue-item .accept');
+        await acceptVisitor(op, visitor, 'A second question');
+        const p = op.page;
+        await p.waitForSelector('#earlier-list li.search-session button', { timeout: 20_000 });
+        const line = await p.textContent('#earlier-list li .s-preview');
+        assert.match(line, /closed · ★★★★☆$/, 'the status and the rating');
+        assert.equal(await p.$$eval('#earlier-list li', (els) => els.length), 1, 'the other session only');
+
+        // Opened read-only: its messages and its note, no composer, no close or transfer.
+        await p.click('#earlier-list li button');
+        await p.waitForSelector('#readonly-bar:not([hidden])');
+        await waitConsoleMessage(p, 'First question about shipping', { mine: false });
+        await waitConsoleMessage(p, 'Shipping takes 3 days.');
+        assert.deepEqual((await consoleNotes(p)).map((n) => n.text), ['Asked about shipping to Norway']);
+        assert.equal(await p.isHidden('#composer'), true);
+        assert.equal(await p.isHidden('#composer-mode'), true);
+        assert.equal(await p.isHidden('#close-form'), true);
+        assert.match(await p.textContent('#conv-status'), /read-only/);
+        await screenshot(p, 'console-earlier-readonly');
+
+        // Search by her name lists both sessions.
+        await p.fill('#search-input', 'Vera Earlier');
+        await p.press('#search-input', 'Enter');
+        await p.waitForFunction(() => document.querySelectorAll('#search-sessions li').length === 2);
+        assertClean(assert, visitor, op);
+      });
+      await Promise.all([op?.context.close(), visitor?.context.close()]);
+    }, () => stack),
+  );
 });
