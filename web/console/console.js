@@ -1237,6 +1237,7 @@ async function renderEarlier(s) {
   $('earlier-list').replaceChildren();
   $('earlier-empty').textContent = 'Loading…';
   $('earlier-empty').hidden = false;
+  /** @type {SupportSession[]} */
   let list = [];
   try {
     list = (await chat.supportSessions({ visitorId: s.visitor.userId })).filter((x) => x.sessionId !== s.sessionId);
