@@ -302,4 +302,44 @@ describe('operator console: notes, saved replies, availability, reports, search'
       await Promise.all([op?.context.close(), visitor?.context.close()]);
     }, () => stack),
   );
+
+  test(
+    'while the console tab is hidden, a new waiting visitor raises a desktop notification and a title count, cleared when visible',
+    guard(async () => {
+      let op;
+      let visitor;
+      await evidence('hidden', () => ({ op, visitor }))(async () => {
+        op = await newPage(browser, `${stack.origin}/console/`, { viewport: { width: 1280, height: 800 } });
+        await op.context.grantPermissions(['notifications'], { origin: stack.origin });
+        // Records the notifications the page shows (Chromium headless shows none on screen).
+        await op.page.evaluate(() => {
+          const N = window.Notification;
+          window.__shown = [];
+          window.Notification = class extends N {
+            constructor(title, options) {
+              super(title, options);
+              window.__shown.push({ title, body: options?.body });
+            }
+          };
+        });
+        await consoleSignIn(op, 'Hugo', 'hugo');
+        await op.page.waitForSelector('#notify-button:disabled');
+        assert.equal(await op.page.textContent('#notify-button'), 'Desktop notifications: on');
+        // The tab goes to the background (the page's visibility, as the browser would set it).
+        const setVisibility = (state) =>
+          op.page.evaluate((state) => {
+            Object.defineProperty(document, 'visibilityState', { configurable: true, get: () => state });
+            document.dispatchEvent(new Event('visibilitychange'));
+          }, state);
+        await setVisibility('hidden');
+        visitor = await startConversation(browser, site, op, { name: 'Nina' }, 'Anyone awake?');
+        await op.page.waitForFunction(() => document.title === '(1) Support console');
+        assert.deepEqual(await op.page.evaluate(() => window.__shown), [{ title: 'Support console', body: 'New visitor waiting: Nina' }]);
+        await setVisibility('visible');
+        await op.page.waitForFunction(() => !document.title.startsWith('(1) Support console'));
+        assertClean(assert, visitor, op);
+      });
+      await Promise.all([op?.context.close(), visitor?.context.close()]);
+    }, () => stack),
+  );
 });

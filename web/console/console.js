@@ -272,6 +272,7 @@ function start(firstToken) {
   $('me-name').textContent = s.name;
   $('me-id').textContent = s.userId;
   $('view-replies').hidden = s.role !== 'admin';
+  renderNotifyButton();
   paintAvatar($('me-avatar'), s.name, s.userId);
 
   let cached = firstToken;
