@@ -68,7 +68,7 @@ describe('operator console: notes, saved replies, availability, reports, search'
         await op.page.waitForFunction((t) => [...document.querySelectorAll('#messages > li.inote .content')].some((c) => c.textContent === t), secret);
         assert.deepEqual(await consoleNotes(op.page), [{ label: 'Internal note · You (not seen by the visitor)', text: secret }]);
         assert.equal(await op.page.$$eval('#messages > li.msg .content', (els) => els.some((c) => c.textContent.includes('zebrafinch'))), false, 'a note is not a message');
-        // A note is not said to the visitor as typing either; now a normal reply, after the note.
+        // Now a normal reply, after the note.
         await write(op.page, 'reply', 'Let me check that for you.');
         await waitWidgetMessage(visitor.page, 'Let me check that for you.', { mine: false });
         // The reply came after the note: had the note been sent to the visitor, it would be there now.
