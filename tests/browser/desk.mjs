@@ -5,7 +5,7 @@
 import http from 'node:http';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { ARTIFACTS } from './helpers.mjs';
+import { ARTIFACTS, newPage } from './helpers.mjs';
 
 /** The host page: its own CSS is hostile; the widget comes from the chat origin with one tag. */
 export function hostPage(chatOrigin, { name, attributes, token, maxFileMb } = {}) {
@@ -129,6 +129,23 @@ export async function waitWidgetMessage(page, text, { mine, status, timeout = 20
 export async function widgetSend(page, text) {
   await page.fill(`${W} textarea[aria-label="Message"]`, text);
   await page.press(`${W} textarea[aria-label="Message"]`, 'Enter');
+}
+
+/** A visitor on the host site (with `query`) who opens the widget and writes `text`; it waits in the operator's queue. */
+export async function startConversation(browser, site, op, query, text) {
+  const visitor = await newPage(browser, `${site.origin}/shop?${new URLSearchParams(query)}`);
+  await visitor.page.click(`${W} .bubble`);
+  await widgetSend(visitor.page, text);
+  await waitWidgetState(visitor.page, 'waiting');
+  await op.page.waitForSelector('#queue .queue-item .accept');
+  return visitor;
+}
+
+/** The operator accepts the (only) waiting visitor, whose first message was `text`. */
+export async function acceptVisitor(op, visitor, text) {
+  await op.page.click('#queue .queue-item .accept');
+  await waitConsoleMessage(op.page, text, { mine: false });
+  await waitWidgetState(visitor.page, 'active');
 }
 
 export async function consoleSignIn(user, name, id) {

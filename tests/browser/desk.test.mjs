@@ -9,7 +9,7 @@ import assert from 'node:assert/strict';
 import { readFile } from 'node:fs/promises';
 import { after, before, describe, test } from 'node:test';
 import { assertClean, axeSerious, guard, launchBrowser, newPage, png, screenshot, slowUploads, startStack, waitFor } from './helpers.mjs';
-import { W, consoleSignIn, evidence, inWidget, startSite, waitConsoleMessage, waitWidgetMessage, waitWidgetState, widgetSend } from './desk.mjs';
+import { W, acceptVisitor, consoleSignIn, evidence, inWidget, startConversation, startSite, waitConsoleMessage, waitWidgetMessage, waitWidgetState, widgetSend } from './desk.mjs';
 import { friendlyName } from '../../web/sdk/names.js';
 import { UPLOAD_LIMITS, describeLimits, refuseFile } from '../../web/sdk/files.js';
 
@@ -74,20 +74,8 @@ async function drop(page, selector, hint, files) {
 }
 
 /** A visitor on the host site (with `query`) who opens the widget and writes `text`; the operator accepts. */
-async function conversation(op, query, text) {
-  const visitor = await newPage(browser, `${site.origin}/shop?${new URLSearchParams(query)}`);
-  await visitor.page.click(`${W} .bubble`);
-  await widgetSend(visitor.page, text);
-  await waitWidgetState(visitor.page, 'waiting');
-  await op.page.waitForSelector('#queue .queue-item .accept');
-  return visitor;
-}
-
-async function accept(op, visitor, text) {
-  await op.page.click('#queue .queue-item .accept');
-  await waitConsoleMessage(op.page, text, { mine: false });
-  await waitWidgetState(visitor.page, 'active');
-}
+const conversation = (op, query, text) => startConversation(browser, site, op, query, text);
+const accept = acceptVisitor;
 
 describe('support desk: files, names, accessibility', { timeout: 180_000 }, () => {
   test(

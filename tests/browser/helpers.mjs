@@ -4,6 +4,7 @@
 import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { createHmac } from 'node:crypto';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
@@ -64,6 +65,7 @@ export async function startStack() {
     wsUrl,
     origin: `http://${u.host}`,
     logs,
+    stateDir,
     async stop() {
       if (!exited) {
         child.kill('SIGINT');
@@ -478,4 +480,16 @@ export async function axeSerious(page, context = null) {
     return r.violations.map((v) => ({ id: v.id, impact: v.impact, help: v.help, nodes: v.nodes.slice(0, 5).map((n) => n.target.join(' ') + ' ' + n.failureSummary) }));
   }, context);
   return result.filter((v) => v.impact === 'serious' || v.impact === 'critical');
+}
+
+/**
+ * A token signed with the stack's development secret (`<state dir>/dev-secret`, HS256), for the
+ * roles `/_dev/token` does not sign (e.g. `admin`). @param {{stateDir: string}} stack @param {Record<string, any>} claims
+ */
+export async function mintToken(stack, claims) {
+  const secret = (await readFile(join(stack.stateDir, 'dev-secret'), 'utf8')).trim();
+  const b64 = (v) => Buffer.from(JSON.stringify(v)).toString('base64url');
+  const now = Math.floor(Date.now() / 1000);
+  const body = `${b64({ alg: 'HS256', typ: 'JWT' })}.${b64({ iat: now, exp: now + 3600, ...claims })}`;
+  return `${body}.${createHmac('sha256', secret).update(body).digest('base64url')}`;
 }

@@ -9,11 +9,16 @@ import { canRetry } from '../sdk/codes.js';
 import { announcer, avatar, clock, h, ticks as ticksIcon, toaster } from '../sdk/dom.js';
 import { UPLOAD_LIMITS, describeLimits, refuseFile } from '../sdk/files.js';
 import { friendlyName } from '../sdk/names.js';
+import { replyPicker } from './replies.js';
+import { lastWeek, reportView } from './reports.js';
 
 /** @typedef {import('../sdk/chat.js').ChatMessage} ChatMessage */
 /** @typedef {import('../sdk/chat.js').RoomInfo} RoomInfo */
 /** @typedef {import('../sdk/chat.js').SupportSession} SupportSession */
 /** @typedef {import('../sdk/chat.js').SupportQueue} SupportQueue */
+/** @typedef {import('../sdk/chat.js').ChatNote} ChatNote */
+/** @typedef {import('../sdk/chat.js').SavedReply} SavedReply */
+/** @typedef {import('../sdk/chat.js').ServerMessage} ServerMessage */
 
 const SESSION_KEY = 'chat.console.session';
 const BASE_TITLE = 'Support console';
@@ -132,7 +137,7 @@ function beep() {
 let chat = null;
 /** @type {ReturnType<typeof attachmentViews>|null} thumbnails, file cards, uploads of `chat` */
 let files = null;
-/** @type {{userId: string, name: string, wsUrl: string, apiUrl?: string, token?: string, dev: boolean}|null} */
+/** @type {{userId: string, name: string, wsUrl: string, apiUrl?: string, token?: string, dev: boolean, role?: string}|null} */
 let me = null;
 /** @type {string|null} the open session */
 let current = null;
@@ -150,6 +155,16 @@ let conn = { state: 'connecting' };
 let forceBottom = false;
 /** New-visitor alerts so far (sound and title). */
 let alerts = 0;
+/** Alerts (new waiting visitors, new visitor messages) while the tab was hidden: the title's "(n)". */
+let hiddenAlerts = 0;
+/** @type {'desk'|'reports'|'replies'} */
+let view = 'desk';
+/** @type {SavedReply[]} */
+let replies = [];
+/** @type {Set<string>} sessions whose notes were asked for */
+const notesAsked = new Set();
+/** @type {{session: SupportSession, messages: ServerMessage[], notes: ServerMessage[]}|null} an earlier session, read-only */
+let readonly = null;
 
 // ------------------------------------------------------------------ sign-in
 
@@ -205,8 +220,8 @@ $('token-form').addEventListener('submit', (/** @type {Event} */ e) => {
     $('signin-error').textContent = 'That does not look like a JWT (header.payload.signature).';
     return;
   }
-  if (c.role !== 'operator') {
-    $('signin-error').textContent = `This token's role is ${c.role || 'user'}; the console needs role "operator".`;
+  if (c.role !== 'operator' && c.role !== 'admin') {
+    $('signin-error').textContent = `This token's role is ${c.role || 'user'}; the console needs role "operator" (or "admin").`;
     return;
   }
   if (!/^wss?:\/\//.test(wsUrl)) {
@@ -214,7 +229,7 @@ $('token-form').addEventListener('submit', (/** @type {Event} */ e) => {
     return;
   }
   const apiUrl = $('token-api').value.trim();
-  me = { userId: c.sub, name: c.name || c.sub, wsUrl, apiUrl: /^https?:\/\//.test(apiUrl) ? apiUrl : undefined, token, dev: false };
+  me = { userId: c.sub, name: c.name || c.sub, wsUrl, apiUrl: /^https?:\/\//.test(apiUrl) ? apiUrl : undefined, token, dev: false, role: c.role };
   sessionStorage.setItem(SESSION_KEY, JSON.stringify(me));
   start(token);
 });
@@ -230,6 +245,10 @@ $('signout').addEventListener('click', () => {
   sessionStorage.removeItem(SESSION_KEY);
   me = null;
   current = null;
+  readonly = null;
+  replies = [];
+  notesAsked.clear();
+  showView('desk');
   seenQueue = new Set();
   queueInitialized = false;
   fresh.clear();
@@ -252,6 +271,8 @@ function start(firstToken) {
   $('app').hidden = false;
   $('me-name').textContent = s.name;
   $('me-id').textContent = s.userId;
+  $('view-replies').hidden = s.role !== 'admin';
+  renderNotifyButton();
   paintAvatar($('me-avatar'), s.name, s.userId);
 
   let cached = firstToken;
@@ -277,6 +298,9 @@ function start(firstToken) {
   });
   c.on('ready', () => {
     renderConnection();
+    // The stored availability (kept across reloads and devices) and the saved replies.
+    c.operatorStatus().then(renderAvailability, (err) => toast(`Cannot read your status: ${why(err)}`));
+    loadReplies();
     // The queue after every (re)connect: queue.updated frames missed while away are not replayed.
     c.supportQueue().catch((err) => toast(`Cannot read the queue: ${why(err)}`));
     renderLists();
@@ -318,12 +342,20 @@ function start(firstToken) {
       const s = c.session(m.roomId);
       if (s && s.status === 'active') announce(`New message from ${visitorName(s)}`);
     }
+    if (info.reason === 'new' && !m.mine && document.visibilityState === 'hidden') {
+      const s = c.session(m.roomId);
+      if (s && m.senderId === s.visitor.userId) alertHidden(`${visitorName(s)}: ${m.content || 'sent a file'}`, m.roomId);
+    }
     if (m.status === 'failed') toast(`A message could not be sent: ${m.error?.message || 'no answer'}.`);
   });
   c.on('messages', ({ roomId }) => {
     scheduleLists();
     if (roomId === current) scheduleConversation();
   });
+  c.on('note', (n) => {
+    if (n.roomId === current) scheduleConversation();
+  });
+  c.on('operatorStatus', () => renderAvailability());
   c.on('typing', ({ roomId }) => {
     if (roomId === current) renderTyping();
   });
@@ -362,6 +394,7 @@ function onQueue(q) {
     beep();
     const first = q.queue.find((e) => e.sessionId === arrived[0]);
     announce(`New visitor waiting: ${visitorLabel(first?.visitor)}`);
+    if (document.visibilityState === 'hidden') alertHidden(`New visitor waiting: ${visitorLabel(first?.visitor)}`, null, false);
   }
   for (const id of [...fresh]) if (!ids.has(id)) fresh.delete(id);
   seenQueue = ids;
@@ -373,6 +406,10 @@ function updateTitle() {
   const q = chat?.queue();
   const waiting = q ? q.total : 0;
   const n = fresh.size;
+  if (hiddenAlerts > 0) {
+    document.title = `(${hiddenAlerts}) ${BASE_TITLE}`;
+    return;
+  }
   document.title = n > 0 ? `(${n}) New visitor${n > 1 ? 's' : ''} · ${BASE_TITLE}` : waiting > 0 ? `(${waiting}) waiting · ${BASE_TITLE}` : BASE_TITLE;
 }
 
@@ -505,6 +542,8 @@ function openSession(sessionId) {
   if (current && current !== sessionId) chat.stopTyping(current);
   if (current !== sessionId) fileProblem('');
   current = sessionId;
+  readonly = null;
+  if (view !== 'desk') showView('desk');
   history.replaceState(null, '', `#session=${encodeURIComponent(sessionId)}`);
   msgEls = new Map();
   $('messages').replaceChildren();
@@ -543,16 +582,28 @@ function scheduleConversation() {
 }
 
 function renderConversation() {
-  const r = chat && current ? chat.room(current) : undefined;
-  const s = r?.session;
-  const open = !!(r && s);
+  const ro = readonly && readonly.session.sessionId === current ? readonly : null;
+  const r = chat && current && !ro ? chat.room(current) : undefined;
+  const s = ro ? ro.session : r?.session;
+  const open = !!((r || ro) && s);
   $('no-session').hidden = open;
   for (const id of ['conv-header', 'messages', 'typing', 'details']) $(id).hidden = !open;
   $('app').classList.toggle('no-details', !open);
-  if (!open || !chat || !r || !s) {
+  $('readonly-bar').hidden = !ro;
+  if (!open || !chat || !s) {
     $('composer').hidden = true;
+    $('composer-mode').hidden = true;
     $('composer-closed').hidden = true;
     return;
+  }
+  if (ro) {
+    renderReadOnly(ro);
+    return;
+  }
+  if (!r) return;
+  if (!notesAsked.has(r.roomId) && chat.ready) {
+    notesAsked.add(r.roomId);
+    chat.loadNotes(r.roomId).catch(() => notesAsked.delete(r.roomId));
   }
   const mineNow = s.status === 'active' && s.operator?.userId === me?.userId;
   $('conv-title').textContent = visitorName(s);
@@ -568,25 +619,53 @@ function renderConversation() {
   $('transfer-form').hidden = !mineNow;
   $('close-form').hidden = s.status === 'closed';
   $('composer').hidden = s.status === 'closed';
+  $('composer-mode').hidden = s.status === 'closed';
   $('composer-closed').hidden = s.status !== 'closed';
   $('attach').hidden = !canAttach();
   if (s.status === 'closed') fileProblem('');
-  renderMessages(r, s);
+  renderMessages(r, s, chat.messages(r.roomId), chat.notes(r.roomId));
   renderTyping();
   renderDetails(s);
 }
 
-/** @param {RoomInfo} r @param {SupportSession} s */
-function renderMessages(r, s) {
+/** An earlier session: its messages and notes, no composer, no actions. @param {{session: SupportSession, messages: ServerMessage[], notes: ServerMessage[]}} ro */
+function renderReadOnly(ro) {
+  const s = ro.session;
+  $('conv-title').textContent = visitorName(s);
+  visitorAvatar($('conv-avatar'), s);
+  $('conv-status').textContent = `${s.status === 'closed' ? 'Closed' : s.status === 'active' ? 'Active' : 'Waiting'} · ${new Date(s.createdAt).toLocaleString()} · read-only`;
+  $('conv-status').dataset.status = s.status;
+  $('transfer-form').hidden = true;
+  $('close-form').hidden = true;
+  $('composer').hidden = true;
+  $('composer-mode').hidden = true;
+  $('composer-closed').hidden = true;
+  /** @param {ServerMessage} m @returns {any} */
+  const view = (m) => ({ ...m, key: `ro:${m.seq}`, mine: m.senderId === me?.userId, attachments: undefined, content: m.content || (m.attachments || []).map((a) => `[${a.name}]`).join(' ') });
+  const notes = ro.notes.map((m) => /** @type {ChatNote} */ ({ ...m, mine: m.senderId === me?.userId, kind: 'note' }));
+  renderMessages(null, s, ro.messages.map(view).sort((a, b) => a.seq - b.seq), notes);
+  $('typing').textContent = '';
+  renderDetails(s);
+}
+
+/**
+ * The conversation: messages and internal notes interleaved by time, with the session's events.
+ * @param {RoomInfo|null} r (null: read-only) @param {SupportSession} s @param {ChatMessage[]} messages @param {ChatNote[]} notes
+ */
+function renderMessages(r, s, messages, notes) {
   if (!chat) return;
   const list = $('messages');
   const nearBottom = list.scrollHeight - list.scrollTop - list.clientHeight < 80;
   /** @type {{key: string, at: number, sig: string, make: () => HTMLElement}[]} */
   const items = [];
-  for (const m of chat.messages(r.roomId)) {
+  for (const m of messages) {
     const who = m.mine ? 'You' : personName(s, m.senderId, m.senderName);
     const sig = `${m.seq}|${m.status}|${m.content}|${who}|${m.deletedAt || ''}|${m.error?.code || ''}|${m.attachments && files ? files.signature(m) : ''}`;
     items.push({ key: `m:${m.key}`, at: m.createdAt, sig, make: () => messageEl(m, who) });
+  }
+  for (const n of notes) {
+    const who = n.mine ? 'You' : personName(s, n.senderId, n.senderName);
+    items.push({ key: `note:${n.seq}`, at: n.createdAt, sig: `${n.content}|${who}`, make: () => noteEl(n, who) });
   }
   if (s.acceptedAt && s.operator) {
     const who = s.operator.userId === me?.userId ? 'You' : s.operator.name || s.operator.userId;
@@ -610,7 +689,7 @@ function renderMessages(r, s) {
       el = it.make();
       el.dataset.sig = it.sig;
       msgEls.set(it.key, el);
-      if (reads && el.dataset.seq && el.dataset.mine === 'false') reads.observe(el, r.roomId, Number(el.dataset.seq));
+      if (r && reads && el.dataset.seq && el.dataset.mine === 'false') reads.observe(el, r.roomId, Number(el.dataset.seq));
     }
     keep.add(it.key);
     wanted.push(el);
@@ -653,6 +732,17 @@ function messageEl(m, who) {
   return li;
 }
 
+/** An internal note: visibly and audibly not a message to the visitor. @param {ChatNote} n @param {string} who */
+function noteEl(n, who) {
+  return h(
+    'li',
+    { class: `inote${n.mine ? ' mine' : ''}`, dataset: { noteSeq: String(n.seq) } },
+    h('span', { class: 'inote-label' }, `Internal note · ${who}`, h('span', { class: 'sr-only' }, ' (not seen by the visitor)')),
+    h('div', { class: 'content', dir: 'auto' }, n.content),
+    h('div', { class: 'meta' }, h('time', { datetime: new Date(n.createdAt).toISOString() }, clock(n.createdAt))),
+  );
+}
+
 /** Why a reply was not sent, Retry (only where trying again can succeed) and Discard. @param {ChatMessage} m @param {string} clientId */
 function failedEl(m, clientId) {
   return h(
@@ -675,6 +765,7 @@ function renderTyping() {
 /** @param {SupportSession} s */
 function renderDetails(s) {
   const c = s.context || {};
+  renderEarlier(s);
   $('ctx-name').textContent = visitorName(s);
   $('ctx-name').title = visitorName(s);
   const email = (c.attributes && c.attributes.email) || '';
@@ -707,6 +798,27 @@ function renderDetails(s) {
 // ------------------------------------------------------------------ composer and actions
 
 const input = /** @type {HTMLTextAreaElement} */ ($('composer-input'));
+/** @returns {'reply'|'note'} */
+const composeMode = () => ($('composer-mode').querySelector('input:checked')?.value === 'note' ? 'note' : 'reply');
+$('composer-mode').addEventListener('change', () => {
+  const note = composeMode() === 'note';
+  $('composer').classList.toggle('note-mode', note);
+  $('composer-send').textContent = note ? 'Add note' : 'Send';
+  input.placeholder = note ? 'Write an internal note… (only operators see it)' : 'Write a reply… (Enter sends, Shift+Enter: new line, / saved replies)';
+  $('composer-input-label').textContent = note ? 'Internal note' : 'Message';
+  input.focus();
+});
+// Saved replies: "/" and letters in the composer (before the Enter-sends handler: it takes Enter while open).
+replyPicker({
+  input,
+  list: $('reply-list'),
+  replies: () => replies,
+  values: () => {
+    const s = chat && current ? chat.session(current) : undefined;
+    const email = (s?.context?.attributes && s.context.attributes.email) || '';
+    return { 'visitor.name': visitorName(s), 'visitor.email': email, 'operator.name': me?.name || '' };
+  },
+});
 $('composer').addEventListener('submit', (/** @type {Event} */ e) => {
   e.preventDefault();
   sendReply();
@@ -720,7 +832,8 @@ input.addEventListener('keydown', (e) => {
 input.addEventListener('input', () => {
   input.style.height = 'auto';
   input.style.height = `${Math.min(160, input.scrollHeight + 2)}px`;
-  if (chat && current && input.value.trim()) chat.typing(current);
+  // (a note is not the visitor's business: no typing while writing one)
+  if (chat && current && input.value.trim() && composeMode() === 'reply') chat.typing(current);
 });
 input.addEventListener('blur', () => {
   if (chat && current) chat.stopTyping(current);
@@ -730,6 +843,17 @@ function sendReply() {
   if (!chat || !current) return;
   const text = input.value;
   if (!text.trim()) return;
+  if (composeMode() === 'note') {
+    const sid = current;
+    input.value = '';
+    input.style.height = 'auto';
+    forceBottom = true;
+    chat.sendNote(sid, text).catch((err) => {
+      toast(`The note was not saved: ${why(err)}`);
+      if (current === sid && !input.value) input.value = text;
+    });
+    return;
+  }
   try {
     chat.send(current, text);
     input.value = '';
@@ -816,6 +940,316 @@ $('close-form').addEventListener('submit', async (/** @type {Event} */ e) => {
     $('close-button').disabled = false;
   }
 });
+
+// ------------------------------------------------------------------ availability and alerts
+
+function renderAvailability() {
+  const st = chat?.availability() || 'online';
+  const b = $('availability');
+  b.dataset.status = st;
+  b.setAttribute('aria-checked', String(st === 'online'));
+  $('availability-text').textContent = st === 'online' ? 'Online' : 'Away';
+}
+
+$('availability').addEventListener('click', async () => {
+  if (!chat) return;
+  const next = chat.availability() === 'away' ? 'online' : 'away';
+  $('availability').disabled = true;
+  try {
+    await chat.operatorStatus(next);
+    renderAvailability();
+    announce(next === 'away' ? 'You are away: no new visitors are assigned to you.' : 'You are online.');
+  } catch (err) {
+    toast(`Cannot change your status: ${why(err)}`);
+  } finally {
+    $('availability').disabled = false;
+  }
+});
+
+function renderNotifyButton() {
+  const N = window.Notification;
+  const b = $('notify-button');
+  b.hidden = !N;
+  if (!N) return;
+  b.textContent = N.permission === 'granted' ? 'Desktop notifications: on' : N.permission === 'denied' ? 'Desktop notifications: blocked' : 'Desktop notifications';
+  b.disabled = N.permission !== 'default';
+}
+// Asked from a click only, never on load.
+$('notify-button').addEventListener('click', () => {
+  window.Notification?.requestPermission().then(renderNotifyButton, renderNotifyButton);
+});
+renderNotifyButton();
+
+/**
+ * Something happened while the tab is hidden: a desktop notification (when allowed), a beep and
+ * "(n) Support console" in the title, until the tab is visible again.
+ * @param {string} body @param {string|null} sessionId @param {boolean} [sound] (false: the caller beeped)
+ */
+function alertHidden(body, sessionId, sound = true) {
+  hiddenAlerts++;
+  updateTitle();
+  if (sound) beep();
+  const N = window.Notification;
+  if (N && N.permission === 'granted') {
+    try {
+      const n = new N(BASE_TITLE, { body, tag: sessionId || 'queue' });
+      n.onclick = () => {
+        window.focus();
+        if (sessionId && chat?.room(sessionId)) openSession(sessionId);
+        n.close();
+      };
+    } catch {
+      /* (some platforms only notify from a service worker) */
+    }
+  }
+}
+document.addEventListener('visibilitychange', () => {
+  if (document.visibilityState === 'visible' && hiddenAlerts) {
+    hiddenAlerts = 0;
+    updateTitle();
+  }
+});
+
+// ------------------------------------------------------------------ views
+
+/** @param {'desk'|'reports'|'replies'} v */
+function showView(v) {
+  view = v;
+  $('app').dataset.view = v;
+  for (const [id, name] of [['view-desk', 'desk'], ['view-reports', 'reports'], ['view-replies', 'replies']]) $(id).setAttribute('aria-pressed', String(v === name));
+  $('reports').hidden = v !== 'reports';
+  $('replies-admin').hidden = v !== 'replies';
+  if (v === 'reports' && !$('reports-body').childElementCount) loadReport();
+  if (v === 'replies') renderRepliesAdmin();
+}
+$('view-desk').addEventListener('click', () => showView('desk'));
+$('view-reports').addEventListener('click', () => showView('reports'));
+$('view-replies').addEventListener('click', () => showView('replies'));
+
+// ------------------------------------------------------------------ reports
+
+{
+  const w = lastWeek();
+  $('reports-from').value = w.from;
+  $('reports-to').value = w.to;
+}
+$('reports-form').addEventListener('submit', (/** @type {Event} */ e) => {
+  e.preventDefault();
+  loadReport();
+});
+
+async function loadReport() {
+  if (!chat) return;
+  const range = { from: $('reports-from').value, to: $('reports-to').value, operatorId: $('reports-operator').value.trim() || undefined };
+  $('reports-status').textContent = 'Loading…';
+  try {
+    const r = await chat.supportReport(range);
+    $('reports-body').replaceChildren(reportView(r, (id) => (id === me?.userId ? `${me.name} (you)` : chat?.nameOf(id) || id)));
+    $('reports-status').textContent = `Report from ${r.from} to ${r.to}.`;
+  } catch (err) {
+    $('reports-status').textContent = `Cannot read the report: ${why(err)}`;
+  }
+}
+
+// ------------------------------------------------------------------ saved replies
+
+async function loadReplies() {
+  if (!chat || !chat.opts.apiUrl) return;
+  try {
+    replies = await chat.savedReplies();
+    if (view === 'replies') renderRepliesAdmin();
+  } catch (err) {
+    if (/** @type {any} */ (err).code !== 'offline') toast(`Cannot read the saved replies: ${why(err)}`);
+  }
+}
+
+function renderRepliesAdmin() {
+  $('replies-manage').replaceChildren(
+    ...replies.map((r) =>
+      h(
+        'li',
+        { class: 'reply-row', dataset: { shortcut: r.shortcut } },
+        h('div', { class: 'reply-head' }, h('strong', {}, `/${r.shortcut}`), r.title ? h('span', { class: 'muted' }, ` · ${r.title}`) : null),
+        h('p', { class: 'reply-body' }, r.text),
+        h(
+          'div',
+          { class: 'row' },
+          h('button', { type: 'button', class: 'link', 'aria-label': `Edit /${r.shortcut}`, onclick: () => editReply(r) }, 'Edit'),
+          h('button', { type: 'button', class: 'link danger-link', 'aria-label': `Delete /${r.shortcut}`, onclick: () => removeReply(r) }, 'Delete'),
+        ),
+      ),
+    ),
+  );
+  $('replies-status').textContent = replies.length ? `${replies.length} saved repl${replies.length === 1 ? 'y' : 'ies'}.` : 'No saved replies yet.';
+}
+
+/** @param {SavedReply|null} r */
+function editReply(r) {
+  $('reply-id').value = r ? r.id : '';
+  $('reply-shortcut').value = r ? r.shortcut : '';
+  $('reply-title').value = r ? r.title || '' : '';
+  $('reply-text').value = r ? r.text : '';
+  $('reply-save').textContent = r ? 'Save' : 'Add';
+  $('reply-cancel').hidden = !r;
+  if (r) $('reply-shortcut').focus();
+}
+$('reply-cancel').addEventListener('click', () => editReply(null));
+
+/** @param {SavedReply} r */
+async function removeReply(r) {
+  if (!chat || !window.confirm(`Delete the saved reply /${r.shortcut}?`)) return;
+  try {
+    await chat.deleteReply(r.id);
+    await loadReplies();
+    renderRepliesAdmin();
+  } catch (err) {
+    toast(`Cannot delete: ${why(err)}`);
+  }
+}
+
+$('reply-form').addEventListener('submit', async (/** @type {Event} */ e) => {
+  e.preventDefault();
+  if (!chat) return;
+  try {
+    await chat.saveReply({ id: $('reply-id').value || undefined, shortcut: $('reply-shortcut').value.trim(), title: $('reply-title').value.trim(), text: $('reply-text').value });
+    editReply(null);
+    await loadReplies();
+    renderRepliesAdmin();
+  } catch (err) {
+    $('replies-status').textContent = `Not saved: ${why(err)}`;
+  }
+});
+
+// ------------------------------------------------------------------ search and earlier sessions
+
+/** A snippet with its matches marked (text nodes and <mark>s). @param {string} snippet @param {number[][]} highlights */
+function marked(snippet, highlights) {
+  /** @type {(string|HTMLElement)[]} */
+  const parts = [];
+  let at = 0;
+  for (const [a, b] of [...(highlights || [])].sort((x, y) => x[0] - y[0])) {
+    if (a < at) continue;
+    parts.push(snippet.slice(at, a), h('mark', {}, snippet.slice(a, b)));
+    at = b;
+  }
+  parts.push(snippet.slice(at));
+  return parts;
+}
+
+/** @param {SupportSession} s @param {string} text */
+function sessionLink(s, text) {
+  return h(
+    'li',
+    { class: 'search-session', dataset: { sessionId: s.sessionId } },
+    h('button', { type: 'button', class: 'session-button', onclick: () => openAny(s.sessionId, s) }, h('span', { class: 's-name', dir: 'auto' }, visitorName(s)), h('span', { class: 's-preview' }, text)),
+  );
+}
+
+/** `rated ★★★★☆` or the status, and the day. @param {SupportSession} s */
+function sessionLine(s) {
+  return `${new Date(s.createdAt).toLocaleDateString()} · ${s.status}${s.rating ? ` · ${stars(s.rating.score)}` : ''}`;
+}
+
+$('search-form').addEventListener('submit', async (/** @type {Event} */ e) => {
+  e.preventDefault();
+  const q = $('search-input').value.trim();
+  if (!chat || !q) return;
+  $('search-section').hidden = false;
+  $('search-status').textContent = 'Searching…';
+  const [hits, sessions] = await Promise.all([
+    chat.search(q, { limit: 20 }).catch((err) => ({ error: why(err), results: [] })),
+    // (the server may not list sessions by visitor yet: then only messages and notes)
+    chat.supportSessions({ q }).catch(() => []),
+  ]);
+  $('search-sessions').replaceChildren(...sessions.map((s) => sessionLink(s, `Visitor · ${sessionLine(s)}`)));
+  $('search-results').replaceChildren(
+    ...hits.results.map((hit) => {
+      const m = hit.message;
+      const s = chat?.session(m.roomId);
+      const note = m.kind === 'note';
+      return h(
+        'li',
+        { class: `search-hit${note ? ' is-note' : ''}`, dataset: { sessionId: m.roomId, kind: m.kind } },
+        h(
+          'button',
+          { type: 'button', class: 'session-button', onclick: () => openAny(m.roomId, s) },
+          h('span', { class: 's-name', dir: 'auto' }, s ? visitorName(s) : 'Conversation'),
+          h('span', { class: 'hit-snippet', dir: 'auto' }, note ? h('span', { class: 'hit-kind' }, 'Note: ') : null, ...marked(hit.snippet, hit.highlights)),
+        ),
+      );
+    }),
+  );
+  const n = hits.results.length + sessions.length;
+  $('search-status').textContent = 'error' in hits && hits.error ? `Cannot search: ${hits.error}` : n ? `${n} result${n === 1 ? '' : 's'}.` : 'Nothing found.';
+});
+$('search-clear').addEventListener('click', () => {
+  $('search-section').hidden = true;
+  $('search-input').value = '';
+  $('search-results').replaceChildren();
+  $('search-sessions').replaceChildren();
+});
+
+/**
+ * Opens a session: live when this console holds its room, else read-only (its messages and notes
+ * read through REST). @param {string} sessionId @param {SupportSession} [known]
+ */
+async function openAny(sessionId, known) {
+  showView('desk');
+  if (!chat) return;
+  if (chat.room(sessionId)) {
+    readonly = null;
+    openSession(sessionId);
+    return;
+  }
+  const session = known || chat.session(sessionId);
+  if (!session) {
+    toast('That conversation cannot be opened here.');
+    return;
+  }
+  try {
+    const [msgs, notes] = await Promise.all([chat.readMessages(sessionId), chat.readMessages(sessionId, { notes: true }).catch(() => ({ messages: [] }))]);
+    readonly = { session, messages: msgs.messages || [], notes: notes.messages || [] };
+    if (current && current !== sessionId) chat.stopTyping(current);
+    current = sessionId;
+    msgEls = new Map();
+    $('messages').replaceChildren();
+    reads?.disconnect();
+    reads = null;
+    forceBottom = true;
+    $('app').classList.add('has-session');
+    renderLists();
+    renderConversation();
+  } catch (err) {
+    toast(`Cannot open it: ${why(err)}`);
+  }
+}
+$('readonly-close').addEventListener('click', () => {
+  readonly = null;
+  closeSession();
+});
+
+/** @type {string} the visitor whose earlier sessions are listed */
+let earlierFor = '';
+/** The visitor's other sessions, newest first, in the details pane. @param {SupportSession} s */
+async function renderEarlier(s) {
+  const key = `${s.visitor.userId}|${s.sessionId}`;
+  if (!chat || earlierFor === key) return;
+  earlierFor = key;
+  $('earlier-list').replaceChildren();
+  $('earlier-empty').textContent = 'Loading…';
+  $('earlier-empty').hidden = false;
+  /** @type {SupportSession[]} */
+  let list = [];
+  try {
+    list = (await chat.supportSessions({ visitorId: s.visitor.userId })).filter((x) => x.sessionId !== s.sessionId);
+  } catch {
+    list = [];
+  }
+  if (earlierFor !== key) return;
+  $('earlier-list').replaceChildren(...list.map((x) => sessionLink(x, sessionLine(x))));
+  $('earlier-empty').textContent = 'None.';
+  $('earlier-empty').hidden = list.length > 0;
+}
 
 // ------------------------------------------------------------------ boot
 

@@ -73,7 +73,8 @@ const MAX_SYNC_ROOMS = 500;
  * @property {string} id
  * @property {string} senderId
  * @property {string} [senderName]
- * @property {'text'|'image'|'file'|'system'} kind
+ * @property {'text'|'image'|'file'|'system'|'note'} kind `note`: an operators' internal note of a
+ *   support session (its `seq` counts notes only; kept apart by the SDK: notes(), `note` events)
  * @property {string} content empty on a deleted message
  * @property {number} [replyTo]
  * @property {string} [clientId]
@@ -242,10 +243,29 @@ const MAX_SYNC_ROOMS = 500;
  *   queue: [SupportQueue],
  *   queuePosition: [QueuePosition],
  *   operatorJoined: [{sessionId: string, operatorId: string, name?: string}],
+ *   note: [ChatNote, {reason: string}],
+ *   operatorStatus: [{status: Availability}],
  * }} ChatEvents The events of on(), and the arguments their listeners get.
  */
 
 /** @typedef {import('./files.js').FileStore} FileStore */
+
+/**
+ * @typedef {{id: string, shortcut: string, title?: string, text: string, updatedAt: number, updatedBy: string}} SavedReply
+ *
+ * @typedef {'online'|'away'} Availability An operator's availability (`operator.status`).
+ *
+ * @typedef {object} ChatNote An operators' internal note of a support session (never the visitor's).
+ * @property {string} roomId the session's id
+ * @property {number} seq in the session's notes sequence (not its messages')
+ * @property {string} id
+ * @property {string} senderId
+ * @property {string} [senderName]
+ * @property {string} content
+ * @property {number} createdAt
+ * @property {boolean} mine
+ * @property {'note'} kind
+ */
 
 const DEFAULTS = {
   pingInterval: 30_000,
@@ -434,6 +454,12 @@ export class ChatClient {
     this._positions = new Map();
     /** @type {Map<string, SupportSession>} sessions heard of whose room this client does not hold */
     this._sessions = new Map();
+    /** @type {Map<string, Map<number, ServerMessage>>} roomId → its internal notes by their own seq */
+    this._notes = new Map();
+    /** @type {Set<string>} refs of `history {notes: true}` requests */
+    this._noteRefs = new Set();
+    /** @type {Availability|null} this operator's availability, once read or set */
+    this._availability = null;
     /** @type {Map<string, string>} roomId → clientId of the message in flight */
     this._inFlight = new Map();
     /** @type {Map<string, any>} clientId → ack timer */
@@ -761,7 +787,9 @@ export class ChatClient {
   _request(frame, timeout = this.opts.requestTimeout) {
     return new Promise((resolve, reject) => {
       const ref = `r${++this._refSeq}`;
+      if (frame.action === 'history' && frame.notes) this._noteRefs.add(ref);
       if (!this._send({ ...frame, ref })) {
+        this._noteRefs.delete(ref);
         reject(new ChatError('offline', 'not connected'));
         return;
       }
@@ -842,6 +870,12 @@ export class ChatClient {
           this._setPresence(u.userId, u.online, u.lastSeen);
         }
         return;
+      case 'operator.status':
+        if (f.status === 'online' || f.status === 'away') {
+          this._availability = f.status;
+          this._emit('operatorStatus', { status: f.status });
+        }
+        return;
       case 'session.started':
         return this._onSessionStarted(f);
       case 'queue.position': {
@@ -915,6 +949,7 @@ export class ChatClient {
   /** @param {ServerMessage} m */
   _onMessageNew(m) {
     if (!m || !m.roomId) return;
+    if (m.kind === 'note') return this._addNotes(m.roomId, [m], 'new');
     const r = this._rooms.get(m.roomId);
     if (!r) {
       // A room we do not know yet (room.joined may follow): keep the message, ask the server.
@@ -943,6 +978,7 @@ export class ChatClient {
   /** @param {any} f */
   _onAck(f) {
     const m = f.message;
+    if (m && m.kind === 'note') return this._addNotes(m.roomId, [m], 'ack');
     const r = m && this._rooms.get(m.roomId);
     const entry = this._outbox.find((x) => x.clientId === f.clientId);
     if (entry) this._complete(entry);
@@ -1076,7 +1112,8 @@ export class ChatClient {
     if (!r) return;
     let changed = false;
     for (const m of f.messages || []) if (this._insert(r, m, 'history')) changed = true; // newest first, like history
-    for (const m of f.messages || []) this._notePreview(r, m);
+    for (const m of f.messages || []) if (m.kind !== 'note') this._notePreview(r, m);
+    if (f.notes && f.notes.length) this._addNotes(r.id, f.notes, 'accepted');
     if (r.hi > (r.view.deliveredSeq || 0)) this._queueReceipt(r, 'delivered', r.hi);
     this._recountUnread(r);
     this._emitRoom(r);
@@ -1203,6 +1240,11 @@ export class ChatClient {
    */
   _insert(r, m, source) {
     if (!m || typeof m.seq !== 'number') return false;
+    // A note's seq is in the notes' own sequence: never in the messages (gaps, unread, previews).
+    if (m.kind === 'note') {
+      this._addNotes(r.id, [m], source);
+      return false;
+    }
     if (m.senderName) this._names.set(m.senderId, m.senderName);
     // Our own message coming back (after a reload, another tab, a lost ack): its outbox entry is done.
     if (m.senderId === this.userId && m.clientId) {
@@ -1350,6 +1392,10 @@ export class ChatClient {
 
   /** @param {any} f */
   _applyHistory(f) {
+    if (f.ref !== undefined && this._noteRefs.delete(f.ref)) {
+      this._addNotes(f.roomId, f.messages || [], 'history');
+      return;
+    }
     const r = this._rooms.get(f.roomId);
     if (!r) return;
     for (const m of f.messages || []) this._insert(r, m, 'history'); // newest first: each extends the window down
@@ -2218,6 +2264,148 @@ export class ChatClient {
   session(sessionId) {
     const r = this._rooms.get(sessionId);
     return (r && r.view.session) || this._sessions.get(sessionId);
+  }
+
+  // ---------------------------------------------------------------- operators' tools
+
+  /**
+   * Keeps notes of a session apart from its messages (their seq is the notes' own) and tells
+   * `note` listeners of each new or changed one. @param {string} roomId @param {ServerMessage[]} list @param {string} reason
+   */
+  _addNotes(roomId, list, reason) {
+    let held = this._notes.get(roomId);
+    if (!held) this._notes.set(roomId, (held = new Map()));
+    for (const m of list) {
+      if (!m || typeof m.seq !== 'number' || m.kind !== 'note') continue;
+      const old = held.get(m.seq);
+      if (old && old.id === m.id && old.content === m.content) continue;
+      if (m.senderName) this._names.set(m.senderId, m.senderName);
+      held.set(m.seq, m);
+      this._emit('note', this._noteView(m), { reason });
+    }
+  }
+
+  /** @param {ServerMessage} m @returns {ChatNote} */
+  _noteView(m) {
+    return { roomId: m.roomId, seq: m.seq, id: m.id, senderId: m.senderId, senderName: m.senderName, content: m.content, createdAt: m.createdAt, mine: m.senderId === this.userId, kind: 'note' };
+  }
+
+  /** A support session's internal notes held so far, oldest first. @param {string} roomId @returns {ChatNote[]} */
+  notes(roomId) {
+    const held = this._notes.get(roomId);
+    return held ? [...held.values()].sort((a, b) => a.seq - b.seq).map((m) => this._noteView(m)) : [];
+  }
+
+  /**
+   * The session's operator: writes an internal note (the session's operators see it, the visitor
+   * never does). Resolves with the stored note. @param {string} roomId @param {string} content
+   * @returns {Promise<ChatNote>}
+   */
+  async sendNote(roomId, content) {
+    if (typeof content !== 'string' || !content.trim()) throw new ChatError('invalid_frame', 'a note needs some text');
+    if (utf8Length(content) > MAX_CONTENT_BYTES) throw new ChatError('too_large', `a note has at most ${MAX_CONTENT_BYTES} bytes`);
+    const f = await this._request({ action: 'message.send', roomId, clientId: uuid(), kind: 'note', content });
+    return this._noteView(f.message);
+  }
+
+  /**
+   * Reads a page of a session's notes (`history {notes: true}`), below `beforeSeq` (absent: the
+   * newest); they join notes(). @param {string} roomId @param {{beforeSeq?: number, limit?: number}} [options]
+   * @returns {Promise<{notes: ChatNote[], hasMore: boolean, nextCursor?: number}>}
+   */
+  async loadNotes(roomId, options = {}) {
+    /** @type {Record<string, any>} */
+    const frame = { action: 'history', roomId, notes: true, limit: options.limit || 50 };
+    if (options.beforeSeq) frame.beforeSeq = options.beforeSeq;
+    const f = await this._request(frame);
+    return { notes: (f.messages || []).map((/** @type {ServerMessage} */ m) => this._noteView(m)), hasMore: !!f.hasMore, nextCursor: f.nextCursor ?? undefined };
+  }
+
+  /** This operator's availability as last read or set (null before). @returns {Availability|null} */
+  availability() {
+    return this._availability;
+  }
+
+  /**
+   * Operators: reads (no argument) or sets their availability, kept for every device; the
+   * operator's other connections get an `operatorStatus` event. Away: still told of the queue,
+   * not counted online, not assigned sessions. @param {Availability} [status] @returns {Promise<Availability>}
+   */
+  async operatorStatus(status) {
+    const f = await this._request(status ? { action: 'operator.status', status } : { action: 'operator.status' });
+    return f.status;
+  }
+
+  /** Operators: the saved replies, by shortcut (REST). @returns {Promise<SavedReply[]>} */
+  async savedReplies() {
+    const r = await this.rest('GET', '/support/replies');
+    return (r && r.replies) || [];
+  }
+
+  /**
+   * Admins: adds (no `id`) or changes a saved reply. @param {{id?: string, shortcut: string, title?: string, text: string}} reply
+   * @returns {Promise<SavedReply>}
+   */
+  async saveReply(reply) {
+    /** @type {Record<string, any>} */
+    const body = { shortcut: reply.shortcut, text: reply.text };
+    if (reply.title) body.title = reply.title;
+    const r = reply.id ? await this.rest('PUT', `/support/replies/${encodeURIComponent(reply.id)}`, body) : await this.rest('POST', '/support/replies', body);
+    return r.reply;
+  }
+
+  /** Admins: deletes a saved reply. @param {string} id */
+  async deleteReply(id) {
+    await this.rest('DELETE', `/support/replies/${encodeURIComponent(id)}`);
+  }
+
+  /**
+   * Operators: the support desk's report over UTC days (`YYYY-MM-DD`, at most 92 days).
+   * @param {{from: string, to: string, operatorId?: string}} range @returns {Promise<any>}
+   */
+  async supportReport(range) {
+    const q = new URLSearchParams({ from: range.from, to: range.to });
+    if (range.operatorId) q.set('operatorId', range.operatorId);
+    return this.rest('GET', `/support/reports?${q}`);
+  }
+
+  /**
+   * Full-text search over the caller's rooms (operators: their sessions' messages and notes).
+   * @param {string} q @param {{roomId?: string, cursor?: string, limit?: number}} [options]
+   * @returns {Promise<{results: {message: ServerMessage, snippet: string, highlights: number[][]}[], hasMore: boolean, nextCursor?: string}>}
+   */
+  async search(q, options = {}) {
+    const p = new URLSearchParams({ q });
+    if (options.roomId) p.set('roomId', options.roomId);
+    if (options.cursor) p.set('cursor', options.cursor);
+    if (options.limit) p.set('limit', String(options.limit));
+    return this.rest('GET', `/search?${p}`);
+  }
+
+  /**
+   * Operators: support sessions, newest first — a visitor's (`visitorId`) or those whose visitor's
+   * name or e-mail matches `q`. @param {{visitorId?: string, q?: string}} query @returns {Promise<SupportSession[]>}
+   */
+  async supportSessions(query) {
+    const p = new URLSearchParams();
+    if (query.visitorId) p.set('visitorId', query.visitorId);
+    if (query.q) p.set('q', query.q);
+    const r = await this.rest('GET', `/support/sessions?${p}`);
+    return (r && r.sessions) || [];
+  }
+
+  /**
+   * A room's messages (or, with `notes`, a support session's notes) through REST, newest first,
+   * without holding them: operators read any support session this way (read-only).
+   * @param {string} roomId @param {{notes?: boolean, beforeSeq?: number, limit?: number}} [options]
+   * @returns {Promise<{messages: ServerMessage[], hasMore: boolean, nextCursor?: number}>}
+   */
+  async readMessages(roomId, options = {}) {
+    const p = new URLSearchParams();
+    if (options.notes) p.set('notes', 'true');
+    if (options.beforeSeq) p.set('beforeSeq', String(options.beforeSeq));
+    p.set('limit', String(options.limit || 100));
+    return this.rest('GET', `/chats/${encodeURIComponent(roomId)}/messages?${p}`);
   }
 
   /** The last queue operators were told of (`queue` events), or null. @returns {SupportQueue|null} */

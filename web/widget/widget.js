@@ -896,6 +896,7 @@ button { cursor: pointer; }
     const msgs = chat && sessionId ? chat.messages(sessionId) : [];
     const shownIds = new Set();
     for (const m of msgs) {
+      if (m.kind === 'note') continue; // operators' internal notes: never shown to a visitor
       if (m.clientId) shownIds.add(m.clientId);
       const who = m.mine ? '' : m.senderName || (s && s.operator && s.operator.userId === m.senderId ? s.operator.name : '') || 'Support';
       const status = m.mine ? m.status || 'sent' : '';
@@ -1208,6 +1209,7 @@ button { cursor: pointer; }
     });
     c.on('operatorJoined', () => schedule());
     c.on('message', (/** @type {any} */ m, /** @type {any} */ info) => {
+      if (m.kind === 'note') return; // (the SDK keeps notes apart; never a visitor's anyway)
       if (m.roomId === sessionId) {
         if (info && info.reason === 'new' && !m.mine) {
           announce(`${m.senderName || 'Support'}: ${m.content || (m.attachments && m.attachments[0] ? `sent ${m.attachments[0].name}` : '')}`);
