@@ -290,6 +290,7 @@ function start(firstToken) {
     },
   });
   const c = chat;
+  enablePush();
   files = attachmentViews(c, { container: () => document.body, onError: (text) => toast(text) });
   /** @type {any} */ (window).supportConsole = { get chat() { return chat; }, get current() { return current; }, get me() { return me; }, get alerts() { return alerts; } };
   c.on('state', (st) => {
@@ -976,8 +977,23 @@ function renderNotifyButton() {
 }
 // Asked from a click only, never on load.
 $('notify-button').addEventListener('click', () => {
-  window.Notification?.requestPermission().then(renderNotifyButton, renderNotifyButton);
+  window.Notification?.requestPermission().then(() => (renderNotifyButton(), enablePush()), renderNotifyButton);
 });
+
+/**
+ * With notifications allowed, the console's browser also registers for Web Push (its own worker,
+ * ./sw.js): an operator with no console open is told of a waiting visitor, and of visitors'
+ * messages in their sessions. Best effort: a browser without push keeps the in-tab alerts.
+ */
+async function enablePush() {
+  if (!chat || !chat.opts.apiUrl || window.Notification?.permission !== 'granted' || !navigator.serviceWorker) return;
+  try {
+    const reg = await navigator.serviceWorker.register('./sw.js');
+    await chat.enablePush(reg);
+  } catch (e) {
+    console.warn('Web Push is not available here:', e);
+  }
+}
 renderNotifyButton();
 
 /**
