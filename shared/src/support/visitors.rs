@@ -39,7 +39,7 @@ pub async fn index(app: &App, session: &SupportSession) {
 }
 
 fn newest_first(mut s: Vec<SupportSession>) -> Vec<SupportSession> {
-    s.sort_by(|a, b| b.created_at.cmp(&a.created_at));
+    s.sort_by_key(|x| std::cmp::Reverse(x.created_at));
     s
 }
 
