@@ -1458,6 +1458,10 @@ button { cursor: pointer; }
   // Nothing is asked of the server for a closed widget (but its settings) unless a conversation is
   // open: the token and the socket come when the visitor opens the chat.
   if (local.getItem(SESSION_KEY)) connectSoon();
+  // Another tab of this visitor started a conversation: this one follows it.
+  window.addEventListener('storage', (e) => {
+    if (e.key === SESSION_KEY && e.newValue) connectSoon();
+  });
   if (tabStore.getItem(OPEN_KEY) === '1') openPanel(false);
   updateSendButton();
   relabel();
