@@ -12,6 +12,12 @@
  *   data-greeting   optional: the greeting shown before a conversation starts
  *   data-color      optional: the accent colour, as #rgb or #rrggbb
  *   data-max-file-mb optional: a smaller size limit for attachments than the server's (MB)
+ *   data-locale     optional: en, ru, de, fr, es, pt or ar (else the settings', <html lang>, the browser's)
+ *   data-position   optional: right (default) or left
+ *   data-launcher-label optional: a text on the launcher next to its icon
+ *   data-global     optional: the name of the global the API goes to (default ChatWidget); a
+ *                   page's own object of that name is never replaced
+ * The site's settings (GET {chat-url}/support/settings) give the same, the tag's attributes win.
  *
  * JavaScript API, in the spirit of window.$chatwoot:
  *
