@@ -58,12 +58,18 @@ ${setup}
 
 /**
  * The site: a tiny HTTP server on "localhost" (another origin than the chat's 127.0.0.1) serving the
- * host page at / and /shop; `?name=`, `?attrs=` (JSON), `?token=`, `?maxFileMb=` shape its tag.
+ * host page at / and /shop (and `pages`, {path: (url) => html}); `?name=`, `?attrs=` (JSON), `?token=`, `?maxFileMb=` shape its tag.
  * @returns {Promise<{origin: string, close: () => Promise<void>}>}
  */
-export async function startSite(stack) {
+export async function startSite(stack, pages = {}) {
   const server = http.createServer((req, res) => {
     const u = new URL(req.url, 'http://site');
+    // Other pages a test file serves: `pages[path](url)` returns the HTML.
+    if (Object.hasOwn(pages, u.pathname)) {
+      res.writeHead(200, { 'content-type': 'text/html; charset=utf-8', 'cache-control': 'no-store' });
+      res.end(pages[u.pathname](u));
+      return;
+    }
     if (u.pathname !== '/' && u.pathname !== '/shop') {
       res.writeHead(404).end();
       return;

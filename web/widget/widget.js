@@ -12,6 +12,12 @@
  *   data-greeting   optional: the greeting shown before a conversation starts
  *   data-color      optional: the accent colour, as #rgb or #rrggbb
  *   data-max-file-mb optional: a smaller size limit for attachments than the server's (MB)
+ *   data-locale     optional: en, ru, de, fr, es, pt or ar (else the settings', <html lang>, the browser's)
+ *   data-position   optional: right (default) or left
+ *   data-launcher-label optional: a text on the launcher next to its icon
+ *   data-global     optional: the name of the global the API goes to (default ChatWidget); a
+ *                   page's own object of that name is never replaced
+ * The site's settings (GET {chat-url}/support/settings) give the same, the tag's attributes win.
  *
  * JavaScript API, in the spirit of window.$chatwoot:
  *
@@ -47,32 +53,43 @@
  */
 import { attachmentViews, clipIcon, takeFiles } from '../sdk/attachments.js';
 import { canRetry } from '../sdk/codes.js';
-import { announcer, clock, h, svg, ticks } from '../sdk/dom.js';
+import { announcer, h, svg, ticks } from '../sdk/dom.js';
 import { UPLOAD_LIMITS, describeLimits, refuseFile } from '../sdk/files.js';
+import { subject } from '../sdk/jwt.js';
+import { RTL, pickLanguage, translator } from './i18n.js';
 
 (function () {
   'use strict';
 
   // The tag that loaded this file (currentScript; a tag injected by a tag manager is found by its attribute).
   const script = /** @type {HTMLScriptElement|null} */ (document.currentScript || document.querySelector('script[data-chat-url][src*="widget"]'));
-  const existing = /** @type {any} */ (window).ChatWidget;
-  if (existing && existing.__widget) return; // the tag is on the page twice
+  const data = (script && script.dataset) || {};
+  // The global the API goes to: data-global, else ChatWidget. A page's own object of that name
+  // (anything but our command queue, {q: [...]}) is left alone: then the API has no global (it is
+  // still on the element, document.querySelector('chat-support-widget').api) and the console says so.
+  const GLOBAL = /^[A-Za-z_$][\w$]{0,63}$/.test(data.global || '') ? String(data.global) : 'ChatWidget';
+  const w = /** @type {any} */ (window);
+  if (w.__chatWidgetLoaded) return; // the tag is on the page twice
+  w.__chatWidgetLoaded = true;
+  const existing = w[GLOBAL];
+  const isQueue = !!existing && typeof existing === 'object' && Array.isArray(existing.q);
+  if (existing && !isQueue) console.warn(`Chat widget: window.${GLOBAL} belongs to this page and was left alone; name the widget's global with data-global="…" on its script tag.`);
 
   const scriptUrl = new URL((script && script.src) || location.href, location.href);
   const CHAT_ORIGIN = scriptUrl.origin;
   const SDK_URL = new URL('sdk/chat.js', CHAT_ORIGIN + '/').href;
-  const data = (script && script.dataset) || {};
   const CHAT_URL = String(data.chatUrl || CHAT_ORIGIN + '/api').replace(/\/+$/, '');
   const WS_URL_ATTR = data.wsUrl || '';
-  const TITLE = (data.title || 'Support').slice(0, 60);
-  const GREETING = (data.greeting || 'Hi there! How can we help you today? Send us a message and someone from the team will answer here.').slice(0, 400);
-  const ACCENT = /^#(?:[0-9a-f]{3}|[0-9a-f]{6})$/i.test(data.color || '') ? data.color : '#2563eb';
+  const COLOR = /^#(?:[0-9a-f]{3}|[0-9a-f]{6})$/i;
   /** What an attachment may be: the server's limits, or a smaller size the site asks for. */
   const MAX_FILE_MB = Number(data.maxFileMb);
   const LIMITS = { ...UPLOAD_LIMITS, maxBytes: MAX_FILE_MB > 0 ? Math.min(UPLOAD_LIMITS.maxBytes, Math.round(MAX_FILE_MB * 1e6)) : UPLOAD_LIMITS.maxBytes };
 
   const STORE_KEY = `chat.widget.v1|${CHAT_URL}`;
   const OPEN_KEY = `chat.widget.open|${CHAT_URL}`;
+  /** Set (in localStorage) while this browser has an open conversation: only then a closed widget connects. */
+  const SESSION_KEY = `chat.widget.session|${CHAT_URL}`;
+  const SETTINGS_KEY = `chat.widget.settings|${CHAT_URL}`;
   /** A closed, rated conversation still shows (with its thanks) this long after it ended. */
   const KEEP_CLOSED_MS = 60 * 60 * 1000;
   /** Guest tokens are renewed when they have less than this left. */
@@ -82,6 +99,9 @@ import { UPLOAD_LIMITS, describeLimits, refuseFile } from '../sdk/files.js';
 
   /** Says something to screen readers (the panel's live region). */
   const announce = announcer(() => ui.live);
+
+  /** @param {string} s @param {number} n */
+  const cut = (s, n) => [...s].slice(0, n).join('');
 
   /** @param {'local'|'session'} kind */
   function storage(kind) {
@@ -98,6 +118,71 @@ import { UPLOAD_LIMITS, describeLimits, refuseFile } from '../sdk/files.js';
   }
   const local = storage('local');
   const tabStore = storage('session');
+
+  // ------------------------------------------------------------------ settings and language
+
+  /** @type {Record<string, any>} the site's settings (GET {chat-url}/support/settings), cached in localStorage */
+  let settings = {};
+  try {
+    const c = JSON.parse(local.getItem(SETTINGS_KEY) || 'null');
+    if (c && c.settings && typeof c.settings === 'object') settings = c.settings;
+  } catch {
+    /* none cached */
+  }
+  let lang = 'en';
+  let t = translator('en');
+  let TITLE = '';
+  let GREETING = '';
+  let ACCENT = '';
+  let LAUNCHER = '';
+  let AVATAR_URL = '';
+  let LEFT = false;
+  let timeFormat = new Intl.DateTimeFormat(undefined, { hour: '2-digit', minute: '2-digit' });
+  /** @type {Intl.NumberFormat|null} */
+  let minutes = null;
+
+  /** What the page shows, from its tag's data-* (first), the site's settings, then the defaults. */
+  function configure() {
+    const s = settings;
+    const str = (/** @type {any} */ v, /** @type {number} */ n) => (typeof v === 'string' && v.trim() ? cut(v.trim(), n) : '');
+    const picked = pickLanguage([data.locale, s.defaultLanguage, document.documentElement.lang, navigator.language]);
+    lang = picked.lang;
+    const texts = s.texts && typeof s.texts === 'object' && s.texts[lang] && typeof s.texts[lang] === 'object' ? s.texts[lang] : {};
+    t = translator(lang, texts);
+    TITLE = str(data.title, 60) || str(s.teamName, 60) || t('support');
+    GREETING = str(data.greeting, 400) || str(texts.greeting, 400) || str(s.greeting, 400) || t('greeting');
+    ACCENT = COLOR.test(data.color || '') ? String(data.color) : COLOR.test(s.brandColor || '') ? s.brandColor : '#2563eb';
+    LEFT = (data.position || s.position) === 'left';
+    LAUNCHER = str(data.launcherLabel, 40) || str(s.launcherLabel, 40);
+    AVATAR_URL = typeof s.teamAvatarUrl === 'string' && /^https:\/\/[^\s]+$/.test(s.teamAvatarUrl) ? s.teamAvatarUrl : '';
+    try {
+      timeFormat = new Intl.DateTimeFormat(picked.locale, { hour: '2-digit', minute: '2-digit' });
+      minutes = new Intl.NumberFormat(picked.locale, { style: 'unit', unit: 'minute', unitDisplay: 'long' });
+    } catch {
+      minutes = null;
+    }
+  }
+  configure();
+
+  /** The site's settings, fresh: never before the bubble shows (cached ones, or the defaults, show first). */
+  async function loadSettings() {
+    try {
+      // cache: 'no-cache' revalidates with the browser's own If-None-Match (an unchanged answer is a
+      // 304 with no body; no CORS preflight, as a header of ours would need).
+      const res = await fetch(`${CHAT_URL}/support/settings`, { credentials: 'omit', cache: 'no-cache' });
+      if (!res.ok && res.status !== 404) return;
+      const body = res.ok ? await res.json() : {};
+      const next = body && body.settings && typeof body.settings === 'object' ? body.settings : {};
+      if (JSON.stringify(next) === JSON.stringify(settings)) return;
+      settings = next;
+      if (res.ok) local.setItem(SETTINGS_KEY, JSON.stringify({ etag: res.headers.get('etag'), version: body.version, updatedAt: body.updatedAt, settings }));
+      else local.removeItem(SETTINGS_KEY); // an older server: the defaults
+      configure();
+      relabel();
+    } catch {
+      /* offline or an older server: what is shown stays */
+    }
+  }
 
   function loadStore() {
     try {
@@ -131,13 +216,11 @@ import { UPLOAD_LIMITS, describeLimits, refuseFile } from '../sdk/files.js';
   /** @param {number} seconds */
   function waitText(seconds) {
     if (!(seconds > 0)) return '';
-    if (seconds < 60) return 'less than a minute';
+    if (seconds < 60) return t('lessMinute');
     const m = Math.round(seconds / 60);
-    return m === 1 ? 'about 1 minute' : `about ${m} minutes`;
+    return t('about', { d: minutes ? minutes.format(m) : String(m) });
   }
 
-  /** @param {string} s @param {number} n */
-  const cut = (s, n) => [...s].slice(0, n).join('');
 
   // ------------------------------------------------------------------ state
 
@@ -217,10 +300,10 @@ import { UPLOAD_LIMITS, describeLimits, refuseFile } from '../sdk/files.js';
 *, *::before, *::after { box-sizing: border-box; }
 [hidden] { display: none !important; }
 .root {
-  --accent: ${ACCENT};
+  --accent: #2563eb;
   font-family: system-ui, -apple-system, "Segoe UI", Roboto, "Helvetica Neue", Arial, sans-serif;
   font-size: 14px; line-height: 20px; font-weight: 400; font-style: normal;
-  color: #1f2328; text-align: left; direction: ltr; letter-spacing: normal; text-transform: none;
+  color: #1f2328; text-align: start; direction: ltr; letter-spacing: normal; text-transform: none;
   -webkit-font-smoothing: antialiased;
 }
 button, input, textarea { font-family: inherit; font-size: 14px; line-height: 20px; color: inherit; margin: 0; }
@@ -228,13 +311,16 @@ button { cursor: pointer; }
 .sr-only { position: absolute !important; width: 1px; height: 1px; margin: -1px; padding: 0; overflow: hidden; clip: rect(0 0 0 0); white-space: nowrap; border: 0; }
 
 .bubble {
-  position: fixed; right: 20px; bottom: 20px; width: 60px; height: 60px; border-radius: 30px;
-  border: 0; padding: 0; background: var(--accent); color: #fff; pointer-events: auto;
+  position: fixed; inset: auto 20px 20px auto; margin: 0; overflow: visible; width: 60px; height: 60px; border-radius: 30px;
+  border: 0; padding: 0; background: var(--accent); color: #fff; pointer-events: auto; gap: 8px;
   display: flex; align-items: center; justify-content: center;
   box-shadow: 0 6px 18px rgba(0,0,0,.22), 0 2px 4px rgba(0,0,0,.12);
   transition: transform .15s ease;
 }
 .bubble:hover { transform: scale(1.05); }
+.bubble.labelled { width: auto; padding: 0 20px 0 16px; font-size: 15px; line-height: 20px; font-weight: 600; white-space: nowrap; }
+.root.left .bubble { inset: auto auto 20px 20px; }
+.root.left .panel { inset: auto auto 92px 20px; }
 .bubble:focus-visible { outline: 3px solid #fff; box-shadow: 0 0 0 6px var(--accent); }
 .badge {
   position: absolute; top: -4px; right: -4px; min-width: 22px; height: 22px; padding: 0 6px;
@@ -243,7 +329,7 @@ button { cursor: pointer; }
 }
 
 .panel {
-  position: fixed; right: 20px; bottom: 92px; width: 376px; height: 600px;
+  position: fixed; inset: auto 20px 92px auto; margin: 0; padding: 0; border: 0; color: #1f2328; width: 376px; height: 600px;
   max-height: calc(100vh - 112px); pointer-events: auto;
   display: flex; flex-direction: column; overflow: hidden;
   background: #fff; border-radius: 16px;
@@ -254,8 +340,9 @@ button { cursor: pointer; }
   flex: none; display: flex; align-items: center; gap: 10px; padding: 14px 12px 14px 16px;
   background: var(--accent); color: #fff;
 }
+.avatar img { width: 100%; height: 100%; border-radius: 50%; object-fit: cover; }
 .avatar {
-  flex: none; width: 36px; height: 36px; border-radius: 18px; background: rgba(255,255,255,.22);
+  flex: none; overflow: hidden; width: 36px; height: 36px; border-radius: 18px; background: rgba(255,255,255,.22);
   display: flex; align-items: center; justify-content: center; font-size: 16px; line-height: 20px; font-weight: 700;
 }
 .head-text { flex: 1; min-width: 0; display: flex; flex-direction: column; }
@@ -286,7 +373,7 @@ button { cursor: pointer; }
 .text {
   max-width: 82%; padding: 8px 12px; border-radius: 14px; border-bottom-left-radius: 4px;
   background: #fff; border: 1px solid #e3e6ea; font-size: 14px; line-height: 20px;
-  white-space: pre-wrap; overflow-wrap: anywhere; word-break: normal;
+  white-space: pre-wrap; overflow-wrap: anywhere; word-break: normal; text-align: start;
 }
 .msg.mine .text { background: var(--accent); color: #fff; border-color: transparent; border-bottom-left-radius: 14px; border-bottom-right-radius: 4px; }
 .meta { display: flex; align-items: center; gap: 4px; font-size: 11px; line-height: 14px; color: #59636e; margin: 3px 4px 0; }
@@ -369,9 +456,10 @@ button { cursor: pointer; }
 .footer-note { flex: none; text-align: center; font-size: 11px; line-height: 14px; color: #59636e; padding: 0 0 6px; background: #fff; }
 
 @media (max-width: 480px) {
-  .panel { right: 0; bottom: 0; left: 0; top: 0; width: 100%; height: 100%; max-height: none; border-radius: 0; }
+  .panel, .root.left .panel { inset: 0; width: 100%; height: 100%; max-height: none; border-radius: 0; }
   .root.is-open .bubble { display: none; }
-  .bubble { right: 16px; bottom: 16px; }
+  .bubble { inset: auto 16px 16px auto; }
+  .root.left .bubble { inset: auto auto 16px 16px; }
 }
 @media (prefers-reduced-motion: reduce) { .bubble { transition: none; } }
 `;
@@ -393,28 +481,29 @@ button { cursor: pointer; }
     avatar: h('span', { class: 'avatar', 'aria-hidden': 'true' }),
     title: h('h2', { class: 'title', id: 'cw-title' }),
     sub: h('span', { class: 'sub', id: 'cw-sub' }),
-    end: h('button', { type: 'button', class: 'end-button', hidden: true }, 'End chat'),
-    minimize: h('button', { type: 'button', class: 'icon-button close', 'aria-label': 'Close chat' }, icon(ICON_DOWN, 22)),
+    end: h('button', { type: 'button', class: 'end-button', hidden: true }),
+    minimize: h('button', { type: 'button', class: 'icon-button close' }, icon(ICON_DOWN, 22)),
     notice: h('div', { class: 'notice', hidden: true }),
-    list: h('ol', { class: 'list', 'aria-label': 'Messages', tabindex: '0' }),
-    greeting: h('li', { class: 'greeting' }, GREETING),
+    list: h('ol', { class: 'list', tabindex: '0' }),
+    greeting: h('li', { class: 'greeting', dir: 'auto' }),
     typing: h('div', { class: 'typing', 'aria-hidden': 'true' }),
-    input: /** @type {HTMLTextAreaElement} */ (h('textarea', { rows: '1', maxlength: '4000', placeholder: 'Write a message…', 'aria-label': 'Message', enterkeyhint: 'send' })),
-    attach: h('button', { type: 'button', class: 'attach', hidden: true, 'aria-label': 'Attach a file', 'aria-describedby': 'cw-limits', title: describeLimits(LIMITS) }, clipIcon()),
+    input: /** @type {HTMLTextAreaElement} */ (h('textarea', { rows: '1', maxlength: '4000', dir: 'auto', enterkeyhint: 'send' })),
+    attach: h('button', { type: 'button', class: 'attach', hidden: true, 'aria-describedby': 'cw-limits', title: describeLimits(LIMITS) }, clipIcon()),
     limits: h('span', { class: 'sr-only', id: 'cw-limits' }, describeLimits(LIMITS)),
     picker: /** @type {HTMLInputElement} */ (h('input', { type: 'file', multiple: true, hidden: true, tabindex: '-1', 'aria-hidden': 'true', accept: LIMITS.types.join(',') })),
-    dropHint: h('div', { class: 'drop-hint', hidden: true }, 'Drop files to send them', h('small', {}, describeLimits(LIMITS))),
+    dropHint: h('div', { class: 'drop-hint', hidden: true }),
     fileError: h('div', { class: 'file-error', role: 'alert', hidden: true }),
-    send: h('button', { type: 'submit', class: 'send', 'aria-label': 'Send message' }, icon(ICON_SEND, 20)),
-    composer: h('form', { class: 'composer', 'aria-label': 'Write a message' }),
+    send: h('button', { type: 'submit', class: 'send' }, icon(ICON_SEND, 20)),
+    composer: h('form', { class: 'composer' }),
     closed: h('div', { class: 'closed', hidden: true }),
     live: h('div', { class: 'sr-only', 'aria-live': 'polite', 'aria-atomic': 'true' }),
-    bubble: h('button', { type: 'button', class: 'bubble', 'aria-expanded': 'false', 'aria-controls': 'cw-panel', 'aria-label': `Open chat with ${TITLE}` }),
+    bubble: h('button', { type: 'button', class: 'bubble', 'aria-expanded': 'false', 'aria-controls': 'cw-panel' }),
+    launcher: h('span', { class: 'launcher-label', hidden: true, 'aria-hidden': 'true' }),
     panel: h('section', { class: 'panel', id: 'cw-panel', role: 'dialog', 'aria-modal': 'false', 'aria-labelledby': 'cw-title', 'aria-describedby': 'cw-sub', tabindex: '-1', hidden: true }),
     root: h('div', { class: 'root', 'data-state': 'connecting' }),
   };
   ui.bubbleIcon.append(icon(ICON_CHAT, 28));
-  ui.bubble.append(ui.bubbleIcon, ui.badge);
+  ui.bubble.append(ui.bubbleIcon, ui.launcher, ui.badge);
   ui.composer.append(ui.attach, ui.limits, ui.picker, ui.input, ui.send);
   ui.panel.append(
     h('header', { class: 'head' }, ui.avatar, h('div', { class: 'head-text' }, ui.title, ui.sub), ui.end, ui.minimize),
@@ -428,8 +517,44 @@ button { cursor: pointer; }
   ui.root.append(ui.panel, ui.bubble, ui.live);
   shadow.append(ui.root);
 
+  // The launcher and the panel go to the browser's top layer (popover="manual"): above every
+  // z-index of the page, and fixed to the viewport even in a transformed body. Without the
+  // Popover API they stay fixed in the host element, as before.
+  const POPOVER = typeof HTMLElement.prototype.showPopover === 'function';
+  if (POPOVER) for (const el of [ui.bubble, ui.panel]) el.setAttribute('popover', 'manual');
   function mount() {
     (document.body || document.documentElement).append(host);
+    if (POPOVER) {
+      try {
+        ui.panel.showPopover();
+        ui.bubble.showPopover(); // last: above the panel where they meet
+      } catch {
+        /* the host element was taken out of the page */
+      }
+    }
+  }
+
+  /** Every fixed text, in the language chosen, and the site's look. */
+  function relabel() {
+    ui.root.style.setProperty('--accent', ACCENT);
+    ui.root.classList.toggle('left', LEFT);
+    ui.panel.setAttribute('lang', lang);
+    ui.panel.setAttribute('dir', RTL.has(lang) ? 'rtl' : 'ltr');
+    ui.end.textContent = t('end');
+    ui.minimize.setAttribute('aria-label', t('close'));
+    ui.list.setAttribute('aria-label', t('messages'));
+    ui.greeting.textContent = GREETING;
+    ui.input.placeholder = t('placeholder');
+    ui.input.setAttribute('aria-label', t('message'));
+    ui.attach.setAttribute('aria-label', t('attach'));
+    ui.dropHint.replaceChildren(t('drop'), h('small', {}, describeLimits(LIMITS)));
+    ui.send.setAttribute('aria-label', t('send'));
+    ui.composer.setAttribute('aria-label', t('compose'));
+    ui.launcher.textContent = LAUNCHER;
+    ui.launcher.hidden = !LAUNCHER;
+    ui.bubble.classList.toggle('labelled', !!LAUNCHER);
+    ui.closed.dataset.step = ''; // the rating form again, in this language
+    render();
   }
   if (document.body) mount();
   else document.addEventListener('DOMContentLoaded', mount, { once: true });
@@ -445,7 +570,6 @@ button { cursor: pointer; }
     ui.panel.hidden = false;
     ui.root.classList.add('is-open');
     ui.bubble.setAttribute('aria-expanded', 'true');
-    ui.bubble.setAttribute('aria-label', 'Close chat');
     render();
     scrollToEnd();
     if (focus) {
@@ -464,7 +588,6 @@ button { cursor: pointer; }
     ui.panel.hidden = true;
     ui.root.classList.remove('is-open');
     ui.bubble.setAttribute('aria-expanded', 'false');
-    ui.bubble.setAttribute('aria-label', `Open chat with ${TITLE}`);
     if (chat && sessionId) chat.stopTyping(sessionId);
     render();
     if (focus) ui.bubble.focus({ preventScroll: true });
@@ -487,7 +610,7 @@ button { cursor: pointer; }
     try {
       await chat.closeSession(sessionId, 'Ended by the visitor');
     } catch (err) {
-      announce(`Could not end the conversation: ${err && err.message ? err.message : err}`);
+      announce(t('cannotEnd', { error: err && err.message ? err.message : err }));
     } finally {
       ui.end.removeAttribute('disabled');
     }
@@ -527,7 +650,7 @@ button { cursor: pointer; }
     const text = ui.input.value;
     if (!text.trim()) return;
     if (new TextEncoder().encode(text).length > 16 * 1024) {
-      announce('That message is too long.');
+      announce(t('tooLong'));
       return;
     }
     const s = currentSession();
@@ -540,7 +663,7 @@ button { cursor: pointer; }
       try {
         chat.send(sessionId, text);
       } catch (err) {
-        announce(`Not sent: ${err && err.message ? err.message : err}`);
+        announce(t('notSentErr', { error: err && err.message ? err.message : err }));
       }
       forceBottom = true;
       return;
@@ -589,7 +712,7 @@ button { cursor: pointer; }
         chat.sendFile(sessionId, f);
         forceBottom = true;
       } catch (err) {
-        problems.push(`Cannot send ${f.name}: ${err && err.message ? err.message : err}`);
+        problems.push(t('cannotSend', { name: f.name, error: err && err.message ? err.message : err }));
       }
     }
     if (problems.length) fileProblem(problems.join(' ')); // an alert: read out as it shows
@@ -797,37 +920,44 @@ button { cursor: pointer; }
       lastState = st;
       forceBottom = true;
       if (before) {
-        if (st === 'active' && s && s.operator) announce(`${s.operator.name || 'An operator'} joined the conversation.`);
-        if (st === 'closed') announce('The conversation has ended.');
-        if (st === 'away') announce('The team is away. Leave a message and we will answer here.');
+        if (st === 'active' && s && s.operator) announce(`${t('joined', { name: s.operator.name || t('anAgent') })}.`);
+        if (st === 'closed') announce(t('endedAnnounce'));
+        if (st === 'away') announce(t('awayAnnounce'));
       }
       emit('state', { state: st, sessionId });
     }
 
     // Header.
-    const opName = s && s.operator ? s.operator.name || 'Support agent' : '';
+    const opName = s && s.operator ? s.operator.name || t('agent') : '';
     ui.title.textContent = st === 'active' && opName ? opName : TITLE;
     ui.avatar.textContent = st === 'active' && opName ? [...opName.trim()][0]?.toUpperCase() || '?' : '';
     if (!(st === 'active' && opName)) {
-      ui.avatar.replaceChildren(icon(ICON_CHAT, 20));
+      // The team's picture, loaded only once the panel is open (no request for a closed widget).
+      if (AVATAR_URL && isOpen) {
+        if (ui.avatar.firstElementChild?.getAttribute('src') !== AVATAR_URL) ui.avatar.replaceChildren(h('img', { src: AVATAR_URL, alt: '', referrerpolicy: 'no-referrer' }));
+      } else ui.avatar.replaceChildren(icon(ICON_CHAT, 20));
     }
+    // An open conversation is remembered, so that the next page connects at once (and only then).
+    const hasSession = !!startPending || !!(s && s.status !== 'closed');
+    if (hasSession) local.setItem(SESSION_KEY, '1');
+    else if (everReady && chat && chat.ready) local.removeItem(SESSION_KEY);
     const conn = chat ? chat.state : 'idle';
     const reconnecting = everReady && conn !== 'open';
     ui.sub.textContent = reconnecting
-      ? 'Reconnecting…'
+      ? t('reconnecting')
       : st === 'connecting'
-        ? 'Connecting…'
+        ? t('connecting')
         : st === 'error'
-          ? 'Chat is unavailable right now'
+          ? t('subUnavailable')
           : st === 'idle'
-            ? 'We usually answer within a few minutes'
+            ? t('usually')
             : st === 'waiting'
-              ? 'Waiting for the next available agent'
+              ? t('waitingSub')
               : st === 'away'
-                ? 'The team is away'
+                ? t('awaySub')
                 : st === 'active'
-                  ? `${TITLE} · online`
-                  : 'Conversation ended';
+                  ? t('online', { title: TITLE })
+                  : t('ended');
     ui.end.hidden = !(s && (s.status === 'waiting' || s.status === 'active'));
 
     // Notice: queue position, away.
@@ -836,17 +966,15 @@ button { cursor: pointer; }
     if (st === 'waiting' && pos) {
       const wait = waitText(pos.estimatedWaitSeconds);
       ui.notice.replaceChildren(
-        'You are ',
-        h('strong', { class: 'position', 'data-position': String(pos.position) }, `number ${pos.position}`),
-        ' in line.',
-        wait ? ` Estimated wait: ${wait}.` : '',
+        ...t('position').split('{strong}').flatMap((part, k) => (k ? [h('strong', { class: 'position', 'data-position': String(pos.position) }, t('number', { n: pos.position })), part] : [part])),
+        wait ? t('wait', { wait }) : '',
       );
       ui.notice.hidden = false;
     } else if (st === 'waiting') {
-      ui.notice.replaceChildren('Connecting you with the team…');
+      ui.notice.replaceChildren(t('connectingTeam'));
       ui.notice.hidden = false;
     } else if (st === 'away') {
-      ui.notice.replaceChildren("The team is away; leave a message and we'll answer here.");
+      ui.notice.replaceChildren(t('away'));
       ui.notice.hidden = false;
     } else if (st === 'error') {
       ui.notice.replaceChildren(loadError);
@@ -864,7 +992,7 @@ button { cursor: pointer; }
 
     // Typing.
     const typers = chat && sessionId ? chat.typers(sessionId) : [];
-    ui.typing.textContent = typers.length ? `${typers.map((/** @type {any} */ t) => t.name).join(', ')} ${typers.length > 1 ? 'are' : 'is'} typing…` : '';
+    ui.typing.textContent = typers.length ? t(typers.length > 1 ? 'typingMany' : 'typing', { names: typers.map((/** @type {any} */ p) => p.name).join(', ') }) : '';
 
     renderMessages(s);
     renderBadge();
@@ -875,7 +1003,7 @@ button { cursor: pointer; }
     const n = !isOpen && r ? r.unread || 0 : 0;
     ui.badge.hidden = n === 0;
     ui.badge.textContent = n > 9 ? '9+' : String(n);
-    ui.bubble.setAttribute('aria-label', isOpen ? 'Close chat' : n ? `Open chat with ${TITLE}, ${n} unread message${n === 1 ? '' : 's'}` : `Open chat with ${TITLE}`);
+    ui.bubble.setAttribute('aria-label', isOpen ? t('close') : n ? t('openUnread', { title: TITLE, n }) : t('open', { title: TITLE }));
   }
 
   /** @type {Map<string, HTMLElement>} */
@@ -898,17 +1026,17 @@ button { cursor: pointer; }
     for (const m of msgs) {
       if (m.kind === 'note') continue; // operators' internal notes: never shown to a visitor
       if (m.clientId) shownIds.add(m.clientId);
-      const who = m.mine ? '' : m.senderName || (s && s.operator && s.operator.userId === m.senderId ? s.operator.name : '') || 'Support';
+      const who = m.mine ? '' : m.senderName || (s && s.operator && s.operator.userId === m.senderId ? s.operator.name : '') || t('support');
       const status = m.mine ? m.status || 'sent' : '';
-      const text = m.deletedAt ? 'This message was deleted' : m.content || '';
+      const text = m.deletedAt ? t('deleted') : m.content || '';
       const failed = m.mine && m.status === 'failed' && !m.seq && m.clientId ? m : null;
       const code = failed && failed.error ? failed.error.code : '';
       items.push({
         key: `m:${m.key}`,
         at: m.createdAt,
-        sig: `${m.seq}|${status}|${text}|${who}|${code}|${m.attachments && files ? files.signature(m) : ''}`,
+        sig: `${lang}|${m.seq}|${status}|${text}|${who}|${code}|${m.attachments && files ? files.signature(m) : ''}`,
         el: () =>
-          messageEl(text, m.mine, who, m.createdAt, status, m.kind, m.roomId, m.seq, failed ? (failed.error && failed.error.message) || 'not sent' : undefined, {
+          messageEl(text, m.mine, who, m.createdAt, status, m.kind, m.roomId, m.seq, failed ? (failed.error && failed.error.message) || t('notSent') : undefined, {
             message: m,
             retry: failed && canRetry(failed.error) ? () => chat.retry(failed.clientId) : undefined,
             discard: failed ? () => chat.discard(failed.clientId) : undefined,
@@ -917,13 +1045,13 @@ button { cursor: pointer; }
     }
     const pend = startPending;
     if (pend && !shownIds.has(pend.clientId)) {
-      items.push({ key: `m:${pend.clientId}`, at: pend.createdAt, sig: `0|${pend.status}|${pend.content}`, el: () => messageEl(pend.content, true, '', pend.createdAt, pend.status, 'text', '', 0, pend.error, { retry: pend.status === 'failed' ? () => startNow() : undefined }) });
+      items.push({ key: `m:${pend.clientId}`, at: pend.createdAt, sig: `${lang}|${pend.status}|${pend.content}`, el: () => messageEl(pend.content, true, '', pend.createdAt, pend.status, 'text', '', 0, pend.error, { retry: pend.status === 'failed' ? () => startNow() : undefined }) });
     }
     for (const m of heldBack) items.push({ key: `m:${m.key}`, at: m.createdAt, sig: `0|sending|${m.content}`, el: () => messageEl(m.content, true, '', m.createdAt, 'sending', 'text', '', 0) });
-    if (s && s.acceptedAt && s.operator) items.push({ key: `n:joined:${s.sessionId}`, at: s.acceptedAt, sig: s.operator.name || '', el: () => h('li', { class: 'note' }, `${s.operator.name || 'An agent'} joined the conversation`) });
+    if (s && s.acceptedAt && s.operator) items.push({ key: `n:joined:${s.sessionId}`, at: s.acceptedAt, sig: `${lang}|${s.operator.name || ''}`, el: () => h('li', { class: 'note' }, t('joined', { name: s.operator.name || t('anAgent') })) });
     if (s && s.status === 'closed' && s.closedAt) {
-      const by = s.closedBy === s.visitor.userId ? 'You ended the conversation' : `${(s.operator && s.operator.name) || 'The team'} ended the conversation`;
-      items.push({ key: `n:closed:${s.sessionId}`, at: s.closedAt, sig: by, el: () => h('li', { class: 'note' }, by) });
+      const by = s.closedBy === s.visitor.userId ? t('youEnded') : t('theyEnded', { name: (s.operator && s.operator.name) || t('theTeam') });
+      items.push({ key: `n:closed:${s.sessionId}`, at: s.closedAt, sig: lang + by, el: () => h('li', { class: 'note' }, by) });
     }
     items.sort((a, b) => a.at - b.at);
 
@@ -975,16 +1103,16 @@ button { cursor: pointer; }
       li.dataset.seq = String(seq);
       li.dataset.room = roomId;
     }
-    if (!mine && who) li.append(h('span', { class: 'who' }, who));
+    if (!mine && who) li.append(h('span', { class: 'who', dir: 'auto' }, who));
     const m = more.message;
     const hasFiles = !!(m && !m.deletedAt && files && Array.isArray(m.attachments) && m.attachments.length);
     if (hasFiles && files) li.append(files.render(m));
-    if (content || !hasFiles) li.append(h('div', { class: 'text' }, content));
-    const meta = h('div', { class: 'meta' }, h('time', { datetime: new Date(at).toISOString() }, clock(at)));
+    if (content || !hasFiles) li.append(h('div', { class: 'text', dir: 'auto' }, content));
+    const meta = h('div', { class: 'meta' }, h('time', { datetime: new Date(at).toISOString() }, timeFormat.format(at)));
     if (mine && status) meta.append(ticks(status));
     if (error) meta.append(h('span', { class: 'failed-text' }, ` ${error}`));
-    if (more.retry) meta.append(h('button', { type: 'button', class: 'link retry', onclick: more.retry }, 'Retry'));
-    if (more.discard) meta.append(h('button', { type: 'button', class: 'link discard', onclick: more.discard }, 'Discard'));
+    if (more.retry) meta.append(h('button', { type: 'button', class: 'link retry', onclick: more.retry }, t('retry')));
+    if (more.discard) meta.append(h('button', { type: 'button', class: 'link discard', onclick: more.discard }, t('discard')));
     li.append(meta);
     return li;
   }
@@ -1005,11 +1133,11 @@ button { cursor: pointer; }
     box.dataset.step = step;
     box.dataset.session = s ? s.sessionId : '';
     box.dataset.error = ratingError;
-    const again = h('button', { type: 'button', class: 'secondary new-conversation', onclick: newConversation }, 'Start a new conversation');
+    const again = h('button', { type: 'button', class: 'secondary new-conversation', onclick: newConversation }, t('newConv'));
     if (step === 'thanks') {
       const score = s && s.rating ? s.rating.score : 0;
       box.replaceChildren(
-        h('p', { class: 'thanks' }, h('strong', {}, 'Thanks for your feedback!'), score ? ` You rated this conversation ${score} out of 5.` : ''),
+        h('p', { class: 'thanks' }, h('strong', {}, t('thanks')), score ? t('rated', { n: score }) : ''),
         h('div', { class: 'row' }, again),
       );
       return;
@@ -1019,14 +1147,14 @@ button { cursor: pointer; }
       const id = `cw-star-${n}`;
       const input = h('input', { type: 'radio', name: 'score', value: String(n), id, required: n === 1 });
       input.addEventListener('change', () => stars.setAttribute('data-score', String(n)));
-      stars.append(h('span', { class: 'star' }, input, h('label', { for: id, title: `${n} star${n > 1 ? 's' : ''}` }, h('span', { 'aria-hidden': 'true' }, '★'), h('span', { class: 'sr-only' }, `${n} star${n > 1 ? 's' : ''}`))));
+      stars.append(h('span', { class: 'star' }, input, h('label', { for: id, title: t('stars', { n }) }, h('span', { 'aria-hidden': 'true' }, '★'), h('span', { class: 'sr-only' }, t('stars', { n })))));
     }
-    const comment = /** @type {HTMLTextAreaElement} */ (h('textarea', { name: 'comment', maxlength: '1000', placeholder: 'Anything to add? (optional)', 'aria-label': 'Comment (optional)' }));
-    const submitBtn = h('button', { type: 'submit', class: 'primary', disabled: step === 'sending' }, step === 'sending' ? 'Sending…' : 'Send rating');
+    const comment = /** @type {HTMLTextAreaElement} */ (h('textarea', { name: 'comment', maxlength: '1000', placeholder: t('comment'), 'aria-label': t('commentLabel') }));
+    const submitBtn = h('button', { type: 'submit', class: 'primary', disabled: step === 'sending' }, step === 'sending' ? t('sending') : t('sendRating'));
     const form = h(
       'form',
       { class: 'rating' },
-      h('fieldset', {}, h('legend', {}, 'How was this conversation?'), stars),
+      h('fieldset', {}, h('legend', {}, t('how')), stars),
       comment,
       ratingError ? h('p', { class: 'error', role: 'alert' }, ratingError) : null,
       h('div', { class: 'row' }, submitBtn, again),
@@ -1035,7 +1163,7 @@ button { cursor: pointer; }
       e.preventDefault();
       const checked = /** @type {HTMLInputElement|null} */ (form.querySelector('input[name="score"]:checked'));
       if (!checked) {
-        ratingError = 'Pick 1 to 5 stars first.';
+        ratingError = t('pick');
         renderClosedAgain(s);
         return;
       }
@@ -1043,18 +1171,18 @@ button { cursor: pointer; }
       ratingStep = 'sending';
       ratingError = '';
       submitBtn.setAttribute('disabled', '');
-      submitBtn.textContent = 'Sending…';
+      submitBtn.textContent = t('sending');
       try {
         await chat.rateSession(s.sessionId, Number(checked.value), comment.value);
         ratingStep = 'thanks';
-        announce('Thanks for your feedback!');
+        announce(t('thanks'));
       } catch (err) {
         ratingStep = 'form';
-        ratingError = err && err.code === 'conflict' ? 'This conversation was rated already.' : `Could not send the rating (${(err && err.message) || err}).`;
+        ratingError = err && err.code === 'conflict' ? t('ratedAlready') : t('ratingFailed', { error: (err && err.message) || err });
       }
       renderClosedAgain(s);
     });
-    box.replaceChildren(h('p', {}, 'This conversation has ended.'), form);
+    box.replaceChildren(h('p', {}, t('hasEnded')), form);
   }
   /** @param {any} s */
   function renderClosedAgain(s) {
@@ -1085,7 +1213,7 @@ button { cursor: pointer; }
 
   /** Loading the SDK or the first token failed: say so, and try again later. @param {any} e */
   function fail(e) {
-    loadError = `Chat is unavailable right now (${(e && e.message) || e}). Trying again…`;
+    loadError = t('unavailable', { error: (e && e.message) || e });
     render();
     setTimeout(() => {
       if (chat) return;
@@ -1097,9 +1225,12 @@ button { cursor: pointer; }
 
   /** The WebSocket URL, for a site-signed token without data-ws-url: the guest endpoint tells it. */
   async function learnWsUrl() {
+    const known = loadStore().wsUrl;
+    if (typeof known === 'string' && known) return known;
     const res = await fetch(`${CHAT_URL}/support/guest`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{}', credentials: 'omit', cache: 'no-store' });
     const t = await res.json().catch(() => ({}));
     if (!res.ok || !t.wsUrl) throw new Error(t.message || `cannot learn the WebSocket URL: HTTP ${res.status}`);
+    saveStore({ wsUrl: String(t.wsUrl) });
     return String(t.wsUrl);
   }
 
@@ -1125,9 +1256,10 @@ button { cursor: pointer; }
     const t = await res.json().catch(() => ({}));
     if (!res.ok || !t.token) throw new Error(t.message || `guest token: HTTP ${res.status}`);
     guestId = t.guestId;
-    saveStore({ guestId });
     guestName = name;
     guest = { token: t.token, expiresAt: Number(t.expiresAt) || Date.now() + 3600_000, wsUrl: t.wsUrl, used: false, worked: false };
+    // Kept until it expires: the next page connects without asking for a token again.
+    saveStore({ guestId, wsUrl: t.wsUrl, guest: { token: t.token, expiresAt: guest.expiresAt, wsUrl: t.wsUrl, name } });
     return guest;
   }
 
@@ -1155,7 +1287,13 @@ button { cursor: pointer; }
         return t || siteToken();
       };
     } else {
-      const g = await fetchGuest();
+      const kept = loadStore().guest;
+      const name = (user.name || '').trim();
+      if (guestId && kept && typeof kept.token === 'string' && kept.expiresAt - Date.now() > TOKEN_MARGIN_MS && (kept.name || '') === name) {
+        guest = { token: kept.token, expiresAt: kept.expiresAt, wsUrl: kept.wsUrl, used: false, worked: false };
+        guestName = name;
+      }
+      const g = guest || (await fetchGuest());
       userId = guestId;
       url = g.wsUrl || WS_URL_ATTR;
       token = async () => {
@@ -1212,7 +1350,7 @@ button { cursor: pointer; }
       if (m.kind === 'note') return; // (the SDK keeps notes apart; never a visitor's anyway)
       if (m.roomId === sessionId) {
         if (info && info.reason === 'new' && !m.mine) {
-          announce(`${m.senderName || 'Support'}: ${m.content || (m.attachments && m.attachments[0] ? `sent ${m.attachments[0].name}` : '')}`);
+          announce(`${m.senderName || TITLE}: ${m.content || (m.attachments && m.attachments[0] ? t('sentFile', { name: m.attachments[0].name }) : '')}`);
         }
         if (m.mine && m.seq === 0) forceBottom = true;
         if (startPending && m.clientId === startPending.clientId) startPending = null;
@@ -1283,7 +1421,7 @@ button { cursor: pointer; }
         reset();
         connectRequested = false;
         connectSoon();
-      } else if (user.token && !chat && !connectRequested) connectSoon();
+      } else if (user.token && !chat && !connectRequested && (isOpen || local.getItem(SESSION_KEY))) connectSoon();
     },
     /** @param {Record<string, any>} a */
     setAttributes(a) {
@@ -1305,13 +1443,14 @@ button { cursor: pointer; }
       handlers.get(event)?.delete(fn);
     },
     getState() {
-      return { state: state(), sessionId, userId: chat ? chat.userId : guestId || null, open: isOpen };
+      return { state: state(), sessionId, userId: chat ? chat.userId : (typeof user.token === 'string' && subject(user.token)) || guestId || null, open: isOpen };
     },
   };
-  /** @type {any} */ (window).ChatWidget = api;
+  if (!existing || isQueue) w[GLOBAL] = api;
+  /** @type {any} */ (host).api = api;
 
   // Calls made before the script ran.
-  const queued = existing && Array.isArray(existing.q) ? existing.q : [];
+  const queued = isQueue ? existing.q : [];
   for (const entry of queued) {
     try {
       const [name, args] = Array.isArray(entry) ? entry : [];
@@ -1324,9 +1463,15 @@ button { cursor: pointer; }
     }
   }
 
-  // A returning visitor (or a site-signed user) connects at once; a new one when they open the chat.
-  if (guestId || user.token) connectSoon();
+  // Nothing is asked of the server for a closed widget (but its settings) unless a conversation is
+  // open: the token and the socket come when the visitor opens the chat.
+  if (local.getItem(SESSION_KEY)) connectSoon();
+  // Another tab of this visitor started a conversation: this one follows it.
+  window.addEventListener('storage', (e) => {
+    if (e.key === SESSION_KEY && e.newValue) connectSoon();
+  });
   if (tabStore.getItem(OPEN_KEY) === '1') openPanel(false);
   updateSendButton();
-  render();
+  relabel();
+  loadSettings();
 })();
