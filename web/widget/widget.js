@@ -56,6 +56,7 @@ import { canRetry } from '../sdk/codes.js';
 import { announcer, h, svg, ticks } from '../sdk/dom.js';
 import { UPLOAD_LIMITS, describeLimits, refuseFile } from '../sdk/files.js';
 import { subject } from '../sdk/jwt.js';
+import { openNow } from './hours.js';
 import { RTL, pickLanguage, translator } from './i18n.js';
 
 (function () {
@@ -140,6 +141,10 @@ import { RTL, pickLanguage, translator } from './i18n.js';
   let timeFormat = new Intl.DateTimeFormat(undefined, { hour: '2-digit', minute: '2-digit' });
   /** @type {Intl.NumberFormat|null} */
   let minutes = null;
+  /** The next opening, in the visitor's own time zone and language. */
+  let whenFormat = new Intl.DateTimeFormat(undefined, { weekday: 'long', hour: '2-digit', minute: '2-digit' });
+  /** What the widget does outside business hours: message, email or hide. */
+  let AWAY = 'message';
 
   /** What the page shows, from its tag's data-* (first), the site's settings, then the defaults. */
   function configure() {
@@ -154,10 +159,12 @@ import { RTL, pickLanguage, translator } from './i18n.js';
     ACCENT = COLOR.test(data.color || '') ? String(data.color) : COLOR.test(s.brandColor || '') ? s.brandColor : '#2563eb';
     LEFT = (data.position || s.position) === 'left';
     LAUNCHER = str(data.launcherLabel, 40) || str(s.launcherLabel, 40);
+    AWAY = ['email', 'hide'].includes(s.awayBehavior) ? s.awayBehavior : 'message';
     AVATAR_URL = typeof s.teamAvatarUrl === 'string' && /^https:\/\/[^\s]+$/.test(s.teamAvatarUrl) ? s.teamAvatarUrl : '';
     try {
       timeFormat = new Intl.DateTimeFormat(picked.locale, { hour: '2-digit', minute: '2-digit' });
       minutes = new Intl.NumberFormat(picked.locale, { style: 'unit', unit: 'minute', unitDisplay: 'long' });
+      whenFormat = new Intl.DateTimeFormat(picked.locale, { weekday: 'long', hour: '2-digit', minute: '2-digit' });
     } catch {
       minutes = null;
     }
@@ -200,6 +207,16 @@ import { RTL, pickLanguage, translator } from './i18n.js';
       /* full or refused: this page still works */
     }
   }
+
+  /** What the visitor told about themselves (the pre-chat or the away e-mail form), kept in localStorage. @returns {Record<string, string>|null} */
+  function ident() {
+    const v = loadStore().identity;
+    return v && typeof v === 'object' ? v : null;
+  }
+  /** The visitor's name: the site's (setUser), else the pre-chat form's. */
+  const visitorName = () => String(user.name || (ident() || {}).name || '').trim();
+  /** Open now by the site's business hours (and the next opening), at the browser's clock. */
+  const hoursNow = () => openNow(settings.businessHours, Date.now());
 
   /** An icon from fixed path data (never user content). @param {string[]} paths @param {number} [size] */
   function icon(paths, size = 24) {
@@ -306,7 +323,7 @@ import { RTL, pickLanguage, translator } from './i18n.js';
   color: #1f2328; text-align: start; direction: ltr; letter-spacing: normal; text-transform: none;
   -webkit-font-smoothing: antialiased;
 }
-button, input, textarea { font-family: inherit; font-size: 14px; line-height: 20px; color: inherit; margin: 0; }
+button, input, textarea, select { font-family: inherit; font-size: 14px; line-height: 20px; color: inherit; margin: 0; }
 button { cursor: pointer; }
 .sr-only { position: absolute !important; width: 1px; height: 1px; margin: -1px; padding: 0; overflow: hidden; clip: rect(0 0 0 0); white-space: nowrap; border: 0; }
 
@@ -453,6 +470,16 @@ button { cursor: pointer; }
 .secondary { height: 36px; padding: 0 14px; border-radius: 18px; border: 1px solid #d0d7de; background: #fff; color: #1f2328; }
 .primary:focus-visible, .secondary:focus-visible { outline: 2px solid var(--accent); outline-offset: 2px; }
 .error { color: #d1242f; font-size: 13px; line-height: 18px; margin: 0 0 8px; }
+.gate { flex: none; max-height: 75%; overflow-y: auto; padding: 12px 16px 14px; border-top: 1px solid #e6e8eb; background: #fff; }
+.gate p { margin: 0 0 10px; }
+.field { margin: 0 0 10px; }
+.field label { display: block; font-weight: 600; margin: 0 0 4px; }
+.field input, .field select, .field textarea { display: block; width: 100%; height: 36px; padding: 6px 10px; border-radius: 8px; border: 1px solid #d0d7de; background: #fff; outline: none; }
+.field textarea { height: 72px; resize: none; }
+.field [aria-invalid="true"] { border-color: #d1242f; }
+.field :focus { border-color: var(--accent); box-shadow: 0 0 0 3px rgba(37,99,235,.15); }
+.field .error { margin: 4px 0 0; }
+.opt { font-weight: 400; color: #59636e; }
 .footer-note { flex: none; text-align: center; font-size: 11px; line-height: 14px; color: #59636e; padding: 0 0 6px; background: #fff; }
 
 @media (max-width: 480px) {
@@ -495,6 +522,7 @@ button { cursor: pointer; }
     fileError: h('div', { class: 'file-error', role: 'alert', hidden: true }),
     send: h('button', { type: 'submit', class: 'send' }, icon(ICON_SEND, 20)),
     composer: h('form', { class: 'composer' }),
+    gate: h('div', { class: 'gate', hidden: true }),
     closed: h('div', { class: 'closed', hidden: true }),
     live: h('div', { class: 'sr-only', 'aria-live': 'polite', 'aria-atomic': 'true' }),
     bubble: h('button', { type: 'button', class: 'bubble', 'aria-expanded': 'false', 'aria-controls': 'cw-panel' }),
@@ -511,6 +539,7 @@ button { cursor: pointer; }
     h('div', { class: 'list-wrap' }, ui.list, ui.dropHint),
     ui.typing,
     ui.fileError,
+    ui.gate,
     ui.composer,
     ui.closed,
   );
@@ -563,7 +592,9 @@ button { cursor: pointer; }
 
   /** @param {boolean} [focus] */
   function openPanel(focus = true) {
-    connectSoon();
+    if (ui.bubble.hidden) return; // hidden outside business hours
+    // The pre-chat form first: the guest token is asked for with the name it gives.
+    if (gateKind() !== 'prechat') connectSoon();
     if (isOpen) return;
     isOpen = true;
     tabStore.setItem(OPEN_KEY, '1');
@@ -573,7 +604,7 @@ button { cursor: pointer; }
     render();
     scrollToEnd();
     if (focus) {
-      const target = !ui.composer.hidden && !ui.input.disabled ? ui.input : ui.panel;
+      const target = /** @type {HTMLElement} */ (!ui.gate.hidden && ui.gate.querySelector('input, select, textarea')) || (!ui.composer.hidden && !ui.input.disabled ? ui.input : ui.panel);
       target.focus({ preventScroll: true });
     }
     observeReads();
@@ -658,6 +689,11 @@ button { cursor: pointer; }
     ui.input.value = '';
     autosize();
     updateSendButton();
+    deliver(text, s);
+  }
+
+  /** The visitor's message: into the open conversation, or the first of a new one. @param {string} text @param {any} s */
+  function deliver(text, s) {
     connectSoon();
     if (sessionId && chat && chat.room(sessionId) && s && s.status !== 'closed') {
       try {
@@ -677,6 +713,77 @@ button { cursor: pointer; }
     }
     forceBottom = true;
     render();
+  }
+
+  // ------------------------------------------------------------------ pre-chat and away e-mail forms
+
+  const EMAIL = /^[^\s@]+@[^\s@.]+(\.[^\s@.]+)+$/;
+
+  /** Which form replaces the composer before a conversation: the away e-mail form, the pre-chat form, or none. */
+  function gateKind() {
+    if (startPending || currentSession() || local.getItem(SESSION_KEY)) return '';
+    if (AWAY === 'email' && !hoursNow().open) return 'email';
+    const pc = settings.preChatForm;
+    return pc && pc.enabled && Array.isArray(pc.fields) && pc.fields.length && !visitorName() && !ident() ? 'prechat' : '';
+  }
+
+  /** The form, its fields validated here (errors tied to their field, the first bad one focused). @param {string} kind */
+  function gateForm(kind) {
+    const list = kind === 'email' ? [{ name: 'email', required: true }, { name: 'message', required: true }] : settings.preChatForm.fields;
+    const rows = list
+      .filter((/** @type {any} */ f) => f && ['name', 'email', 'phone', 'choice', 'message'].includes(f.name))
+      .map((/** @type {any} */ f) => {
+        const id = `cw-f-${f.name}`;
+        const a = { id, name: f.name, 'aria-required': String(!!f.required), autocomplete: { name: 'name', email: 'email', phone: 'tel' }[/** @type {'name'} */ (f.name)] || 'off' };
+        const input = /** @type {HTMLInputElement} */ (
+          f.name === 'choice'
+            ? h('select', a, h('option', { value: '' }, t('choose')), (Array.isArray(f.options) ? f.options : []).map((/** @type {any} */ o) => h('option', { value: String(o) }, String(o))))
+            : f.name === 'message'
+              ? h('textarea', { ...a, maxlength: '4000', dir: 'auto' })
+              : h('input', { ...a, type: f.name === 'email' ? 'email' : f.name === 'phone' ? 'tel' : 'text', maxlength: '100', dir: 'auto' })
+        );
+        const err = h('p', { class: 'error', id: `${id}-err`, hidden: true });
+        const label = (typeof f.label === 'string' && f.label.trim()) || t(`f_${f.name}`);
+        return { f, input, err, el: h('div', { class: 'field' }, h('label', { for: id }, label, f.required ? null : h('span', { class: 'opt' }, ` ${t('optional')}`)), input, err) };
+      });
+    const form = h('form', { novalidate: true, 'aria-label': kind === 'email' ? t('emailIntro') : t('prechatIntro') }, h('p', {}, kind === 'email' ? t('emailIntro') : t('prechatIntro')), rows.map((r) => r.el), h('button', { type: 'submit', class: 'primary' }, kind === 'email' ? t('send') : t('startChat')));
+    form.addEventListener('submit', (e) => {
+      e.preventDefault();
+      /** @type {Record<string, string>} */
+      const values = {};
+      /** @type {HTMLElement[]} */
+      const bad = [];
+      for (const r of rows) {
+        const v = r.input.value.trim();
+        const problem = !v ? (r.f.required ? t('required') : '') : r.f.name === 'email' && !EMAIL.test(v) ? t('badEmail') : r.f.name === 'phone' && !(/^\+?[\d ]+$/.test(v) && v.replace(/\D/g, '').length >= 5) ? t('badPhone') : '';
+        r.err.textContent = problem;
+        r.err.hidden = !problem;
+        if (problem) {
+          r.input.setAttribute('aria-invalid', 'true');
+          r.input.setAttribute('aria-describedby', r.err.id);
+          bad.push(r.input);
+        } else {
+          r.input.removeAttribute('aria-invalid');
+          r.input.removeAttribute('aria-describedby');
+        }
+        if (v) values[r.f.name] = r.f.name === 'message' ? v : cut(v, 100);
+      }
+      if (bad.length) return bad[0].focus();
+      const { message, ...who } = values;
+      saveStore({ identity: { ...(ident() || {}), ...who } });
+      if (message) deliver(message, null);
+      else {
+        // The name is the guest token's: a token asked for without it is asked for again.
+        if (chat && !user.token && guestName !== visitorName()) {
+          reset();
+          connectRequested = false;
+        }
+        connectSoon();
+      }
+      render();
+      ui.input.focus({ preventScroll: true });
+    });
+    return form;
   }
 
   // ------------------------------------------------------------------ files
@@ -737,7 +844,8 @@ button { cursor: pointer; }
     if (navigator.language) c.locale = cut(navigator.language, 35);
     /** @type {Record<string, string>} */
     const attrs = {};
-    const all = { ...(user.id ? { userId: String(user.id) } : {}), ...(user.email ? { email: String(user.email) } : {}), ...attributes };
+    const { name: _n, ...given } = ident() || {};
+    const all = { ...given, ...(user.id ? { userId: String(user.id) } : {}), ...(user.email ? { email: String(user.email) } : {}), ...attributes };
     for (const [k, v] of Object.entries(all)) {
       if (Object.keys(attrs).length >= 20) break;
       const key = cut(String(k).replace(/[\u0000-\u001f\u007f]/g, ''), 64);
@@ -902,12 +1010,12 @@ button { cursor: pointer; }
     if (loadError) return 'error';
     const s = currentSession();
     if (s) {
-      if (s.status === 'waiting') return operatorsOnline === 0 ? 'away' : 'waiting';
+      if (s.status === 'waiting') return operatorsOnline === 0 || !hoursNow().open ? 'away' : 'waiting';
       return s.status;
     }
-    if (startPending) return operatorsOnline === 0 ? 'away' : 'waiting';
-    if (!chat || !everReady) return connectRequested ? 'connecting' : 'idle';
-    return 'idle';
+    if (startPending) return operatorsOnline === 0 || !hoursNow().open ? 'away' : 'waiting';
+    if ((!chat || !everReady) && connectRequested) return 'connecting';
+    return hoursNow().open ? 'idle' : 'away';
   }
 
   function render() {
@@ -974,7 +1082,8 @@ button { cursor: pointer; }
       ui.notice.replaceChildren(t('connectingTeam'));
       ui.notice.hidden = false;
     } else if (st === 'away') {
-      ui.notice.replaceChildren(t('away'));
+      const hrs = hoursNow();
+      ui.notice.replaceChildren(!hrs.open && hrs.next ? t('awayNext', { when: whenFormat.format(hrs.next) }) : t('away'));
       ui.notice.hidden = false;
     } else if (st === 'error') {
       ui.notice.replaceChildren(loadError);
@@ -983,7 +1092,14 @@ button { cursor: pointer; }
 
     // Composer or rating.
     const closed = st === 'closed';
-    ui.composer.hidden = closed || st === 'error';
+    const gate = gateKind();
+    const key = gate && `${gate}|${lang}|${JSON.stringify(settings.preChatForm)}`;
+    if (ui.gate.dataset.key !== key) {
+      ui.gate.dataset.key = key;
+      ui.gate.replaceChildren(...(gate ? [gateForm(gate)] : []));
+    }
+    ui.gate.hidden = !gate;
+    ui.composer.hidden = closed || st === 'error' || !!gate;
     ui.closed.hidden = !closed;
     if (closed) renderClosed(s);
     ui.attach.hidden = !canAttach();
@@ -996,6 +1112,10 @@ button { cursor: pointer; }
 
     renderMessages(s);
     renderBadge();
+    // awayBehavior "hide": no bubble outside business hours, unless a conversation is open.
+    const hide = AWAY === 'hide' && !hoursNow().open && !hasSession && !local.getItem(SESSION_KEY);
+    ui.bubble.hidden = hide;
+    if (hide && isOpen) queueMicrotask(() => closePanel(false));
   }
 
   function renderBadge() {
@@ -1244,7 +1364,7 @@ button { cursor: pointer; }
     /** @type {Record<string, string>} */
     const body = {};
     if (guestId) body.guestId = guestId;
-    const name = (user.name || '').trim();
+    const name = visitorName();
     if (name) body.name = cut(name, 100);
     let res = await fetch(`${CHAT_URL}/support/guest`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body), credentials: 'omit', cache: 'no-store' });
     if (res.status === 400 && body.guestId) {
@@ -1288,7 +1408,7 @@ button { cursor: pointer; }
       };
     } else {
       const kept = loadStore().guest;
-      const name = (user.name || '').trim();
+      const name = visitorName();
       if (guestId && kept && typeof kept.token === 'string' && kept.expiresAt - Date.now() > TOKEN_MARGIN_MS && (kept.name || '') === name) {
         guest = { token: kept.token, expiresAt: kept.expiresAt, wsUrl: kept.wsUrl, used: false, worked: false };
         guestName = name;
@@ -1300,7 +1420,7 @@ button { cursor: pointer; }
         // A fresh token when it expires soon, when the last one never got a connection open (e.g.
         // refused), or when the visitor's name changed.
         const g = guest;
-        const stale = !g || g.expiresAt - Date.now() < TOKEN_MARGIN_MS || (g.used && !g.worked) || guestName !== (user.name || '').trim();
+        const stale = !g || g.expiresAt - Date.now() < TOKEN_MARGIN_MS || (g.used && !g.worked) || guestName !== visitorName();
         const t = stale ? await fetchGuest() : g;
         t.used = true;
         return t.token;
@@ -1474,4 +1594,5 @@ button { cursor: pointer; }
   updateSendButton();
   relabel();
   loadSettings();
+  setInterval(schedule, 60_000); // business hours open and close
 })();
