@@ -118,7 +118,7 @@ export async function newUser(browser, origin, { viewport = { width: 1100, heigh
  * and every WebSocket frame sent and received on any of its sockets (to count message.send
  * frames); guard() screenshots it on failure.
  */
-async function recorded(context) {
+export async function recorded(context) {
   const page = await context.newPage();
   const user = { context, page, errors: [], dialogs: [], sent: [], received: [], console: [] };
   live.add(user);
