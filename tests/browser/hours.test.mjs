@@ -7,7 +7,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { assertClean, guard, launchBrowser, mintToken, newPage, recorded, startStack, waitFor } from './helpers.mjs';
-import { W, acceptVisitor, consoleSignIn, evidence, inWidget, startSite, waitWidgetMessage, waitWidgetState, widgetSend } from './desk.mjs';
+import { W, consoleSignIn, evidence, inWidget, startSite, waitConsoleMessage, waitWidgetMessage, waitWidgetState, widgetSend } from './desk.mjs';
 
 let stack;
 let browser;
@@ -43,7 +43,14 @@ async function visit(time, path = '/shop') {
 /** The settings the widget applied (written to localStorage once fetched). */
 const settingsApplied = (page, fragment) => page.waitForFunction((f) => Object.keys(localStorage).some((k) => k.startsWith('chat.widget.settings') && localStorage.getItem(k).includes(f)), fragment);
 const notice = (page) => inWidget(page, (root) => (root.querySelector('.notice').hidden ? null : root.querySelector('.notice').textContent));
-const startFrames = (v) => v.sent.map((f) => JSON.parse(f)).filter((f) => f.type === 'support.start' && f.content);
+const startFrames = (v) => v.sent.map((f) => JSON.parse(f.startsWith('{') ? f : '{}')).filter((f) => f.action === 'support.start' && f.content);
+/** The operator accepts the waiting visitor whose first message was `text` (other tests' visitors wait too). */
+async function accept(op, v, text) {
+  const item = op.page.locator('#queue .queue-item', { has: op.page.locator('.q-first', { hasText: text }) });
+  await item.locator('.accept').click();
+  await waitConsoleMessage(op.page, text, { mine: false });
+  await waitWidgetState(v.page, 'active');
+}
 
 before(async () => {
   [stack, browser] = await Promise.all([startStack(), launchBrowser()]);
@@ -175,8 +182,7 @@ describe('business hours, away behaviour, pre-chat form', { timeout: 180_000 }, 
         // The operator sees it in the visitor's details.
         op = await newPage(browser, `${stack.origin}/console/`);
         await consoleSignIn(op, 'Omar', 'omar');
-        await op.page.waitForSelector('#queue .queue-item .accept');
-        await acceptVisitor(op, v, 'Please write back');
+        await accept(op, v, 'Please write back');
         await op.page.waitForSelector('#ctx-email-row:not([hidden])');
         assert.equal(await op.page.textContent('#ctx-email'), 'vera@example.com');
         assertClean(assert, v, w);
@@ -239,9 +245,9 @@ describe('business hours, away behaviour, pre-chat form', { timeout: 180_000 }, 
 
         op = await newPage(browser, `${stack.origin}/console/`);
         await consoleSignIn(op, 'Olga', 'olga');
-        await op.page.waitForSelector('#queue .queue-item .q-name');
-        assert.equal(await op.page.textContent('#queue .queue-item .q-name'), 'Nina Prechat');
-        await acceptVisitor(op, v, 'Where is my parcel?');
+        const item = op.page.locator('#queue .queue-item', { has: op.page.locator('.q-first', { hasText: 'Where is my parcel?' }) });
+        assert.equal(await item.locator('.q-name').textContent(), 'Nina Prechat', 'the queue names the visitor');
+        await accept(op, v, 'Where is my parcel?');
         await op.page.waitForSelector('#ctx-email-row:not([hidden])');
         assert.equal(await op.page.textContent('#ctx-email'), 'nina@example.com');
 
