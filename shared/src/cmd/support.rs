@@ -108,6 +108,7 @@ pub async fn start(app: &App, caller: &Caller, f: SupportStart) -> Result<()> {
             if !hours_open && settings.away_behavior == Some(crate::support::settings::AwayBehavior::Hide) {
                 return Err(ChatError::Forbidden("the support team is closed now (the site's business hours); try again later".into()));
             }
+            crate::support::settings::check_pre_chat(&settings, &context.attributes)?;
             let id = format!("sp_{}", ids::ulid(now));
             let mut room = RoomRecord::new(id.clone(), RoomType::Support, &caller.user_id, now, 1, 2);
             room.name = Some(caller.name.clone().unwrap_or_else(|| "Visitor".into()));

@@ -240,6 +240,37 @@ pub fn validate(s: &Settings) -> Result<()> {
     Ok(())
 }
 
+/// The pre-chat form's answers as a new session brings them (the page's attributes `email`,
+/// `phone`, `choice`), checked like the widget checks them: an e-mail's shape, a phone's
+/// characters, a choice among the options. Required-ness is the widget's to ask: a visitor the site
+/// signed in may rightly come without the form.
+pub fn check_pre_chat(s: &Settings, attributes: &BTreeMap<String, String>) -> Result<()> {
+    let Some(form) = s.pre_chat_form.as_ref().filter(|f| f.enabled) else { return Ok(()) };
+    let asked = |n: FieldName| form.fields.iter().find(|f| f.name == n);
+    if let (Some(_), Some(e)) = (asked(FieldName::Email), attributes.get("email")) {
+        let ok = e.len() <= 254
+            && !e.chars().any(char::is_whitespace)
+            && e.split_once('@').is_some_and(|(user, domain)| {
+                !user.is_empty() && domain.contains('.') && !domain.starts_with('.') && !domain.ends_with('.')
+            });
+        if !ok {
+            return Err(ChatError::invalid("context.attributes.email", "email is an e-mail address"));
+        }
+    }
+    if let (Some(_), Some(p)) = (asked(FieldName::Phone), attributes.get("phone")) {
+        let digits = p.chars().filter(char::is_ascii_digit).count();
+        if !(5..=32).contains(&digits) || !p.chars().all(|c| c.is_ascii_digit() || " +-().".contains(c)) {
+            return Err(ChatError::invalid("context.attributes.phone", "phone is 5 to 32 digits, with + - ( ) . or spaces"));
+        }
+    }
+    if let (Some(f), Some(c)) = (asked(FieldName::Choice), attributes.get("choice")) {
+        if !f.options.iter().any(|o| o == c) {
+            return Err(ChatError::invalid("context.attributes.choice", "choice is one of the form's options"));
+        }
+    }
+    Ok(())
+}
+
 /// Whether the team is open at `now_ms` by these settings (no hours: always).
 pub fn is_open(s: &Settings, now_ms: u64) -> bool {
     let Some(h) = &s.business_hours else { return true };
@@ -325,6 +356,29 @@ mod tests {
         // Summer time: UTC+2.
         assert!(is_open(&s, at("2026-06-01T07:00:00Z")), "Monday 1 June, 09:00 in Berlin");
         assert!(is_open(&Settings::default(), 0), "no hours: always open");
+    }
+
+    #[test]
+    fn the_pre_chat_answers_are_checked_like_the_widget_checks_them() {
+        let s: Settings = serde_json::from_value(serde_json::json!({"preChatForm": {"enabled": true, "fields": [
+            {"name": "email", "required": true}, {"name": "phone"}, {"name": "choice", "options": ["Orders", "Returns"]}
+        ]}}))
+        .unwrap();
+        let a = |pairs: &[(&str, &str)]| pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect::<BTreeMap<_, _>>();
+        check_pre_chat(&s, &a(&[("email", "vera@example.com"), ("phone", "+49 (30) 123-456"), ("choice", "Returns")])).unwrap();
+        check_pre_chat(&s, &a(&[])).unwrap();
+        for (bad, field) in [
+            (("email", "vera@example"), "email"),
+            (("email", "v era@x.com"), "email"),
+            (("phone", "12"), "phone"),
+            (("phone", "12345abc"), "phone"),
+            (("choice", "Other"), "choice"),
+        ] {
+            let e = check_pre_chat(&s, &a(&[bad])).unwrap_err();
+            assert_eq!(e.field(), Some(format!("context.attributes.{field}")), "{bad:?}");
+        }
+        // A form that does not ask for it checks nothing; a disabled form neither.
+        check_pre_chat(&Settings::default(), &a(&[("email", "not an address")])).unwrap();
     }
 
     #[test]
