@@ -415,4 +415,13 @@ async fn site_settings_are_validated_versioned_cached_and_their_hours_hold_on_th
     assert_eq!(r.status, 200, "{}", r.body);
     let (session, _) = start(&mut v, "hello again").await;
     assert_eq!(session["status"], "waiting");
+    // The pre-chat form's answers are checked on the server as in the widget.
+    let form = json!({"preChatForm": {"enabled": true, "fields": [{"name": "email", "required": true}]}});
+    let r = rest("PUT", &url, Some(&site), Some(&form)).await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    let (mut w, _, _) = guest(&s, "Walt").await;
+    let r = w.request(json!({"action": "support.start", "content": "hi", "clientId": uid("c"), "context": {"attributes": {"email": "walt at example"}}})).await;
+    assert_eq!((r["code"].as_str(), r["field"].as_str()), (Some("invalid_frame"), Some("context.attributes.email")), "{r}");
+    let r = w.request(json!({"action": "support.start", "content": "hi", "clientId": uid("c"), "context": {"attributes": {"email": "walt@example.com"}}})).await;
+    assert_eq!(r["type"], "session.started", "{r}");
 }
