@@ -1,7 +1,10 @@
 #!/usr/bin/env bash
 # `make deploy`: lint, build every function for Lambda (arm64, cargo-lambda + zig, through SAM),
 # make sure the JWT secret exists in SSM, then `sam deploy` (guided on the first run, which writes
-# samconfig.toml). `make destroy` (this script with --destroy) deletes the stack.
+# samconfig.toml), then upload web/ (the widget bundles, the SDK, the console) to the stack's
+# CloudFront-fronted bucket and print the one-line snippet for a site's pages
+# (scripts/web-upload.py). `make destroy` (this script with --destroy) empties that bucket and
+# deletes the stack.
 #
 # Needs AWS credentials (environment, ~/.aws, SSO...). Everything else is installed into
 # .local/tools/deploy by scripts/install-tools.sh.
@@ -27,6 +30,7 @@ REGION_ARGS=()
 if [ -n "${AWS_REGION:-}" ]; then REGION_ARGS=(--region "$AWS_REGION"); fi
 
 if [ "${1:-}" = "--destroy" ]; then
+  "$ROOT/.local/tools/deploy/bin/python" scripts/web-upload.py "$STACK" "${AWS_REGION:-}" --empty || true
   sam delete --stack-name "$STACK" "${REGION_ARGS[@]}"
   say "the SSM parameter $PARAM is kept; delete it with: aws ssm delete-parameter --name $PARAM"
   exit 0
@@ -69,4 +73,7 @@ else
     --parameter-overrides "JwtSecretParameterName=$PARAM" "${REGION_ARGS[@]}"
 fi
 sam list stack-outputs --stack-name "$STACK" "${REGION_ARGS[@]}" --output table
+say "web client (widget, SDK, console) to the WebBucket behind CloudFront"
+scripts/build-web.sh
+"$ROOT/.local/tools/deploy/bin/python" scripts/web-upload.py "$STACK" "${AWS_REGION:-}"
 say "connect clients to the WebSocketUrl above and call the REST API at HttpApiUrl; tokens are HS256 JWTs signed with the secret in $PARAM"

@@ -192,6 +192,11 @@ async fn run(args: Args) -> Result<(), String> {
     println!("  demo app     {}/", running.http_url());
     println!("  console      {}/console/  (support desk: operators)", running.http_url());
     println!("  widget       {}/widget/demo.html  (a site with the one-line embed)", running.http_url());
+    if running.spec.http_api.is_some() {
+        println!();
+        println!("The one line for a site's pages (before </body>):");
+        println!("  <script src=\"{}/widget.js\" data-chat-url=\"{}\" async></script>", running.http_url(), running.api_url());
+    }
     println!("  @connections {}/@connections/{{id}}", running.connections_endpoint());
     println!("  REST API     {}/chats  (docs: {}/openapi.yaml)", running.api_url(), running.api_url());
     println!("  health       {}/health", running.http_url());

@@ -96,6 +96,14 @@ async fn make_dev_prints_a_ws_url_that_answers_and_ctrl_c_stops_everything() {
     let chats = chat_tests::rest("GET", &format!("{api_url}/chats"), Some(&token), None).await;
     assert_eq!((chats.status, chats.json()["rooms"].as_array().map(Vec::len)), (200, Some(0)), "{}", chats.body);
 
+    // The one-line snippet for a site's pages, with this stack's URLs, and widget.js it names.
+    let http = ws_url.replace("ws://", "http://").trim_end_matches("/local").to_string();
+    let snippet = format!("  <script src=\"{http}/widget.js\" data-chat-url=\"{api_url}\" async></script>");
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while rx.recv_timeout(deadline.saturating_duration_since(Instant::now())).expect("the snippet line") != snippet {}
+    let (status, body) = chat_tests::http_get(&format!("{http}/widget.js")).await;
+    assert!(status == 200 && body.len() > 1000, "widget.js: {status}");
+
     // What it started: the emulators and the function instances.
     let started_procs = descendants(pid);
     let names: Vec<String> = started_procs

@@ -47,7 +47,7 @@ async fn sns_consumers_run_once_their_subscriptions_are_confirmed() {
 }
 
 /// Every resource of the template but what LocalStack's free edition cannot create (functions,
-/// API Gateway v2 and what refers to them) is deployed through its CloudFormation, SAM transform
+/// API Gateway v2, CloudFront and what refers to them) is deployed through its CloudFormation, SAM transform
 /// included, and the tables, topics and bucket exist as declared.
 #[tokio::test]
 async fn the_templates_resources_deploy_through_cloudformation() {
@@ -63,6 +63,7 @@ async fn the_templates_resources_deploy_through_cloudformation() {
             || ty.starts_with("AWS::ApiGatewayV2::")
             || ty == "AWS::Lambda::Permission"
             || ty == "AWS::ApiGateway::Account"
+            || ty.starts_with("AWS::CloudFront::")
     };
     let mut removed: BTreeSet<String> =
         resources.iter().filter(|(_, r)| unsupported(r["Type"].as_str().unwrap_or(""))).map(|(k, _)| k.clone()).collect();
