@@ -1118,12 +1118,26 @@ button { cursor: pointer; }
     if (hide && isOpen) queueMicrotask(() => closePanel(false));
   }
 
+  /** The count the badge shows; whether a new message was just announced (then not the count too). */
+  let badgeCount = 0;
+  let liveSaid = false;
+
+  /**
+   * The launcher's badge: the operator messages the visitor has not read (the room's unread count,
+   * which sync restores after a reload), only while the panel is closed; said in the launcher's
+   * label, and once per change in the live region (a live message announces itself instead).
+   */
   function renderBadge() {
     const r = chat && sessionId ? chat.room(sessionId) : undefined;
     const n = !isOpen && r ? r.unread || 0 : 0;
     ui.badge.hidden = n === 0;
     ui.badge.textContent = n > 9 ? '9+' : String(n);
     ui.bubble.setAttribute('aria-label', isOpen ? t('close') : n ? t('openUnread', { title: TITLE, n }) : t('open', { title: TITLE }));
+    if (n !== badgeCount) {
+      if (n > 0 && !liveSaid) announce(`${TITLE}: ${t('unread', { n })}`);
+      badgeCount = n;
+      liveSaid = false;
+    }
   }
 
   /** @type {Map<string, HTMLElement>} */
@@ -1471,6 +1485,7 @@ button { cursor: pointer; }
       if (m.roomId === sessionId) {
         if (info && info.reason === 'new' && !m.mine) {
           announce(`${m.senderName || TITLE}: ${m.content || (m.attachments && m.attachments[0] ? t('sentFile', { name: m.attachments[0].name }) : '')}`);
+          if (!isOpen) liveSaid = true;
         }
         if (m.mine && m.seq === 0) forceBottom = true;
         if (startPending && m.clientId === startPending.clientId) startPending = null;
