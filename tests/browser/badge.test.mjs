@@ -1,9 +1,11 @@
 // The unread badge of a closed widget (issue 20): a visitor with an open conversation and the
 // widget closed sees how many operator messages they have not read, on the launcher and in its
 // label; a reload keeps the count (the room's unread state after sync, not only live frames);
-// opening the panel reads them and the badge goes.
+// opening the panel reads them and the badge goes. And the widget's size budgets: what a page
+// loads from the chat's origin before the bubble shows, and with the panel open and connected.
 
 import assert from 'node:assert/strict';
+import { gzipSync } from 'node:zlib';
 import { after, before, describe, test } from 'node:test';
 import { assertClean, guard, launchBrowser, newPage, startStack } from './helpers.mjs';
 import { W, consoleSignIn, evidence, inWidget, startSite, waitConsoleMessage, waitWidgetMessage, waitWidgetState, widgetSend } from './desk.mjs';
@@ -93,6 +95,40 @@ describe('unread badge', { timeout: 120_000 }, () => {
         assertClean(assert, v, op);
       });
       await Promise.all([v?.context.close(), op?.context.close()]);
+    }, () => stack),
+  );
+
+  test(
+    'size budgets: ≤ 15,000 bytes gzip from the chat origin before the bubble shows, ≤ 45,000 with the panel open and connected',
+    guard(async () => {
+      let v;
+      await evidence('budget', () => ({ v }))(async () => {
+        v = await newPage(browser, 'about:blank');
+        /** @type {{url: string, body: Promise<number>}[]} every response of the chat's origin: its bytes, gzipped */
+        const loaded = [];
+        v.page.on('response', (r) => {
+          if (!r.url().startsWith(stack.origin)) return;
+          loaded.push({ url: new URL(r.url()).pathname, body: r.body().then((b) => gzipSync(b).length, () => 0) });
+        });
+        const total = async (list) => (await Promise.all(list.map((e) => e.body))).reduce((a, b) => a + b, 0);
+        await v.page.goto(`${site.origin}/shop`);
+        await v.page.waitForSelector(`${W} .bubble`, { state: 'visible' });
+        const before = loaded.slice();
+        const beforeBytes = await total(before);
+        console.log(`before the bubble: ${beforeBytes} bytes gzip (${before.map((e) => e.url).join(', ')})`);
+        assert.ok(beforeBytes <= 15_000, `${beforeBytes} bytes before the bubble`);
+        assert.ok(!before.some((e) => e.url.includes('widget-panel')), 'no panel before the bubble');
+
+        await v.page.click(`${W} .bubble`);
+        await waitWidgetState(v.page, 'idle');
+        await v.page.evaluate(() => new Promise((r) => requestIdleCallback(r, { timeout: 2000 })));
+        const openBytes = await total(loaded);
+        console.log(`panel open and connected: ${openBytes} bytes gzip (${loaded.map((e) => e.url).join(', ')})`);
+        assert.ok(loaded.some((e) => e.url === '/dist/widget-panel.js'), 'the panel came on demand');
+        assert.ok(openBytes <= 45_000, `${openBytes} bytes with the panel open`);
+        assertClean(assert, v);
+      });
+      await v?.context.close();
     }, () => stack),
   );
 });
