@@ -53,6 +53,7 @@
  * visitor opens the widget or a conversation is open. scripts/build-web.sh (`make web`) bundles it
  * into one small classic script, web/dist/widget.js, which is what `/widget.js` serves.
  */
+import { subject } from '../sdk/jwt.js';
 import { openNow } from './hours.js';
 import { LAUNCHER_TEXTS } from './launcher-texts.js';
 
@@ -259,7 +260,11 @@ button { font-family: inherit; cursor: pointer; margin: 0; }
     },
     getState() {
       const store = safe(() => JSON.parse(getLocal(`chat.widget.v1|${CHAT_URL}`) || '{}')) || {};
-      return { state: openNow(settings.businessHours, Date.now()).open ? 'idle' : 'away', sessionId: null, userId: typeof store.guestId === 'string' ? store.guestId : null, open: false };
+      // The site's user (setUser with a token, as the panel reads it), else the stored guest id.
+      const set = queue.filter((e) => Array.isArray(e) && e[0] === 'setUser').pop();
+      const token = set && Array.isArray(set[1]) && set[1][0] && set[1][0].token;
+      const userId = (typeof token === 'string' && subject(token)) || (typeof store.guestId === 'string' ? store.guestId : null);
+      return { state: openNow(settings.businessHours, Date.now()).open ? 'idle' : 'away', sessionId: null, userId, open: false };
     },
   };
   // Once the panel is there, a page that kept this object reaches the panel's API through it.
