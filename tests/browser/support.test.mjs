@@ -96,7 +96,7 @@ describe('support desk', { timeout: 180_000 }, () => {
         const closedLook = await inWidget(vp, (root) => {
           const b = root.querySelector('.bubble');
           const r = b.getBoundingClientRect();
-          return { w: b.offsetWidth, h: b.offsetHeight, right: innerWidth - r.right, bottom: innerHeight - r.bottom, panelHidden: root.querySelector('.panel').hidden };
+          return { w: b.offsetWidth, h: b.offsetHeight, right: innerWidth - r.right, bottom: innerHeight - r.bottom, panelHidden: root.querySelector('.panel')?.hidden ?? true }; // (no panel until it opens)
         });
         assert.deepEqual(closedLook, { w: 60, h: 60, right: 20, bottom: 20, panelHidden: true }, 'a 60 px bubble, 20 px from the bottom-right corner');
         const hostFont = await vp.evaluate(() => getComputedStyle(document.body).fontSize);
