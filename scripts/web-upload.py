@@ -37,10 +37,11 @@ for p in sorted(root.rglob("*")):
     rel = p.relative_to(root).as_posix()
     if p.is_dir() or rel.endswith(".md") or "/node_modules/" in f"/{rel}":
         continue
-    # The bundles are served from the root, next to each other (widget.js imports its chunks by
-    # relative URL), as the local gateway serves them.
-    key = rel[len("dist/"):] if rel.startswith("dist/") else rel
-    files.append((p, key))
+    files.append((p, rel))
+    # The snippet's widget.js is at the root, as the local gateway serves it; it imports its panel
+    # from dist/ (dist/widget-panel.js), which stays where it is.
+    if rel in ("dist/widget.js", "dist/widget.js.map"):
+        files.append((p, rel[len("dist/"):]))
 for p, key in files:
     ctype = mimetypes.guess_type(key)[0] or "application/octet-stream"
     if key.endswith((".js", ".mjs")):
