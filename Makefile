@@ -55,7 +55,8 @@ lint:
 	$(CARGO) fmt --all -- --check
 	$(CARGO) clippy --workspace --all-targets -- -D warnings
 
-test-rust:
+# web: chat-dev serves the widget's bundles (web/dist), which the dev test fetches.
+test-rust: web
 	$(CARGO) test --workspace
 
 test-browser: web
