@@ -10,7 +10,7 @@
 //! the stored order, every user ends offline (the heartbeat sweeper cleans up the connections whose
 //! `$disconnect` was lost), and no function process is left.
 //!
-//! `make test` runs 2,000 messages; `make chaos` runs `CHAOS_MESSAGES=20000`. Settings:
+//! `make test` runs 600 messages; `make chaos` runs `CHAOS_MESSAGES=20000`. Settings:
 //! `CHAOS_MESSAGES`, `CHAOS_USERS` (default 12), `CHAOS_SEED` (42), `CHAOS_FAULTS` (the
 //! `--faults` syntax; default [`DEFAULT_FAULTS`]), `CHAOS_DROP` (chance a device drops its socket
 //! after an ack; 0.02).
@@ -64,7 +64,7 @@ fn settings() -> Settings {
         faults.seed = seed;
     }
     let drop = env("CHAOS_DROP").map(|v| v.parse().expect("CHAOS_DROP takes a probability")).unwrap_or(0.02);
-    Settings { messages: num("CHAOS_MESSAGES", 2000), users: num("CHAOS_USERS", 12).max(4), seed, faults, drop }
+    Settings { messages: num("CHAOS_MESSAGES", 600), users: num("CHAOS_USERS", 12).max(4), seed, faults, drop }
 }
 
 fn splitmix(state: &mut u64) -> u64 {
