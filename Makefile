@@ -65,7 +65,7 @@ test-browser: web
 ## The integration suites against LocalStack in host mode (no Docker): the same tests, the same
 ## function binaries, every AWS call to LocalStack (AWS_ENDPOINT_URL); the local gateway still plays
 ## API Gateway and Lambda (LocalStack's free edition has no API Gateway v2, its Lambda needs Docker).
-LOCALSTACK_SUITES ?= chat rest support attachments push fanout store localstack
+LOCALSTACK_SUITES ?= chat rest support attachments push store localstack
 test-localstack: build
 	./scripts/localstack.sh install
 	@url=$$(./scripts/localstack.sh start | sed -n 's/^AWS_ENDPOINT_URL=//p') && test -n "$$url" || exit 1; \
