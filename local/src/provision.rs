@@ -17,6 +17,7 @@ pub struct Clients {
     pub sns: aws_sdk_sns::Client,
     pub sqs: aws_sdk_sqs::Client,
     pub ssm: aws_sdk_ssm::Client,
+    pub ses: aws_sdk_sesv2::Client,
 }
 
 impl Clients {
@@ -46,7 +47,12 @@ impl Clients {
         if let Some(ep) = target.endpoint("SSM") {
             ssm = ssm.endpoint_url(ep);
         }
+        let mut ses = aws_sdk_sesv2::config::Builder::from(&conf);
+        if let Some(ep) = target.endpoint("SESV2") {
+            ses = ses.endpoint_url(ep);
+        }
         Clients {
+            ses: aws_sdk_sesv2::Client::from_conf(ses.build()),
             dynamodb: aws_sdk_dynamodb::Client::from_conf(ddb.build()),
             streams: aws_sdk_dynamodbstreams::Client::from_conf(streams.build()),
             s3: aws_sdk_s3::Client::from_conf(s3.build()),
@@ -197,7 +203,31 @@ pub async fn provision_with(
             .await
             .map_err(|e| format!("PutParameter {p}: {}", aws_sdk_ssm::error::DisplayErrorContext(&e)))?;
     }
+    provision_email(spec, clients).await;
     Ok(())
+}
+
+/// SES as the functions use it: the sender identities (`EMAIL_SENDER`, verified at once by the
+/// local services) and the configuration sets (`EMAIL_CONFIGURATION_SET`). Best effort: an
+/// emulator without SES only loses the e-mail follow-up, which then fails visibly in its log.
+async fn provision_email(spec: &StackSpec, clients: &Clients) {
+    let values = |var: &str| -> std::collections::BTreeSet<String> {
+        spec.functions.values().filter_map(|f| f.environment.get(var)).filter(|v| !v.trim().is_empty()).cloned().collect()
+    };
+    for sender in values("EMAIL_SENDER") {
+        if let Err(e) = clients.ses.create_email_identity().email_identity(&sender).send().await {
+            if !e.as_service_error().is_some_and(|s| s.is_already_exists_exception()) {
+                eprintln!("chat-dev: SES CreateEmailIdentity {sender}: {}", aws_sdk_sesv2::error::DisplayErrorContext(&e));
+            }
+        }
+    }
+    for set in values("EMAIL_CONFIGURATION_SET") {
+        if let Err(e) = clients.ses.create_configuration_set().configuration_set_name(&set).send().await {
+            if !e.as_service_error().is_some_and(|s| s.is_already_exists_exception()) {
+                eprintln!("chat-dev: SES CreateConfigurationSet {set}: {}", aws_sdk_sesv2::error::DisplayErrorContext(&e));
+            }
+        }
+    }
 }
 
 /// The account the services belong to, from the ARN of a topic they make (`CreateTopic` is

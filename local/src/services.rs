@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 use tokio::io::{AsyncBufReadExt, BufReader};
 
 /// The services a stack's functions and provisioning use.
-pub const SERVICES: [&str; 6] = ["DYNAMODB", "DYNAMODB_STREAMS", "S3", "SNS", "SQS", "SSM"];
+pub const SERVICES: [&str; 7] = ["DYNAMODB", "DYNAMODB_STREAMS", "S3", "SNS", "SQS", "SSM", "SESV2"];
 
 /// Where AWS calls go: per-service endpoints (None = the SDK default, i.e. AWS itself).
 #[derive(Debug, Clone, Default)]
@@ -184,7 +184,7 @@ impl EmbeddedServices {
         let mut endpoints = BTreeMap::new();
         endpoints.insert("DYNAMODB".to_string(), self.dynamodb.endpoint.clone());
         endpoints.insert("DYNAMODB_STREAMS".to_string(), self.dynamodb.endpoint.clone());
-        for svc in ["S3", "SNS", "SQS", "SSM"] {
+        for svc in ["S3", "SNS", "SQS", "SSM", "SESV2"] {
             endpoints.insert(svc.to_string(), self.moto.endpoint.clone());
         }
         AwsTarget { region: region.into(), endpoints, dummy_credentials: true }

@@ -37,6 +37,10 @@ pub struct StackOptions {
     pub log: LogSink,
 }
 
+/// The template parameter naming the SES identity e-mails come from, and its local value.
+const EMAIL_SENDER_PARAM: &str = "EmailSender";
+pub const LOCAL_EMAIL_SENDER: &str = "support@chat-dev.example.com";
+
 /// The environment variable naming the VAPID key pair's SSM parameter.
 pub const VAPID_VAR: &str = "VAPID_PARAM";
 /// The VAPID contact of local stacks.
@@ -115,7 +119,15 @@ pub async fn start(opts: StackOptions) -> Result<RunningStack, String> {
             ctx.account_id = account;
         }
     }
-    let template = Template::load(&opts.template, &ctx).map_err(|e| e.to_string())?;
+    let mut template = Template::load(&opts.template, &ctx).map_err(|e| e.to_string())?;
+    // Locally the site sends e-mail (to the local services' SES, where tests read it back),
+    // from a sender of its own unless one is given.
+    if template.parameters.get(EMAIL_SENDER_PARAM).is_some_and(String::is_empty)
+        && !ctx.parameter_overrides.contains_key(EMAIL_SENDER_PARAM)
+    {
+        ctx.parameter_overrides.insert(EMAIL_SENDER_PARAM.into(), LOCAL_EMAIL_SENDER.into());
+        template = Template::load(&opts.template, &ctx).map_err(|e| e.to_string())?;
+    }
     let spec = StackSpec::from_template(&template, &ctx).map_err(|e| e.to_string())?;
     if opts.provision {
         let mut by_var = opts.ssm_values.clone();

@@ -40,6 +40,8 @@ pub struct ChatConfig {
     pub upload_types: Vec<String>,
     /// Web Push: at most one push per offline member per room in this many seconds.
     pub push_interval_secs: u64,
+    /// At most one reply e-mail per support session in this many seconds (`EMAIL_INTERVAL_SECONDS`).
+    pub email_interval_secs: u64,
     /// Flood limits per connection per [`crate::limits::FRAME_WINDOW_SECS`]: frames past the
     /// first are answered `rate_limited`, past the second the connection is closed.
     pub frames_per_window: u64,
@@ -73,6 +75,7 @@ impl Default for ChatConfig {
             max_upload_bytes: 25 * 1024 * 1024,
             upload_types: parse_types(DEFAULT_UPLOAD_TYPES),
             push_interval_secs: 60,
+            email_interval_secs: 900,
             frames_per_window: crate::limits::FRAMES_PER_WINDOW,
             frames_before_close: crate::limits::FRAMES_BEFORE_CLOSE,
             pings_per_interval: crate::limits::PINGS_PER_INTERVAL,
@@ -95,6 +98,9 @@ pub struct App {
     pub files: Option<Arc<dyn crate::files::Files>>,
     /// Where pushes to offline members are published (SNS); `None`: no push is decided.
     pub push: Option<Arc<dyn crate::push::PushPublisher>>,
+    /// Where e-mail follow-ups of support sessions are handed over (SNS); `None`: the site sends
+    /// no e-mail (no `EMAIL_SENDER`).
+    pub mail: Option<Arc<dyn crate::mail::MailQueue>>,
     /// What features add to connections and tasks ([`Feature`]): delivery calls them without
     /// knowing them.
     pub features: Vec<Arc<dyn Feature>>,
@@ -166,7 +172,7 @@ pub struct FanoutReport {
 
 impl App {
     pub fn new(store: Arc<dyn Store>, notifier: Arc<dyn Notifier>, clock: Arc<dyn Clock>, cfg: ChatConfig) -> App {
-        App { store, notifier, clock, cfg, tasks: None, alerts: None, files: None, push: None, features: Vec::new() }
+        App { store, notifier, clock, cfg, tasks: None, alerts: None, files: None, push: None, mail: None, features: Vec::new() }
     }
 
     pub fn with_tasks(self, tasks: Arc<dyn TaskQueue>) -> App {
@@ -183,6 +189,10 @@ impl App {
 
     pub fn with_push(self, push: Arc<dyn crate::push::PushPublisher>) -> App {
         App { push: Some(push), ..self }
+    }
+
+    pub fn with_mail(self, mail: Arc<dyn crate::mail::MailQueue>) -> App {
+        App { mail: Some(mail), ..self }
     }
 
     pub fn with_features(mut self, features: Vec<Arc<dyn Feature>>) -> App {

@@ -68,6 +68,12 @@ pub struct Config {
     pub vapid_param: Option<String>,
     /// Which push endpoints subscriptions may name and pushes go to (`PUSH_SERVICE_HOSTS`).
     pub push_endpoints: crate::push::endpoint::EndpointPolicy,
+    /// `MAIL_TOPIC_ARN`: where e-mail follow-ups of support sessions are handed to the mail
+    /// function; used only with an `EMAIL_SENDER` (the SES identity e-mails come from).
+    pub mail_topic_arn: Option<String>,
+    pub email_sender: Option<String>,
+    /// `EMAIL_CONFIGURATION_SET`: the SES configuration set e-mails are sent through.
+    pub email_configuration_set: Option<String>,
 }
 
 fn var(name: &str) -> Option<String> {
@@ -110,6 +116,10 @@ impl Config {
             Some(v) => v.parse().map_err(|_| format!("PUSH_INTERVAL_SECONDS={v} is not a number"))?,
             None => ChatConfig::default().push_interval_secs,
         };
+        let email_interval_secs = match var("EMAIL_INTERVAL_SECONDS") {
+            Some(v) => v.parse().map_err(|_| format!("EMAIL_INTERVAL_SECONDS={v} is not a number"))?,
+            None => ChatConfig::default().email_interval_secs,
+        };
         let auto_assign = var("SUPPORT_AUTO_ASSIGN").is_some_and(|v| v.eq_ignore_ascii_case("true"));
         Ok(Config {
             tables,
@@ -123,6 +133,7 @@ impl Config {
                 max_upload_bytes,
                 upload_types,
                 push_interval_secs,
+                email_interval_secs,
                 frames_per_window,
                 frames_before_close: frames_per_window.saturating_mul(2),
                 ..ChatConfig::default()
@@ -139,6 +150,9 @@ impl Config {
             push_topic_arn: var("PUSH_TOPIC_ARN"),
             vapid_param: var("VAPID_PARAM"),
             push_endpoints: crate::push::endpoint::EndpointPolicy::from_env(),
+            mail_topic_arn: var("MAIL_TOPIC_ARN"),
+            email_sender: var("EMAIL_SENDER").filter(|s| !s.trim().is_empty()),
+            email_configuration_set: var("EMAIL_CONFIGURATION_SET"),
         })
     }
 }

@@ -75,6 +75,9 @@ pub fn aws_app(cfg: &Config, sdk: &aws_config::SdkConfig) -> App {
     if let Some(arn) = &cfg.push_topic_arn {
         app = app.with_push(Arc::new(crate::push::sns::SnsPush::new(sdk, arn)));
     }
+    if let (Some(arn), Some(_)) = (&cfg.mail_topic_arn, &cfg.email_sender) {
+        app = app.with_mail(Arc::new(crate::mail::sns::SnsMail::new(sdk, arn)));
+    }
     app
 }
 
@@ -145,6 +148,22 @@ pub async fn notify(
             ],
             &[],
         );
+    }
+    Ok(())
+}
+
+/// The mail function: each record of the `MailTopic` event is a [`crate::mail::MailEvent`],
+/// decided and sent by [`crate::mail::handle`]. A failed send fails the invocation (Lambda
+/// retries, then the dead-letter queue); the session's mail document keeps a retry from sending
+/// twice.
+pub async fn mail(app: &App, mailer: &dyn crate::mail::Mailer, event: aws_lambda_events::event::sns::SnsEvent) -> Result<(), Error> {
+    for record in event.records {
+        let e: crate::mail::MailEvent = serde_json::from_str(&record.sns.message).map_err(|e| format!("a mail event is not valid: {e}"))?;
+        let outcome = crate::mail::handle(app, mailer, &e).await?;
+        tracing::info!(event = ?e, outcome = ?outcome, "mail");
+        if let crate::mail::Outcome::Sent { .. } = outcome {
+            crate::metrics::emit(app.now(), &[("EmailsSent", crate::metrics::Unit::Count, 1.0)], &[]);
+        }
     }
     Ok(())
 }

@@ -28,6 +28,7 @@ pub mod handlers;
 pub mod heartbeat;
 pub mod ids;
 pub mod limits;
+pub mod mail;
 pub mod metrics;
 pub mod model;
 pub mod notify;

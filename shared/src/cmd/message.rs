@@ -68,7 +68,7 @@ pub async fn send(app: &App, caller: &Caller, f: MessageSend) -> Result<()> {
     )
     .await;
     if !duplicate {
-        broadcast(app, message, Some(&caller.connection_id), p.member_count).await;
+        broadcast(app, &caller.actor, message, Some(&caller.connection_id), p.member_count).await;
     }
     Ok(())
 }
@@ -256,8 +256,9 @@ fn check_meta(v: &serde_json::Value, depth: usize) -> Result<()> {
 
 /// Sends a new message to every live connection in the room but `except` (the sending socket),
 /// then pushes it to the members who are offline (`crate::push`: after the fan-out, never before
-/// the ack). `member_count`: the room's, as the send read it.
-pub async fn broadcast(app: &App, message: Message, except: Option<&str>, member_count: Option<u32>) {
+/// the ack); an operator's reply in a support session may be e-mailed to a visitor who is away
+/// (`crate::mail`). `member_count`: the room's, as the send read it.
+pub async fn broadcast(app: &App, sender: &Actor, message: Message, except: Option<&str>, member_count: Option<u32>) {
     let room_id = message.room_id.clone();
     let started = std::time::Instant::now();
     let (report, connected) = app.fanout_room_seen(&room_id, &ServerFrame::MessageNew { message: message.clone() }, except, None).await;
@@ -273,6 +274,9 @@ pub async fn broadcast(app: &App, message: Message, except: Option<&str>, member
         &[("RoomId", room_id.as_str().into())],
     );
     crate::push::offline_push(app, &message, connected.as_ref(), member_count).await;
+    if sender.role.is_operator() && room_id.starts_with("sp_") {
+        crate::mail::reply_sent(app, &message, connected.as_ref(), member_count).await;
+    }
 }
 
 /// `message.edit`.

@@ -127,6 +127,7 @@ pub async fn close(app: &App, caller: &Caller, f: SessionClose) -> Result<()> {
     let frame = |reference| ServerFrame::SessionClosed { reference, session: session.clone(), rating_requested: session.rating.is_none() };
     app.fanout_room(&session.session_id, &frame(None), Some(&caller.connection_id), None).await;
     app.reply(caller, &frame(f.reference)).await;
+    crate::mail::session_closed(app, &session).await;
     if was_waiting {
         leave_waiting(app, &session.visitor.user_id).await;
         queue_changed(app, std::slice::from_ref(&session.session_id), None).await;

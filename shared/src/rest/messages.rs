@@ -79,7 +79,7 @@ pub async fn post(api: &Api, actor: &Actor, req: &Request) -> Result<HttpRespons
     let p = send::persist(&api.app, actor, out).await?;
     match p.appended {
         Appended::Created(message) => {
-            send::broadcast(&api.app, message.clone(), None, p.member_count).await;
+            send::broadcast(&api.app, actor, message.clone(), None, p.member_count).await;
             Ok(json_response(StatusCode::CREATED, &MessageBody { message }))
         }
         Appended::Duplicate(message) => ok(&MessageBody { message }),

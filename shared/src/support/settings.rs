@@ -118,6 +118,11 @@ pub struct Settings {
     pub business_hours: Option<BusinessHours>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub away_behavior: Option<AwayBehavior>,
+    /// The site's page with the widget (https): e-mails to visitors link back to it, and the link
+    /// reopens the conversation there. Only the site sets it, so no visitor can make the site's
+    /// e-mails point elsewhere.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub site_url: Option<String>,
 }
 
 /// The stored settings, as `GET` answers them.
@@ -166,6 +171,12 @@ pub fn validate(s: &Settings) -> Result<()> {
     if let Some(u) = &s.team_avatar_url {
         if !u.starts_with("https://") {
             return Err(ChatError::invalid("teamAvatarUrl", "teamAvatarUrl is an https URL"));
+        }
+    }
+    text("siteUrl", &s.site_url, 2048)?;
+    if let Some(u) = &s.site_url {
+        if !u.starts_with("https://") || u.contains('#') || u.chars().any(char::is_whitespace) {
+            return Err(ChatError::invalid("siteUrl", "siteUrl is an https URL without a fragment"));
         }
     }
     if let Some(l) = &s.default_language {
