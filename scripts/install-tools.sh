@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Installs the tools the local stack and the tests need into .local/tools (git-ignored).
-# Idempotent: each tool is skipped when its pinned version is already there; downloads are cached.
+# Installs the tools the local stack and the tests need into .local/tools (git-ignored; a link to
+# the machine's shared tools, see scripts/tools-home.sh). Idempotent: each tool is skipped when
+# its pinned version is already there; downloads are cached.
 #
 #   scripts/install-tools.sh            # what `make dev` needs: DynamoDB Local, moto, esbuild
 #   scripts/install-tools.sh all        # + cfn-lint, schemathesis, the Web Push test libraries, Playwright and Chromium (what `make test` needs)
@@ -9,9 +10,9 @@
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "$0")/.." && pwd)"
-TOOLS="$ROOT/.local/tools"
-CACHE="$ROOT/.local/cache"
-mkdir -p "$TOOLS" "$CACHE"
+# shellcheck source=scripts/tools-home.sh
+. "$ROOT/scripts/tools-home.sh"
+tools_lock
 
 DYNAMODB_SIMULATOR_VERSION=2.9.30   # npm amplify-dynamodb-simulator: ships DynamoDB Local
 MOTO_VERSION=5.2.5

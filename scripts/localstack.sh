@@ -16,7 +16,8 @@
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "$0")/.." && pwd)"
-TOOLS="$ROOT/.local/tools"
+# shellcheck source=scripts/tools-home.sh
+. "$ROOT/scripts/tools-home.sh"
 DIR="$TOOLS/localstack"
 DATA="$ROOT/.local/localstack"
 PIDFILE="$DATA/localstack.pid"
@@ -68,6 +69,8 @@ PY
 
 install() {
   local stamp="$LOCALSTACK_VERSION ${PINS[*]}"
+  [ -f "$TOOLS/dynamodb/DynamoDBLocal.jar" ] || "$ROOT/scripts/install-tools.sh" dev >&2
+  ( tools_lock
   if [ -f "$DIR/.installed" ] && [ "$(cat "$DIR/.installed")" = "$stamp" ] && [ -x "$DIR/venv/bin/python" ]; then
     :
   else
@@ -75,12 +78,11 @@ install() {
     say "localstack-core $LOCALSTACK_VERSION with $($py --version) in $DIR"
     rm -rf "$DIR"; mkdir -p "$DIR"
     "$py" -m venv "$DIR/venv"
-    "$DIR/venv/bin/pip" install -q --disable-pip-version-check "localstack-core[runtime]==$LOCALSTACK_VERSION" "${PINS[@]}" >&2
+    "$DIR/venv/bin/pip" install -q --disable-pip-version-check --cache-dir "$CACHE/pip" "localstack-core[runtime]==$LOCALSTACK_VERSION" "${PINS[@]}" >&2
     echo "$stamp" > "$DIR/.installed"
-  fi
+  fi )
   # Its DynamoDB's library folder, filled from this machine (DynamoDB Local from install-tools.sh).
   local ddb="$TOOLS/dynamodb" libs="$DATA/var/lib/localstack/lib"
-  [ -f "$ddb/DynamoDBLocal.jar" ] || "$ROOT/scripts/install-tools.sh" dev >&2
   mkdir -p "$libs/dynamodb-local/2" "$libs/java"
   if [ ! -f "$libs/dynamodb-local/2/DynamoDBLocal.jar" ]; then
     cp -r "$ddb/DynamoDBLocal.jar" "$ddb/DynamoDBLocal_lib" "$libs/dynamodb-local/2/"

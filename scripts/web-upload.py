@@ -39,7 +39,7 @@ for p in sorted(root.rglob("*")):
         continue
     files.append((p, rel))
     # The snippet's widget.js is at the root, as the local gateway serves it; it imports its panel
-    # from dist/ (dist/widget-panel.js), which stays where it is.
+    # from dist/ (dist/widget-panel-<hash>.js), which stays where it is.
     if rel in ("dist/widget.js", "dist/widget.js.map"):
         files.append((p, rel[len("dist/"):]))
 for p, key in files:

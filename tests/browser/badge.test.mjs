@@ -122,7 +122,8 @@ describe('unread badge', { timeout: 120_000 }, () => {
         await v.page.evaluate(() => new Promise((r) => requestIdleCallback(r, { timeout: 2000 })));
         const openBytes = await total(loaded);
         console.log(`panel open and connected: ${openBytes} bytes gzip (${loaded.map((e) => e.url).join(', ')})`);
-        assert.ok(loaded.some((e) => e.url === '/dist/widget-panel.js'), 'the panel came on demand');
+        // Content-hashed: its name changes with every change of its bytes (cached a year on AWS).
+        assert.ok(loaded.some((e) => /^\/dist\/widget-panel-[0-9A-Z]{8}\.js$/.test(e.url)), 'the panel came on demand, by its hashed name');
         assert.ok(openBytes <= 45_000, `${openBytes} bytes with the panel open`);
         assertClean(assert, v);
       });

@@ -148,7 +148,8 @@ describe('business hours, away behaviour, pre-chat form', { timeout: 180_000 }, 
       let v;
       let w;
       let op;
-      await evidence('hours-email', () => ({ v, w, op }))(async () => {
+      let r;
+      await evidence('hours-email', () => ({ v, w, op, r }))(async () => {
         await putSettings({ awayBehavior: 'email', businessHours: BERLIN });
         // Inside hours: the composer, no form.
         w = await visit(TUESDAY);
@@ -175,9 +176,12 @@ describe('business hours, away behaviour, pre-chat form', { timeout: 180_000 }, 
         assert.deepEqual(bad, { invalid: 'true', said: 'Enter an e-mail address like name@example.com.', focused: true });
         assert.equal(startFrames(v).length, 0, 'nothing sent');
         await v.page.fill(`${W} .gate input[type="email"]`, 'vera@example.com');
+        // The visitor asks for the transcript (e-mailed when the session closes: shared/src/mail).
+        await v.page.check(`${W} .gate input[type="checkbox"][name="transcript"]`);
         await v.page.click(`${W} .gate button[type="submit"]`);
         await waitWidgetMessage(v.page, 'Please write back', { mine: true, status: 'sent' });
-        assert.equal(startFrames(v)[0].context.attributes.email, 'vera@example.com', 'support.start carries the e-mail');
+        const { context } = startFrames(v)[0];
+        assert.deepEqual([context.attributes.email, context.attributes.transcript, context.locale], ['vera@example.com', 'yes', 'en'], 'support.start carries the e-mail, the wish for a transcript and the language e-mails are written in');
 
         // The operator sees it in the visitor's details.
         op = await newPage(browser, `${stack.origin}/console/`);
@@ -186,8 +190,45 @@ describe('business hours, away behaviour, pre-chat form', { timeout: 180_000 }, 
         await op.page.waitForSelector('#ctx-email-row:not([hidden])');
         assert.equal(await op.page.textContent('#ctx-email'), 'vera@example.com');
         assertClean(assert, v, w);
+
+        // The visitor has gone; the e-mail's link (shared/src/mail/render.rs) opens the same
+        // conversation in another browser, with the operator's reply, and leaves no id in the URL.
+        const guestId = await v.page.evaluate(() => window.ChatWidget.getState().userId);
+        assert.match(guestId, /^g_[0-9a-f]{32}$/);
+        await v.context.close();
+        await op.page.fill('#composer-input', 'We have written to you');
+        await op.page.press('#composer-input', 'Enter');
+        await waitConsoleMessage(op.page, 'We have written to you', { mine: true });
+        r = await visit(SATURDAY, `/shop#chat-resume=${guestId}`);
+        await waitWidgetMessage(r.page, 'We have written to you', { mine: false });
+        await waitWidgetMessage(r.page, 'Please write back', { mine: true });
+        assert.equal(await r.page.evaluate(() => location.hash), '', 'the link\'s fragment is removed');
+        assert.equal(await r.page.evaluate(() => window.ChatWidget.getState().userId), guestId);
+        assert.equal(await r.page.isVisible(`${W} .panel`), true, 'the panel is open');
       });
-      await Promise.all([v?.context.close(), w?.context.close(), op?.context.close()]);
+      await Promise.all([v?.context.close(), w?.context.close(), op?.context.close(), r?.context.close()]);
+    }, () => stack),
+  );
+
+  test(
+    'a settings change through PUT /support/settings shows on the next page load of a browser that cached the old ones',
+    guard(async () => {
+      let v;
+      await evidence('settings-next-load', () => ({ v }))(async () => {
+        const bubbleColor = (page) => inWidget(page, (root) => getComputedStyle(root.querySelector('.bubble')).backgroundColor);
+        await putSettings({ brandColor: '#0f766e', launcherLabel: 'Ask Alpha' });
+        v = await visit(TUESDAY);
+        await settingsApplied(v.page, 'Ask Alpha');
+        await v.page.waitForFunction((tag) => document.querySelector(tag)?.shadowRoot?.querySelector('.bubble')?.textContent.includes('Ask Alpha'), W);
+        assert.equal(await bubbleColor(v.page), 'rgb(15, 118, 110)');
+        // The site changes them; the same browser (with the old ones cached) loads the next page.
+        await putSettings({ brandColor: '#7c3aed', launcherLabel: 'Ask Beta' });
+        await v.page.goto(`${site.origin}/`);
+        await v.page.waitForFunction((tag) => document.querySelector(tag)?.shadowRoot?.querySelector('.bubble')?.textContent.includes('Ask Beta'), W);
+        await v.page.waitForFunction((tag) => getComputedStyle(document.querySelector(tag).shadowRoot.querySelector('.bubble')).backgroundColor === 'rgb(124, 58, 237)', W);
+        assert.ok(v.requests.some((r) => r === 'GET /api/support/settings'), 'the settings were asked for again');
+      });
+      await v?.context.close();
     }, () => stack),
   );
 
@@ -215,13 +256,13 @@ describe('business hours, away behaviour, pre-chat form', { timeout: 180_000 }, 
         await v.page.click(`${W} .bubble`);
         await v.page.waitForSelector(`${W} .gate #cw-f-name`);
         assert.equal(await v.page.isVisible(`${W} .composer`), false, 'no composer before the form');
-        assert.deepEqual(await inWidget(v.page, (root) => [...root.querySelectorAll('.gate label')].map((l) => l.textContent)), ['Name', 'E-mail', 'Phone (optional)', 'What about?']);
+        assert.deepEqual(await inWidget(v.page, (root) => [...root.querySelectorAll('.gate label')].map((l) => l.textContent)), ['Name', 'E-mail', 'Phone (optional)', 'What about?', 'E-mail me a transcript of this chat']);
 
         // Nothing filled, a bad phone: errors on name, e-mail, phone and the choice; the name focused.
         await v.page.fill(`${W} #cw-f-phone`, 'call me');
         await v.page.click(`${W} .gate button[type="submit"]`);
         const errors = await inWidget(v.page, (root) =>
-          [...root.querySelectorAll('.gate input, .gate select')].map((i) => [i.name, i.getAttribute('aria-invalid'), root.getElementById(i.getAttribute('aria-describedby') || '-')?.textContent ?? null, root.activeElement === i]),
+          [...root.querySelectorAll('.gate input:not([type="checkbox"]), .gate select')].map((i) => [i.name, i.getAttribute('aria-invalid'), root.getElementById(i.getAttribute('aria-describedby') || '-')?.textContent ?? null, root.activeElement === i]),
         );
         assert.deepEqual(errors, [
           ['name', 'true', 'Please fill this in.', true],

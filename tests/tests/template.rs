@@ -289,6 +289,7 @@ fn the_functions_may_call_every_dynamodb_operation_the_code_makes() {
         "FanoutFunction",
         "SweeperFunction",
         "NotifyFunction",
+        "MailFunction",
     ];
     for (action, field) in dynamodb_calls() {
         let table = table_of(&field);
@@ -462,4 +463,38 @@ fn every_function_queue_and_table_is_watched_and_no_async_work_is_dropped() {
         let section = d.rsplit_once("Runbook: ").map(|(_, s)| s).unwrap_or_else(|| panic!("{d}: names its runbook section"));
         assert!(runbook.contains(&format!("<a id=\"{section}\"></a>")), "docs/RUNBOOK.md has the section {section}");
     }
+}
+
+/// The e-mail follow-up (shared/src/mail): the senders publish to MailTopic, only MailFunction is
+/// subscribed, and it may send from the one identity through the stack's configuration set and
+/// read what an e-mail needs — nothing else.
+#[test]
+fn the_mail_function_sends_from_the_one_identity_only() {
+    let text = std::fs::read_to_string(repo_root().join("infra/template.yaml")).unwrap();
+    let t = Template::parse(&text, &LocalContext::default()).unwrap();
+    let doc = serde_json::json!({ "Resources": t.resources });
+    let set = |v: &[&str]| -> BTreeSet<String> { v.iter().map(|s| s.to_string()).collect() };
+    let statements = doc["Resources"]["MailFunction"]["Properties"]["Policies"][0]["Statement"].as_array().unwrap();
+    let actions: BTreeSet<String> =
+        statements.iter().flat_map(|s| s["Action"].as_array().unwrap().iter().map(|a| a.as_str().unwrap().to_string())).collect();
+    assert_eq!(actions, set(&["dynamodb:GetItem", "dynamodb:Query", "dynamodb:UpdateItem", "ses:SendEmail"]));
+    let ses = statements.iter().find(|s| s["Action"][0] == "ses:SendEmail").unwrap();
+    let resources: Vec<&str> = ses["Resource"].as_array().unwrap().iter().map(|r| r["Fn::Sub"].as_str().unwrap()).collect();
+    assert_eq!(resources.len(), 2, "{ses}");
+    assert!(
+        resources[0].ends_with(":identity/${EmailSender}") && resources[1].ends_with(":configuration-set/${MailConfigurationSet}"),
+        "{resources:?}"
+    );
+    assert_eq!(granted(&doc, "MailFunction", "SupportTable"), set(&["GetItem", "UpdateItem"]));
+    assert_eq!(granted(&doc, "MailFunction", "MessagesTable"), set(&["Query"]));
+    for f in ["MessageFunction", "ApiFunction"] {
+        let st = doc["Resources"][f]["Properties"]["Policies"][0]["Statement"].as_array().unwrap();
+        assert!(st.iter().any(|s| s["Action"][0] == "sns:Publish" && s["Resource"]["Ref"] == "MailTopic"), "{f} publishes to MailTopic");
+    }
+    let subscribed: Vec<String> =
+        spec().sns_sources.into_iter().filter(|s| s.topic_logical_id == "MailTopic").map(|s| s.function).collect();
+    assert_eq!(subscribed, ["MailFunction"]);
+    let env = &spec().functions["MailFunction"].environment;
+    assert_eq!(env["EMAIL_INTERVAL_SECONDS"], "900");
+    assert!(env.contains_key("EMAIL_SENDER") && env.contains_key("EMAIL_CONFIGURATION_SET"));
 }

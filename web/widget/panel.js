@@ -410,6 +410,9 @@ button { cursor: pointer; }
 .gate p { margin: 0 0 10px; }
 .field { margin: 0 0 10px; }
 .field label { display: block; font-weight: 600; margin: 0 0 4px; }
+.field.check { display: flex; gap: 8px; align-items: flex-start; }
+.field.check input { display: inline-block; margin: 3px 0 0; width: auto; height: auto; }
+.field.check label { font-weight: 400; margin: 0; }
 .field input, .field select, .field textarea { display: block; width: 100%; height: 36px; padding: 6px 10px; border-radius: 8px; border: 1px solid #d0d7de; background: #fff; outline: none; }
 .field textarea { height: 72px; resize: none; }
 .field [aria-invalid="true"] { border-color: #d1242f; }
@@ -683,7 +686,16 @@ button { cursor: pointer; }
         const label = (typeof f.label === 'string' && f.label.trim()) || t(`f_${f.name}`);
         return { f, input, err, el: h('div', { class: 'field' }, h('label', { for: id }, label, f.required ? null : h('span', { class: 'opt' }, ` ${t('optional')}`)), input, err) };
       });
-    const form = h('form', { novalidate: true, 'aria-label': kind === 'email' ? t('emailIntro') : t('prechatIntro') }, h('p', {}, kind === 'email' ? t('emailIntro') : t('prechatIntro')), rows.map((r) => r.el), h('button', { type: 'submit', class: 'primary' }, kind === 'email' ? t('send') : t('startChat')));
+    // With an e-mail field: the visitor may ask for the transcript when the conversation ends.
+    const transcript = rows.some((r) => r.f.name === 'email') ? /** @type {HTMLInputElement} */ (h('input', { type: 'checkbox', id: 'cw-f-transcript', name: 'transcript' })) : null;
+    const form = h(
+      'form',
+      { novalidate: true, 'aria-label': kind === 'email' ? t('emailIntro') : t('prechatIntro') },
+      h('p', {}, kind === 'email' ? t('emailIntro') : t('prechatIntro')),
+      rows.map((r) => r.el),
+      transcript ? h('div', { class: 'field check' }, transcript, h('label', { for: 'cw-f-transcript' }, t('f_transcript'))) : null,
+      h('button', { type: 'submit', class: 'primary' }, kind === 'email' ? t('send') : t('startChat')),
+    );
     form.addEventListener('submit', (e) => {
       e.preventDefault();
       /** @type {Record<string, string>} */
@@ -706,6 +718,7 @@ button { cursor: pointer; }
         if (v) values[r.f.name] = r.f.name === 'message' ? v : cut(v, 100);
       }
       if (bad.length) return bad[0].focus();
+      if (transcript && transcript.checked && values.email) values.transcript = 'yes';
       const { message, ...who } = values;
       saveStore({ identity: { ...(ident() || {}), ...who } });
       if (message) deliver(message, null);
@@ -778,7 +791,8 @@ button { cursor: pointer; }
     if (/^https?:\/\//.test(location.href)) c.url = location.href.slice(0, 2048);
     if (/^https?:\/\//.test(document.referrer || '')) c.referrer = document.referrer.slice(0, 2048);
     if (navigator.userAgent) c.userAgent = cut(navigator.userAgent, 512);
-    if (navigator.language) c.locale = cut(navigator.language, 35);
+    // The language the visitor reads here (e-mails to them are written in it).
+    c.locale = lang;
     /** @type {Record<string, string>} */
     const attrs = {};
     const { name: _n, ...given } = ident() || {};

@@ -49,7 +49,7 @@
  * person wrote is inserted as text, never as HTML.
  *
  * This file is the launcher: the global and its queue, the settings, business hours and the bubble;
- * it loads the panel (panel.js, built as dist/widget-panel.js next to it) with import() when the
+ * it loads the panel (panel.js, built as dist/widget-panel-<hash>.js next to it) with import() when the
  * visitor opens the widget or a conversation is open. scripts/build-web.sh (`make web`) bundles it
  * into one small classic script, web/dist/widget.js, which is what `/widget.js` serves.
  */
@@ -76,8 +76,11 @@ import { LAUNCHER_TEXTS } from './launcher-texts.js';
 
   const scriptUrl = new URL((script && script.src) || location.href, location.href);
   const CHAT_ORIGIN = scriptUrl.origin;
-  // The panel: dist/widget-panel.js next to a widget.js served from dist/, else under dist/ (`/widget.js`).
-  const PANEL_URL = new URL(/\/dist\/[^/]*$/.test(scriptUrl.pathname) ? 'widget-panel.js' : 'dist/widget-panel.js', scriptUrl).href;
+  // The panel: dist/widget-panel-<hash>.js (its name is built in: scripts/build-web.sh) next to a
+  // widget.js served from dist/, else under dist/ (`/widget.js`).
+  // @ts-ignore: defined by the build
+  const PANEL_FILE = typeof __PANEL_FILE__ === 'string' ? __PANEL_FILE__ : 'widget-panel.js';
+  const PANEL_URL = new URL(/\/dist\/[^/]*$/.test(scriptUrl.pathname) ? PANEL_FILE : `dist/${PANEL_FILE}`, scriptUrl).href;
   const CHAT_URL = String(data.chatUrl || CHAT_ORIGIN + '/api').replace(/\/+$/, '');
   const OPEN_KEY = `chat.widget.open|${CHAT_URL}`;
   const SESSION_KEY = `chat.widget.session|${CHAT_URL}`;
@@ -273,6 +276,20 @@ button { font-family: inherit; cursor: pointer; margin: 0; }
   }
   if (!existing || isQueue) w[GLOBAL] = api;
   /** @type {any} */ (host).api = api;
+
+  // A link from the site's e-mails (shared/src/mail): `#chat-resume=<guest id>` reopens that
+  // guest's conversation in this browser, `#chat-open` opens the chat (a visitor the site signs
+  // in). The fragment is removed at once: it never reaches a server, nor a shared URL.
+  const link = /^#chat-(?:resume=(g_[0-9a-f]{32})|open)$/.exec(location.hash);
+  if (link) {
+    const key = `chat.widget.v1|${CHAT_URL}`;
+    const kept = safe(() => JSON.parse(getLocal(key) || '{}')) || {};
+    // Another guest's token and answers would speak for the wrong person: only the id is kept.
+    if (link[1] && kept.guestId !== link[1]) safe(() => window.localStorage.setItem(key, JSON.stringify({ guestId: link[1] })));
+    safe(() => window.localStorage.setItem(SESSION_KEY, '1'));
+    safe(() => history.replaceState(history.state, '', location.pathname + location.search));
+    queue.push(['open', []]);
+  }
 
   bubble.addEventListener('click', () => api.open());
   // A conversation is open (this tab or another), or the panel was open in this tab: the panel now.

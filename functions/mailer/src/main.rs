@@ -18,3 +18,24 @@ async fn main() -> Result<(), Error> {
     let mailer = SesMailer::new(&sdk, &sender, config.email_configuration_set.as_deref());
     run(service_fn(|event: LambdaEvent<SnsEvent>| handlers::mail(&app, &mailer, event.payload))).await
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chat::app::ChatConfig;
+    use chat::handlers::{memory_app, MemoryApp};
+    use chat::mail::{MailEvent, MemoryMail};
+
+    /// The sample event is an operator's reply; for a session the store does not hold, nothing
+    /// is sent and the invocation succeeds (a retry could not do better).
+    #[tokio::test]
+    async fn the_sample_mail_event_is_read_and_a_missing_session_sends_nothing() {
+        let e: SnsEvent = serde_json::from_str(include_str!("../../../events/sns/mail-reply.json")).unwrap();
+        let parsed: MailEvent = serde_json::from_str(&e.records[0].sns.message).unwrap();
+        assert!(matches!(parsed, MailEvent::Reply { seq: 4, .. }));
+        let MemoryApp { app, .. } = memory_app(0, ChatConfig::default());
+        let mailer = MemoryMail::default();
+        handlers::mail(&app, &mailer, e).await.unwrap();
+        assert!(mailer.sent().is_empty());
+    }
+}

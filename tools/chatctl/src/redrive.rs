@@ -1,7 +1,7 @@
 //! `chatctl redrive QUEUE [--stack NAME]`: replays what a dead-letter queue of the stack holds,
 //! through the path it failed on, then deletes each message replayed (docs/RUNBOOK.md).
 //!
-//! - An SNS event (FanoutTopic, PushTopic: `FanoutDeadLetterQueue`, `NotifyDeadLetterQueue`) is
+//! - An SNS event (FanoutTopic, PushTopic, MailTopic: `FanoutDeadLetterQueue`, `NotifyDeadLetterQueue`, `MailDeadLetterQueue`) is
 //!   published again to its topic, with its attributes: the function gets it as before.
 //! - A scheduled event (`SweeperDeadLetterQueue`) is not run again: the next scheduled sweep does
 //!   the same work; it is deleted and counted as `skipped`.
