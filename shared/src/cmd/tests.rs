@@ -878,3 +878,54 @@ async fn outside_business_hours_no_alert_is_raised() {
     w.frame("x1", json!({"action": "support.start", "content": "hi"})).await;
     assert_eq!(w.take("x1")[0]["code"], "forbidden");
 }
+
+/// E-mail follow-up on the memory doubles (`crate::mail`): an operator's reply while the visitor
+/// is connected hands nothing over; once they are away, one e-mail per interval carries every
+/// unread reply (a reply inside the interval goes with the next one); the transcript goes once at
+/// the close, never with a note.
+#[tokio::test]
+async fn an_away_visitor_is_mailed_once_per_interval_and_the_transcript_once() {
+    use crate::mail::{handle, MailEvent, MemoryMail, Outcome};
+    let mut w = World::new();
+    let mail = Arc::new(MemoryMail::default());
+    w.app = w.app.clone().with_mail(mail.clone());
+    w.connect("vera", "v1").await;
+    w.connect_operator("olga", "o1").await;
+    let context = json!({"locale": "fr", "attributes": {"email": "vera@example.org", "transcript": "yes"}});
+    w.frame("v1", json!({"action": "support.start", "content": "mon colis ?", "clientId": "v-1", "context": context})).await;
+    let sid =
+        w.take("v1").into_iter().find(|f| f["type"] == "session.started").unwrap()["session"]["sessionId"].as_str().unwrap().to_string();
+    w.frame("o1", json!({"action": "session.accept", "sessionId": sid})).await;
+    let send = |id: &str, text: &str| json!({"action": "message.send", "roomId": sid, "clientId": id, "content": text});
+    w.frame("o1", send("m-1", "one")).await;
+    assert!(mail.events().is_empty(), "the visitor is connected");
+    w.app.detach("v1").await.unwrap();
+    w.frame("o1", send("m-2", "two")).await;
+    w.frame("o1", json!({"action": "message.send", "roomId": sid, "clientId": "n-1", "kind": "note", "content": "NOTE-1"})).await;
+    let events = mail.events();
+    assert_eq!(events.len(), 1, "the reply is handed over, the note is not: {events:?}");
+    assert_eq!(handle(&w.app, mail.as_ref(), &events[0]).await.unwrap(), Outcome::Sent { messages: 2 });
+    let sent = mail.sent();
+    assert_eq!((sent[0].to.as_str(), sent[0].subject.as_str()), ("vera@example.org", "Nouvelle réponse de Support"));
+    assert!(sent[0].text.contains("one") && sent[0].text.contains("two") && !sent[0].text.contains("NOTE-1"), "{}", sent[0].text);
+    // Handled again (Lambda's retry): nothing more.
+    assert!(matches!(handle(&w.app, mail.as_ref(), &events[0]).await.unwrap(), Outcome::Skipped(_)));
+    // Inside the interval: nothing; after it, the reply left behind goes with the next one.
+    w.frame("o1", send("m-3", "three")).await;
+    let e = mail.events().pop().unwrap();
+    assert!(matches!(handle(&w.app, mail.as_ref(), &e).await.unwrap(), Outcome::Skipped(why) if why.contains("EMAIL_INTERVAL_SECONDS")));
+    w.clock.advance(w.app.cfg.email_interval_secs * 1000);
+    w.frame("o1", send("m-4", "four")).await;
+    let e = mail.events().pop().unwrap();
+    assert_eq!(handle(&w.app, mail.as_ref(), &e).await.unwrap(), Outcome::Sent { messages: 2 });
+    let text = &mail.sent()[0].text;
+    assert!(text.contains("three") && text.contains("four") && !text.contains("two"), "{text}");
+    // The close: the transcript, once.
+    w.frame("o1", json!({"action": "session.close", "sessionId": sid})).await;
+    let e = mail.events().pop().unwrap();
+    assert!(matches!(e, MailEvent::Transcript { .. }));
+    assert_eq!(handle(&w.app, mail.as_ref(), &e).await.unwrap(), Outcome::Sent { messages: 5 });
+    let t = &mail.sent()[0];
+    assert!(t.subject == "Votre conversation avec Support" && t.text.contains("mon colis ?") && !t.text.contains("NOTE-1"), "{t:?}");
+    assert!(matches!(handle(&w.app, mail.as_ref(), &e).await.unwrap(), Outcome::Skipped(_)));
+}

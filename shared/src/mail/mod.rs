@@ -178,15 +178,11 @@ pub async fn handle(app: &App, mailer: &dyn Mailer, event: &MailEvent) -> Result
                 return Ok(Outcome::Skipped("the visitor was connected"));
             }
             let name = doc_name(session_id, "reply");
-            let doc = app.store.get_doc(&name).await?;
-            let last: Mailed = match &doc {
-                Some(d) => serde_json::from_str(&d.body).map_err(ChatError::internal)?,
-                None => Mailed::default(),
-            };
+            let (version, last) = mailed(app, &name).await?;
             if *seq <= last.seq {
                 return Ok(Outcome::Skipped("an earlier e-mail carried this reply"));
             }
-            if doc.is_some() && now.saturating_sub(last.at) < app.cfg.email_interval_secs.saturating_mul(1000) {
+            if version > 0 && now.saturating_sub(last.at) < app.cfg.email_interval_secs.saturating_mul(1000) {
                 return Ok(Outcome::Skipped("an e-mail went to this session less than EMAIL_INTERVAL_SECONDS ago"));
             }
             // What the visitor has not read: after their read cursor and the last e-mail.
@@ -209,7 +205,6 @@ pub async fn handle(app: &App, mailer: &dyn Mailer, event: &MailEvent) -> Result
             }
             let newest = replies.iter().map(|m| m.seq).max().unwrap_or(*seq);
             // The claim: one writer per interval (the document's version is the condition).
-            let version = doc.map_or(0, |d| d.version);
             if !claim(app, &name, &Mailed { at: now, seq: newest }, version).await? {
                 return Ok(Outcome::Skipped("another invocation mailed this session just now"));
             }
@@ -222,15 +217,10 @@ pub async fn handle(app: &App, mailer: &dyn Mailer, event: &MailEvent) -> Result
                 return Ok(Outcome::Skipped("the visitor did not ask for a transcript"));
             }
             let name = doc_name(session_id, "transcript");
-            let doc = app.store.get_doc(&name).await?;
-            let before: Mailed = match &doc {
-                Some(d) => serde_json::from_str(&d.body).map_err(ChatError::internal)?,
-                None => Mailed::default(),
-            };
+            let (version, before) = mailed(app, &name).await?;
             if before.at > 0 {
                 return Ok(Outcome::Skipped("the transcript was sent already"));
             }
-            let version = doc.map_or(0, |d| d.version);
             let mut messages = Vec::new();
             let mut after = 0;
             loop {
@@ -251,6 +241,14 @@ pub async fn handle(app: &App, mailer: &dyn Mailer, event: &MailEvent) -> Result
             Ok(Outcome::Sent { messages: messages.len() })
         }
     }
+}
+
+/// The session's mail document: its version (0: never written) and what it says.
+async fn mailed(app: &App, name: &str) -> Result<(u64, Mailed)> {
+    Ok(match app.store.get_doc(name).await? {
+        Some(d) => (d.version, serde_json::from_str(&d.body).map_err(ChatError::internal)?),
+        None => (0, Mailed::default()),
+    })
 }
 
 /// Writes the session's mail document if it is still at `version`: `false` if another
