@@ -455,6 +455,7 @@ async fn main() {
 
     // ---- 4. The support desk with a long queue.
     support_figures(&app, &meter, &notifier).await;
+    mail_figures(&app, &meter, &notifier).await;
 
     // ---- 5. The gateway: cold start and warm overhead of the Runtime API path.
     let mut env = aws.function_env();
@@ -940,6 +941,107 @@ async fn support_figures(app: &App, meter: &CapacityMeter, notifier: &CountingNo
     println!("Support desk, {WAITING} sessions waiting, {OPERATORS} operators online:");
     print_table(&rows);
     report_figures(&app, meter, notifier, OPERATORS).await;
+}
+
+/// The e-mail follow-up: what an operator's reply to a visitor who is away adds to the send (the
+/// MailTopic hand-over: no DynamoDB), and what the mail function reads and writes per e-mail (SES
+/// itself is the memory double here: $0.10 per 1,000 e-mails on AWS).
+async fn mail_figures(app: &App, meter: &CapacityMeter, notifier: &CountingNotifier) {
+    let n = 20;
+    let mail = Arc::new(chat::mail::MemoryMail::default());
+    let app = app.clone().with_mail(mail.clone());
+    let now = chat::clock::SystemClock.now_ms();
+    let handle = |conn: String, frame: Value| {
+        let app = app.clone();
+        async move { chat::cmd::handle(&app, &conn, "bench", &frame.to_string()).await }
+    };
+    let connect = async |id: &str, role: Role| {
+        let conn = format!("c-{id}");
+        let rec = ConnectionRecord {
+            connection_id: conn.clone(),
+            user_id: id.to_string(),
+            name: Some(id.to_string()),
+            role,
+            connected_at: now,
+            expires_at: now / 1000 + 7800,
+        };
+        app.store.put_connection(&rec).await.unwrap();
+        app.attach(id, Some(id), &conn).await.unwrap();
+        conn
+    };
+    let op = connect("mail-op", Role::Operator).await;
+    let mut sessions = Vec::new();
+    for i in 0..n {
+        let v = connect(&format!("mail-v{i}"), Role::Guest).await;
+        let context = json!({"locale": "de", "attributes": {"email": format!("v{i}@example.org"), "transcript": "yes"}});
+        handle(v.clone(), json!({"action": "support.start", "content": "Wo ist mein Paket?", "clientId": "first", "context": context}))
+            .await;
+        let last = notifier.last.lock().unwrap().get(&v).cloned().unwrap_or_default();
+        let sid = serde_json::from_str::<Value>(&last)
+            .ok()
+            .and_then(|f| {
+                f["sessionId"].as_str().or(f["message"]["roomId"].as_str()).or(f["session"]["sessionId"].as_str()).map(str::to_string)
+            })
+            .unwrap_or_default();
+        assert!(sid.starts_with("sp_"), "no session for the bench's visitor {i}: {last}");
+        handle(op.clone(), json!({"action": "session.accept", "sessionId": sid})).await;
+        app.detach(&v).await.unwrap();
+        sessions.push(sid);
+    }
+    mail.events();
+    let mut rows = Vec::new();
+    rows.push(
+        measure(
+            meter,
+            notifier,
+            "message.send, the first reply to a visitor who is away (+ first response, report rows; the MailTopic hand-over reads nothing)",
+            n,
+            async |i| {
+                handle(
+                    op.clone(),
+                    json!({"action": "message.send", "roomId": sessions[i], "clientId": "r1", "content": "Ihr Paket kommt morgen."}),
+                )
+                .await
+            },
+        )
+        .await,
+    );
+    let events = mail.events();
+    rows.push(
+        measure(
+            meter,
+            notifier,
+            "MailFunction: the reply e-mail (session, settings, read cursor, replies; the interval claimed)",
+            n,
+            async |i| {
+                chat::mail::handle(&app, mail.as_ref(), &events[i]).await.unwrap();
+            },
+        )
+        .await,
+    );
+    for sid in &sessions {
+        handle(op.clone(), json!({"action": "message.send", "roomId": sid, "clientId": "r2", "content": "Noch etwas?"})).await;
+    }
+    let events = mail.events();
+    rows.push(
+        measure(meter, notifier, "MailFunction: a reply inside EMAIL_INTERVAL_SECONDS (nothing sent)", n, async |i| {
+            chat::mail::handle(&app, mail.as_ref(), &events[i]).await.unwrap();
+        })
+        .await,
+    );
+    for sid in &sessions {
+        handle(op.clone(), json!({"action": "session.close", "sessionId": sid})).await;
+    }
+    let events = mail.events();
+    rows.push(
+        measure(meter, notifier, "MailFunction: the transcript of a 4-message session", n, async |i| {
+            chat::mail::handle(&app, mail.as_ref(), &events[i]).await.unwrap();
+        })
+        .await,
+    );
+    println!();
+    println!("E-mail follow-up (SES not counted):");
+    print_table(&rows);
 }
 
 /// A month's report: the day rows 100,000 sessions leave (3,334 a day, across `operators`
