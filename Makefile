@@ -65,11 +65,12 @@ test-browser: web
 ## The integration suites against LocalStack in host mode (no Docker): the same tests, the same
 ## function binaries, every AWS call to LocalStack (AWS_ENDPOINT_URL); the local gateway still plays
 ## API Gateway and Lambda (LocalStack's free edition has no API Gateway v2, its Lambda needs Docker).
+## (`--workspace`: the same features, so the test binaries `make test-rust` built are reused.)
 LOCALSTACK_SUITES ?= chat rest support attachments push store localstack
 test-localstack: build
 	./scripts/localstack.sh install
 	@url=$$(./scripts/localstack.sh start | sed -n 's/^AWS_ENDPOINT_URL=//p') && test -n "$$url" || exit 1; \
-	status=0; AWS_ENDPOINT_URL=$$url $(CARGO) test -p chat-tests $(foreach s,$(LOCALSTACK_SUITES),--test $(s)) || status=$$?; \
+	status=0; AWS_ENDPOINT_URL=$$url $(CARGO) test --workspace $(foreach s,$(LOCALSTACK_SUITES),--test $(s)) || status=$$?; \
 	./scripts/localstack.sh stop; exit $$status
 
 ## Cost and speed figures (DynamoDB capacity per action, gateway overheads), then a load run on
@@ -87,7 +88,7 @@ fuzz:
 	FUZZ_CASES=$(FUZZ_CASES) $(CARGO) test --profile local -p chat-shared --lib fuzz_many -- --ignored --nocapture
 
 ## Chaos: the chaos test (tests/tests/chaos.rs) with CHAOS_MESSAGES messages through the local
-## platform injecting faults (`make test` runs 2,000); prints its figures. Also CHAOS_USERS,
+## platform injecting faults (`make test` runs 600); prints its figures. Also CHAOS_USERS,
 ## CHAOS_SEED, CHAOS_FAULTS (chat-dev's --faults syntax), CHAOS_DROP.
 CHAOS_MESSAGES ?= 20000
 chaos: tools build
